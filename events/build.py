@@ -1,0 +1,79 @@
+"""Regenerate the sample events in this folder: `.venv/bin/python events/build.py`.
+
+The API Gateway events start from `sam local generate-event apigateway http-api-proxy`'s
+shape (hookline.local.apigw_events builds the same fields) and are signed with the demo
+secrets of examples/demo.env for examples/hookline.yaml, so `sam local invoke
+IngressFunction -e events/ingress/github-issues.json` and the tests use the same files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hookline.config import load_config
+from hookline.local.apigw_events import http_api_event
+from hookline.messages import DeliveryTask
+from hookline.signatures import sign
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "events"
+FIXED_NOW = 1795770000  # 2026-11-27: fixed so the files are stable
+
+
+def demo_env() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in (ROOT / "examples/demo.env").read_text().splitlines()
+             if line.strip() and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def signed_event(source: str, payload: Path, extra_headers: dict[str, str], msg_id: str) -> dict:
+    cfg = load_config(ROOT / "examples/hookline.yaml")
+    verify = cfg.sources[source].verify
+    secret = demo_env()[verify.secrets[0].removeprefix("env:")]
+    body = payload.read_bytes()
+    headers = {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/demo", **extra_headers,
+               **sign(verify, secret, body, now=FIXED_NOW, msg_id=msg_id)}
+    return http_api_event(method="POST", path=f"/webhooks/{source}", headers=headers, body=body,
+                          path_parameters={"source": source}, now=FIXED_NOW)
+
+
+def write(path: Path, event: dict) -> None:
+    path.write_text(json.dumps(event, indent=2) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    github = signed_event("github", ROOT / "examples/payloads/github-issue.json",
+                          {"X-GitHub-Event": "issues"}, "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    write(HERE / "ingress/github-issues.json", github)
+    tampered = json.loads(json.dumps(github))
+    tampered["body"] = tampered["body"].replace("octocat", "mallory")
+    write(HERE / "ingress/github-bad-signature.json", tampered)
+    # Stripe signs a timestamp: this file verifies only with the clock pinned (the tests do that);
+    # for `sam local invoke`, regenerate it right before use.
+    write(HERE / "ingress/stripe-payment.json",
+          signed_event("stripe", ROOT / "examples/payloads/stripe-payment.json", {}, "unused"))
+
+    task = DeliveryTask(event_id="72d3162e-cc78-11e3-81ab-4c9367dc0958", source="github", route="issues-to-crm",
+                        type="issues", received_at=FIXED_NOW, headers={"x-github-event": "issues",
+                                                                       "content-type": "application/json"},
+                        content_type="application/json",
+                        body=(ROOT / "examples/payloads/github-issue.json").read_text())
+    write(HERE / "deliver/sqs-batch.json", {"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": task.model_dump_json(exclude_none=True),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(FIXED_NOW * 1000),
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": str(FIXED_NOW * 1000)},
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookline-DeliveryQueue",
+        "awsRegion": "us-east-1",
+    }]})
+    write(HERE / "sync/schedule.json", {"job": "all"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""boto3 adapters: the only place (with the HTTP client) that talks to AWS.
+
+Each takes an optional client so tests and `hookline dev` inject theirs; the default
+client is created lazily, so importing this module never needs a region or credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+
+from hookline.messages import DeliveryTask
+
+EVENT_ITEM = "#event"
+
+
+def _client(service: str, client: Any | None) -> Any:
+    return client if client is not None else boto3.client(service)
+
+
+class QueuePublisher:
+    """Sends delivery tasks to the delivery queue (batches of 10, failures raised)."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self.queue_url = queue_url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        self._client = _client("sqs", self._client)
+        return self._client
+
+    def publish(self, tasks: list[DeliveryTask]) -> None:
+        for start in range(0, len(tasks), 10):
+            chunk = tasks[start:start + 10]
+            resp = self.client.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "MessageBody": t.model_dump_json(exclude_none=True)}
+                         for i, t in enumerate(chunk)],
+            )
+            failed = resp.get("Failed") or []
+            if failed:
+                codes = ", ".join(f"{f.get('Code')}" for f in failed)
+                raise QueueUnavailable(f"{len(failed)} of {len(chunk)} messages not queued ({codes})")
+
+
+class QueueUnavailable(Exception):
+    pass
+
+
+class PayloadStore:
+    """Claim check: bodies too large for a queue message live in S3 under a content key."""
+
+    def __init__(self, bucket: str, client: Any | None = None) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        self._client = _client("s3", self._client)
+        return self._client
+
+    def put(self, key: str, body: bytes, content_type: str | None = None) -> str:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body,
+                               ContentType=content_type or "application/octet-stream")
+        return key
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+
+def _to_dynamo(value: Any) -> Any:
+    # DynamoDB refuses floats: round-trip through Decimal.
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set):
+        return sorted(value)
+    return value
+
+
+class EventLog:
+    """Per event and route: status and every attempt (the data behind events/report)."""
+
+    def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, resource: Any | None = None,
+                 clock: Any = time.time) -> None:
+        self.table_name = table_name
+        self.ttl_seconds = ttl_seconds
+        self._resource = resource
+        self._table: Any = None
+        self._clock = clock
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            resource = self._resource if self._resource is not None else boto3.resource("dynamodb")
+            self._table = resource.Table(self.table_name)
+        return self._table
+
+    def _expires(self) -> int:
+        return int(self._clock()) + self.ttl_seconds
+
+    def record_received(self, *, event_id: str, source: str, type: str | None, received_at: float,
+                        routes: list[str]) -> None:
+        """The event item, then one item per matched route; an ingress retry never resets a status."""
+        self.table.update_item(
+            Key={"event_id": event_id, "route": EVENT_ITEM},
+            UpdateExpression="SET #s = :source, #t = :type, received_at = if_not_exists(received_at, :at), "
+                             "routes = :routes, expires_at = :exp, duplicates = if_not_exists(duplicates, :zero)",
+            ExpressionAttributeNames={"#s": "source", "#t": "type"},
+            ExpressionAttributeValues=_to_dynamo({":source": source, ":type": type, ":at": received_at,
+                                                  ":routes": routes, ":exp": self._expires(), ":zero": 0}),
+        )
+        for route in routes:
+            self._init_route(event_id, route, source, received_at, "received")
+
+    def _init_route(self, event_id: str, route: str, source: str, received_at: float, status: str) -> None:
+        self.table.update_item(
+            Key={"event_id": event_id, "route": route},
+            UpdateExpression="SET #st = if_not_exists(#st, :status), #s = :source, "
+                             "received_at = if_not_exists(received_at, :at), expires_at = :exp, "
+                             "attempts = if_not_exists(attempts, :empty)",
+            ExpressionAttributeNames={"#st": "status", "#s": "source"},
+            ExpressionAttributeValues=_to_dynamo({":status": status, ":source": source, ":at": received_at,
+                                                  ":exp": self._expires(), ":empty": []}),
+        )
+
+    def record_duplicate(self, event_id: str) -> None:
+        self.table.update_item(
+            Key={"event_id": event_id, "route": EVENT_ITEM},
+            UpdateExpression="ADD duplicates :one",
+            ExpressionAttributeValues={":one": 1},
+        )
+
+    def record_attempt(self, *, event_id: str, route: str, status: str, attempt: dict[str, Any] | None = None,
+                       **fields: Any) -> None:
+        """Append one attempt and set the route's status (plus e.g. reason, last_error, delivered_at)."""
+        names = {"#st": "status"}
+        values: dict[str, Any] = {":status": status, ":exp": self._expires()}
+        sets = ["#st = :status", "expires_at = :exp"]
+        if attempt is not None:
+            sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempt)")
+            values[":attempt"] = [attempt]
+            values[":empty"] = []
+        for i, (key, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = key
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        self.table.update_item(
+            Key={"event_id": event_id, "route": route},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_to_dynamo(values),
+        )
+
+    def get(self, event_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        resp = self.table.query(KeyConditionExpression=Key("event_id").eq(event_id))
+        return [_from_dynamo(i) for i in resp.get("Items", [])]
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {}
+        while True:
+            resp = self.table.scan(**kwargs)
+            for item in resp.get("Items", []):
+                yield _from_dynamo(item)
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -1,0 +1,75 @@
+"""`hookline validate`: every problem of a configuration file, with its path and a fix."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from hookline.config import HooklineConfig, load_config
+from hookline.errors import ConfigError, Problem
+
+DEFAULT_CONFIG = "hookline.yaml"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="static checks of the configuration (and of template.yaml)")
+    p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG),
+                   help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
+    p.add_argument("--template", default="template.yaml",
+                   help="SAM template to check against (skipped when the file does not exist)")
+    p.set_defaults(func=run)
+
+
+def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]:
+    """What the configuration needs from the stack it deploys with."""
+    from hookline.local.cfn import load_template
+
+    tpl = load_template(template_path)
+    resources = tpl.get("Resources", {})
+    problems = []
+    for needed in ("IngressFunction", "DeliverFunction", "DeliveryQueue", "DeadLetterQueue",
+                   "IdempotencyTable", "EventsTable", "PayloadBucket"):
+        if needed not in resources:
+            problems.append(Problem(f"{template_path}:Resources.{needed}", "missing from the template",
+                                    "restore it from the hookline template"))
+    if cfg.syncs and "SyncFunction" not in resources:
+        problems.append(Problem(f"{template_path}:Resources.SyncFunction", "syncs are configured but the "
+                                "template has no SyncFunction", "restore it from the hookline template"))
+    return problems
+
+
+def unset_env_secrets(cfg: HooklineConfig) -> list[str]:
+    refs = [r for s in cfg.sources.values() for r in s.verify.secrets]
+    refs += [d.signing.secret for d in cfg.destinations.values() if d.signing]
+    refs += [d.oauth2.client_secret for d in cfg.destinations.values() if d.oauth2]
+    return sorted({r for r in refs if r.startswith("env:") and r[4:] not in os.environ})
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    try:
+        cfg = load_config(path)
+    except ConfigError as e:
+        _print_problems(path, e.problems)
+        return 1
+    template = Path(args.template)
+    problems = template_problems(cfg, template) if template.exists() else []
+    if problems:
+        _print_problems(path, problems)
+        return 1
+    print(f"OK {path}: {len(cfg.sources)} source(s), {len(cfg.destinations)} destination(s), "
+          f"{len(cfg.routes)} route(s), {len(cfg.syncs)} sync(s)")
+    for ref in unset_env_secrets(cfg):
+        print(f"note: {ref} is not set in this shell; export {ref[4:]}=... before `hookline dev` or `send`",
+              file=sys.stderr)
+    return 0
+
+
+def _print_problems(path: Path, problems: list[Problem]) -> None:
+    print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+    for p in problems:
+        print(f"  - {p.path or '<file>'}: {p.message}", file=sys.stderr)
+        if p.hint:
+            print(f"      fix: {p.hint}", file=sys.stderr)

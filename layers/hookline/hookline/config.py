@@ -1,0 +1,384 @@
+"""The hookline.yaml model and its static checks.
+
+Loading never stops at the first mistake: `load_config` gathers every problem (schema
+errors from pydantic plus cross-references, JMESPath, mappings, URLs) so that
+`hookline validate` can list them all at once with the path in the file and a fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+import jmespath
+import yaml
+from jmespath.exceptions import JMESPathError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hookline.errors import ConfigError, Problem
+
+SCHEMES = ("github", "stripe", "shopify", "standard-webhooks", "hmac-sha256")
+SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:/[\w./-]+|secretsmanager:[\w/+=.@:-]+)$")
+HEADER_SECRET = re.compile(r"\{secret:([^}]+)\}")
+# Header names whose values are credentials: they must come from a secret reference.
+CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie"}
+DEFAULT_SCHEDULE = (60, 300, 1800)
+SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id; plain-text secrets are not accepted"  # noqa: S105 (a hint, not a secret)
+
+
+def _check_secret_ref(value: str) -> str:
+    if not isinstance(value, str) or not SECRET_REF.match(value):
+        raise ValueError(f"not a secret reference ({SECRET_HINT})")
+    return value
+
+
+SecretRef = Annotated[str, Field(description="env:NAME | ssm:/name | secretsmanager:id")]
+
+
+class _Model(BaseModel):
+    # Unknown keys are typos more often than features: reject them with their path.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VerifyConfig(_Model):
+    scheme: Literal["github", "stripe", "shopify", "standard-webhooks", "hmac-sha256"]
+    secrets: list[SecretRef] = Field(min_length=1)
+    tolerance_seconds: int = Field(default=300, ge=1, le=86400)
+    # hmac-sha256 only: where the signature is and how it is written.
+    header: str | None = None
+    prefix: str = ""
+    encoding: Literal["hex", "base64"] = "hex"
+    # Event id and type for schemes that do not define them (hmac-sha256), or overrides.
+    id_header: str | None = None
+    id_path: str | None = None
+    type_header: str | None = None
+    type_path: str | None = None
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets_are_refs(cls, secrets: list[str]) -> list[str]:
+        for s in secrets:
+            _check_secret_ref(s)
+        return secrets
+
+
+class SourceConfig(_Model):
+    verify: VerifyConfig
+    # How the raw body is parsed into the envelope's `body`.
+    # json: must be JSON (400 otherwise); form / xml: legacy senders; auto: by Content-Type.
+    format: Literal["json", "form", "xml", "text", "auto"] = "json"
+    # Expected payload shape (JSON Schema, inline or a file path relative to the config file).
+    schema_: dict[str, Any] | str | None = Field(default=None, alias="schema")
+    max_body_bytes: int | None = Field(default=None, ge=1, le=6 * 1024 * 1024)
+
+
+class SigningConfig(_Model):
+    scheme: Literal["standard-webhooks"] = "standard-webhooks"
+    secret: SecretRef
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_ref(cls, v: str) -> str:
+        return _check_secret_ref(v)
+
+
+class OAuth2Config(_Model):
+    """Client-credentials grant (Salesforce, HubSpot, ...)."""
+
+    token_url: str
+    client_id: str
+    client_secret: SecretRef
+    scope: str | None = None
+    audience: str | None = None
+
+    @field_validator("client_secret")
+    @classmethod
+    def _secret_is_ref(cls, v: str) -> str:
+        return _check_secret_ref(v)
+
+
+class DestinationConfig(_Model):
+    url: str
+    method: Literal["POST", "PUT", "PATCH", "DELETE", "GET"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=10, gt=0, le=900)
+    signing: SigningConfig | None = None
+    oauth2: OAuth2Config | None = None
+
+
+class RetryConfig(_Model):
+    schedule_seconds: list[int] = Field(default_factory=lambda: list(DEFAULT_SCHEDULE))
+
+    @field_validator("schedule_seconds")
+    @classmethod
+    def _bounded(cls, v: list[int]) -> list[int]:
+        for d in v:
+            if d < 0 or d > SQS_MAX_VISIBILITY_SECONDS:
+                raise ValueError(f"each delay must be within 0..{SQS_MAX_VISIBILITY_SECONDS} s (SQS limit)")
+        return v
+
+
+class RouteConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)
+    source: str
+    destination: str
+    when: str | None = None
+    transform: dict[str, Any] | None = None
+    retry: RetryConfig | None = None
+    schema_: dict[str, Any] | str | None = Field(default=None, alias="schema")
+
+
+class SyncConfig(_Model):
+    """Pull from an API that cannot push; each item becomes an event of `source`."""
+
+    source: str
+    url: str
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    items_path: str = "@"
+    id_path: str = "id"
+    type: str = "sync"
+    next_cursor_path: str | None = None
+    cursor_param: str = "cursor"
+    max_pages: int = Field(default=10, ge=1, le=1000)
+    timeout_seconds: float = Field(default=10, gt=0, le=900)
+
+
+class HooklineConfig(_Model):
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    destinations: dict[str, DestinationConfig] = Field(default_factory=dict)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    syncs: dict[str, SyncConfig] = Field(default_factory=dict)
+
+    def routes_for(self, source: str) -> list[RouteConfig]:
+        return [r for r in self.routes if r.source == source]
+
+    def route(self, name: str) -> RouteConfig:
+        for r in self.routes:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def schedule_for(self, route: RouteConfig) -> list[int]:
+        return list((route.retry or self.retry).schedule_seconds)
+
+
+# ---------------------------------------------------------------- loading and checks
+
+
+def _loc(parts: tuple[Any, ...]) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            name = "schema" if p == "schema_" else str(p)
+            out += ("." if out else "") + name
+    return out
+
+
+_PYDANTIC_HINTS = {
+    "missing": "add this key",
+    "extra_forbidden": "remove it, or check its spelling against the configuration reference in README.md",
+    "literal_error": "use one of the listed values",
+    "value_error": "",
+}
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        problems.append(Problem(_loc(loc), msg, _PYDANTIC_HINTS.get(err["type"], "")))
+    return problems
+
+
+def _check_jmespath(expr: str, path: str, problems: list[Problem]) -> None:
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as e:
+        detail = str(e).splitlines()[0]
+        problems.append(Problem(path, f"invalid JMESPath expression {expr!r}: {detail}",
+                                "quote keys with dashes, e.g. headers.\"x-github-event\""))
+
+
+def _check_url(url: str, path: str, problems: list[Problem]) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        problems.append(Problem(path, f"not an absolute http(s) URL: {url!r}", "write it as https://host/path"))
+
+
+def _check_headers(headers: dict[str, str], path: str, problems: list[Problem]) -> None:
+    for name, value in headers.items():
+        for ref in HEADER_SECRET.findall(value):
+            if not SECRET_REF.match(ref):
+                problems.append(Problem(f"{path}.{name}", f"{{secret:{ref}}} is not a secret reference",
+                                        SECRET_HINT))
+        if name.lower() in CREDENTIAL_HEADERS and not HEADER_SECRET.search(value):
+            problems.append(Problem(f"{path}.{name}", "credential header holds a plain-text value",
+                                    "write it as e.g. \"Bearer {secret:ssm:/crm/token}\""))
+
+
+def _load_schema(spec: dict[str, Any] | str, base_dir: Path, path: str, problems: list[Problem]) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    if isinstance(spec, str):
+        file = (base_dir / spec).resolve()
+        try:
+            spec = json.loads(file.read_text()) if file.suffix == ".json" else yaml.safe_load(file.read_text())
+        except (OSError, ValueError, yaml.YAMLError) as e:
+            problems.append(Problem(path, f"cannot read schema file {str(file)!r}: {e}",
+                                    "give a path relative to the configuration file, or an inline schema"))
+            return
+    try:
+        Draft202012Validator.check_schema(spec)
+    except SchemaError as e:
+        problems.append(Problem(path, f"invalid JSON Schema: {e.message}", "see https://json-schema.org"))
+
+
+def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, src in cfg.sources.items():
+        p = f"sources.{name}"
+        if not re.match(r"^[A-Za-z0-9_-]+$", name):
+            problems.append(Problem(p, "source names appear in the URL /webhooks/{source}",
+                                    "use letters, digits, '-' and '_' only"))
+        v = src.verify
+        if v.scheme == "hmac-sha256" and not v.header:
+            problems.append(Problem(f"{p}.verify.header", "hmac-sha256 needs the name of the signature header",
+                                    "e.g. header: X-Signature"))
+        for key in ("id_path", "type_path"):
+            expr = getattr(v, key)
+            if expr:
+                _check_jmespath(expr, f"{p}.verify.{key}", problems)
+        if src.schema_ is not None:
+            _load_schema(src.schema_, base_dir, f"{p}.schema", problems)
+    for name, dest in cfg.destinations.items():
+        p = f"destinations.{name}"
+        _check_url(dest.url, f"{p}.url", problems)
+        _check_headers(dest.headers, f"{p}.headers", problems)
+        if dest.oauth2:
+            _check_url(dest.oauth2.token_url, f"{p}.oauth2.token_url", problems)
+    seen: set[str] = set()
+    for i, route in enumerate(cfg.routes):
+        p = f"routes[{i}]"
+        if route.name in seen:
+            problems.append(Problem(f"{p}.name", f"duplicate route name {route.name!r}",
+                                    "route names key the DLQ and Idempotency-Key: make each unique"))
+        seen.add(route.name)
+        if route.source not in cfg.sources:
+            problems.append(Problem(f"{p}.source", f"unknown source {route.source!r}",
+                                    f"define it under sources: (known: {', '.join(sorted(cfg.sources)) or 'none'})"))
+        if route.destination not in cfg.destinations:
+            known = ", ".join(sorted(cfg.destinations)) or "none"
+            problems.append(Problem(f"{p}.destination", f"unknown destination {route.destination!r}",
+                                    f"define it under destinations: (known: {known})"))
+        if route.when:
+            _check_jmespath(route.when, f"{p}.when", problems)
+        if route.transform is not None:
+            from hookline.mapping import MappingSpecError, compile_transform
+
+            try:
+                compile_transform(route.transform)
+            except MappingSpecError as e:
+                for sub, msg in e.problems:
+                    problems.append(Problem(f"{p}.transform{('.' + sub) if sub else ''}", msg,
+                                            "see 'Field mapping' in README.md"))
+        if route.schema_ is not None:
+            _load_schema(route.schema_, base_dir, f"{p}.schema", problems)
+    for name, sync in cfg.syncs.items():
+        p = f"syncs.{name}"
+        if sync.source not in cfg.sources:
+            problems.append(Problem(f"{p}.source", f"unknown source {sync.source!r}", "define it under sources:"))
+        _check_url(sync.url, f"{p}.url", problems)
+        _check_headers(sync.headers, f"{p}.headers", problems)
+        for key in ("items_path", "id_path", "next_cursor_path"):
+            expr = getattr(sync, key)
+            if expr:
+                _check_jmespath(expr, f"{p}.{key}", problems)
+    return problems
+
+
+def parse_config(data: Any, base_dir: Path | None = None, source: str = "") -> HooklineConfig:
+    """Validate already-parsed YAML; raises ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("", "the file must be a mapping with sources:, destinations:, routes:",
+                                   "see examples/hookline.yaml")], source)
+    try:
+        cfg = HooklineConfig.model_validate(data)
+    except ValidationError as e:
+        problems = _pydantic_problems(e)
+        # Cross-reference checks still run on the parts that did parse, so one pass shows everything.
+        problems += _partial_semantic_problems(data, base_dir or Path.cwd())
+        raise ConfigError(problems, source) from None
+    problems = semantic_problems(cfg, base_dir or Path.cwd())
+    if problems:
+        raise ConfigError(problems, source)
+    return cfg
+
+
+def _partial_semantic_problems(data: dict[str, Any], base_dir: Path) -> list[Problem]:
+    """Semantic checks over a file that failed schema validation: check what can be checked."""
+    problems: list[Problem] = []
+    sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    dests = data.get("destinations") if isinstance(data.get("destinations"), dict) else {}
+    for i, route in enumerate(data.get("routes") or []):
+        if not isinstance(route, dict):
+            continue
+        p = f"routes[{i}]"
+        if isinstance(route.get("source"), str) and route["source"] not in sources:
+            problems.append(Problem(f"{p}.source", f"unknown source {route['source']!r}",
+                                    f"define it under sources: (known: {', '.join(sorted(sources)) or 'none'})"))
+        if isinstance(route.get("destination"), str) and route["destination"] not in dests:
+            problems.append(Problem(f"{p}.destination", f"unknown destination {route['destination']!r}",
+                                    f"define it under destinations: (known: {', '.join(sorted(dests)) or 'none'})"))
+        if isinstance(route.get("when"), str):
+            _check_jmespath(route["when"], f"{p}.when", problems)
+        if isinstance(route.get("transform"), dict):
+            from hookline.mapping import MappingSpecError, compile_transform
+
+            try:
+                compile_transform(route["transform"])
+            except MappingSpecError as e:
+                problems += [Problem(f"{p}.transform{('.' + s) if s else ''}", m) for s, m in e.problems]
+    for name, dest in dests.items():
+        if isinstance(dest, dict) and isinstance(dest.get("url"), str):
+            _check_url(dest["url"], f"destinations.{name}.url", problems)
+        if isinstance(dest, dict) and isinstance(dest.get("headers"), dict):
+            _check_headers({str(k): str(v) for k, v in dest["headers"].items()},
+                           f"destinations.{name}.headers", problems)
+    return problems
+
+
+def load_config(path: str | Path) -> HooklineConfig:
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as e:
+        raise ConfigError([Problem("", f"cannot read {file}: {e.strerror}",
+                                   "pass --config FILE or set HOOKLINE_CONFIG")], str(file)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([Problem(where, f"not valid YAML: {getattr(e, 'problem', e)}",
+                                   "check indentation and quoting")], str(file)) from None
+    return parse_config(data, file.parent, str(file))
+
+
+def load_schema(spec: dict[str, Any] | str | None, base_dir: Path) -> dict[str, Any] | None:
+    if spec is None or isinstance(spec, dict):
+        return spec
+    file = base_dir / spec
+    text = file.read_text()
+    return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)

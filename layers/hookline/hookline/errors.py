@@ -1,0 +1,32 @@
+"""Errors that cross module boundaries. Messages are safe to show a user: never a secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a configuration file: where, what, and how to fix it."""
+
+    path: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path or '<file>'}: {self.message}"
+        return f"{text} (fix: {self.hint})" if self.hint else text
+
+
+class ConfigError(Exception):
+    """The configuration file is invalid; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class SecretResolutionError(Exception):
+    """A secret reference could not be resolved (names the reference, never the value)."""

@@ -1,0 +1,201 @@
+"""Ingress: verify a webhook, record it exactly once, queue one task per matching route.
+
+Order matters for "nothing is recorded on a 503": the Powertools idempotency record is
+written first (INPROGRESS), then the event log, the S3 claim check and the queue
+messages; any failure raises inside the idempotent function, Powertools deletes the
+record, and the sender's retry is processed as new instead of being answered "duplicate".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jmespath
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hookline import signatures
+from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailable
+from hookline.config import HooklineConfig, RouteConfig
+from hookline.envelope import BodyParseError, build_envelope, parse_body
+from hookline.errors import SecretResolutionError
+from hookline.messages import DeliveryTask
+from hookline.observability import count, logger
+from hookline.secrets import SecretResolver
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
+
+
+@dataclass(frozen=True)
+class IngressResponse:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IngressDeps:
+    config: HooklineConfig
+    secrets: SecretResolver
+    publisher: QueuePublisher
+    payloads: PayloadStore
+    events: EventLog
+    persistence: BasePersistenceLayer
+    idempotency_window_seconds: int = 7 * 24 * 3600
+    large_body_threshold: int = 200 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
+    clock: Callable[[], float] = time.time
+
+
+def _error(status: int, message: str, reason: str) -> IngressResponse:
+    count("Rejected", reason=reason)
+    return IngressResponse(status, {"error": message})
+
+
+def matching_routes(routes: list[RouteConfig], envelope: dict[str, Any]) -> list[RouteConfig]:
+    matched = []
+    for route in routes:
+        if not route.when:
+            matched.append(route)
+            continue
+        try:
+            if jmespath.search(route.when, envelope):
+                matched.append(route)
+        except Exception as e:  # a runtime type error in a filter skips the route, it must not fail ingress
+            logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(e)})
+    return matched
+
+
+class Ingress:
+    def __init__(self, deps: IngressDeps) -> None:
+        self.deps = deps
+        self.idempotency = IdempotencyConfig(
+            expires_after_seconds=deps.idempotency_window_seconds,
+            response_hook=self._mark_duplicate,
+        )
+        self._record_once = idempotent_function(
+            data_keyword_argument="event",
+            persistence_store=deps.persistence,
+            config=self.idempotency,
+            key_prefix="hookline-ingress",
+        )(self._record_and_queue)
+
+    # -- the request
+
+    def accept(self, source: str, headers: Mapping[str, str], body: bytes, context: Any = None) -> IngressResponse:
+        deps = self.deps
+        src = deps.config.sources.get(source)
+        if src is None:
+            return _error(404, f"unknown source {source!r}: no sources.{source} in the configuration", "unknown_source")
+        limit = min(src.max_body_bytes or deps.max_body_bytes, deps.max_body_bytes)
+        if len(body) > limit:
+            return _error(413, f"body of {len(body)} bytes exceeds the {limit}-byte limit", "too_large")
+        headers = {k.lower(): v for k, v in headers.items()}
+        try:
+            secrets = deps.secrets.resolve_all(src.verify.secrets)
+        except SecretResolutionError as e:
+            logger.error("signing secret unavailable", extra={"source": source, "error": str(e)})
+            return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
+        try:
+            signatures.verify(src.verify, secrets, headers, body, now=deps.clock())
+        except signatures.SignatureError as e:
+            logger.info("signature rejected", extra={"source": source, "error": str(e)})
+            return _error(401, str(e), "signature")
+        try:
+            parsed = parse_body(body, headers.get("content-type"), src.format)
+        except BodyParseError as e:
+            return _error(400, str(e), "bad_body")
+
+        event_id = signatures.event_id(src.verify, headers, body, parsed)
+        event_type = signatures.event_type(src.verify, headers, parsed)
+        return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
+                           context=context)
+
+    def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
+               parsed: Any, context: Any = None) -> IngressResponse:
+        """Record a verified (or pulled) event once and queue it for its matching routes."""
+        deps = self.deps
+        logger.set_correlation_id(event_id)
+        received_at = deps.clock()
+        envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
+                                  type=event_type, body=parsed)
+        routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
+        if context is not None:
+            self.idempotency.register_lambda_context(context)
+        try:
+            result = self._record_once(event={"source": source, "id": event_id}, type=event_type,
+                                       received_at=received_at, raw=body, headers=headers, routes=routes)
+        except IdempotencyAlreadyInProgressError:
+            count("InProgress")
+            return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
+        except (IdempotencyPersistenceLayerError, QueueUnavailable, ClientError, BotoCoreError) as e:
+            logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
+            return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
+        if result.get("status") == "duplicate":
+            return IngressResponse(200, {"status": "duplicate", "id": event_id})
+        count("Accepted")
+        logger.info("event accepted", extra={"source": source, "routes": routes, "bytes": len(body)})
+        return IngressResponse(202, {"status": "accepted", "id": event_id})
+
+    # -- inside the idempotency record
+
+    def _record_and_queue(self, event: dict[str, str], type: str | None, received_at: float, raw: bytes,
+                          headers: dict[str, str], routes: list[str]) -> dict[str, str]:
+        deps = self.deps
+        deps.events.record_received(event_id=event["id"], source=event["source"], type=type,
+                                    received_at=received_at, routes=routes)
+        inline: dict[str, Any]
+        if len(raw) > deps.large_body_threshold:
+            key = f"payloads/{event['source']}/{hashlib.sha256(event['id'].encode()).hexdigest()}"
+            deps.payloads.put(key, raw, headers.get("content-type"))
+            inline = {"s3_key": key}
+        else:
+            text, encoding = DeliveryTask.encode_body(raw)
+            inline = {"body": text, "body_encoding": encoding}
+        tasks = [
+            DeliveryTask(event_id=event["id"], source=event["source"], route=route, type=type,
+                         received_at=received_at, headers=headers,
+                         content_type=headers.get("content-type"), **inline)
+            for route in routes
+        ]
+        deps.publisher.publish(tasks)
+        return {"status": "accepted", "id": event["id"]}
+
+    def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:
+        event_id = (response or {}).get("id", "")
+        count("Duplicate")
+        logger.info("duplicate dropped")
+        try:
+            self.deps.events.record_duplicate(event_id)
+        except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
+            logger.warning("duplicate not counted", extra={"error": _describe(e)})
+        return {"status": "duplicate", "id": event_id}
+
+
+# Signature headers prove nothing downstream and must not travel in the queue.
+_DROPPED_HEADERS = frozenset({
+    "x-hub-signature", "x-hub-signature-256", "stripe-signature", "x-shopify-hmac-sha256",
+    "webhook-signature", "authorization", "cookie", "x-amzn-trace-id", "content-length",
+})
+
+
+def _forwardable(headers: dict[str, str], signature_header: str | None) -> dict[str, str]:
+    dropped = _DROPPED_HEADERS | ({signature_header.lower()} if signature_header else set())
+    return {k: v for k, v in headers.items() if k not in dropped}
+
+
+def _describe(e: Exception) -> str:
+    if isinstance(e, ClientError):
+        return f"{e.response.get('Error', {}).get('Code')}: {e.operation_name}"
+    cause = e.__cause__ or (e.args[1] if len(e.args) > 1 and isinstance(e.args[1], Exception) else None)
+    return f"{type(e).__name__}: {cause or e}"
+

@@ -1,0 +1,56 @@
+"""The queue message: small, versioned, validated at both ends (never an untyped dict)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# DLQ message attributes: what `hookline dlq list` shows without opening the body.
+DLQ_ATTR_ROUTE = "route"
+DLQ_ATTR_SOURCE = "source"
+DLQ_ATTR_EVENT_ID = "event_id"
+DLQ_ATTR_REASON = "reason"
+DLQ_ATTR_STATUS_CODE = "status_code"
+DLQ_ATTR_LAST_ERROR = "last_error"
+DLQ_ATTR_ATTEMPTS = "attempts"
+DLQ_ATTR_FIRST_ATTEMPT = "first_attempt_at"
+DLQ_ATTR_LAST_ATTEMPT = "last_attempt_at"
+
+
+class DeliveryTask(BaseModel):
+    """One event for one route. Either `body` (inline) or `s3_key` (claim check) is set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = 1
+    event_id: str = Field(min_length=1)
+    source: str
+    route: str
+    type: str | None = None
+    received_at: float
+    headers: dict[str, str] = Field(default_factory=dict)
+    content_type: str | None = None
+    body: str | None = None
+    body_encoding: Literal["utf-8", "base64"] = "utf-8"
+    s3_key: str | None = None
+    # Attempts made before this message existed (a replay keeps its history and counts on from it).
+    prior_attempts: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_body(self) -> DeliveryTask:
+        if (self.body is None) == (self.s3_key is None):
+            raise ValueError("exactly one of body and s3_key must be set")
+        return self
+
+    @staticmethod
+    def encode_body(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
+        try:
+            return raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            return base64.b64encode(raw).decode("ascii"), "base64"
+
+    def inline_body(self) -> bytes:
+        assert self.body is not None
+        return base64.b64decode(self.body) if self.body_encoding == "base64" else self.body.encode("utf-8")

@@ -1,0 +1,71 @@
+"""Where the CLI finds the stack's resources: a running `hookline dev`, or a deployed stack's outputs.
+
+`hookline dev` writes `.hookline/dev.json` (endpoint + outputs) in its working directory;
+the other commands read it when present, unless --stack is given. Otherwise the outputs of
+the CloudFormation stack (default name from samconfig.toml: "hookline") are used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+DEV_STATE = Path(".hookline") / "dev.json"
+DEFAULT_STACK = "hookline"
+
+
+class StackNotFound(Exception):
+    pass
+
+
+@dataclass
+class StackInfo:
+    outputs: dict[str, str]
+    endpoint_url: str | None = None
+    region: str | None = None
+    origin: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def resource(self, service: str) -> Any:
+        return boto3.resource(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def output(self, key: str) -> str:
+        try:
+            return self.outputs[key]
+        except KeyError:
+            raise StackNotFound(f"the stack ({self.origin}) has no output {key!r}; redeploy with the current "
+                                "template.yaml") from None
+
+
+def write_dev_state(outputs: dict[str, str], endpoint_url: str, region: str, **extra: Any) -> Path:
+    DEV_STATE.parent.mkdir(parents=True, exist_ok=True)
+    DEV_STATE.write_text(json.dumps({"outputs": outputs, "endpoint_url": endpoint_url, "region": region,
+                                     **extra}, indent=2))
+    return DEV_STATE
+
+
+def resolve_stack(stack_name: str | None = None, state_file: Path | None = None) -> StackInfo:
+    state = state_file or Path(os.environ.get("HOOKLINE_DEV_STATE", DEV_STATE))
+    if stack_name is None and state.exists():
+        data = json.loads(state.read_text())
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or data["endpoint_url"]
+        return StackInfo(outputs=data["outputs"], endpoint_url=endpoint, region=data.get("region"),
+                         origin=f"hookline dev, {state}", extra=data)
+    name = stack_name or os.environ.get("HOOKLINE_STACK", DEFAULT_STACK)
+    cfn = boto3.client("cloudformation")
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except Exception as e:
+        raise StackNotFound(
+            f"no running `hookline dev` ({state} not found) and stack {name!r} could not be read: {e}. "
+            "Start `hookline dev`, or pass --stack NAME with AWS credentials for the account") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return StackInfo(outputs=outputs, origin=f"stack {name}")

@@ -1,0 +1,107 @@
+"""Cold-start wiring: settings -> configuration -> adapters -> services, built once per process.
+
+Handlers ask `services()` instead of building AWS clients at import time, so a handler
+module imports without a region, and tests or `hookline dev` can `install()` their own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from hookline.config import HooklineConfig, load_config
+from hookline.settings import Settings
+
+
+class Services:
+    def __init__(self, settings: Settings | None = None, **prebuilt: Any) -> None:
+        self.settings = settings or Settings()
+        # Prebuilt values shadow the cached properties below (same names).
+        self.__dict__.update(prebuilt)
+
+    @cached_property
+    def config(self) -> HooklineConfig:
+        return load_config(self.settings.hookline_config)
+
+    @cached_property
+    def secrets(self) -> Any:
+        from hookline.secrets import SecretResolver
+
+        return SecretResolver()
+
+    @cached_property
+    def publisher(self) -> Any:
+        from hookline.aws import QueuePublisher
+
+        return QueuePublisher(self.settings.delivery_queue_url)
+
+    @cached_property
+    def payloads(self) -> Any:
+        from hookline.aws import PayloadStore
+
+        return PayloadStore(self.settings.payload_bucket)
+
+    @cached_property
+    def events(self) -> Any:
+        from hookline.aws import EventLog
+
+        return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
+
+    @cached_property
+    def persistence(self) -> Any:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
+
+    @cached_property
+    def ingress(self) -> Any:
+        from hookline.ingress import Ingress, IngressDeps
+
+        s = self.settings
+        return Ingress(IngressDeps(
+            config=self.config, secrets=self.secrets, publisher=self.publisher, payloads=self.payloads,
+            events=self.events, persistence=self.persistence,
+            idempotency_window_seconds=s.idempotency_window_seconds,
+            large_body_threshold=s.large_body_threshold_bytes, max_body_bytes=s.max_body_bytes,
+        ))
+
+    @cached_property
+    def sqs(self) -> Any:
+        import boto3
+
+        return boto3.client("sqs")
+
+    @cached_property
+    def delivery_persistence(self) -> Any:
+        # Not `persistence`: Powertools keeps per-function state (key prefix, expiry) in the layer
+        # object, so ingress and delivery sharing one in a process (`hookline dev`) would mix them.
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
+
+    @cached_property
+    def delivery(self) -> Any:
+        from hookline.delivery import Delivery, DeliveryDeps
+
+        s = self.settings
+        return Delivery(DeliveryDeps(
+            config=self.config, secrets=self.secrets, payloads=self.payloads, events=self.events, sqs=self.sqs,
+            dlq_url=s.dlq_url, queue_url=s.delivery_queue_url, persistence=self.delivery_persistence,
+            config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
+        ))
+
+
+_current: Services | None = None
+
+
+def services() -> Services:
+    global _current
+    if _current is None:
+        _current = Services()
+    return _current
+
+
+def install(value: Services | None) -> None:
+    """Replace the process's services (tests, `hookline dev`); None rebuilds from the environment."""
+    global _current
+    _current = value

@@ -1,0 +1,230 @@
+"""Ingress against moto: tables, queue and bucket provisioned from template.yaml."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.exceptions import ClientError
+
+from hookline.aws import EVENT_ITEM, EventLog, PayloadStore, QueuePublisher
+from hookline.config import parse_config
+from hookline.ingress import Ingress, IngressDeps
+from hookline.messages import DeliveryTask
+from hookline.secrets import SecretResolver
+from hookline.signatures import sign
+from tests.support.events import load_event
+
+SECRET = "it-is-a-test-secret"
+
+CONFIG = {
+    "sources": {
+        "github": {"verify": {"scheme": "github", "secrets": ["env:TEST_GH_SECRET"]}},
+        "legacy": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:TEST_GH_SECRET"], "header": "X-Sig"},
+                   "format": "form"},
+    },
+    "destinations": {"crm": {"url": "http://127.0.0.1:9/x"}, "wh": {"url": "http://127.0.0.1:9/y"}},
+    "routes": [
+        {"name": "issues-to-crm", "source": "github", "destination": "crm",
+         "when": "headers.\"x-github-event\" == 'issues'"},
+        {"name": "all-to-wh", "source": "github", "destination": "wh"},
+        {"name": "legacy-to-crm", "source": "legacy", "destination": "crm"},
+    ],
+}
+
+
+def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, threshold: int = 200 * 1024) -> Ingress:
+    cfg = parse_config(CONFIG)
+    return Ingress(IngressDeps(
+        config=cfg,
+        secrets=SecretResolver(),
+        publisher=publisher or QueuePublisher(stack.queue_url, client=stack.sqs),
+        payloads=payloads or PayloadStore(stack.bucket, client=stack.s3),
+        events=EventLog(stack.events_table, resource=stack.ddb),
+        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+        large_body_threshold=threshold,
+    ))
+
+
+def github_request(payload: dict, delivery: str = "d-1", event: str = "issues") -> tuple[dict, bytes]:
+    body = json.dumps(payload).encode()
+    cfg = parse_config(CONFIG).sources["github"].verify
+    headers = {k.lower(): v for k, v in sign(cfg, SECRET, body, msg_id=delivery).items()}
+    headers.update({"x-github-event": event, "content-type": "application/json"})
+    return headers, body
+
+
+def queued(stack: Any) -> list[DeliveryTask]:
+    tasks = []
+    while True:
+        msgs = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
+                                         VisibilityTimeout=60).get("Messages", [])
+        if not msgs:
+            return tasks
+        tasks += [DeliveryTask.model_validate_json(m["Body"]) for m in msgs]
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GH_SECRET", SECRET)
+
+
+def test_accepted_event_is_queued_once_per_matching_route_and_recorded(stack: Any) -> None:
+    # Given a signed GitHub "issues" delivery
+    headers, body = github_request({"issue": {"number": 1}}, delivery="d-accept")
+    # When it arrives
+    resp = make_ingress(stack).accept("github", headers, body)
+    # Then 202, one task per matching route, and the event log knows both routes
+    assert (resp.status, resp.body) == (202, {"status": "accepted", "id": "d-accept"})
+    tasks = queued(stack)
+    assert sorted(t.route for t in tasks) == ["all-to-wh", "issues-to-crm"]
+    assert all(t.event_id == "d-accept" and t.inline_body() == body for t in tasks)
+    assert "x-hub-signature-256" not in tasks[0].headers  # signatures do not travel downstream
+    items = {i["route"]: i for i in EventLog(stack.events_table, resource=stack.ddb).get("d-accept")}
+    assert set(items) == {EVENT_ITEM, "issues-to-crm", "all-to-wh"}
+    assert items["issues-to-crm"]["status"] == "received"
+    assert items[EVENT_ITEM]["type"] == "issues"
+
+
+def test_route_filter_excludes_non_matching_routes(stack: Any) -> None:
+    headers, body = github_request({"zen": "hi"}, delivery="d-ping", event="ping")
+    assert make_ingress(stack).accept("github", headers, body).status == 202
+    assert [t.route for t in queued(stack)] == ["all-to-wh"]
+
+
+def test_duplicate_answers_200_and_is_not_queued_again(stack: Any) -> None:
+    ingress = make_ingress(stack)
+    headers, body = github_request({"issue": {"number": 2}}, delivery="d-dup")
+    assert ingress.accept("github", headers, body).status == 202
+    again = ingress.accept("github", headers, body)
+    assert (again.status, again.body) == (200, {"status": "duplicate", "id": "d-dup"})
+    assert len(queued(stack)) == 2  # the two routes of the first copy only
+    event_item = next(i for i in EventLog(stack.events_table, resource=stack.ddb).get("d-dup")
+                      if i["route"] == EVENT_ITEM)
+    assert event_item["duplicates"] == 1
+
+
+def test_twenty_concurrent_copies_give_exactly_one_set_of_messages(stack: Any) -> None:
+    ingress = make_ingress(stack)
+    headers, body = github_request({"issue": {"number": 3}}, delivery="d-race")
+    statuses: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def post() -> None:
+        barrier.wait()
+        statuses.append(ingress.accept("github", headers, body).status)
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(202) == 1
+    assert set(statuses) <= {202, 200, 409}
+    tasks = queued(stack)
+    assert sorted(t.route for t in tasks) == ["all-to-wh", "issues-to-crm"]
+
+
+class FlakyPublisher(QueuePublisher):
+    def __init__(self, inner: QueuePublisher, failures: int) -> None:
+        super().__init__(inner.queue_url, client=inner.client)
+        self.failures = failures
+
+    def publish(self, tasks: list[DeliveryTask]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessageBatch")
+        super().publish(tasks)
+
+
+def test_queue_failure_answers_503_and_the_senders_retry_succeeds(stack: Any) -> None:
+    publisher = FlakyPublisher(QueuePublisher(stack.queue_url, client=stack.sqs), failures=1)
+    ingress = make_ingress(stack, publisher=publisher)
+    headers, body = github_request({"issue": {"number": 4}}, delivery="d-503")
+    first = ingress.accept("github", headers, body)
+    assert first.status == 503 and "error" in first.body
+    assert queued(stack) == []
+    # The idempotency record was removed, so the retry is new, not a "duplicate".
+    retry = ingress.accept("github", headers, body)
+    assert retry.status == 202
+    assert len(queued(stack)) == 2
+
+
+def test_idempotency_table_failure_answers_503(stack: Any) -> None:
+    headers, body = github_request({"issue": {"number": 5}}, delivery="d-ddb")
+    stack.ddb_client.delete_table(TableName=stack.idempotency_table)
+    resp = make_ingress(stack).accept("github", headers, body)
+    assert resp.status == 503
+    assert queued(stack) == []
+
+
+def test_large_body_goes_to_s3_with_a_pointer_in_the_message(stack: Any) -> None:
+    headers, body = github_request({"issue": {"number": 6, "body": "x" * 5000}}, delivery="d-big")
+    resp = make_ingress(stack, threshold=1024).accept("github", headers, body)
+    assert resp.status == 202
+    tasks = queued(stack)
+    assert tasks and all(t.body is None and t.s3_key for t in tasks)
+    stored = stack.s3.get_object(Bucket=stack.bucket, Key=tasks[0].s3_key)["Body"].read()
+    assert stored == body
+
+
+@pytest.mark.parametrize(
+    ("source", "mutate", "status"),
+    [
+        ("nope", lambda h, b: (h, b), 404),
+        ("github", lambda h, b: (h, b + b" "), 401),
+        ("github", lambda h, b: ({k: v for k, v in h.items() if k != "x-hub-signature-256"}, b), 401),
+        ("github", lambda h, b: (h, b"x" * (6 * 1024 * 1024 + 1)), 413),
+    ],
+)
+def test_rejections_have_the_contract_status_and_record_nothing(stack: Any, source: str, mutate: Any,
+                                                                status: int) -> None:
+    headers, body = mutate(*github_request({"issue": {}}, delivery="d-bad"))
+    resp = make_ingress(stack).accept(source, headers, body)
+    assert resp.status == status and resp.body["error"]
+    assert SECRET not in json.dumps(resp.body)
+    assert queued(stack) == []
+
+
+def test_body_that_is_not_json_answers_400(stack: Any) -> None:
+    body = b"not json at all"
+    cfg = parse_config(CONFIG).sources["github"].verify
+    headers = {k.lower(): v for k, v in sign(cfg, SECRET, body, msg_id="d-400").items()}
+    resp = make_ingress(stack).accept("github", headers, body)
+    assert resp.status == 400 and "JSON" in resp.body["error"]
+
+
+def test_form_encoded_legacy_source_is_accepted(stack: Any) -> None:
+    body = b"order=17&status=shipped"
+    cfg = parse_config(CONFIG).sources["legacy"].verify
+    headers = {k.lower(): v for k, v in sign(cfg, SECRET, body).items()}
+    headers["content-type"] = "application/x-www-form-urlencoded"
+    resp = make_ingress(stack).accept("legacy", headers, body)
+    assert resp.status == 202 and resp.body["id"].startswith("sha256:")
+    assert [t.route for t in queued(stack)] == ["legacy-to-crm"]
+
+
+def test_handler_answers_the_sample_event_from_events_folder(stack: Any, monkeypatch: pytest.MonkeyPatch,
+                                                             lambda_context: Any) -> None:
+    # Given the example configuration and its demo secret, wired the way Lambda wires it
+    from functions.ingress import app
+    from hookline.wiring import Services, install
+
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "demo-github-webhook-secret")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_demo_stripe_webhook_secret")
+    install(Services(stack.settings))
+    try:
+        # When the signed sample event and its tampered twin reach the handler
+        ok = app.handler(load_event("ingress/github-issues"), lambda_context)
+        bad = app.handler(load_event("ingress/github-bad-signature"), lambda_context)
+        again = app.handler(load_event("ingress/github-issues"), lambda_context)
+    finally:
+        install(None)
+    # Then the contract's codes and bodies come back through API Gateway's response shape
+    assert ok["statusCode"] == 202 and json.loads(ok["body"])["status"] == "accepted"
+    assert bad["statusCode"] == 401
+    assert again["statusCode"] == 200 and json.loads(again["body"])["status"] == "duplicate"
+    assert [t.route for t in queued(stack)] == ["issues-to-crm"]

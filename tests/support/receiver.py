@@ -1,0 +1,92 @@
+"""A real HTTP server standing in for a destination (CRM, warehouse, ...).
+
+It records every request and answers from a script: a list of statuses (the last one
+repeats), optional delay, optional extra headers. Runs on 127.0.0.1 on a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Script:
+    statuses: list[int] = field(default_factory=lambda: [200])
+    delay_seconds: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b'{"ok": true}'
+
+
+class Receiver:
+    def __init__(self, script: Script | None = None) -> None:
+        self.script = script or Script()
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with receiver._lock:
+                    receiver.requests.append(Received(self.command, self.path,
+                                                      {k.lower(): v for k, v in self.headers.items()},
+                                                      body, time.time()))
+                    n = len(receiver.requests)
+                script = receiver.script
+                status = script.statuses[min(n - 1, len(script.statuses) - 1)]
+                if script.delay_seconds:
+                    time.sleep(script.delay_seconds)
+                self.send_response(status)
+                for k, v in script.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(script.body)))
+                self.end_headers()
+                self.wfile.write(script.body)
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_GET = _handle
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.requests) >= count:
+                return list(self.requests)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} request(s) within {timeout}s, got {len(self.requests)}")
