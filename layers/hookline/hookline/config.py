@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hookline.errors import ConfigError, Problem
 
@@ -27,16 +27,17 @@ HEADER_SECRET = re.compile(r"\{secret:([^}]+)\}")
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie"}
 DEFAULT_SCHEDULE = (60, 300, 1800)
 SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
-SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id; plain-text secrets are not accepted"  # noqa: S105 (a hint, not a secret)
+SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noqa: S105 (a hint, not a secret)
 
 
 def _check_secret_ref(value: str) -> str:
     if not isinstance(value, str) or not SECRET_REF.match(value):
-        raise ValueError(f"not a secret reference ({SECRET_HINT})")
+        raise ValueError("not a secret reference: plain-text secrets are not accepted")
     return value
 
 
-SecretRef = Annotated[str, Field(description="env:NAME | ssm:/name | secretsmanager:id")]
+SecretRef = Annotated[str, AfterValidator(_check_secret_ref),
+                      Field(description="env:NAME | ssm:/name | secretsmanager:id")]
 
 
 class _Model(BaseModel):
@@ -58,13 +59,6 @@ class VerifyConfig(_Model):
     type_header: str | None = None
     type_path: str | None = None
 
-    @field_validator("secrets")
-    @classmethod
-    def _secrets_are_refs(cls, secrets: list[str]) -> list[str]:
-        for s in secrets:
-            _check_secret_ref(s)
-        return secrets
-
 
 class SourceConfig(_Model):
     verify: VerifyConfig
@@ -80,11 +74,6 @@ class SigningConfig(_Model):
     scheme: Literal["standard-webhooks"] = "standard-webhooks"
     secret: SecretRef
 
-    @field_validator("secret")
-    @classmethod
-    def _secret_is_ref(cls, v: str) -> str:
-        return _check_secret_ref(v)
-
 
 class OAuth2Config(_Model):
     """Client-credentials grant (Salesforce, HubSpot, ...)."""
@@ -94,11 +83,6 @@ class OAuth2Config(_Model):
     client_secret: SecretRef
     scope: str | None = None
     audience: str | None = None
-
-    @field_validator("client_secret")
-    @classmethod
-    def _secret_is_ref(cls, v: str) -> str:
-        return _check_secret_ref(v)
 
 
 class DestinationConfig(_Model):
@@ -188,6 +172,7 @@ _PYDANTIC_HINTS = {
     "literal_error": "use one of the listed values",
     "value_error": "",
 }
+_SECRET_ERROR = "not a secret reference"  # noqa: S105 (an error text)
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
@@ -197,7 +182,8 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        problems.append(Problem(_loc(loc), msg, _PYDANTIC_HINTS.get(err["type"], "")))
+        hint = SECRET_HINT if msg.startswith(_SECRET_ERROR) else _PYDANTIC_HINTS.get(err["type"], "")
+        problems.append(Problem(_loc(loc), msg, hint))
     return problems
 
 
