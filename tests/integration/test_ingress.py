@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import threading
 from typing import Any
 
@@ -228,3 +230,26 @@ def test_handler_answers_the_sample_event_from_events_folder(stack: Any, monkeyp
     assert bad["statusCode"] == 401
     assert again["statusCode"] == 200 and json.loads(again["body"])["status"] == "duplicate"
     assert [t.route for t in queued(stack)] == ["issues-to-crm"]
+
+
+def test_logs_never_carry_secrets_or_signatures(stack: Any, lambda_context: Any) -> None:
+    from hookline.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    # Given one accepted, one duplicate and one forged request
+    ingress = make_ingress(stack)
+    headers, body = github_request({"issue": {"number": 7}}, delivery="d-logs")
+    ingress.accept("github", headers, body, context=lambda_context)
+    ingress.accept("github", headers, body, context=lambda_context)
+    forged = dict(headers, **{"x-hub-signature-256": "sha256=" + "0" * 64})
+    ingress.accept("github", forged, body + b"!", context=lambda_context)
+    logger._logger.removeHandler(handler)
+    # Then the structured logs mention the event but neither the secret nor any signature
+    logs = stream.getvalue()
+    assert "d-logs" in logs and "signature" in logs
+    assert SECRET not in logs
+    assert headers["x-hub-signature-256"].removeprefix("sha256=") not in logs
+    assert "0" * 64 not in logs

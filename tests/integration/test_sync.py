@@ -58,7 +58,8 @@ def test_pages_become_events_once_and_the_cursor_is_kept(stack: Any, api: Any,
         "destinations": {"wh": {"url": "http://127.0.0.1:9/in"}},
         "routes": [{"name": "legacy-to-wh", "source": "legacy", "destination": "wh"}],
         "syncs": {"customers": {"source": "legacy", "url": url, "items_path": "data", "id_path": "id",
-                                "next_cursor_path": "next", "headers": {"Authorization": "Bearer {secret:env:LEGACY_TOKEN}"}}},
+                                "next_cursor_path": "next",
+                                "headers": {"Authorization": "Bearer {secret:env:LEGACY_TOKEN}"}}},
     })
     events = EventLog(stack.events_table, resource=stack.ddb)
     ingress = Ingress(IngressDeps(
