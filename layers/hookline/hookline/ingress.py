@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hookline import signatures
 from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailable
+from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.envelope import BodyParseError, build_envelope, parse_body
 from hookline.errors import SecretResolutionError
@@ -129,8 +130,7 @@ class Ingress:
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
         routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
-        if context is not None:
-            self.idempotency.register_lambda_context(context)
+        self.idempotency.register_lambda_context(context if context is not None else NominalContext())
         try:
             result = self._record_once(event={"source": source, "id": event_id}, type=event_type,
                                        received_at=received_at, raw=body, headers=headers, routes=routes)

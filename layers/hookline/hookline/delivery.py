@@ -1,0 +1,646 @@
+"""The delivery engine: one SQS message = one event for one route, brought to its destination.
+
+Ingress fans out (one DeliveryTask per matched route), so every route retries and
+dead-letters on its own and one route's failure never re-sends another's success.
+
+Per record (`Delivery.process`):
+
+1. Read the DeliveryTask; a body that is not one goes to the DLQ (`invalid_task`).
+2. Look up route, source and destination in the current configuration (gone: `config`).
+3. Load the body (inline, or the S3 claim check: gone = `payload_missing`), parse it with
+   the source's format (`payload_invalid`) and build the envelope.
+4. Schema-drift quarantine: validate the body against the source's and then the route's JSON
+   Schema (Draft 2020-12, formats checked). A mismatch is not mapped nor sent: DLQ `schema`,
+   with the validation errors (JSON path + message) as last_error, and the SchemaDrift metric.
+5. Map with the route's transform (`mapping`: the error names field, path and value type;
+   counted as SchemaDrift too, since a mapping that stops fitting is drift) or pass the
+   original body through unchanged.
+6. Send once per `event_id:route`: the HTTP call runs inside a Powertools idempotent function
+   keyed on the Idempotency-Key. It returns only on 2xx (record COMPLETED: any later copy of
+   the message, or a retry after a crash past this point, gets the saved result and makes no
+   request) and raises otherwise, so Powertools deletes the record and a retry sends again.
+   A copy arriving while another is sending (IN_PROGRESS) is reported failed with a 5 s
+   visibility and no other effect.
+7. Outcome (outcomes.py): delivered; retryable -> ChangeMessageVisibility to the schedule's next
+   delay (retry.py) and report the item failed; permanent or retries exhausted -> send the
+   task to the DLQ with its reason and acknowledge it.
+
+Attempt numbers: the retry schedule is indexed by this message's `ApproximateReceiveCount`
+(a replayed message gets the whole schedule again); the attempt count recorded in the event
+log and the DLQ is the lifetime total, `prior_attempts + ApproximateReceiveCount`.
+
+Concurrency: `handle` runs a batch through Powertools' AsyncBatchProcessor; each record's
+blocking work runs on a bounded thread pool, so a batch of ten to a slow destination takes
+about one round trip. Metrics are emitted from the event loop's thread only; logs carry
+event_id and route as per-call `extra` (Logger keys are process-global, threads share them).
+
+DLQ message: the body is the DeliveryTask JSON with `prior_attempts` set to the attempts made
+so far (a replay counts on); the attributes (names in hookline.messages) are route, source,
+event_id, reason (String); status_code, attempts, first_attempt_at, last_attempt_at (Number,
+times in epoch seconds); last_error (String, <= 500 chars, no secrets); and, when a transform
+produced the body that failed, mapped_body (the JSON sent, for `hookline dlq replay --dry-run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from hookline import outcomes, retry
+from hookline.aws import EventLog, PayloadStore
+from hookline.budget import NominalContext
+from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
+from hookline.dlq import DLQ_ATTR_MAPPED_BODY  # dry-run replay compares it with the mapping now
+from hookline.envelope import BodyParseError, build_envelope, parse_body
+from hookline.http_delivery import HttpResult, HttpSender, idempotency_key, truncate
+from hookline.messages import (
+    DLQ_ATTR_ATTEMPTS,
+    DLQ_ATTR_EVENT_ID,
+    DLQ_ATTR_FIRST_ATTEMPT,
+    DLQ_ATTR_LAST_ATTEMPT,
+    DLQ_ATTR_LAST_ERROR,
+    DLQ_ATTR_REASON,
+    DLQ_ATTR_ROUTE,
+    DLQ_ATTR_SOURCE,
+    DLQ_ATTR_STATUS_CODE,
+    DeliveryTask,
+)
+from hookline.observability import count, logger, metrics
+from hookline.secrets import SecretResolver
+
+KEY_PREFIX = "hookline-delivery"
+MAX_MAPPED_BODY_ATTR_BYTES = 64 * 1024
+MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for the attributes' names
+MAX_SCHEMA_ERRORS = 5
+
+# Record statuses (also the event log's, except in_progress which is not recorded).
+DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
+
+
+# ---------------------------------------------------------------- wiring
+
+
+@dataclass
+class DeliveryDeps:
+    config: HooklineConfig
+    secrets: SecretResolver
+    payloads: PayloadStore
+    events: EventLog
+    sqs: Any  # boto3 SQS client: ChangeMessageVisibility on the delivery queue, SendMessage to the DLQ
+    dlq_url: str
+    # A persistence layer of its own: Powertools keeps per-function state (key prefix, expiry) in it.
+    persistence: BasePersistenceLayer
+    queue_url: str = ""  # the delivery queue; found from the record's ARN when empty
+    sender: HttpSender | None = None
+    config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
+    idempotency_window_seconds: int = 7 * 24 * 3600
+    clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    rng: retry.Uniform = field(default_factory=random.Random)
+    max_workers: int = 10  # the SQS event source's BatchSize
+    in_progress_delay_seconds: int = 5
+    time_reserve_seconds: float = 3.0  # of the invocation, kept for the bookkeeping after the HTTP calls
+
+
+@dataclass
+class RecordResult:
+    """What happened to one SQS record (returned by `Delivery.process`)."""
+
+    message_id: str
+    status: str  # delivered | retrying | dead | in_progress
+    event_id: str | None = None
+    route: str | None = None
+    attempt: int = 0  # lifetime attempt number
+    reason: str | None = None  # DLQ reason when dead; retry category when retrying
+    status_code: int | None = None
+    error: str | None = None
+    delay: int | None = None  # seconds until the retry
+    latency_ms: float | None = None  # HTTP round trips of this attempt
+    end_to_end_ms: float | None = None  # received at ingress -> 2xx
+    replayed: bool = False  # delivered earlier: no request made this time
+
+    @property
+    def report_failure(self) -> bool:
+        """Left on the queue (SQS redelivers it after the visibility timeout we set)."""
+        return self.status in (RETRYING, IN_PROGRESS)
+
+    def log_fields(self) -> dict[str, Any]:
+        fields = {"event_id": self.event_id, "route": self.route, "message_id": self.message_id,
+                  "attempt": self.attempt, "status_code": self.status_code, "reason": self.reason,
+                  "delay_seconds": self.delay, "error": self.error,
+                  "latency_ms": round(self.latency_ms, 1) if self.latency_ms is not None else None,
+                  "end_to_end_ms": round(self.end_to_end_ms, 1) if self.end_to_end_ms is not None else None}
+        return {k: v for k, v in fields.items() if v is not None}
+
+
+class RetryLater(Exception):
+    """Raised to Powertools' batch processor: report this record as a batch item failure."""
+
+
+class _Permanent(Exception):
+    def __init__(self, reason: str, error: str, status_code: int | None = None) -> None:
+        super().__init__(error)
+        self.reason = reason
+        self.error = error
+        self.status_code = status_code
+
+
+class _Retryable(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _NotDelivered(Exception):
+    """Raised inside the idempotent function on any non-2xx: Powertools deletes the record."""
+
+    def __init__(self, result: HttpResult) -> None:
+        super().__init__(result.error or f"HTTP {result.status_code}")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A request ready to send."""
+
+    event_id: str
+    route: RouteConfig
+    destination: DestinationConfig
+    body: bytes
+    content_type: str
+    mapped_text: str | None  # the mapped JSON, when a transform made the body
+
+
+@dataclass
+class _Ctx:
+    record: SQSRecord
+    task: DeliveryTask
+    receive_count: int
+    attempt: int
+    schedule: list[int]
+    started: float
+
+    @property
+    def key(self) -> str:
+        return idempotency_key(self.task.event_id, self.task.route)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+class Delivery:
+    def __init__(self, deps: DeliveryDeps) -> None:
+        self.deps = deps
+        self.sender = deps.sender or HttpSender(deps.secrets, pool_size=deps.max_workers)
+        self.idempotency = IdempotencyConfig(expires_after_seconds=deps.idempotency_window_seconds,
+                                             response_hook=_mark_replayed)
+        self._send_once = idempotent_function(
+            data_keyword_argument="key",
+            persistence_store=deps.persistence,
+            config=self.idempotency,
+            key_prefix=KEY_PREFIX,
+        )(self._send)
+        self._pool = ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="hookline-deliver")
+        self._transforms: dict[str, Any] = {}
+        self._validators: dict[str, Any] = {}
+        self._queue_urls: dict[str, str] = {}
+        # boto3's default session creates clients thread-unsafely: build the lazy ones before any
+        # worker thread runs (the event log now; the S3 client on first use, under a lock).
+        _ = deps.events.table
+        self._payloads_lock = threading.Lock()
+        self._payloads_ready = False
+
+    # -- the Lambda entry point
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """An SQS batch -> `{"batchItemFailures": [...]}` (ReportBatchItemFailures)."""
+        if not event.get("Records"):
+            return {"batchItemFailures": []}
+        deadline = None
+        if context is not None:
+            deadline = (self.deps.monotonic() + context.get_remaining_time_in_millis() / 1000
+                        - self.deps.time_reserve_seconds)
+        # In-progress idempotency records expire with the invocation, so a copy of a message whose
+        # invocation died mid-request is sent again. Without a Lambda context (`hookline dev`, scripts)
+        # a nominal 15-minute budget stands in: never a record stuck IN_PROGRESS for the whole window.
+        budget = context if context is not None else NominalContext(self.deps.monotonic)
+        self.idempotency.register_lambda_context(budget)
+
+        async def record_handler(record: SQSRecord) -> str:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._pool, self.process, record, deadline)
+            self._observe(result)
+            if result.report_failure:
+                raise RetryLater(f"{result.status}: {result.error or ''}")
+            return result.status
+
+        # Not raising when every record failed: a destination being down is not a function error.
+        processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        return async_process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                              context=context)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    # -- one record
+
+    def process(self, record: SQSRecord, deadline: float | None = None) -> RecordResult:
+        """Deliver one SQS record (blocking). Unexpected errors propagate: the record is retried."""
+        receive_count = max(int(record.attributes.approximate_receive_count or 1), 1)
+        try:
+            task = DeliveryTask.model_validate_json(record.body)
+        except ValidationError as e:
+            return self._dead_letter_unreadable(record, receive_count, e)
+        schedule = list(self.deps.config.retry.schedule_seconds)
+        ctx = _Ctx(record, task, receive_count, task.prior_attempts + receive_count, schedule, self.deps.clock())
+        try:
+            return self._process(ctx, deadline)
+        except Exception:
+            logger.exception("delivery failed unexpectedly; the message returns after its visibility timeout",
+                             extra={"event_id": task.event_id, "route": task.route, "message_id": record.message_id,
+                                    "attempt": ctx.attempt})
+            raise
+
+    def _process(self, ctx: _Ctx, deadline: float | None) -> RecordResult:
+        try:
+            job = self._prepare(ctx)
+        except _Permanent as p:
+            return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
+        except _Retryable as r:
+            return self._retry_or_dead(ctx, error=r.error, category="payload_unavailable")
+        try:
+            saved = self._send_once(key=ctx.key, job=job, deadline=deadline)
+        except IdempotencyAlreadyInProgressError:
+            # Another copy of this message is sending right now: look again shortly, change nothing.
+            self._change_visibility(ctx.record, self.deps.in_progress_delay_seconds)
+            return RecordResult(ctx.record.message_id, IN_PROGRESS, ctx.task.event_id, ctx.task.route, ctx.attempt,
+                                delay=self.deps.in_progress_delay_seconds,
+                                error="another copy of this delivery is in progress")
+        except _NotDelivered as nd:
+            http = nd.result
+            outcome = http.outcome
+            if outcome.permanent:
+                return self._dead(ctx, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "", http=http,
+                                  status_code=http.status_code, mapped_text=job.mapped_text)
+            return self._retry_or_dead(ctx, http=http, error=http.error or "", category=outcome.reason,
+                                       status_code=http.status_code, retry_after=http.retry_after,
+                                       mapped_text=job.mapped_text)
+        return self._delivered(ctx, saved)
+
+    # -- preparing the request
+
+    def _prepare(self, ctx: _Ctx) -> _Job:
+        cfg, task = self.deps.config, ctx.task
+        try:
+            route = cfg.route(task.route)
+        except KeyError:
+            raise _Permanent(outcomes.CONFIG, f"route {task.route!r} is not in the configuration "
+                                              "(removed or renamed?)") from None
+        ctx.schedule = cfg.schedule_for(route)
+        source = cfg.sources.get(task.source)
+        if source is None:
+            raise _Permanent(outcomes.CONFIG, f"source {task.source!r} is not in the configuration")
+        dest = cfg.destinations.get(route.destination)
+        if dest is None:
+            raise _Permanent(outcomes.CONFIG, f"destination {route.destination!r} of route {route.name!r} "
+                                              "is not in the configuration")
+        raw = self._load_body(task)
+        try:
+            parsed = parse_body(raw, task.content_type, source.format)
+        except BodyParseError as e:
+            raise _Permanent(outcomes.PAYLOAD_INVALID, f"{e} (source format {source.format})") from None
+        self._check_schema(f"sources.{task.source}.schema", source.schema_, parsed)
+        self._check_schema(f"routes[{_route_index(cfg, route)}].schema ({route.name})", route.schema_, parsed)
+        if route.transform is None:
+            return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
+        envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
+                                  received_at=task.received_at, headers=task.headers, body=parsed)
+        from hookline.mapping import MappingError
+
+        try:
+            mapped = self._transform(route).apply(envelope)
+        except MappingError as e:
+            raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
+        try:
+            text = json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise _Permanent(outcomes.MAPPING, truncate(f"mapped body is not JSON: {e}")) from None
+        return _Job(task.event_id, route, dest, text.encode("utf-8"), "application/json", text)
+
+    def _load_body(self, task: DeliveryTask) -> bytes:
+        if task.s3_key is None:
+            return task.inline_body()
+        if not self._payloads_ready:
+            with self._payloads_lock:
+                _ = self.deps.payloads.client
+                self._payloads_ready = True
+        try:
+            return self.deps.payloads.get(task.s3_key)
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise _Permanent(outcomes.PAYLOAD_MISSING, f"payload {task.s3_key} is no longer in the bucket "
+                                                           f"(expired or deleted)") from None
+            raise _Retryable(f"cannot read payload {task.s3_key}: {code or type(e).__name__}") from None
+        except BotoCoreError as e:
+            raise _Retryable(f"cannot read payload {task.s3_key}: {type(e).__name__}") from None
+
+    def _transform(self, route: RouteConfig) -> Any:
+        transform = self._transforms.get(route.name)
+        if transform is None:
+            from hookline.mapping import MappingSpecError, compile_transform
+
+            try:
+                transform = compile_transform(route.transform)
+            except MappingSpecError as e:  # `hookline validate` rejects these; a hand-built config may not
+                raise _Permanent(outcomes.CONFIG, truncate(f"route {route.name!r}: {e}")) from None
+            self._transforms[route.name] = transform
+        return transform
+
+    def _check_schema(self, where: str, spec: dict[str, Any] | str | None, body: object) -> None:
+        if spec is None:
+            return
+        validator = self._validators.get(where)
+        if validator is None:
+            validator = self._validators[where] = self._compile_schema(where, spec)
+        errors = list(validator.iter_errors(body))
+        if errors:
+            raise _Permanent(outcomes.SCHEMA, describe_schema_errors(where, errors))
+
+    def _compile_schema(self, where: str, spec: dict[str, Any] | str) -> Any:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            schema = load_schema(spec, self.deps.config_dir)
+            Draft202012Validator.check_schema(schema)
+        except (OSError, ValueError, yaml.YAMLError, SchemaError) as e:
+            detail = e.message if isinstance(e, SchemaError) else f"{type(e).__name__}: {e}"
+            raise _Permanent(outcomes.CONFIG, truncate(f"cannot use the JSON Schema at {where}: {detail}")) from None
+        return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    # -- the HTTP call, once per event and route
+
+    def _send(self, key: str, job: _Job, deadline: float | None) -> dict[str, Any]:
+        result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
+                                  content_type=job.content_type, deadline=deadline)
+        if not result.outcome.delivered:
+            raise _NotDelivered(result)
+        # Saved in the idempotency record: what a later copy of the message reports.
+        return {"status_code": result.status_code, "at": result.started_at,
+                "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
+
+    # -- outcomes
+
+    def _delivered(self, ctx: _Ctx, saved: dict[str, Any]) -> RecordResult:
+        task = ctx.task
+        replayed = bool(saved.get("replayed"))
+        delivered_at = float(saved.get("delivered_at") or self.deps.clock())
+        attempt = None if replayed else {
+            "at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
+            "error": None, "outcome": outcomes.Verdict.DELIVERED.value,
+        }
+        # Not best-effort: if this write fails the message is retried, and the retry sends nothing
+        # (the idempotency record answers) but records the delivery.
+        self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=DELIVERED,
+                                        attempt=attempt, delivered_at=delivered_at, **_item_fields(task))
+        return RecordResult(ctx.record.message_id, DELIVERED, task.event_id, task.route, ctx.attempt,
+                            status_code=saved.get("status_code"),
+                            latency_ms=None if replayed else saved.get("latency_ms"),
+                            end_to_end_ms=None if replayed else max(delivered_at - task.received_at, 0) * 1000,
+                            replayed=replayed)
+
+    def _retry_or_dead(self, ctx: _Ctx, *, error: str, category: str | None, http: HttpResult | None = None,
+                       status_code: int | None = None, retry_after: str | None = None,
+                       mapped_text: str | None = None) -> RecordResult:
+        now = self.deps.clock()
+        delay = retry.next_delay(ctx.receive_count, ctx.schedule, retry_after, rng=self.deps.rng, now=now)
+        if delay is None:
+            return self._dead(ctx, outcomes.RETRIES_EXHAUSTED, error, http=http, status_code=status_code,
+                              mapped_text=mapped_text)
+        self._change_visibility(ctx.record, delay)
+        task = ctx.task
+        self._record_best_effort(task, RETRYING, _attempt_item(ctx, http, error, outcomes.Verdict.RETRY),
+                                 last_error=error, next_attempt_at=now + delay)
+        return RecordResult(ctx.record.message_id, RETRYING, task.event_id, task.route, ctx.attempt,
+                            reason=category, status_code=status_code, error=error, delay=delay,
+                            latency_ms=http.latency_ms if http else None)
+
+    def _dead(self, ctx: _Ctx, reason: str, error: str, *, http: HttpResult | None = None,
+              status_code: int | None = None, mapped_text: str | None = None) -> RecordResult:
+        task, now = ctx.task, self.deps.clock()
+        error = error or reason
+        self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
+                                 reason=reason, last_error=error, dead_at=now)
+        first = self._first_attempt_at(ctx)
+        body = task.model_copy(update={"prior_attempts": ctx.attempt}).model_dump_json(exclude_none=True)
+        attrs = _dlq_attributes(
+            route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
+            last_error=error, attempts=ctx.attempt, first_attempt_at=first,
+            last_attempt_at=http.started_at if http else ctx.started,
+        )
+        if mapped_text is not None and len(mapped_text.encode()) <= MAX_MAPPED_BODY_ATTR_BYTES \
+                and len(body.encode()) + len(mapped_text.encode()) + 2048 <= MAX_DLQ_MESSAGE_BYTES:
+            attrs[DLQ_ATTR_MAPPED_BODY] = {"DataType": "String", "StringValue": mapped_text}
+        # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
+        self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=body, MessageAttributes=attrs)
+        return RecordResult(ctx.record.message_id, DEAD, task.event_id, task.route, ctx.attempt, reason=reason,
+                            status_code=status_code, error=error, latency_ms=http.latency_ms if http else None)
+
+    def _dead_letter_unreadable(self, record: SQSRecord, receive_count: int, exc: ValidationError) -> RecordResult:
+        first = exc.errors()[0] if exc.errors() else None
+        where = ".".join(str(p) for p in first["loc"]) if first else ""
+        error = truncate(f"not a DeliveryTask: {where + ': ' if where else ''}{first['msg'] if first else exc}")
+        now = self.deps.clock()
+        attrs = _dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
+                                first_attempt_at=_first_receive(record, now), last_attempt_at=now)
+        self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=record.body or "{}",
+                                   MessageAttributes=attrs)
+        return RecordResult(record.message_id, DEAD, attempt=receive_count, reason=outcomes.INVALID_TASK, error=error)
+
+    # -- adapters' edges
+
+    def _record_best_effort(self, task: DeliveryTask, status: str, attempt: dict[str, Any], **fields: Any) -> None:
+        # The queue and the DLQ are the truth for retrying / dead: a failed log write must not change them.
+        try:
+            self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=status,
+                                            attempt=attempt, **fields, **_item_fields(task))
+        except (ClientError, BotoCoreError) as e:
+            logger.warning("event log not updated", extra={"event_id": task.event_id, "route": task.route,
+                                                           "status": status, "error": type(e).__name__})
+
+    def _first_attempt_at(self, ctx: _Ctx) -> float:
+        if ctx.task.prior_attempts == 0 and ctx.receive_count == 1:
+            return ctx.started
+        try:
+            for item in self.deps.events.get(ctx.task.event_id):
+                if item.get("route") == ctx.task.route:
+                    times = [a["at"] for a in item.get("attempts") or [] if isinstance(a.get("at"), int | float)]
+                    if times:
+                        return float(min(times))
+        except (ClientError, BotoCoreError):
+            pass
+        return _first_receive(ctx.record, ctx.started)
+
+    def _change_visibility(self, record: SQSRecord, seconds: int) -> None:
+        try:
+            self.deps.sqs.change_message_visibility(QueueUrl=self._queue_url(record.event_source_arn),
+                                                    ReceiptHandle=record.receipt_handle,
+                                                    VisibilityTimeout=retry.clamp(seconds))
+        except (ClientError, BotoCoreError) as e:
+            # The record is still reported failed: SQS retries it after the queue's own visibility timeout.
+            logger.warning("could not set the retry delay; the queue's visibility timeout applies",
+                           extra={"message_id": record.message_id, "delay_seconds": seconds,
+                                  "error": type(e).__name__})
+
+    def _queue_url(self, arn: str) -> str:
+        url = self._queue_urls.get(arn)
+        if url is None:
+            parts = (arn or "").split(":")
+            name = parts[-1] if parts else ""
+            if self.deps.queue_url and (not name or self.deps.queue_url.rstrip("/").endswith("/" + name)):
+                url = self.deps.queue_url
+            else:
+                kwargs = {"QueueName": name}
+                if len(parts) >= 6 and parts[4]:
+                    kwargs["QueueOwnerAWSAccountId"] = parts[4]
+                url = self.deps.sqs.get_queue_url(**kwargs)["QueueUrl"]
+            self._queue_urls[arn] = url
+        return url
+
+    # -- metrics and logs (event-loop thread only)
+
+    def _observe(self, r: RecordResult) -> None:
+        fields = r.log_fields()
+        if r.status == DELIVERED:
+            if r.replayed:
+                count("DeliveryDeduplicated")
+                logger.info("already delivered; no request sent", extra=fields)
+                return
+            count("Delivered")
+            if r.end_to_end_ms is not None:
+                metrics.add_metric(name="DeliveryLatency", unit=MetricUnit.Milliseconds, value=r.end_to_end_ms)
+            if r.latency_ms is not None:
+                metrics.add_metric(name="DestinationLatency", unit=MetricUnit.Milliseconds, value=r.latency_ms)
+            logger.info("delivered", extra=fields)
+        elif r.status == RETRYING:
+            count("Retried")
+            logger.warning("delivery failed; retrying", extra=fields)
+        elif r.status == DEAD:
+            count("DeadLettered", reason=r.reason)
+            if r.reason in (outcomes.SCHEMA, outcomes.MAPPING):
+                count("SchemaDrift")
+            logger.error("dead-lettered", extra=fields)
+        elif r.status == IN_PROGRESS:
+            count("DeliveryInProgress")
+            logger.info("another copy is being delivered; checking again shortly", extra=fields)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
+    return {**(response or {}), "replayed": True}
+
+
+def _item_fields(task: DeliveryTask) -> dict[str, Any]:
+    # Ingress writes these when it records the event; repeating them keeps an item filterable
+    # by `hookline events` even when it was created here (e.g. a replay after the log expired).
+    return {"source": task.source, "received_at": task.received_at}
+
+
+def _route_index(cfg: HooklineConfig, route: RouteConfig) -> int:
+    return next((i for i, r in enumerate(cfg.routes) if r.name == route.name), -1)
+
+
+def _passthrough_content_type(task: DeliveryTask, source: SourceConfig, parsed: object) -> str:
+    """Without a transform the original body goes out unchanged: JSON as application/json, else as it came."""
+    media = (task.content_type or "").split(";")[0].strip().lower()
+    if source.format == "json" or media.endswith(("/json", "+json")):
+        return "application/json"
+    if source.format == "auto" and media in ("", "text/plain", "application/octet-stream") \
+            and not isinstance(parsed, str):
+        return "application/json"  # `auto` found JSON in an unlabelled body
+    return task.content_type or "application/octet-stream"
+
+
+def describe_schema_errors(where: str, errors: list[Any], limit: int = MAX_SCHEMA_ERRORS,
+                           max_chars: int = 500) -> str:
+    """'body does not match sources.x.schema: $.email: 'email' is a required property; ... (+2 more)'.
+
+    The first errors by JSON path, each message cut to 100 characters, as many as fit in
+    `max_chars` together with the count of the ones left out.
+    """
+    ordered = sorted(errors, key=lambda e: (e.json_path, e.message))
+    head = f"body does not match {where}: "
+    parts: list[str] = []
+    for e in ordered[:limit]:
+        part = f"{e.json_path}: {truncate(e.message, 100)}"
+        rest = len(ordered) - len(parts) - 1
+        tail = f" (+{rest} more)" if rest else ""
+        if parts and len(head) + len("; ".join([*parts, part])) + len(tail) > max_chars:
+            break
+        parts.append(part)
+    left = len(ordered) - len(parts)
+    return truncate(head + "; ".join(parts) + (f" (+{left} more)" if left else ""), max_chars)
+
+
+def _attempt_item(ctx: _Ctx, http: HttpResult | None, error: str, verdict: outcomes.Verdict) -> dict[str, Any]:
+    return {
+        "at": http.started_at if http else ctx.started,
+        "status_code": http.status_code if http else None,
+        "latency_ms": round(http.latency_ms, 1) if http else None,
+        "error": error or None,
+        "outcome": verdict.value,
+    }
+
+
+def _first_receive(record: SQSRecord, default: float) -> float:
+    try:
+        return int(record.attributes.approximate_first_receive_timestamp) / 1000
+    except (TypeError, ValueError, KeyError):
+        return default
+
+
+def _dlq_attributes(*, reason: str, last_error: str, attempts: int, first_attempt_at: float,
+                    last_attempt_at: float, route: str | None = None, source: str | None = None,
+                    event_id: str | None = None, status_code: int | None = None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+
+    def text(name: str, value: str | None) -> None:
+        if value:  # SQS refuses empty attribute values
+            attrs[name] = {"DataType": "String", "StringValue": value}
+
+    def number(name: str, value: float | None) -> None:
+        if value is not None:
+            attrs[name] = {"DataType": "Number",
+                           "StringValue": str(value) if isinstance(value, int) else f"{value:.3f}"}
+
+    text(DLQ_ATTR_ROUTE, route)
+    text(DLQ_ATTR_SOURCE, source)
+    text(DLQ_ATTR_EVENT_ID, event_id)
+    text(DLQ_ATTR_REASON, reason)
+    number(DLQ_ATTR_STATUS_CODE, status_code)
+    text(DLQ_ATTR_LAST_ERROR, truncate(last_error) if last_error else reason)
+    number(DLQ_ATTR_ATTEMPTS, attempts)
+    number(DLQ_ATTR_FIRST_ATTEMPT, first_attempt_at)
+    number(DLQ_ATTR_LAST_ATTEMPT, last_attempt_at)
+    return attrs

@@ -1,0 +1,667 @@
+"""The dead letter queue, for operators: list, explain, replay.
+
+Domain part (no boto3): `DlqEntry` (one DLQ message, parsed), `DlqFilter`, `replay(...)`,
+`preview_mapping(...)` (what the current configuration would send now) and payload
+redaction. Adapter part: `DeadLetterQueue` over an injected SQS client.
+
+Safety rules of a replay:
+
+- Reading never consumes: listing receives with a short visibility timeout and makes every
+  message visible again afterwards (also when interrupted).
+- A message is deleted from the DLQ only after its copy was accepted by the delivery queue.
+  An interruption can therefore never lose an event; the one window (sent, not yet deleted)
+  leaves a copy in both queues, and delivery is idempotent per `event_id:route`, so the
+  destination still sees it once. Before re-sending, `replay` can ask the event log whether
+  the route was delivered meanwhile: such a leftover copy is deleted without a new send.
+- The body is sent back verbatim: the DeliveryTask keeps `prior_attempts`, so the attempt
+  history carries on from where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from hookline.messages import (
+    DLQ_ATTR_ATTEMPTS,
+    DLQ_ATTR_EVENT_ID,
+    DLQ_ATTR_FIRST_ATTEMPT,
+    DLQ_ATTR_LAST_ATTEMPT,
+    DLQ_ATTR_LAST_ERROR,
+    DLQ_ATTR_REASON,
+    DLQ_ATTR_ROUTE,
+    DLQ_ATTR_SOURCE,
+    DLQ_ATTR_STATUS_CODE,
+    DeliveryTask,
+)
+from hookline.observability import SENSITIVE_HEADERS
+from hookline.timeparse import format_epoch
+
+DLQ_ATTR_MAPPED_BODY = "mapped_body"
+# Set on a replayed message, for traceability in the deliver function's logs.
+REPLAY_ATTR_FROM = "replayed_from"
+REPLAY_ATTR_AT = "replayed_at"
+
+# Reasons `replay`/`list` assign themselves when the delivery engine recorded none.
+REASON_MAX_RECEIVES = "max_receives"  # SQS moved it after maxReceiveCount receives (the function kept crashing)
+REASON_UNREADABLE = "invalid_task"  # the body is not a DeliveryTask (outcomes.INVALID_TASK): not replayable
+
+SQS_MAX_VISIBILITY = 12 * 60 * 60
+
+
+# ---------------------------------------------------------------- the model
+
+
+def _attr(attrs: dict[str, Any], name: str) -> str | None:
+    value = attrs.get(name)
+    if not isinstance(value, dict):
+        return None
+    text = value.get("StringValue")
+    return text if text not in (None, "") else None
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    number = _number(text)
+    return int(number) if number is not None else None
+
+
+@dataclass
+class DlqEntry:
+    """One DLQ message: what failed (attributes) and what to send again (the DeliveryTask body)."""
+
+    message_id: str
+    receipt_handle: str | None
+    body: str
+    task: DeliveryTask | None
+    event_id: str | None
+    source: str | None
+    route: str | None
+    reason: str
+    status_code: int | None = None
+    last_error: str | None = None
+    attempts: int | None = None
+    first_attempt_at: float | None = None
+    last_attempt_at: float | None = None
+    mapped_body: str | None = None
+    sent_at: float | None = None  # when the message entered the DLQ (SQS SentTimestamp)
+    receive_count: int | None = None
+    problem: str | None = None  # why the body is not a DeliveryTask
+
+    @classmethod
+    def from_sqs(cls, message: dict[str, Any]) -> DlqEntry:
+        attrs = message.get("MessageAttributes") or {}
+        system = message.get("Attributes") or {}
+        body = message.get("Body") or ""
+        task: DeliveryTask | None = None
+        problem = None
+        try:
+            task = DeliveryTask.model_validate_json(body)
+        except ValidationError as e:
+            problem = f"not a DeliveryTask: {e.errors()[0]['msg'] if e.errors() else e}"
+        reason = _attr(attrs, DLQ_ATTR_REASON) or (REASON_UNREADABLE if task is None else REASON_MAX_RECEIVES)
+        sent = _number(system.get("SentTimestamp"))
+        attempts = _int(_attr(attrs, DLQ_ATTR_ATTEMPTS))
+        if attempts is None and task is not None and task.prior_attempts:
+            attempts = task.prior_attempts
+        return cls(
+            message_id=message["MessageId"],
+            receipt_handle=message.get("ReceiptHandle"),
+            body=body,
+            task=task,
+            event_id=_attr(attrs, DLQ_ATTR_EVENT_ID) or (task.event_id if task else None),
+            source=_attr(attrs, DLQ_ATTR_SOURCE) or (task.source if task else None),
+            route=_attr(attrs, DLQ_ATTR_ROUTE) or (task.route if task else None),
+            reason=reason,
+            status_code=_int(_attr(attrs, DLQ_ATTR_STATUS_CODE)),
+            last_error=_attr(attrs, DLQ_ATTR_LAST_ERROR) or problem,
+            attempts=attempts,
+            first_attempt_at=_number(_attr(attrs, DLQ_ATTR_FIRST_ATTEMPT)),
+            last_attempt_at=_number(_attr(attrs, DLQ_ATTR_LAST_ATTEMPT)),
+            mapped_body=_attr(attrs, DLQ_ATTR_MAPPED_BODY),
+            sent_at=sent / 1000 if sent is not None else None,
+            receive_count=_int(system.get("ApproximateReceiveCount")),
+            problem=problem,
+        )
+
+    @property
+    def key(self) -> str:
+        """`event_id:route`, the Idempotency-Key the destination sees."""
+        return f"{self.event_id}:{self.route}"
+
+    @property
+    def failed_at(self) -> float | None:
+        """When it was dead-lettered: the last attempt, else when SQS received it."""
+        return self.last_attempt_at if self.last_attempt_at is not None else self.sent_at
+
+    @property
+    def replayable(self) -> bool:
+        return self.task is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `dlq list --json` record (times are epoch seconds)."""
+        return {
+            "id": self.event_id, "message_id": self.message_id, "source": self.source, "route": self.route,
+            "reason": self.reason, "status_code": self.status_code, "attempts": self.attempts,
+            "first_attempt_at": self.first_attempt_at, "last_attempt_at": self.last_attempt_at,
+            "last_error": self.last_error, "dead_lettered_at": self.sent_at,
+            "type": self.task.type if self.task else None,
+            "received_at": self.task.received_at if self.task else None,
+            "s3_key": self.task.s3_key if self.task else None,
+            "has_mapped_body": self.mapped_body is not None, "replayable": self.replayable,
+        }
+
+
+@dataclass(frozen=True)
+class DlqFilter:
+    """Which entries a command acts on; each given criterion must match (values within one: any)."""
+
+    routes: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+    reasons: frozenset[str] = frozenset()
+    since: float | None = None
+
+    @classmethod
+    def of(cls, routes: Iterable[str] | None = None, ids: Iterable[str] | None = None,
+           reasons: Iterable[str] | None = None, since: float | None = None) -> DlqFilter:
+        return cls(frozenset(routes or ()), frozenset(ids or ()), frozenset(reasons or ()), since)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.routes or self.ids or self.reasons) and self.since is None
+
+    def matches(self, entry: DlqEntry) -> bool:
+        if self.routes and entry.route not in self.routes:
+            return False
+        # An id is the event id, the DLQ message id, or `event_id:route`.
+        if self.ids and not ({entry.event_id, entry.message_id, entry.key} & self.ids):
+            return False
+        if self.reasons and entry.reason not in self.reasons:
+            return False
+        if self.since is not None:
+            at = entry.failed_at
+            if at is None or at < self.since:
+                return False
+        return True
+
+    def describe(self) -> str:
+        parts = [f"route {', '.join(sorted(self.routes))}" if self.routes else "",
+                 f"id {', '.join(sorted(self.ids))}" if self.ids else "",
+                 f"reason {', '.join(sorted(self.reasons))}" if self.reasons else "",
+                 f"since {format_epoch(self.since)}" if self.since is not None else ""]
+        return "; ".join(p for p in parts if p) or "all"
+
+
+def sort_entries(entries: Iterable[DlqEntry]) -> list[DlqEntry]:
+    """Oldest failure first (stable for equal times)."""
+    return sorted(entries, key=lambda e: (e.failed_at or 0.0, e.event_id or "", e.route or ""))
+
+
+# ---------------------------------------------------------------- redaction
+
+_SECRET_KEY_PARTS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
+                     "authorization", "credential", "privatekey", "signature", "cardnumber", "creditcard",
+                     "securitycode", "cookie", "sessionid", "clientsecret")
+_SECRET_KEYS_EXACT = frozenset({"pin", "cvv", "cvc", "cvv2", "ssn", "pan", "iban", "auth", "jwt"})
+_DIGITS = re.compile(r"^[\d -]{13,23}$")
+REDACTED = "***"
+
+
+def is_secret_key(name: str) -> bool:
+    """'api_key', 'X-Auth-Token', 'card_number', 'cvv' -> True; 'author', 'title' -> False."""
+    norm = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    return norm in _SECRET_KEYS_EXACT or any(part in norm for part in _SECRET_KEY_PARTS)
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _looks_like_card(value: str) -> bool:
+    if not _DIGITS.match(value):
+        return False
+    digits = re.sub(r"\D", "", value)
+    return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with secret-looking keys' values and card numbers replaced by ***."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if is_secret_key(k) and v not in (None, "") else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and _looks_like_card(value):
+        return REDACTED + re.sub(r"\D", "", value)[-4:]
+    return value
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Sensitive headers (observability.SENSITIVE_HEADERS) and any secret-looking name."""
+    return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS or is_secret_key(k) else v) for k, v in headers.items()}
+
+
+def redact_text(text: str) -> Any:
+    """A body as stored: JSON is parsed and redacted; other text is returned as is."""
+    try:
+        return redact(json.loads(text))
+    except ValueError:
+        return text
+
+
+# ---------------------------------------------------------------- replay (domain)
+
+
+class ReplayError(Exception):
+    """A send or delete the adapter could not do (the queue refused it); the replay goes on."""
+
+
+class ReplayTarget(Protocol):
+    def send(self, entry: DlqEntry) -> None: ...
+
+    def delete(self, entry: DlqEntry) -> None: ...
+
+
+# Outcomes of one entry.
+SENT = "sent"  # on the delivery queue, deleted from the DLQ
+SENT_NOT_DELETED = "sent_not_deleted"  # on the delivery queue, and still in the DLQ (delete failed)
+ALREADY_DELIVERED = "already_delivered"  # the event log says delivered: DLQ copy deleted, nothing sent
+SKIPPED = "skipped"  # not replayable (unreadable body)
+FAILED = "failed"  # the send failed: still in the DLQ only
+INTERRUPTED = "interrupted"  # the replay stopped while this one was in hand
+NOT_ATTEMPTED = "not_attempted"  # the replay stopped before this one
+WOULD_SEND = "would_send"  # dry run
+
+
+@dataclass
+class ReplayResult:
+    entry: DlqEntry
+    outcome: str
+    detail: str = ""
+
+
+@dataclass
+class ReplaySummary:
+    matched: int = 0
+    results: list[ReplayResult] = field(default_factory=list)
+    interrupted: str | None = None
+    dry_run: bool = False
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for r in self.results if r.outcome in outcomes)
+
+    @property
+    def sent(self) -> int:
+        return self.count(SENT, SENT_NOT_DELETED)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(SKIPPED, ALREADY_DELIVERED, NOT_ATTEMPTED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED, INTERRUPTED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run, "matched": self.matched, "sent": self.sent, "skipped": self.skipped,
+            "failed": self.failed, "interrupted": self.interrupted,
+            "by_outcome": {o: self.count(o) for o in (SENT, SENT_NOT_DELETED, ALREADY_DELIVERED, SKIPPED, FAILED,
+                                                      INTERRUPTED, NOT_ATTEMPTED, WOULD_SEND) if self.count(o)},
+            "results": [{"id": r.entry.event_id, "route": r.entry.route, "message_id": r.entry.message_id,
+                         "outcome": r.outcome, "detail": r.detail} for r in self.results],
+        }
+
+
+def parse_rate(text: str) -> float:
+    """'10/s', '10', '600/m', '0.5/s' -> messages per second (> 0)."""
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*$", str(text), re.IGNORECASE)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"cannot read rate {text!r}: write N/s (e.g. 10/s) or N/m (e.g. 600/m), N > 0")
+    per = (match.group(2) or "s").lower()
+    return float(match.group(1)) / (60.0 if per.startswith("m") else 1.0)
+
+
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+def replay(entries: list[DlqEntry], target: ReplayTarget, *, dry_run: bool = False, rate: float | None = None,
+           is_delivered: Callable[[DlqEntry], bool] | None = None,
+           progress: Callable[[ReplayResult], None] | None = None,
+           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+           max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES) -> ReplaySummary:
+    """Send each entry back for delivery, then delete it from the DLQ: never the other way round.
+
+    A ReplayError from the target fails that entry only (it stays in the DLQ); after
+    `max_consecutive_failures` in a row the replay stops (the queue is down). Any other
+    exception, or Ctrl-C, stops the replay: the summary says where (`interrupted`), and the
+    entries not yet handled stay in the DLQ.
+    """
+    summary = ReplaySummary(matched=len(entries), dry_run=dry_run)
+    interval = 1.0 / rate if rate else 0.0
+    start = clock()
+    consecutive = 0
+
+    def done(result: ReplayResult) -> None:
+        summary.results.append(result)
+        if progress is not None:
+            progress(result)
+
+    for index, entry in enumerate(entries):
+        if consecutive >= max_consecutive_failures:
+            summary.interrupted = f"stopped after {consecutive} failures in a row (last: {summary.results[-1].detail})"
+            break
+        if not entry.replayable:
+            done(ReplayResult(entry, SKIPPED, entry.problem or "not a DeliveryTask"))
+            continue
+        if dry_run:
+            done(ReplayResult(entry, WOULD_SEND))
+            continue
+        if interval:
+            wait = start + index * interval - clock()
+            if wait > 0:
+                sleep(wait)
+        stage = "checking the event log"
+        try:
+            if is_delivered is not None and _safe_is_delivered(is_delivered, entry):
+                stage = "deleting"
+                target.delete(entry)
+                done(ReplayResult(entry, ALREADY_DELIVERED, "delivered meanwhile; DLQ copy removed"))
+                consecutive = 0
+                continue
+            stage = "sending"
+            target.send(entry)
+        except ReplayError as e:
+            consecutive += 1
+            done(ReplayResult(entry, FAILED, f"{stage}: {e}"))
+            continue
+        except (KeyboardInterrupt, Exception) as e:
+            summary.interrupted = f"{type(e).__name__} while {stage} {entry.key}: {e}".rstrip(": ")
+            done(ReplayResult(entry, INTERRUPTED, f"while {stage}; it is still in the DLQ"))
+            break
+        consecutive = 0
+        try:
+            target.delete(entry)
+        except ReplayError as e:
+            done(ReplayResult(entry, SENT_NOT_DELETED, f"sent, but not deleted from the DLQ: {e}"))
+            continue
+        except (KeyboardInterrupt, Exception) as e:
+            summary.interrupted = f"{type(e).__name__} while deleting {entry.key}: {e}".rstrip(": ")
+            done(ReplayResult(entry, SENT_NOT_DELETED, "sent; interrupted while deleting it from the DLQ"))
+            break
+        done(ReplayResult(entry, SENT))
+    handled = {id(r.entry) for r in summary.results}
+    for entry in entries:
+        if id(entry) not in handled:
+            summary.results.append(ReplayResult(entry, NOT_ATTEMPTED, "replay stopped; still in the DLQ"))
+    return summary
+
+
+def _safe_is_delivered(check: Callable[[DlqEntry], bool], entry: DlqEntry) -> bool:
+    # The event log is an optimisation (delivery is idempotent anyway): when it cannot be read, send.
+    try:
+        return bool(check(entry))
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------- dry run: the mapping now
+
+
+@dataclass
+class MappingPreview:
+    """What the current configuration would send for an entry, beside what was tried."""
+
+    status: str  # unchanged | changed | not_recorded | error | route_removed | no_config | payload_missing | unreadable
+    old: Any = None
+    new: Any = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "old_mapped_body": redact(self.old), "new_mapped_body": redact(self.new),
+                "detail": self.detail}
+
+
+def _decode_old(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def preview_mapping(entry: DlqEntry, config: Any | None,
+                    load_payload: Callable[[str], bytes] | None = None) -> MappingPreview:
+    """Rebuild the envelope from the stored task and apply the route's current transform."""
+    from hookline.envelope import BodyParseError, build_envelope, parse_body
+    from hookline.mapping import MappingError, render
+
+    old = _decode_old(entry.mapped_body)
+    if config is None:
+        return MappingPreview("no_config", old=old, detail="no configuration given: mapping not compared")
+    task = entry.task
+    if task is None:
+        return MappingPreview("unreadable", old=old, detail=entry.problem or "")
+    try:
+        route = config.route(task.route)
+    except KeyError:
+        return MappingPreview("route_removed", old=old,
+                              detail=f"route {task.route!r} is no longer configured; delivery will fail again")
+    source = config.sources.get(task.source)
+    fmt = source.format if source is not None else "auto"
+    try:
+        if task.s3_key is not None:
+            if load_payload is None:
+                return MappingPreview("payload_missing", old=old, detail=f"body in S3 ({task.s3_key}) not read")
+            raw = load_payload(task.s3_key)
+        else:
+            raw = task.inline_body()
+    except Exception as e:
+        return MappingPreview("payload_missing", old=old, detail=f"cannot read the body: {e}")
+    try:
+        body = parse_body(raw, task.content_type, fmt)
+        envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
+                                  received_at=task.received_at, headers=task.headers, body=body)
+        new = render(route.transform, envelope)
+    except (BodyParseError, MappingError) as e:
+        return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}")
+    detail = ""
+    if route.when:
+        import jmespath
+
+        try:
+            if not jmespath.search(route.when, envelope):
+                detail = "the route's `when` filter no longer matches this event"
+        except Exception as e:
+            detail = f"the route's `when` filter fails on this event: {e}"
+    if old is None:
+        return MappingPreview("not_recorded", new=new, detail=detail or "the failed attempt's body was not recorded")
+    return MappingPreview("unchanged" if old == new else "changed", old=old, new=new, detail=detail)
+
+
+# ---------------------------------------------------------------- adapter
+
+
+class DeadLetterQueue:
+    """The DLQ (and the way back to the delivery queue) over an SQS client."""
+
+    def __init__(self, sqs: Any, dlq_url: str, delivery_queue_url: str | None = None, *,
+                 dlq_arn: str | None = None, delivery_queue_arn: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
+        self.sqs = sqs
+        self.dlq_url = dlq_url
+        self.delivery_queue_url = delivery_queue_url
+        self.dlq_arn = dlq_arn
+        self.delivery_queue_arn = delivery_queue_arn
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._held: dict[str, DlqEntry] = {}
+        self._visibility = 0
+        self._hidden_at = 0.0
+
+    # -- reading
+
+    def approximate_count(self) -> int:
+        attrs = self.sqs.get_queue_attributes(QueueUrl=self.dlq_url,
+                                              AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        return int(attrs.get("ApproximateNumberOfMessages", 0))
+
+    def _receive(self, visibility_timeout: int, wait: int) -> list[dict[str, Any]]:
+        resp = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10,
+                                        VisibilityTimeout=visibility_timeout, WaitTimeSeconds=wait,
+                                        MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])
+        return resp.get("Messages") or []
+
+    def receive_all(self, visibility_timeout: int = 60, limit: int | None = None) -> list[DlqEntry]:
+        """Every visible message, each hidden for `visibility_timeout` s (call `release` to show them again).
+
+        SQS returns at most 10 per receive, sometimes fewer, sometimes none while messages
+        remain (short polling samples a subset of servers): receive until the approximate
+        count is reached, retrying an empty receive once with a long poll.
+        """
+        expected = self.approximate_count()
+        seen: dict[str, DlqEntry] = {}
+        self._visibility = visibility_timeout
+        self._hidden_at = self._clock()
+        long_polled = False
+        while limit is None or len(seen) < limit:
+            messages = self._receive(visibility_timeout, wait=1 if long_polled else 0)
+            if not messages:
+                if len(seen) >= expected or long_polled:
+                    break
+                long_polled = True
+                continue
+            long_polled = False
+            fresh = 0
+            for message in messages:
+                entry = DlqEntry.from_sqs(message)
+                if entry.message_id in seen:  # it became visible again: only the newest receipt handle is good
+                    seen[entry.message_id].receipt_handle = entry.receipt_handle
+                else:
+                    seen[entry.message_id] = entry
+                    fresh += 1
+            self._held.update(seen)
+            if not fresh:
+                break
+        return list(seen.values())
+
+    def release(self, entries: Iterable[DlqEntry]) -> None:
+        """Make entries visible again (best effort: if this fails they reappear after their timeout)."""
+        batch = [e for e in entries if e.receipt_handle]
+        for start in range(0, len(batch), 10):
+            chunk = batch[start:start + 10]
+            try:
+                self.sqs.change_message_visibility_batch(QueueUrl=self.dlq_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": e.receipt_handle, "VisibilityTimeout": 0}
+                    for i, e in enumerate(chunk)])
+            except Exception:  # noqa: S112 - best effort by design (see docstring)
+                continue
+        for e in batch:
+            self._held.pop(e.message_id, None)
+
+    def peek(self, limit: int | None = None) -> list[DlqEntry]:
+        """List without consuming: receive everything, then make it visible again."""
+        with self.held(visibility_timeout=self._listing_timeout(), limit=limit) as entries:
+            return list(entries)
+
+    def _listing_timeout(self) -> int:
+        try:
+            expected = self.approximate_count()
+        except Exception:
+            expected = 0
+        return min(SQS_MAX_VISIBILITY, 30 + expected // 20)
+
+    @contextmanager
+    def held(self, visibility_timeout: int = 120, limit: int | None = None,
+             keep: Callable[[DlqEntry], bool] | None = None) -> Iterator[list[DlqEntry]]:
+        """Receive every message and keep the ones `keep` accepts hidden; on exit, release what is left."""
+        entries: list[DlqEntry] = []
+        try:
+            entries = self.receive_all(visibility_timeout, limit=limit)
+            if keep is not None:
+                self.release([e for e in entries if not keep(e)])
+                entries = [e for e in entries if keep(e)]
+            yield entries
+        finally:
+            self.release(list(self._held.values()))
+
+    def _keep_hidden(self) -> None:
+        """During a long replay, extend the hold before it lapses (another reader would see them)."""
+        if not self._held or not self._visibility or self._clock() - self._hidden_at < self._visibility / 2:
+            return
+        held = [e for e in self._held.values() if e.receipt_handle]
+        for start in range(0, len(held), 10):
+            chunk = held[start:start + 10]
+            try:
+                self.sqs.change_message_visibility_batch(QueueUrl=self.dlq_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": e.receipt_handle, "VisibilityTimeout": self._visibility}
+                    for i, e in enumerate(chunk)])
+            except Exception:  # noqa: S112 - a lapsed hold only lets another reader see the message
+                continue
+        self._hidden_at = self._clock()
+
+    # -- replay target
+
+    def send(self, entry: DlqEntry) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self.delivery_queue_url:
+            raise ReplayError("no delivery queue URL")
+        self._keep_hidden()
+        try:
+            self.sqs.send_message(QueueUrl=self.delivery_queue_url, MessageBody=entry.body, MessageAttributes={
+                REPLAY_ATTR_FROM: {"DataType": "String", "StringValue": entry.message_id},
+                REPLAY_ATTR_AT: {"DataType": "Number", "StringValue": f"{self._wall_clock():.3f}"},
+            })
+        except (ClientError, BotoCoreError) as e:
+            raise ReplayError(_aws_error(e)) from e
+
+    def delete(self, entry: DlqEntry) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=entry.receipt_handle)
+        except (ClientError, BotoCoreError) as e:
+            raise ReplayError(_aws_error(e)) from e
+        self._held.pop(entry.message_id, None)
+
+    # -- whole-queue redrive on AWS
+
+    def start_redrive(self, max_per_second: int | None = None) -> str:
+        """An SQS message move task DLQ -> delivery queue; returns its task handle."""
+        if not (self.dlq_arn and self.delivery_queue_arn):
+            raise ReplayError("the stack outputs lack DeadLetterQueueArn / DeliveryQueueArn")
+        kwargs: dict[str, Any] = {"SourceArn": self.dlq_arn, "DestinationArn": self.delivery_queue_arn}
+        if max_per_second:
+            kwargs["MaxNumberOfMessagesPerSecond"] = max(1, min(500, int(max_per_second)))
+        return self.sqs.start_message_move_task(**kwargs)["TaskHandle"]
+
+
+def _aws_error(e: Exception) -> str:
+    """'RequestThrottled: slow down' rather than botocore's long sentence."""
+    response = getattr(e, "response", None)
+    if isinstance(response, dict) and response.get("Error"):
+        err = response["Error"]
+        return f"{err.get('Code')}: {err.get('Message')}".rstrip(": ")
+    return f"{type(e).__name__}: {e}"

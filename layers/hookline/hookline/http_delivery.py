@@ -1,0 +1,253 @@
+"""HTTP delivery to a destination: one attempt, its headers, its result. The only HTTP client.
+
+What a destination receives (the delivery contract):
+
+- the body given (the mapped JSON, or the original body unchanged) with its Content-Type;
+- `Idempotency-Key: <event id>:<route>` — the same on every retry and replay;
+- the destination's `headers`, each `{secret:REF}` resolved by the SecretResolver;
+- with `signing:` the Standard Webhooks headers `webhook-id` (= the idempotency key, stable
+  across retries so the receiver can deduplicate), `webhook-timestamp` (the attempt's time)
+  and `webhook-signature`, over the exact bytes sent;
+- with `oauth2:` `Authorization: Bearer <token>` from the TokenCache; a 401 drops the token,
+  fetches a new one and resends once;
+- `User-Agent: hookline/<version>`.
+
+Header precedence, lowest first: defaults (User-Agent, Content-Type) < the destination's
+headers < Idempotency-Key < signature headers < the OAuth2 Authorization.
+
+Redirects are not followed (see outcomes.py). Connections are pooled per host in one
+`requests.Session` sized for the batch's concurrency; cookies are never stored, so one
+destination's cookies cannot reach another. A response body is read up to 64 KiB.
+
+Nothing secret leaves this module: error texts carry status codes, exception class names
+and at most 500 characters of a response body, with every secret value, token and the
+signature scrubbed out (a destination that echoes request headers cannot leak them).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from hookline import __version__, outcomes
+from hookline.config import DestinationConfig
+from hookline.errors import SecretResolutionError
+from hookline.oauth import TokenCache, TokenError
+from hookline.outcomes import Outcome
+from hookline.secrets import HEADER_SECRET, SecretResolver
+from hookline.signatures import sign_standard_webhooks
+
+USER_AGENT = f"hookline/{__version__}"
+IDEMPOTENCY_KEY = "Idempotency-Key"
+MAX_ERROR_CHARS = 500
+MAX_RESPONSE_BYTES = 64 * 1024
+MIN_REQUEST_SECONDS = 0.5  # less time than this left in the invocation: do not start a request
+
+
+def idempotency_key(event_id: str, route: str) -> str:
+    return f"{event_id}:{route}"
+
+
+def truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    text = " ".join(text.split())  # one line: DLQ attributes and log fields stay readable
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(s, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """One delivery attempt (including an OAuth2 refresh-and-resend, which counts as one)."""
+
+    started_at: float                 # wall clock, epoch seconds
+    latency_ms: float                 # time spent in HTTP round trips to the destination
+    status_code: int | None = None    # None: no response (see error_kind)
+    error: str | None = None          # safe to log and store: no secrets, <= 500 chars
+    error_kind: str | None = None     # outcomes.TIMEOUT, CONNECTION, INVALID_REQUEST, OAUTH, SECRET
+    retry_after: str | None = None    # the response's Retry-After header, verbatim
+    requests_made: int = 0
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcomes.classify(self.status_code, self.error_kind)
+
+
+@dataclass
+class _Attempt:
+    headers: dict[str, str]
+    scrub: list[str] = field(default_factory=list)
+
+
+class HttpSender:
+    """Sends one delivery (thread-safe: the deliver function calls it from a pool of threads)."""
+
+    def __init__(self, secrets: SecretResolver, session: requests.Session | None = None, *, pool_size: int = 10,
+                 oauth: TokenCache | None = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic, user_agent: str = USER_AGENT) -> None:
+        self.secrets = secrets
+        self.session = session or pooled_session(pool_size)
+        self.oauth = oauth or TokenCache(secrets, self.session, user_agent=user_agent)
+        self._clock = clock
+        self._monotonic = monotonic
+        self.user_agent = user_agent
+
+    def send(self, dest: DestinationConfig, *, event_id: str, route: str, body: bytes,
+             content_type: str = "application/json", deadline: float | None = None) -> HttpResult:
+        """Deliver `body`; `deadline` (on the monotonic clock) bounds the time spent, timeouts included."""
+        started = self._clock()
+        key = idempotency_key(event_id, route)
+        try:
+            attempt = self._headers(dest, key, body, content_type, started)
+        except SecretResolutionError as e:
+            return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=outcomes.SECRET)
+        except _Unbuildable as e:
+            return HttpResult(started, 0.0, error=str(e), error_kind=outcomes.INVALID_REQUEST)
+        token: str | None = None
+        if dest.oauth2 is not None:
+            try:
+                token = self.oauth.token(dest.oauth2, timeout=self._budget(dest.timeout_seconds, deadline))
+            except (TokenError, SecretResolutionError) as e:
+                return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=outcomes.OAUTH)
+            attempt.headers["Authorization"] = f"Bearer {token}"
+            attempt.scrub.append(token)
+        result = self._request(dest, body, attempt, started, deadline, 0.0, 0)
+        if result.status_code == 401 and dest.oauth2 is not None and token is not None:
+            # The token expired early or was revoked: one fresh token, one more try.
+            self.oauth.invalidate(dest.oauth2, token)
+            try:
+                token = self.oauth.token(dest.oauth2, timeout=self._budget(dest.timeout_seconds, deadline))
+            except (TokenError, SecretResolutionError) as e:
+                return HttpResult(started, result.latency_ms, error=truncate(str(e)), error_kind=outcomes.OAUTH,
+                                  requests_made=result.requests_made)
+            attempt.headers["Authorization"] = f"Bearer {token}"
+            attempt.scrub.append(token)
+            result = self._request(dest, body, attempt, started, deadline, result.latency_ms, result.requests_made)
+        return result
+
+    # -- building the request
+
+    def _headers(self, dest: DestinationConfig, key: str, body: bytes, content_type: str,
+                 started: float) -> _Attempt:
+        attempt = _Attempt({"User-Agent": self.user_agent, "Content-Type": content_type})
+        for name, template in dest.headers.items():
+            attempt.headers[name] = self.secrets.interpolate(template)
+            attempt.scrub += [self.secrets.resolve(ref) for ref in HEADER_SECRET.findall(template)]
+        _set(attempt.headers, IDEMPOTENCY_KEY, key)
+        if dest.signing is not None:
+            secret = self.secrets.resolve(dest.signing.secret)
+            attempt.scrub.append(secret)
+            try:
+                signed = sign_standard_webhooks(secret, key, int(started), body)
+            except ValueError:
+                raise _Unbuildable(f"signing secret {dest.signing.secret} is not a whsec_<base64> key") from None
+            for name, value in signed.items():
+                _set(attempt.headers, name, value)
+            attempt.scrub.append(signed["webhook-signature"].partition(",")[2])
+        for name, value in attempt.headers.items():
+            if any(c in value for c in "\r\n\0"):
+                raise _Unbuildable(f"header {name} has a line break or NUL in its value (check its secret)")
+            try:
+                value.encode("latin-1")  # what http.client sends; anything else fails mid-request
+            except UnicodeEncodeError:
+                raise _Unbuildable(f"header {name} has characters HTTP headers cannot carry "
+                                   "(non-Latin-1; check its value or secret)") from None
+        return attempt
+
+    def _budget(self, timeout: float, deadline: float | None) -> float | None:
+        if deadline is None:
+            return timeout
+        left = deadline - self._monotonic()
+        return None if left < MIN_REQUEST_SECONDS else min(timeout, left)
+
+    # -- one HTTP round trip
+
+    def _request(self, dest: DestinationConfig, body: bytes, attempt: _Attempt, started: float,
+                 deadline: float | None, latency_ms: float, made: int) -> HttpResult:
+        timeout = self._budget(dest.timeout_seconds, deadline)
+        if timeout is None:
+            return HttpResult(started, latency_ms, error="not sent: the invocation's time budget is spent",
+                              error_kind=outcomes.TIMEOUT, requests_made=made)
+        t0 = time.perf_counter()
+        try:
+            resp = self.session.request(dest.method, dest.url, data=body, headers=attempt.headers,
+                                        timeout=timeout, allow_redirects=False, stream=True)
+        except requests.Timeout:
+            return self._failed(started, latency_ms, t0, made + 1, outcomes.TIMEOUT,
+                                f"timed out after {timeout:g} s")
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
+                requests.exceptions.URLRequired) as e:
+            # Messages of these exceptions may quote a header value: name the class only.
+            return self._failed(started, latency_ms, t0, made, outcomes.INVALID_REQUEST,
+                                f"request cannot be built ({type(e).__name__}): check the destination's url "
+                                "and headers")
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as e:
+            return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
+                                f"connection failed ({type(e).__name__})")
+        except requests.RequestException as e:
+            return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
+                                f"request failed ({type(e).__name__})")
+        try:
+            excerpt = _read_limited(resp)
+        except (requests.RequestException, OSError) as e:
+            return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
+                                f"response broken off ({type(e).__name__})")
+        finally:
+            resp.close()
+        latency_ms += (time.perf_counter() - t0) * 1000
+        status = resp.status_code
+        error = None
+        if not 200 <= status <= 299:
+            text = excerpt.decode("utf-8", errors="replace")
+            if 300 <= status <= 399 and resp.headers.get("Location"):
+                text = f"redirect to {resp.headers['Location']} not followed; update the destination url. {text}"
+            error = truncate(scrub(f"HTTP {status}: {text}".strip(), attempt.scrub + self.oauth.known_values()))
+        return HttpResult(started, latency_ms, status_code=status, error=error,
+                          retry_after=resp.headers.get("Retry-After"), requests_made=made + 1)
+
+    @staticmethod
+    def _failed(started: float, latency_ms: float, t0: float, made: int, kind: str, error: str) -> HttpResult:
+        return HttpResult(started, latency_ms + (time.perf_counter() - t0) * 1000, error=error, error_kind=kind,
+                          requests_made=made)
+
+
+class _Unbuildable(Exception):
+    """The request cannot be built from the configuration (a permanent `config` failure)."""
+
+
+def _set(headers: dict[str, str], name: str, value: str) -> None:
+    """Set a header, replacing any spelling of the same name (header names are case-insensitive)."""
+    for existing in [k for k in headers if k.lower() == name.lower()]:
+        del headers[existing]
+    headers[name] = value
+
+
+def _read_limited(resp: requests.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_content(8192):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_RESPONSE_BYTES:
+            break
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES]
+
+
+def pooled_session(pool_size: int = 10) -> requests.Session:
+    """A Session whose per-host pool holds `pool_size` connections (the batch's concurrency)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(pool_size, 1), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
