@@ -30,12 +30,20 @@ class StackInfo:
     region: str | None = None
     origin: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    local: bool = False
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region_name": self.region}
+        if self.local:
+            # The emulator accepts any credentials; a second shell should not need an AWS profile.
+            kwargs |= {"aws_access_key_id": "hookline-dev", "aws_secret_access_key": "hookline-dev"}
+        return kwargs
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+        return boto3.client(service, **self._kwargs())
 
     def resource(self, service: str) -> Any:
-        return boto3.resource(service, endpoint_url=self.endpoint_url, region_name=self.region)
+        return boto3.resource(service, **self._kwargs())
 
     def output(self, key: str) -> str:
         try:
@@ -58,7 +66,7 @@ def resolve_stack(stack_name: str | None = None, state_file: Path | None = None)
         data = json.loads(state.read_text())
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or data["endpoint_url"]
         return StackInfo(outputs=data["outputs"], endpoint_url=endpoint, region=data.get("region"),
-                         origin=f"hookline dev, {state}", extra=data)
+                         origin=f"hookline dev, {state}", extra=data, local=True)
     name = stack_name or os.environ.get("HOOKLINE_STACK", DEFAULT_STACK)
     cfn = boto3.client("cloudformation")
     try:

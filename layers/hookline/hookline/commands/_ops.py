@@ -1,0 +1,88 @@
+"""Shared by the operations commands (dlq, events, report): finding the stack, errors, tables, JSON."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from hookline.stack import StackInfo, StackNotFound, resolve_stack
+
+
+def add_stack_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", metavar="NAME", default=None,
+                   help="deployed stack to read (default: the running `hookline dev`, else $HOOKLINE_STACK "
+                        "or 'hookline')")
+
+
+def stack_for(args: argparse.Namespace) -> StackInfo:
+    return resolve_stack(getattr(args, "stack", None))
+
+
+class CommandError(Exception):
+    """An error the user can act on: printed to stderr, exit code 1."""
+
+
+def friendly(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the expected failures (no stack, AWS unreachable or refusing) into one actionable line."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+        try:
+            return run(args)
+        except (CommandError, StackNotFound) as e:
+            return fail(str(e))
+        except EndpointConnectionError as e:
+            return fail(f"cannot reach {e.kwargs.get('endpoint_url', 'the AWS endpoint')}: is `hookline dev` "
+                        "still running? (if not, delete .hookline/dev.json or pass --stack NAME)")
+        except NoCredentialsError:
+            return fail("no AWS credentials: set AWS_PROFILE (or run `aws configure`), or start `hookline dev`")
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            return fail(f"AWS refused {e.operation_name}: {err.get('Code')}: {err.get('Message')}")
+        except BotoCoreError as e:
+            return fail(f"AWS error: {e}")
+
+    return wrapper
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def emit_json(value: Any, out: TextIO | None = None) -> None:
+    """The only thing a --json command writes to stdout."""
+    json.dump(value, out or sys.stdout, indent=2, default=str)
+    (out or sys.stdout).write("\n")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = (),
+          out: TextIO | None = None) -> None:
+    """Plain aligned columns (stable in pipes and logs); `right` = indexes of right-aligned columns."""
+    out = out or sys.stdout
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for row in cells:
+        parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        out.write("  ".join(parts).rstrip() + "\n")
+
+
+def shorten(text: str | None, width: int = 60) -> str:
+    if not text:
+        return "-"
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"

@@ -1,0 +1,49 @@
+"""`hookline report`: outcomes per route and in total (received, delivered, retried, dead, duplicates, latency)."""
+
+from __future__ import annotations
+
+import argparse
+
+from hookline.commands._ops import add_stack_arg, emit_json, friendly, percent, stack_for, table
+from hookline.commands.events import read_items
+from hookline.report import DEFINITIONS, Stats, summarize
+from hookline.timeparse import HELP as TIME_HELP
+from hookline.timeparse import argparse_since, format_duration, format_epoch
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="outcomes: received, delivered, retried, dead, duplicates dropped, "
+                                      "delivery latency p50/p95",
+                       description="Whether the integrations pay off: outcome figures per route and in total, "
+                                   "over the events in the event log (kept EVENT_LOG_TTL_SECONDS, 30 days by "
+                                   "default).")
+    p.add_argument("--since", type=argparse_since, metavar="T", help=f"events received at or after T: {TIME_HELP}")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout (with the definitions)")
+    add_stack_arg(p)
+    p.set_defaults(func=run)
+
+
+def _row(s: Stats) -> list[object]:
+    return [s.name, s.received, s.delivered, s.retried, s.dead, s.in_flight, s.duplicates, percent(s.error_rate),
+            format_duration(s.p50), format_duration(s.p95)]
+
+
+@friendly
+def run(args: argparse.Namespace) -> int:
+    report = summarize(read_items(stack_for(args)), since=args.since)
+    if args.json:
+        emit_json(report.to_dict())
+        return 0
+    window = f"events received since {format_epoch(args.since)}" if args.since is not None else "all events in the log"
+    print(f"hookline report: {window}\n")
+    rows = [_row(s) for _, s in sorted(report.routes.items())]
+    table(["ROUTE", "RECEIVED", "DELIVERED", "RETRIED", "DEAD", "IN FLIGHT", "DUPLICATES", "ERROR RATE",
+           "P50", "P95"], [*rows, _row(report.total)], right=range(1, 10))
+    if report.unrouted:
+        print(f"\n{report.unrouted} event(s) matched no route (hookline events --status unrouted).")
+    if report.total.skipped:
+        print(f"{report.total.skipped} delivery(ies) skipped on purpose (hookline events --status skipped).")
+    print("\nDefinitions:")
+    for key in ("received", "delivered", "retried", "dead", "in_flight", "duplicates", "error_rate", "latency"):
+        print(f"  {key.replace('_', ' ')}: {DEFINITIONS[key]}")
+    return 0
