@@ -44,8 +44,10 @@ $(SAM):
 
 sam-tool: $(SAM)
 
+# With the demo config, the demo CRM (127.0.0.1:8081, the config's destination) runs inside `hookline dev`:
+# one process, one Ctrl-C. Then, in a second shell: .venv/bin/hookline send github --data examples/payloads/github-issue.json
 dev: venv
-	$(BIN)/hookline dev --config $(CONFIG) --port $(PORT)
+	$(BIN)/hookline dev --config $(CONFIG) --port $(PORT) $(if $(filter examples/hookline.yaml,$(CONFIG)),--demo-crm 8081)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,8 +9,6 @@ import sys
 from hookline import __version__
 
 COMMANDS = ("dev", "validate", "send", "dlq", "events", "report")
-# Tolerated while missing (only these, and only their own module): see build_parser.
-PENDING_COMMANDS = frozenset({"dev", "send"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,14 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hookline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"hookline.commands.{name}")
-        except ModuleNotFoundError as e:
-            # `dev` and `send` are written in parallel: until they land, the other commands still work.
-            if name in PENDING_COMMANDS and e.name == f"hookline.commands.{name}":
-                continue
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"hookline.commands.{name}").add_parser(sub)
     return parser
 
 

@@ -1,0 +1,489 @@
+"""`hookline dev`: the whole pipeline on this machine, from template.yaml, with no AWS account and no Docker.
+
+An embedded AWS (moto server) gets the template's tables, queues, bucket and topic; each
+function's handler is imported from its CodeUri + Handler and wired to its template
+events: HttpApi routes behind a local API Gateway, an SQS poller per SQS event source, a
+clock for Schedule / ScheduleV2. One readable line per request and per delivery attempt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hookline.commands.validate import DEFAULT_CONFIG, _print_problems, template_problems, unset_env_secrets
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dev", help="the whole pipeline locally (embedded AWS emulator, no Docker); Ctrl-C stops it",
+        description=__doc__.splitlines()[0])
+    p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG),
+                   help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
+    p.add_argument("--port", type=int, default=3000, help="ingress port on 127.0.0.1 (default 3000; 0 = any free)")
+    p.add_argument("--host", default="127.0.0.1", help="ingress address (default 127.0.0.1)")
+    p.add_argument("--env-file", default=None, metavar="FILE",
+                   help="KEY=VALUE file for env: secrets (default: demo.env next to the config, if present); "
+                        "variables already exported win")
+    p.add_argument("--template", default=None, metavar="FILE",
+                   help="SAM template (default: template.yaml next to the config or above it, or in this checkout)")
+    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                   help="template parameter override (repeatable), e.g. --parameter MaxReceiveCount=3")
+    p.add_argument("--enable-schedules", action="store_true",
+                   help="run Schedule / ScheduleV2 events even when the template has them DISABLED")
+    p.add_argument("--fire-schedules-on-start", action="store_true",
+                   help="invoke every active schedule once as soon as the pipeline is ready")
+    p.add_argument("--demo-crm", type=int, default=None, metavar="PORT",
+                   help="also run the demo CRM (prints what it receives, answers 200) on 127.0.0.1:PORT")
+    p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,
+                   help="level of the functions' own JSON logs (default ERROR: the console lines say what happened)")
+    p.set_defaults(func=run)
+
+
+class DevError(Exception):
+    """Start-up cannot go on: printed as one line, exit 1."""
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        dev = DevRuntime(args)
+        dev.start()
+    except DevError as e:
+        print(f"hookline dev: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"hookline dev: {e}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        dev.banner(time.perf_counter() - started)
+        dev.after_ready()
+        while not stop.wait(0.5):
+            pass
+        _say("\nstopping…")
+    finally:
+        dev.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    _say("stopped")
+    return 0
+
+
+class DevRuntime:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.config_path = Path(args.config).resolve()
+        self.env_file: Path | None = None
+        self.env_names: list[str] = []
+        self.emulator: Any = None
+        self.gateway: Any = None
+        self.pollers: list[Any] = []
+        self.scheduler: Any = None
+        self.crm: Any = None
+        self.state_file: Path | None = None
+        self.notes: list[str] = []
+        self.schedule_lines: list[str] = []
+        self.delivery_lines: list[str] = []
+        self.jobs: list[Any] = []
+
+    # ------------------------------------------------------------------ start-up
+    def start(self) -> None:
+        self._load_env_file()
+        cfg = self._check_config()
+        from hookline.local import cfn
+        from hookline.local.emulator import Emulator, template_path
+
+        try:
+            self.template_file = template_path(self.config_path, self.args.template)
+            template = cfn.load_template(self.template_file)
+        except (FileNotFoundError, cfn.CfnError) as e:
+            raise DevError(str(e)) from None
+        problems = template_problems(cfg, self.template_file)
+        if problems:
+            _print_problems(self.config_path, problems)
+            raise DevError(f"{self.template_file} cannot run this configuration")
+        parameters = self._parameters()
+        self.emulator = Emulator().start()  # from here on boto3 in this process talks to it
+        try:
+            self.resources = self.emulator.provision(template, parameters)
+            self._function_environment(template)
+            self._wire(template, parameters, cfg)
+        except cfn.CfnError as e:
+            self.stop()
+            raise DevError(f"{_rel(self.template_file)}: {e}") from None
+        except BaseException:
+            self.stop()
+            raise
+        self._write_state(template)
+
+    def _load_env_file(self) -> None:
+        from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
+
+        path = Path(self.args.env_file) if self.args.env_file else default_env_file(self.config_path)
+        if path is None:
+            return
+        if not path.is_file():
+            raise DevError(f"--env-file {path}: no such file")
+        try:
+            applied, kept = load_env_file(path)
+        except EnvFileError as e:
+            raise DevError(str(e)) from None
+        self.env_file = path.resolve()
+        self.env_names = applied + [f"{k} (already exported)" for k in kept]
+
+    def _check_config(self) -> Any:
+        from hookline.config import load_config
+        from hookline.errors import ConfigError
+
+        try:
+            cfg = load_config(self.config_path)
+        except ConfigError as e:
+            _print_problems(Path(self.args.config), e.problems)
+            raise DevError(f"fix {self.args.config} first (`hookline validate --config {self.args.config}`)") \
+                from None
+        for ref in unset_env_secrets(cfg):
+            self.notes.append(f"{ref} is not set: requests needing it answer 503 (add it to the env file or "
+                              f"export {ref[4:]}=...)")
+        self.cfg = cfg
+        return cfg
+
+    def _parameters(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in self.args.parameter:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise DevError(f"--parameter {item!r}: expected KEY=VALUE")
+            out[key.strip()] = value
+        return out
+
+    def _function_environment(self, template: dict[str, Any]) -> None:
+        """Every function's Environment (Globals merged, refs resolved) into this one process."""
+        from hookline.local import cfn
+
+        merged: dict[str, str] = {}
+        for spec in cfn.functions(template, self.resources.parameters, stack_name=self.resources.stack_name):
+            for key, value in cfn.function_environment(template, spec.logical_id, self.resources).items():
+                if key in merged and merged[key] != value:
+                    self.notes.append(f"{spec.logical_id} sets {key} differently from another function; "
+                                      "all functions share one process here, the last value wins")
+                merged[key] = value
+        os.environ.update(merged)
+        os.environ["HOOKLINE_CONFIG"] = str(self.config_path)
+        os.environ["LOG_LEVEL"] = self.args.log_level
+        os.environ["POWERTOOLS_LOG_LEVEL"] = self.args.log_level
+        import logging
+        import warnings
+
+        from hookline.observability import logger
+
+        # Metrics are off locally (POWERTOOLS_METRICS_DISABLED); their "nothing to publish" warning is noise.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+        logger.setLevel(self.args.log_level)
+        logging.getLogger("aws_lambda_powertools").setLevel(
+            max(logging.WARNING, logging.getLevelName(self.args.log_level)))
+
+    # ------------------------------------------------------------------ wiring the template's events
+    def _wire(self, template: dict[str, Any], parameters: dict[str, str], cfg: Any) -> None:
+        from hookline.aws import EventLog
+        from hookline.local import cfn
+        from hookline.local.console import Console
+        from hookline.local.gateway import Gateway, HttpApi, Route
+        from hookline.local.scheduler import Scheduler
+
+        events_table = os.environ.get("EVENTS_TABLE")
+        self.console = Console(EventLog(events_table) if events_table else None)
+        specs = cfn.functions(template, parameters, stack_name=self.resources.stack_name)
+        routes: list[Route] = []
+        self.scheduler = Scheduler()
+        base = self.template_file.parent
+        for spec in specs:
+            active = [e for e in spec.events if self._active(spec, e)]
+            if not active:
+                continue
+            fn = self._load_function(spec, base)
+            if fn is None:
+                continue
+            for event in active:
+                if event.type == "HttpApi":
+                    routes.append(Route(event.method or "ANY", event.path or "$default", fn))
+                elif event.type == "SQS":
+                    self._add_poller(spec, event, fn)
+                elif event.type in ("Schedule", "ScheduleV2"):
+                    self._add_schedule(spec, event, fn)
+        api = HttpApi(routes, api_id="local")
+        try:
+            self.gateway = Gateway(api, self.args.host, self.args.port, listener=self.console.request)
+        except OSError as e:
+            raise DevError(f"cannot listen on {self.args.host}:{self.args.port}: {e.strerror} "
+                           "(another `hookline dev`? pass --port N)") from None
+        if self.args.demo_crm is not None:
+            from hookline.local.demo_crm import DemoCrm
+
+            try:
+                self.crm = DemoCrm("127.0.0.1", self.args.demo_crm, printer=self.console.stamp)
+            except OSError as e:
+                raise DevError(f"demo CRM cannot listen on 127.0.0.1:{self.args.demo_crm}: {e.strerror}") from None
+            self.crm.start()
+        self.gateway.start()
+        for poller in self.pollers:
+            poller.start()
+        self.scheduler.start()
+
+    def _active(self, spec: Any, event: Any) -> bool:
+        where = f"{spec.logical_id}.{event.name}"
+        if event.type in ("Schedule", "ScheduleV2"):
+            if not event.enabled and not self.args.enable_schedules:
+                self.schedule_lines.append(f"{where} {event.schedule_expression}: DISABLED in the template "
+                                           "(--enable-schedules to run it)")
+                return False
+            return True
+        if event.type == "SQS":
+            if not event.enabled:
+                self.delivery_lines.append(f"{where}: disabled in the template (Enabled: false)")
+                return False
+            return True
+        if event.type == "HttpApi":
+            return True
+        self.notes.append(f"{where}: {event.type} events are not emulated by hookline dev; skipped")
+        return False
+
+    def _load_function(self, spec: Any, base: Path) -> Any:
+        from hookline.local.runtime import HandlerLoadError, LocalFunction
+
+        fn = LocalFunction(spec.logical_id, spec.code_path(base).resolve(), spec.handler,
+                           function_name=f"{self.resources.stack_name}-{spec.logical_id}", timeout=spec.timeout,
+                           memory_mb=spec.memory_size, region=self.emulator.region,
+                           account_id=self.emulator.account_id)
+        try:
+            fn.load()
+        except HandlerLoadError as e:
+            only_schedules = all(ev.type in ("Schedule", "ScheduleV2") for ev in spec.events)
+            if only_schedules:
+                self.notes.append(f"{spec.logical_id} skipped: cannot load its handler ({e})")
+                return None
+            raise DevError(f"{spec.logical_id}: cannot load its handler: {e}") from None
+        return fn
+
+    def _add_poller(self, spec: Any, event: Any, fn: Any) -> None:
+        from hookline.local.poller import SqsPoller
+
+        if event.queue is None or event.queue not in self.resources:
+            self.notes.append(f"{spec.logical_id}.{event.name}: the queue is not in this template; skipped")
+            return
+        queue = self.resources[event.queue]
+        report = "ReportBatchItemFailures" in event.function_response_types
+        window = event.maximum_batching_window_seconds or 0
+        poller = SqsPoller(
+            self.emulator.client("sqs"), queue_url=queue.url, queue_arn=queue.arn, region=self.emulator.region,
+            function=fn, batch_size=event.batch_size or 10, window_seconds=window,
+            report_batch_item_failures=report,
+            listener=lambda result, name=spec.logical_id: self.console.batch(name, result),
+        )
+        self.pollers.append(poller)
+        self.delivery_lines.append(
+            f"{spec.logical_id} <- {queue.physical_id} (batch {poller.batch_size}, window {window} s"
+            f"{', ReportBatchItemFailures' if report else ''})")
+
+    def _add_schedule(self, spec: Any, event: Any, fn: Any) -> None:
+        from hookline.local.scheduler import (
+            Job,
+            ScheduleExpressionError,
+            eventbridge_scheduled_event,
+            parse_expression,
+            scheduler_event,
+            validate_scheduled_event,
+        )
+
+        where = f"{spec.logical_id}.{event.name}"
+        expression = str(event.schedule_expression or "")
+        try:
+            schedule = parse_expression(expression, timezone=event.properties.get("ScheduleExpressionTimezone"))
+        except ScheduleExpressionError as e:
+            self.notes.append(f"{where}: {e}; schedule skipped")
+            return
+        region, account = self.emulator.region, self.emulator.account_id
+        name = f"{self.resources.stack_name}-{spec.logical_id}-{event.name}"
+        input_json = event.input if isinstance(event.input, str) or event.input is None else json.dumps(event.input)
+
+        if event.type == "ScheduleV2":
+            arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
+
+            def make_event(at: Any) -> Any:
+                return scheduler_event(input_json, scheduled_time=at, schedule_arn=arn)
+        else:
+            arn = f"arn:aws:events:{region}:{account}:rule/{name}"
+
+            def make_event(at: Any) -> Any:
+                evt = eventbridge_scheduled_event(scheduled_time=at, rule_arn=arn, region=region,
+                                                  account_id=account, input_json=input_json)
+                if not input_json:
+                    problem = validate_scheduled_event(evt)
+                    if problem:
+                        raise RuntimeError(f"emulator built a Scheduled Event Powertools rejects: {problem}")
+                return evt
+
+        def fire(job: Any, evt: Any, _at: Any) -> None:
+            def invoke() -> None:
+                self.console.scheduled(job.name, fn.invoke(evt), job.kind)
+
+            threading.Thread(target=invoke, name=f"schedule {job.name}", daemon=True).start()
+
+        job = self.scheduler.add(Job(where, event.type, schedule, make_event, fire))
+        self.jobs.append(job)
+        nxt = job.next_at.astimezone().strftime("%H:%M:%S") if job.next_at else "never"
+        self.schedule_lines.append(f"{where} {expression} ({event.type}), next at {nxt}")
+
+    # ------------------------------------------------------------------ state for the other commands
+    def _write_state(self, template: dict[str, Any]) -> None:
+        from hookline.local import cfn
+        from hookline.stack import DEV_STATE, write_dev_state
+
+        previous = _running_dev(DEV_STATE)
+        if previous:
+            self.notes.append(f"{DEV_STATE} belonged to another running hookline dev (pid {previous}); replaced")
+        self.ingress_base = self._ingress_base()
+        outputs = cfn.stack_outputs(template, self.resources, overrides={"WebhookUrl": self.ingress_base})
+        self.outputs = outputs
+        self.state_file = write_dev_state(
+            outputs, self.emulator.endpoint_url, self.emulator.region,
+            config=str(self.config_path), env_file=str(self.env_file) if self.env_file else None,
+            ingress_url=self.ingress_base, template=str(self.template_file), stack_name=self.resources.stack_name,
+            resources=self.resources.to_dict(), pid=os.getpid(),
+        ).resolve()
+
+    def _ingress_base(self) -> str:
+        for route in self.gateway.api.routes:
+            if "{source}" in route.path:
+                return self.gateway.url + route.path.split("{source}")[0]
+        return self.gateway.url + "/"
+
+    # ------------------------------------------------------------------ console
+    def banner(self, seconds: float) -> None:
+        cfg = self.cfg
+        _say(f"hookline dev — {_rel(self.template_file)} + {_rel(self.config_path)}")
+        if self.env_file:
+            names = ", ".join(self.env_names) or "nothing new"
+            _say(f"  secrets    {_rel(self.env_file)}: {names}")
+        endpoint = self.emulator.endpoint_url
+        _say(f"  AWS        {endpoint} (moto, {self.emulator.region}); state in {_rel(self.state_file)}")
+        _say(f"             other shells: export AWS_ENDPOINT_URL={endpoint}  (hookline dlq/events/report "
+             "find it here without flags)")
+        urls = []
+        for route in self.gateway.api.routes:
+            if "{source}" in route.path:
+                urls += [f"{route.method} {self.gateway.url}{route.path.replace('{source}', s)}" for s in cfg.sources]
+            else:
+                urls.append(f"{route.method} {self.gateway.url}{route.path}")
+        for i, url in enumerate(urls or ["(no HttpApi routes in the template)"]):
+            _say(f"  {'ingress' if i == 0 else '':<10} {url}")
+        for i, line in enumerate(self.delivery_lines):
+            _say(f"  {'delivery' if i == 0 else '':<10} {line}")
+        for i, line in enumerate(self.schedule_lines):
+            _say(f"  {'schedules' if i == 0 else '':<10} {line}")
+        if self.crm is not None:
+            _say(f"  demo CRM   {self.crm.url} (prints what it receives, answers 200)")
+        for note in self.notes:
+            _say(f"  note       {note}")
+        example = self._send_example()
+        if example:
+            _say(f"  try        {example}")
+        _say(f"ready in {seconds:.1f} s — Ctrl-C to stop")
+
+    def _send_example(self) -> str:
+        if not self.cfg.sources:
+            return ""
+        source = next(iter(self.cfg.sources))
+        payloads = sorted((self.config_path.parent / "payloads").glob(f"{source}*.json"))
+        data = f" --data {_rel(payloads[0])}" if payloads else ""
+        return f"hookline send {source}{data}"
+
+    def after_ready(self) -> None:
+        if self.args.fire_schedules_on_start:
+            for job in self.jobs:
+                try:
+                    self.scheduler.fire_now(job)
+                except Exception as e:  # a bad event must not take the pipeline down
+                    self.console.stamp(f"{job.name}: cannot fire: {type(e).__name__}: {e}")
+
+    # ------------------------------------------------------------------ shutdown
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop(0.5)
+        # The servers wind down in parallel (each waits out its poll interval); a poller in a long poll
+        # or a batch gets as long to finish, past that it ends with the process (its messages reappear
+        # after their visibility timeout, as after a Lambda crash).
+        stoppers = [threading.Thread(target=_quietly, args=(part.stop,), daemon=True)
+                    for part in (self.gateway, self.crm, self.emulator) if part is not None]
+        for t in stoppers:
+            t.start()
+        deadline = time.monotonic() + 1.0
+        for t in stoppers:
+            t.join(max(0.0, deadline - time.monotonic()))
+        for poller in self.pollers:
+            poller.join(max(0.0, deadline - time.monotonic()))
+        self.gateway = self.crm = self.emulator = None
+        self._remove_state()
+
+    def _remove_state(self) -> None:
+        if self.state_file is None:
+            return
+        try:
+            data = json.loads(self.state_file.read_text())
+            if data.get("pid") == os.getpid():
+                self.state_file.unlink()
+                with contextlib.suppress(OSError):
+                    self.state_file.parent.rmdir()  # only when empty
+        except (OSError, ValueError):
+            pass
+        self.state_file = None
+
+
+def _quietly(fn: Any) -> None:
+    with contextlib.suppress(Exception):  # best effort on the way out
+        fn()
+
+
+def _running_dev(state: Path) -> int | None:
+    try:
+        pid = int(json.loads(state.read_text()).get("pid"))
+    except (OSError, ValueError, TypeError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return pid
+
+
+def _rel(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

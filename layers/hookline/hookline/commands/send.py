@@ -1,0 +1,162 @@
+"""`hookline send SOURCE`: sign a payload the way SOURCE's sender would and post it.
+
+Next to a running `hookline dev` (its .hookline/dev.json in this directory) it needs no
+flags: the config, the env file with the secrets and the ingress URL come from there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hookline.commands.validate import DEFAULT_CONFIG, _print_problems
+
+DEFAULT_URL = "http://127.0.0.1:3000/webhooks/"
+# Headers a real sender adds besides the signature, per scheme: (event-type header, default type).
+_TYPE_HEADERS = {"github": ("X-GitHub-Event", "issues"), "shopify": ("X-Shopify-Topic", "orders/create")}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("send", help="sign a payload with the source's scheme and secret and post it",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("source", metavar="SOURCE", help="a source name from the configuration (sources.SOURCE)")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="the body to send, as is ('-' = stdin; default: {})")
+    p.add_argument("--url", default=None,
+                   help="where to post (default: the running `hookline dev`'s ingress, else "
+                        f"{DEFAULT_URL}SOURCE); a URL ending in '/' gets SOURCE appended")
+    p.add_argument("--config", default=None,
+                   help="configuration file (default: the running `hookline dev`'s, else $HOOKLINE_CONFIG "
+                        "or ./hookline.yaml)")
+    p.add_argument("--env-file", default=None, metavar="FILE",
+                   help="KEY=VALUE file for env: secrets (default: the running `hookline dev`'s, else demo.env "
+                        "next to the config)")
+    p.add_argument("--event", default=None, metavar="TYPE",
+                   help="event type header for github (X-GitHub-Event, default 'issues') and shopify "
+                        "(X-Shopify-Topic)")
+    p.add_argument("--id", default=None, metavar="ID",
+                   help="delivery / message id (default: a new one per send; the same id twice is a duplicate). "
+                        "Stripe takes the id from the body's `id`")
+    p.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'",
+                   help="extra request header (repeatable)")
+    p.add_argument("--content-type", default=None,
+                   help="Content-Type (default: application/json when the body is JSON, else text/plain)")
+    p.set_defaults(func=run)
+
+
+def _dev_state() -> dict[str, Any]:
+    from hookline.stack import DEV_STATE
+
+    path = Path(os.environ.get("HOOKLINE_DEV_STATE", DEV_STATE))
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _fail(message: str) -> int:
+    print(f"hookline send: {message}", file=sys.stderr)
+    return 1
+
+
+def target_url(url: str | None, state: dict[str, Any], source: str) -> str:
+    base = url or state.get("ingress_url") or (state.get("outputs") or {}).get("WebhookUrl") or DEFAULT_URL
+    return base + source if base.endswith("/") else base
+
+
+def build_request(verify: Any, secret: str, body: bytes, *, event: str | None, msg_id: str | None,
+                  content_type: str, extra: list[str]) -> dict[str, str]:
+    from hookline.signatures import sign
+
+    msg_id = msg_id or str(uuid.uuid4())
+    headers = {"Content-Type": content_type, "User-Agent": "hookline-send"}
+    type_header = _TYPE_HEADERS.get(verify.scheme)
+    if type_header:
+        headers[type_header[0]] = event or type_header[1]
+    elif event and verify.type_header:
+        headers[verify.type_header] = event
+    headers.update(sign(verify, secret, body, msg_id=msg_id))
+    for item in extra:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"-H {item!r}: expected 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def run(args: argparse.Namespace) -> int:
+    from hookline.config import load_config
+    from hookline.errors import ConfigError, SecretResolutionError
+    from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
+    from hookline.secrets import SecretResolver
+
+    state = _dev_state()
+    config = Path(args.config or state.get("config") or os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG))
+    try:
+        cfg = load_config(config)
+    except ConfigError as e:
+        _print_problems(config, e.problems)
+        return 1
+    source = cfg.sources.get(args.source)
+    if source is None:
+        return _fail(f"no source {args.source!r} in {config} (have: {', '.join(cfg.sources) or 'none'})")
+    env_file = Path(args.env_file) if args.env_file else (
+        Path(state["env_file"]) if state.get("env_file") and not args.config else default_env_file(config))
+    if env_file is not None:
+        try:
+            load_env_file(env_file)
+        except (OSError, EnvFileError) as e:
+            return _fail(f"env file {env_file}: {e}")
+    try:
+        secret = SecretResolver().resolve(source.verify.secrets[0])
+    except SecretResolutionError as e:
+        return _fail(str(e))
+    try:
+        body = _read_body(args.data)
+    except OSError as e:
+        return _fail(f"--data {args.data}: {e.strerror}")
+    content_type = args.content_type or ("application/json" if _is_json(body) else "text/plain")
+    try:
+        headers = build_request(source.verify, secret, body, event=args.event, msg_id=args.id,
+                                content_type=content_type, extra=args.header)
+    except ValueError as e:
+        return _fail(str(e))
+    url = target_url(args.url, state, args.source)
+    if not url.startswith(("http://", "https://")):
+        return _fail(f"--url {url}: only http:// and https:// URLs")
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - checked above
+    print(f"POST {url} ({len(body)} bytes, signed {source.verify.scheme})", file=sys.stderr)
+    try:
+        with urllib.request.urlopen(request, timeout=35) as resp:  # noqa: S310 - scheme checked above
+            status, text = resp.status, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        hint = " (is `hookline dev` running?)" if not args.url else ""
+        return _fail(f"cannot reach {url}: {reason}{hint}")
+    print(f"HTTP {status} {text}")
+    return 0 if 200 <= status < 300 else 1
+
+
+def _read_body(data: str | None) -> bytes:
+    if data is None:
+        return b"{}"
+    if data == "-":
+        return sys.stdin.buffer.read()
+    return Path(data).read_bytes()
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,88 @@
+"""The embedded AWS: moto's server on 127.0.0.1, with the template's resources provisioned.
+
+`Emulator.start()` must run before any handler builds a boto3 client: it points this
+process at the server (`AWS_ENDPOINT_URL`, a region and dummy credentials in os.environ),
+which is how the unmodified handlers and the other CLI commands find it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+STACK_NAME = "hookline-dev"
+
+# What a Lambda process has and boto3 needs; the values mean nothing to moto.
+_AWS_ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "hookline-dev",
+    "AWS_SECRET_ACCESS_KEY": "hookline-dev",
+    # Never fetch X-Ray segments or EMF to stdout locally; the console shows what happened.
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_DISABLED": "1",
+}
+_DROPPED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+
+
+class Emulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.server: Any = None
+        self.endpoint_url = ""
+        self.region = REGION
+        self.account_id = ACCOUNT_ID
+
+    def start(self) -> Emulator:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+        self.server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        for name in _DROPPED_ENV:
+            os.environ.pop(name, None)
+        os.environ.update(_AWS_ENV)
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            try:
+                self.server.stop()
+            finally:
+                self.server = None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def provision(self, template: Any, parameters: dict[str, str] | None = None,
+                  stack_name: str = STACK_NAME) -> Any:
+        """Create the template's tables, queues, bucket and topic; returns cfn.Resources."""
+        from hookline.local.cfn import Provisioner
+
+        clients = {s: self.client(s) for s in ("sqs", "dynamodb", "s3", "sns")}
+        return Provisioner(template, stack_name=stack_name, parameters=parameters, endpoint_url=self.endpoint_url,
+                           region=self.region, account_id=self.account_id, clients=clients).provision()
+
+
+def template_path(config: Path, explicit: str | None = None) -> Path:
+    """template.yaml: --template, else next to the config or above it, in the working directory, or in the
+    checkout this package runs from (an editable install)."""
+    if explicit:
+        return Path(explicit).resolve()
+    checkout = Path(__file__).resolve().parents[4]
+    for base in (config.resolve().parent, *config.resolve().parents, Path.cwd(), checkout):
+        candidate = base / "template.yaml"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"no template.yaml next to {config} or above it, nor in {Path.cwd()}; "
+                            "pass --template FILE")

@@ -1,0 +1,351 @@
+"""API Gateway HTTP API (payload format 2.0) in front of local functions.
+
+Routes come from the template's `HttpApi` events. Each request becomes the event API
+Gateway would build (`hookline.local.apigw_events.http_api_event`), checked against
+Powertools' `APIGatewayProxyEventV2Model`, and the handler's answer is turned back into
+an HTTP response as API Gateway does. API Gateway's own answers are reproduced too:
+
+| case | status, body |
+|---|---|
+| no route matches (method or path) | 404 `{"message":"Not Found"}` |
+| request body over the HTTP API payload limit (10 MB) | 413 `{"message":"Request Entity Too Large"}` |
+| event over Lambda's synchronous invocation payload limit (6 MB) | 413 `{"message":"Request Entity Too Large"}` |
+| no answer within the 30 s integration timeout | 503 `{"message":"Service Unavailable"}` (REST APIs: 504) |
+| the function raised, timed out or returned a malformed response | 500 `{"message":"Internal Server Error"}` |
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from hookline.local.apigw_events import http_api_event
+from hookline.local.runtime import LAMBDA_PAYLOAD_LIMIT
+
+API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # HTTP API maximum request payload
+INTEGRATION_TIMEOUT = 30.0  # HTTP API maximum integration timeout, seconds
+
+
+class Invokable(Protocol):
+    logical_id: str
+    timeout: float
+
+    def invoke(self, event: Any, *, wait_seconds: float | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # upper case, or "ANY"
+    path: str  # "/webhooks/{source}", "/files/{proxy+}", or "$default"
+    function: Invokable
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    params: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pattern, params = _compile(self.path)
+        object.__setattr__(self, "pattern", pattern)
+        object.__setattr__(self, "params", params)
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+    @property
+    def specificity(self) -> tuple[int, int, int, int]:
+        """Sort key, most specific first: literal paths, then parameters, then greedy; exact methods before ANY."""
+        if self.path == "$default":
+            return (3, 0, 0, 1)
+        greedy = int(any(p.endswith("+") for p in self.params))
+        return (greedy, len(self.params), -self.path.count("/"), int(self.method == "ANY"))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        m = self.pattern.fullmatch(path)
+        if m is None:
+            return None
+        return {name.rstrip("+"): unquote(value) for name, value in zip(self.params, m.groups(), strict=True)}
+
+
+def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    if path == "$default":
+        return re.compile(r".*"), ()
+    params: list[str] = []
+    out = []
+    for part in re.split(r"(\{[^}]+\})", path):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            params.append(name)
+            out.append("(.+)" if name.endswith("+") else "([^/]+)")
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out)), tuple(params)
+
+
+@dataclass
+class Exchange:
+    """One request through the gateway: what came in, what went out (for the console)."""
+
+    method: str
+    path: str
+    status: int
+    body: bytes
+    duration_ms: float
+    route: Route | None = None
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    error: str = ""  # a function error, timeout or emulator problem
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _gateway_error(status: int, message: str, request_id: str) -> Response:
+    body = json.dumps({"message": message}).encode()
+    return Response(status, [("Content-Type", "application/json"), ("apigw-requestid", request_id)], body)
+
+
+def _request_id() -> str:
+    return base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")[:16]
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+class HttpApi:
+    """The routing and translation half of the gateway, usable without a socket."""
+
+    def __init__(self, routes: Iterable[Route], *, integration_timeout: float = INTEGRATION_TIMEOUT,
+                 api_id: str = "local", validate: bool = True) -> None:
+        self.routes = sorted(routes, key=lambda r: r.specificity)
+        self.integration_timeout = integration_timeout
+        self.api_id = api_id
+        self.validate = validate
+
+    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    def handle(self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes, *,
+               source_ip: str = "127.0.0.1", port: int = 0) -> tuple[Response, Exchange]:
+        start = time.perf_counter()
+        method = method.upper()
+        path, _, query = target.partition("?")
+        request_id = _request_id()
+
+        def done(resp: Response, route: Route | None = None, params: dict[str, str] | None = None,
+                 error: str = "") -> tuple[Response, Exchange]:
+            ms = (time.perf_counter() - start) * 1000
+            return resp, Exchange(method, path, resp.status, resp.body, ms, route, params or {}, error)
+
+        found = self.find(method, path)
+        if found is None:
+            return done(_gateway_error(404, "Not Found", request_id))
+        route, params = found
+        if len(body) > API_PAYLOAD_LIMIT:
+            return done(_gateway_error(413, "Request Entity Too Large", request_id), route, params,
+                        f"body of {len(body)} bytes is over the HTTP API limit ({API_PAYLOAD_LIMIT})")
+        all_headers = [
+            *headers,
+            ("X-Amzn-Trace-Id", _trace_id()), ("X-Forwarded-For", source_ip),
+            ("X-Forwarded-Port", str(port)), ("X-Forwarded-Proto", "http"),
+        ]
+        merged: dict[str, str] = {}
+        for k, v in all_headers:
+            key = k.lower()
+            merged[key] = f"{merged[key]},{v}" if key in merged else v
+        event = http_api_event(method=method, path=path, headers=merged, body=body, query=query,
+                               route_key=route.route_key, path_parameters=params or None, source_ip=source_ip,
+                               api_id=self.api_id)
+        event["requestContext"]["requestId"] = request_id
+        payload_size = len(json.dumps(event))
+        if payload_size > LAMBDA_PAYLOAD_LIMIT:
+            return done(_gateway_error(413, "Request Entity Too Large", request_id), route, params,
+                        f"event of {payload_size} bytes is over Lambda's invocation limit ({LAMBDA_PAYLOAD_LIMIT})")
+        if self.validate:
+            problem = validate_http_api_event(event)
+            if problem:
+                return done(_gateway_error(500, "Internal Server Error", request_id), route, params,
+                            f"emulator built an invalid event: {problem}")
+        fn = route.function
+        wait = min(fn.timeout, self.integration_timeout)
+        inv = fn.invoke(event, wait_seconds=wait)
+        if inv.timed_out:
+            if fn.timeout > self.integration_timeout:  # API Gateway gave up first
+                return done(_gateway_error(503, "Service Unavailable", request_id), route, params,
+                            f"integration timeout ({self.integration_timeout:g} s)")
+            return done(_gateway_error(500, "Internal Server Error", request_id), route, params,
+                        f"Task timed out after {fn.timeout:g} s")
+        if inv.error is not None:
+            return done(_gateway_error(500, "Internal Server Error", request_id), route, params,
+                        inv.describe_error())
+        try:
+            resp = lambda_response(inv.result)
+        except ValueError as e:
+            return done(_gateway_error(500, "Internal Server Error", request_id), route, params,
+                        f"malformed Lambda response: {e}")
+        resp.headers.append(("apigw-requestid", request_id))
+        return done(resp, route, params)
+
+
+def validate_http_api_event(event: dict[str, Any]) -> str:
+    """'' when Powertools' APIGatewayProxyEventV2Model accepts the event, else the reason."""
+    from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+    from pydantic import ValidationError
+
+    try:
+        APIGatewayProxyEventV2Model.model_validate(event)
+    except ValidationError as e:
+        return str(e)
+    return ""
+
+
+def lambda_response(result: Any) -> Response:
+    """A payload 2.0 Lambda response as API Gateway turns it into HTTP."""
+    size = len(json.dumps(result, default=str))
+    if size > LAMBDA_PAYLOAD_LIMIT:
+        raise ValueError(f"response of {size} bytes is over Lambda's payload limit")
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # No statusCode: API Gateway assumes 200, application/json, the response as the body.
+        return Response(200, [("Content-Type", "application/json")], json.dumps(result).encode())
+    status = result["statusCode"]
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise ValueError(f"statusCode {status!r} is not an HTTP status")
+    headers: list[tuple[str, str]] = []
+    for k, v in (result.get("headers") or {}).items():
+        headers.append((str(k), v if isinstance(v, str) else json.dumps(v)))
+    for cookie in result.get("cookies") or []:
+        headers.append(("Set-Cookie", str(cookie)))
+    body = result.get("body")
+    if body is None:
+        raw = b""
+    elif not isinstance(body, str):
+        raise ValueError("body must be a string")
+    elif result.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError as e:
+            raise ValueError(f"isBase64Encoded but the body is not base64: {e}") from None
+    else:
+        raw = body.encode("utf-8")
+    return Response(status, headers, raw)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self) -> None:
+        api = self.server.api
+        length = self.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > API_PAYLOAD_LIMIT:
+            # Refuse without reading the body, and drop the connection (the body is still in flight).
+            resp = _gateway_error(413, "Request Entity Too Large", _request_id())
+            self.close_connection = True
+            self._write(resp, close=True)
+            self.server.notify(Exchange(self.command, self.path.partition("?")[0], 413, resp.body, 0.0,
+                                        error=f"Content-Length {length} is over the HTTP API limit"))
+            return
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked(API_PAYLOAD_LIMIT + 1)
+        else:
+            body = self.rfile.read(int(length)) if length and length.isdigit() else b""
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() != "transfer-encoding"]
+        resp, exchange = api.handle(self.command, self.path, headers, body, source_ip=self.client_address[0],
+                                    port=self.server.server_address[1])
+        self._write(resp)
+        self.server.notify(exchange)
+
+    def _read_chunked(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            size = int(size_line or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunk = self.rfile.read(size)
+            self.rfile.readline(1024)
+            total += len(chunk)
+            if total <= limit:
+                chunks.append(chunk)
+
+    def _write(self, resp: Response, close: bool = False) -> None:
+        self.send_response(resp.status)
+        names = {k.lower() for k, _ in resp.headers}
+        for k, v in resp.headers:
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        if "content-type" not in names and resp.body:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(resp.body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(resp.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    api: HttpApi
+    listener: Callable[[Exchange], None] | None
+
+    def notify(self, exchange: Exchange) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(exchange)
+            except Exception as e:  # the console must never break a request
+                print(f"(console error: {e})", flush=True)
+
+
+class Gateway:
+    """The HTTP server on host:port (port 0 picks a free one)."""
+
+    def __init__(self, api: HttpApi, host: str = "127.0.0.1", port: int = 3000,
+                 listener: Callable[[Exchange], None] | None = None) -> None:
+        self.api = api
+        self.server = _Server((host, port), _Handler)
+        self.server.api = api
+        self.server.listener = listener
+        self.host, self.port = self.server.server_address[:2]
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Gateway:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
