@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hookline.config import load_config
 from hookline.local.apigw_events import http_api_event
+from hookline.local.envfile import parse_env_file
 from hookline.messages import DeliveryTask
 from hookline.signatures import sign
 
@@ -21,16 +22,10 @@ HERE = ROOT / "events"
 FIXED_NOW = 1795770000  # 2026-11-27: fixed so the files are stable
 
 
-def demo_env() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (ROOT / "examples/demo.env").read_text().splitlines()
-             if line.strip() and not line.startswith("#"))
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
 def signed_event(source: str, payload: Path, extra_headers: dict[str, str], msg_id: str) -> dict:
     cfg = load_config(ROOT / "examples/hookline.yaml")
     verify = cfg.sources[source].verify
-    secret = demo_env()[verify.secrets[0].removeprefix("env:")]
+    secret = parse_env_file(ROOT / "examples/demo.env")[verify.secrets[0].removeprefix("env:")]
     body = payload.read_bytes()
     headers = {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/demo", **extra_headers,
                **sign(verify, secret, body, now=FIXED_NOW, msg_id=msg_id)}

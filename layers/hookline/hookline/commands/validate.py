@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hookline.config import HooklineConfig, load_config
 from hookline.errors import ConfigError, Problem
+from hookline.local.envfile import DEFAULT_NAME, default_env_file, parse_env_file
 
 DEFAULT_CONFIG = "hookline.yaml"
 
@@ -40,11 +41,11 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
     return problems
 
 
-def unset_env_secrets(cfg: HooklineConfig) -> list[str]:
+def unset_env_secrets(cfg: HooklineConfig, provided: set[str]) -> list[str]:
     refs = [r for s in cfg.sources.values() for r in s.verify.secrets]
     refs += [d.signing.secret for d in cfg.destinations.values() if d.signing]
     refs += [d.oauth2.client_secret for d in cfg.destinations.values() if d.oauth2]
-    return sorted({r for r in refs if r.startswith("env:") and r[4:] not in os.environ})
+    return sorted({r for r in refs if r.startswith("env:") and r[4:] not in os.environ and r[4:] not in provided})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,9 +62,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"OK {path}: {len(cfg.sources)} source(s), {len(cfg.destinations)} destination(s), "
           f"{len(cfg.routes)} route(s), {len(cfg.syncs)} sync(s)")
-    for ref in unset_env_secrets(cfg):
-        print(f"note: {ref} is not set in this shell; export {ref[4:]}=... before `hookline dev` or `send`",
-              file=sys.stderr)
+    env_file = default_env_file(path)
+    provided = set(parse_env_file(env_file)) if env_file else set()
+    for ref in unset_env_secrets(cfg, provided):
+        print(f"note: {ref} is neither set in this shell nor in {DEFAULT_NAME} beside the config; "
+              f"export {ref[4:]}=... before `hookline dev` or `send`", file=sys.stderr)
     return 0
 
 
