@@ -41,7 +41,7 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
     return problems
 
 
-def unset_env_secrets(cfg: HooklineConfig, provided: set[str]) -> list[str]:
+def unset_env_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str] = frozenset()) -> list[str]:
     refs = [r for s in cfg.sources.values() for r in s.verify.secrets]
     refs += [d.signing.secret for d in cfg.destinations.values() if d.signing]
     refs += [d.oauth2.client_secret for d in cfg.destinations.values() if d.oauth2]
