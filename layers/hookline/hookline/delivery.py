@@ -68,7 +68,6 @@ from hookline import outcomes, retry
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
-from hookline.dlq import DLQ_ATTR_MAPPED_BODY  # dry-run replay compares it with the mapping now
 from hookline.envelope import BodyParseError, build_envelope, parse_body
 from hookline.http_delivery import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.messages import (
@@ -77,6 +76,7 @@ from hookline.messages import (
     DLQ_ATTR_FIRST_ATTEMPT,
     DLQ_ATTR_LAST_ATTEMPT,
     DLQ_ATTR_LAST_ERROR,
+    DLQ_ATTR_MAPPED_BODY,
     DLQ_ATTR_REASON,
     DLQ_ATTR_ROUTE,
     DLQ_ATTR_SOURCE,

@@ -35,6 +35,7 @@ from hookline.messages import (
     DLQ_ATTR_FIRST_ATTEMPT,
     DLQ_ATTR_LAST_ATTEMPT,
     DLQ_ATTR_LAST_ERROR,
+    DLQ_ATTR_MAPPED_BODY,
     DLQ_ATTR_REASON,
     DLQ_ATTR_ROUTE,
     DLQ_ATTR_SOURCE,
@@ -44,7 +45,6 @@ from hookline.messages import (
 from hookline.observability import SENSITIVE_HEADERS
 from hookline.timeparse import format_epoch
 
-DLQ_ATTR_MAPPED_BODY = "mapped_body"
 # Set on a replayed message, for traceability in the deliver function's logs.
 REPLAY_ATTR_FROM = "replayed_from"
 REPLAY_ATTR_AT = "replayed_at"

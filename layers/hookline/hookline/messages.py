@@ -17,6 +17,8 @@ DLQ_ATTR_LAST_ERROR = "last_error"
 DLQ_ATTR_ATTEMPTS = "attempts"
 DLQ_ATTR_FIRST_ATTEMPT = "first_attempt_at"
 DLQ_ATTR_LAST_ATTEMPT = "last_attempt_at"
+# The body the failed attempt sent: `dlq replay --dry-run` compares it with the mapping now.
+DLQ_ATTR_MAPPED_BODY = "mapped_body"
 
 
 class DeliveryTask(BaseModel):
