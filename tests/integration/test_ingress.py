@@ -253,3 +253,36 @@ def test_logs_never_carry_secrets_or_signatures(stack: Any, lambda_context: Any)
     assert SECRET not in logs
     assert headers["x-hub-signature-256"].removeprefix("sha256=") not in logs
     assert "0" * 64 not in logs
+
+
+class BlockingPublisher(QueuePublisher):
+    """Holds the first publish until released, so a second copy arrives mid-recording."""
+
+    def __init__(self, inner: QueuePublisher) -> None:
+        super().__init__(inner.queue_url, client=inner.client)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def publish(self, tasks: list[DeliveryTask]) -> None:
+        self.entered.set()
+        assert self.release.wait(10)
+        super().publish(tasks)
+
+
+def test_copy_arriving_while_the_first_is_recorded_answers_409_with_retry_after(stack: Any) -> None:
+    publisher = BlockingPublisher(QueuePublisher(stack.queue_url, client=stack.sqs))
+    ingress = make_ingress(stack, publisher=publisher)
+    headers, body = github_request({"issue": {"number": 8}}, delivery="d-409")
+    first: list[Any] = []
+    worker = threading.Thread(target=lambda: first.append(ingress.accept("github", headers, body)))
+    worker.start()
+    assert publisher.entered.wait(10)
+    # When a copy arrives while the first is still inside its idempotency record
+    second = ingress.accept("github", headers, body)
+    publisher.release.set()
+    worker.join()
+    # Then the copy is told to come back, and the first completes normally
+    assert (second.status, second.body, second.headers) == (409, {"status": "in_progress", "id": "d-409"},
+                                                           {"Retry-After": "1"})
+    assert first[0].status == 202
+    assert ingress.accept("github", headers, body).status == 200

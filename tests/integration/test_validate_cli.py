@@ -59,3 +59,12 @@ def test_missing_file_is_an_actionable_error(tmp_path: Path) -> None:
     result = run("validate", "--config", str(tmp_path / "nope.yaml"), cwd=tmp_path)
     assert result.returncode == 1
     assert "cannot read" in result.stderr and "--config" in result.stderr
+
+
+def test_a_schedule_longer_than_the_redrive_backstop_is_reported(tmp_path: Path) -> None:
+    cfg = tmp_path / "hookline.yaml"
+    cfg.write_text((ROOT / "examples/hookline.yaml").read_text().replace(
+        "schedule_seconds: [60, 300, 1800]", "schedule_seconds: [1, 2, 3, 4, 5, 6]"))
+    result = run("validate", "--config", str(cfg), "--template", str(ROOT / "template.yaml"))
+    assert result.returncode == 1
+    assert "retry.schedule_seconds: 7 attempts reach the template's MaxReceiveCount (6)" in result.stderr

@@ -35,6 +35,15 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
         if needed not in resources:
             problems.append(Problem(f"{template_path}:Resources.{needed}", "missing from the template",
                                     "restore it from the hookline template"))
+    max_receives = int(tpl.get("Parameters", {}).get("MaxReceiveCount", {}).get("Default", 0) or 0)
+    for i, route in enumerate(cfg.routes):
+        attempts = len(cfg.schedule_for(route)) + 1
+        if max_receives and attempts >= max_receives:
+            problems.append(Problem(
+                f"routes[{i}].retry.schedule_seconds" if route.retry else "retry.schedule_seconds",
+                f"{attempts} attempts reach the template's MaxReceiveCount ({max_receives}): SQS would move the "
+                "message to the DLQ before the last retry, without its reason",
+                f"shorten the schedule, or deploy with MaxReceiveCount={attempts + 1} or more"))
     if cfg.syncs and "SyncFunction" not in resources:
         problems.append(Problem(f"{template_path}:Resources.SyncFunction", "syncs are configured but the "
                                 "template has no SyncFunction", "restore it from the hookline template"))
