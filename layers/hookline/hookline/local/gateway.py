@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from hookline.local.apigw_events import http_api_event
 from hookline.local.runtime import LAMBDA_PAYLOAD_LIMIT
+from hookline.local.shapes import shape_problem
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # HTTP API maximum request payload
 INTEGRATION_TIMEOUT = 30.0  # HTTP API maximum integration timeout, seconds
@@ -208,13 +209,8 @@ class HttpApi:
 def validate_http_api_event(event: dict[str, Any]) -> str:
     """'' when Powertools' APIGatewayProxyEventV2Model accepts the event, else the reason."""
     from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
-    from pydantic import ValidationError
 
-    try:
-        APIGatewayProxyEventV2Model.model_validate(event)
-    except ValidationError as e:
-        return str(e)
-    return ""
+    return shape_problem(APIGatewayProxyEventV2Model, event)
 
 
 def lambda_response(result: Any) -> Response:

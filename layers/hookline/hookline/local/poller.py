@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.local.runtime import LAMBDA_PAYLOAD_LIMIT
+from hookline.local.shapes import shape_problem
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, to_lambda_records
 
 
@@ -42,13 +43,8 @@ class BatchResult:
 def validate_sqs_event(event: dict[str, Any]) -> str:
     """'' when Powertools' SqsModel accepts the event, else the reason."""
     from aws_lambda_powertools.utilities.parser.models import SqsModel
-    from pydantic import ValidationError
 
-    try:
-        SqsModel.model_validate(event)
-    except ValidationError as e:
-        return str(e)
-    return ""
+    return shape_problem(SqsModel, event)
 
 
 def failed_item_ids(result: Any, message_ids: set[str]) -> tuple[set[str], str]:

@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hookline.local.shapes import shape_problem
+
 
 class ScheduleExpressionError(ValueError):
     pass
@@ -303,13 +305,8 @@ def eventbridge_scheduled_event(*, scheduled_time: datetime, rule_arn: str, regi
 def validate_scheduled_event(event: Any) -> str:
     """'' when Powertools' EventBridgeModel accepts a Scheduled Event envelope, else the reason."""
     from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-    from pydantic import ValidationError
 
-    try:
-        EventBridgeModel.model_validate(event)
-    except ValidationError as e:
-        return str(e)
-    return ""
+    return shape_problem(EventBridgeModel, event)
 
 
 # ---------------------------------------------------------------- the clock
