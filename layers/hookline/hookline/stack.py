@@ -53,15 +53,29 @@ class StackInfo:
                                 "template.yaml") from None
 
 
+def dev_state_path() -> Path:
+    """Where `hookline dev` keeps its state: HOOKLINE_DEV_STATE, else .hookline/dev.json here."""
+    return Path(os.environ.get("HOOKLINE_DEV_STATE", DEV_STATE))
+
+
+def read_dev_state(path: Path | None = None) -> dict[str, Any]:
+    """The running `hookline dev`'s state, or {} when there is none (or it cannot be read)."""
+    try:
+        return dict(json.loads((path or dev_state_path()).read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
 def write_dev_state(outputs: dict[str, str], endpoint_url: str, region: str, **extra: Any) -> Path:
-    DEV_STATE.parent.mkdir(parents=True, exist_ok=True)
-    DEV_STATE.write_text(json.dumps({"outputs": outputs, "endpoint_url": endpoint_url, "region": region,
-                                     **extra}, indent=2))
-    return DEV_STATE
+    path = dev_state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"outputs": outputs, "endpoint_url": endpoint_url, "region": region,
+                                **extra}, indent=2))
+    return path
 
 
 def resolve_stack(stack_name: str | None = None, state_file: Path | None = None) -> StackInfo:
-    state = state_file or Path(os.environ.get("HOOKLINE_DEV_STATE", DEV_STATE))
+    state = state_file or dev_state_path()
     if stack_name is None and state.exists():
         data = json.loads(state.read_text())
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or data["endpoint_url"]

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hookline.commands.validate import DEFAULT_CONFIG, _print_problems, template_problems, unset_env_secrets
+from hookline.commands.validate import DEFAULT_CONFIG, print_problems, template_problems, unset_env_secrets
+from hookline.stack import read_dev_state
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -120,7 +121,7 @@ class DevRuntime:
             raise DevError(str(e)) from None
         problems = template_problems(cfg, self.template_file)
         if problems:
-            _print_problems(self.config_path, problems)
+            print_problems(self.config_path, problems)
             raise DevError(f"{self.template_file} cannot run this configuration")
         parameters = self._parameters()
         self.emulator = Emulator().start()  # from here on boto3 in this process talks to it
@@ -158,7 +159,7 @@ class DevRuntime:
         try:
             cfg = load_config(self.config_path)
         except ConfigError as e:
-            _print_problems(Path(self.args.config), e.problems)
+            print_problems(Path(self.args.config), e.problems)
             raise DevError(f"fix {self.args.config} first (`hookline validate --config {self.args.config}`)") \
                 from None
         for ref in unset_env_secrets(cfg):
@@ -357,11 +358,11 @@ class DevRuntime:
     # ------------------------------------------------------------------ state for the other commands
     def _write_state(self, template: dict[str, Any]) -> None:
         from hookline.local import cfn
-        from hookline.stack import DEV_STATE, write_dev_state
+        from hookline.stack import dev_state_path, write_dev_state
 
-        previous = _running_dev(DEV_STATE)
+        previous = _running_dev(dev_state_path())
         if previous:
-            self.notes.append(f"{DEV_STATE} belonged to another running hookline dev (pid {previous}); replaced")
+            self.notes.append(f"{dev_state_path()} belonged to another running hookline dev (pid {previous}); replaced")
         self.ingress_base = self._ingress_base()
         outputs = cfn.stack_outputs(template, self.resources, overrides={"WebhookUrl": self.ingress_base})
         self.outputs = outputs
@@ -450,14 +451,10 @@ class DevRuntime:
     def _remove_state(self) -> None:
         if self.state_file is None:
             return
-        try:
-            data = json.loads(self.state_file.read_text())
-            if data.get("pid") == os.getpid():
+        if read_dev_state(self.state_file).get("pid") == os.getpid():
+            with contextlib.suppress(OSError):
                 self.state_file.unlink()
-                with contextlib.suppress(OSError):
-                    self.state_file.parent.rmdir()  # only when empty
-        except (OSError, ValueError):
-            pass
+                self.state_file.parent.rmdir()  # only when empty
         self.state_file = None
 
 
@@ -468,8 +465,8 @@ def _quietly(fn: Any) -> None:
 
 def _running_dev(state: Path) -> int | None:
     try:
-        pid = int(json.loads(state.read_text()).get("pid"))
-    except (OSError, ValueError, TypeError):
+        pid = int(read_dev_state(state).get("pid"))
+    except (ValueError, TypeError):
         return None
     if pid == os.getpid():
         return None

@@ -16,7 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from hookline.commands.validate import DEFAULT_CONFIG, _print_problems
+from hookline.commands.validate import DEFAULT_CONFIG, print_problems
+from hookline.stack import read_dev_state
 
 DEFAULT_URL = "http://127.0.0.1:3000/webhooks/"
 # Headers a real sender adds besides the signature, per scheme: (event-type header, default type).
@@ -49,16 +50,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--content-type", default=None,
                    help="Content-Type (default: application/json when the body is JSON, else text/plain)")
     p.set_defaults(func=run)
-
-
-def _dev_state() -> dict[str, Any]:
-    from hookline.stack import DEV_STATE
-
-    path = Path(os.environ.get("HOOKLINE_DEV_STATE", DEV_STATE))
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return {}
 
 
 def _fail(message: str) -> int:
@@ -97,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
     from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
     from hookline.secrets import SecretResolver
 
-    state = _dev_state()
+    state = read_dev_state()
     config = Path(args.config or state.get("config") or os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG))
     try:
         cfg = load_config(config)
     except ConfigError as e:
-        _print_problems(config, e.problems)
+        print_problems(config, e.problems)
         return 1
     source = cfg.sources.get(args.source)
     if source is None:

@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(path)
     except ConfigError as e:
-        _print_problems(path, e.problems)
+        print_problems(path, e.problems)
         return 1
     template = Path(args.template)
     problems = template_problems(cfg, template) if template.exists() else []
     if problems:
-        _print_problems(path, problems)
+        print_problems(path, problems)
         return 1
     print(f"OK {path}: {len(cfg.sources)} source(s), {len(cfg.destinations)} destination(s), "
           f"{len(cfg.routes)} route(s), {len(cfg.syncs)} sync(s)")
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_problems(path: Path, problems: list[Problem]) -> None:
+def print_problems(path: Path, problems: list[Problem]) -> None:
     print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
     for p in problems:
         print(f"  - {p.path or '<file>'}: {p.message}", file=sys.stderr)
