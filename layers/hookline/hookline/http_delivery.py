@@ -39,7 +39,7 @@ from hookline.config import DestinationConfig
 from hookline.errors import SecretResolutionError
 from hookline.oauth import TokenCache, TokenError
 from hookline.outcomes import Outcome
-from hookline.secrets import HEADER_SECRET, SecretResolver
+from hookline.secrets import HEADER_SECRET, SecretResolver, scrub
 from hookline.signatures import sign_standard_webhooks
 
 USER_AGENT = f"hookline/{__version__}"
@@ -56,12 +56,6 @@ def idempotency_key(event_id: str, route: str) -> str:
 def truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     text = " ".join(text.split())  # one line: DLQ attributes and log fields stay readable
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(s, "***")
-    return text
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from hookline.config import HooklineConfig, RouteConfig
 from hookline.envelope import BodyParseError, build_envelope, parse_body
 from hookline.errors import SecretResolutionError
 from hookline.messages import DeliveryTask
-from hookline.observability import count, logger
+from hookline.observability import SIGNATURE_HEADERS, count, logger
 from hookline.secrets import SecretResolver
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
@@ -182,10 +182,7 @@ class Ingress:
 
 
 # Signature headers prove nothing downstream and must not travel in the queue.
-_DROPPED_HEADERS = frozenset({
-    "x-hub-signature", "x-hub-signature-256", "stripe-signature", "x-shopify-hmac-sha256",
-    "webhook-signature", "authorization", "cookie", "x-amzn-trace-id", "content-length",
-})
+_DROPPED_HEADERS = SIGNATURE_HEADERS | {"authorization", "cookie", "x-amzn-trace-id", "content-length"}
 
 
 def _forwardable(headers: dict[str, str], signature_header: str | None) -> dict[str, str]:

@@ -28,7 +28,7 @@ from typing import Any
 import requests
 
 from hookline.config import OAuth2Config
-from hookline.secrets import SecretResolver
+from hookline.secrets import SecretResolver, scrub
 
 DEFAULT_LIFETIME_SECONDS = 900
 MARGIN_SECONDS = 60
@@ -47,13 +47,6 @@ class _Token:
 
 def _key(cfg: OAuth2Config) -> tuple[str, str, str | None, str | None]:
     return (cfg.token_url, cfg.client_id, cfg.scope, cfg.audience)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text
 
 
 class TokenCache:
@@ -143,7 +136,7 @@ class TokenCache:
                 detail = f": {data.get('error')}"
                 if data.get("error_description"):
                     detail += f" ({data.get('error_description')})"
-            detail = _scrub(detail, [secret])[:MAX_DETAIL_CHARS]
+            detail = scrub(detail, [secret])[:MAX_DETAIL_CHARS]
             raise TokenError(f"{where} answered {resp.status_code}{detail}")
         if not isinstance(data, dict):
             raise TokenError(f"{where} answered {resp.status_code} without a JSON object")

@@ -72,3 +72,10 @@ class SecretResolver:
 
 
 SecretLookup = Callable[[str], str]
+
+
+def scrub(text: str, values: list[str]) -> str:
+    """Replace each secret value in `text` with ***, longest first (too short to matter: kept)."""
+    for value in sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
