@@ -328,7 +328,8 @@ class Delivery:
         except BodyParseError as e:
             raise _Permanent(outcomes.PAYLOAD_INVALID, f"{e} (source format {source.format})") from None
         self._check_schema(f"sources.{task.source}.schema", source.schema_, parsed)
-        self._check_schema(f"routes[{_route_index(cfg, route)}].schema ({route.name})", route.schema_, parsed)
+        if route.schema_ is not None:  # the label needs a scan of the routes: only when there is a schema
+            self._check_schema(f"routes[{_route_index(cfg, route)}].schema ({route.name})", route.schema_, parsed)
         if route.transform is None:
             return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
         envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
