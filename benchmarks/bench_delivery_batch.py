@@ -1,6 +1,6 @@
 """Batch concurrency benchmark: 10 deliveries in one batch vs 1, to a destination answering in 200 ms.
 
-Runs the real delivery engine (hookline.delivery.Delivery.handle) in-process against moto
+Runs the real delivery engine (hookline.delivery.engine.Delivery.handle) in-process against moto
 (queues and tables provisioned from template.yaml) and a real HTTP server
 (tests/support/receiver.py) that takes 200 ms per request, in a process of its own as a real
 destination would be. Each round sends real SQS messages, receives them with all attributes,
@@ -42,7 +42,7 @@ from moto import mock_aws  # noqa: E402
 
 from hookline.aws import EventLog, PayloadStore  # noqa: E402
 from hookline.config import parse_config  # noqa: E402
-from hookline.delivery import Delivery, DeliveryDeps  # noqa: E402
+from hookline.delivery.engine import Delivery, DeliveryDeps  # noqa: E402
 from hookline.local.cfn import Provisioner, load_template  # noqa: E402
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records  # noqa: E402
 from hookline.messages import DeliveryTask  # noqa: E402

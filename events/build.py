@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 from hookline.config import load_config
+from hookline.ingress.signatures import sign
 from hookline.local.apigw_events import http_api_event
 from hookline.local.envfile import parse_env_file
 from hookline.messages import DeliveryTask
-from hookline.signatures import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "events"

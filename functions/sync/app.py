@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from hookline.observability import logger, metrics, tracer
-from hookline.sync import CursorStore, http_fetch, run_job
+from hookline.sync.runner import CursorStore, http_fetch, run_job
 from hookline.wiring import services
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hookline.config import load_config
-from hookline.signatures import sign
+from hookline.ingress.signatures import sign
 from tests.e2e.helpers import DevProcess, Pipeline, dev_env, free_port, report, write_config
 from tests.support.receiver import Receiver
 

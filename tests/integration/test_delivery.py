@@ -22,14 +22,14 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from standardwebhooks import Webhook
 
-from hookline import delivery as delivery_module
 from hookline.aws import EventLog, PayloadStore
 from hookline.config import parse_config
-from hookline.delivery import Delivery, DeliveryDeps
-from hookline.http_delivery import HttpSender
+from hookline.delivery import engine as delivery_module
+from hookline.delivery.engine import Delivery, DeliveryDeps
+from hookline.delivery.http import HttpSender
+from hookline.delivery.oauth import TokenCache
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.messages import DeliveryTask
-from hookline.oauth import TokenCache
 from hookline.secrets import SecretResolver
 from tests.support.receiver import Receiver, Script
 
@@ -55,7 +55,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 class Metrics:
-    """Records hookline.delivery's metric calls (names and reason dimensions)."""
+    """Records hookline.delivery.engine's metric calls (names and reason dimensions)."""
 
     def __init__(self) -> None:
         self.counts: list[tuple[str, str | None]] = []

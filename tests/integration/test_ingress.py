@@ -14,10 +14,10 @@ from botocore.exceptions import ClientError
 
 from hookline.aws import EVENT_ITEM, EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
-from hookline.ingress import Ingress, IngressDeps
+from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.signatures import sign
 from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
-from hookline.signatures import sign
 from tests.support.events import load_event
 
 SECRET = "it-is-a-test-secret"

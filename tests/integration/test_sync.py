@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
-from hookline.ingress import Ingress, IngressDeps
+from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
-from hookline.sync import CursorStore, http_fetch, run_job
+from hookline.sync.runner import CursorStore, http_fetch, run_job
 
 PAGES = {
     None: {"data": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], "next": "p2"},

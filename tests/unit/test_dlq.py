@@ -11,7 +11,8 @@ from botocore.stub import Stubber
 
 from hookline import cli
 from hookline.config import parse_config
-from hookline.dlq import (
+from hookline.messages import DeliveryTask
+from hookline.operations.dlq import (
     ALREADY_DELIVERED,
     FAILED,
     INTERRUPTED,
@@ -32,8 +33,7 @@ from hookline.dlq import (
     replay,
     sort_entries,
 )
-from hookline.messages import DeliveryTask
-from hookline.stack import StackInfo
+from hookline.operations.stack import StackInfo
 
 
 def task(event_id: str = "evt-1", route: str = "A", body: dict | None = None, **kw: Any) -> DeliveryTask:
@@ -400,7 +400,7 @@ def test_cli_move_task_refusal_is_one_actionable_line(aws_stack: tuple[StubbedSt
 
 def test_cli_without_a_stack_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from hookline.stack import StackNotFound
+    from hookline.operations.stack import StackNotFound
 
     def missing(name: str | None = None) -> StackInfo:
         raise StackNotFound("no running `hookline dev` and stack 'hookline' could not be read: ...")

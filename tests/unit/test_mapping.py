@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from hookline.envelope import build_envelope, parse_body
-from hookline.mapping import MappingError, MappingSpecError, Transform, compile_transform, render
+from hookline.ingress.envelope import build_envelope, parse_body
+from hookline.mapping.compiler import MappingError, MappingSpecError, Transform, compile_transform, render
 
 GITHUB_ISSUES = {
     "action": "opened",

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from hookline.config import OAuth2Config
-from hookline.oauth import TokenCache, TokenError
+from hookline.delivery.oauth import TokenCache, TokenError
 from hookline.secrets import SecretResolver
 
 CLIENT_SECRET = "cs-very-secret-value"

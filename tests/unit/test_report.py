@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookline.report import DEFINITIONS, list_events, percentile, summarize
+from hookline.operations.report import DEFINITIONS, list_events, percentile, summarize
 
 
 def event(eid: str, at: float, routes: list[str], duplicates: int = 0, source: str = "github") -> dict:

@@ -14,7 +14,7 @@ import standardwebhooks.webhooks as sw
 import stripe
 
 from hookline.config import VerifyConfig
-from hookline.signatures import (
+from hookline.ingress.signatures import (
     SignatureError,
     event_id,
     event_type,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hookline.timeparse import argparse_since, format_duration, format_epoch, parse_since
+from hookline.operations.timeparse import argparse_since, format_duration, format_epoch, parse_since
 
 NOW = 1_800_000_000.0
 

@@ -271,7 +271,7 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
         if route.when:
             _check_jmespath(route.when, f"{p}.when", problems)
         if route.transform is not None:
-            from hookline.mapping import MappingSpecError, compile_transform
+            from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
                 compile_transform(route.transform)
@@ -330,7 +330,7 @@ def _partial_semantic_problems(data: dict[str, Any], base_dir: Path) -> list[Pro
         if isinstance(route.get("when"), str):
             _check_jmespath(route["when"], f"{p}.when", problems)
         if isinstance(route.get("transform"), dict):
-            from hookline.mapping import MappingSpecError, compile_transform
+            from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
                 compile_transform(route["transform"])

@@ -55,7 +55,7 @@ class Services:
 
     @cached_property
     def ingress(self) -> Any:
-        from hookline.ingress import Ingress, IngressDeps
+        from hookline.ingress.ingress import Ingress, IngressDeps
 
         s = self.settings
         return Ingress(IngressDeps(
@@ -81,7 +81,7 @@ class Services:
 
     @cached_property
     def delivery(self) -> Any:
-        from hookline.delivery import Delivery, DeliveryDeps
+        from hookline.delivery.engine import Delivery, DeliveryDeps
 
         s = self.settings
         return Delivery(DeliveryDeps(

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from hookline.stack import StackInfo, StackNotFound, resolve_stack
+from hookline.operations.stack import StackInfo, StackNotFound, resolve_stack
 
 
 def add_stack_arg(p: argparse.ArgumentParser) -> None:

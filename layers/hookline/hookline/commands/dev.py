@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hookline.commands.validate import DEFAULT_CONFIG, print_problems, template_problems, unset_env_secrets
-from hookline.stack import read_dev_state
+from hookline.operations.stack import read_dev_state
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -358,7 +358,7 @@ class DevRuntime:
     # ------------------------------------------------------------------ state for the other commands
     def _write_state(self, template: dict[str, Any]) -> None:
         from hookline.local import cfn
-        from hookline.stack import dev_state_path, write_dev_state
+        from hookline.operations.stack import dev_state_path, write_dev_state
 
         previous = _running_dev(dev_state_path())
         if previous:

@@ -21,7 +21,7 @@ from hookline.commands._ops import (
     stack_for,
     table,
 )
-from hookline.dlq import (
+from hookline.operations.dlq import (
     INTERRUPTED,
     NOT_ATTEMPTED,
     SENT,
@@ -40,9 +40,9 @@ from hookline.dlq import (
     replay,
     sort_entries,
 )
-from hookline.stack import StackInfo
-from hookline.timeparse import HELP as TIME_HELP
-from hookline.timeparse import argparse_since, format_epoch
+from hookline.operations.stack import StackInfo
+from hookline.operations.timeparse import HELP as TIME_HELP
+from hookline.operations.timeparse import argparse_since, format_epoch
 
 DEFAULT_CONFIG = "hookline.yaml"
 REPLAY_VISIBILITY_SECONDS = 300
@@ -146,7 +146,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _payload(entry: DlqEntry, stack: StackInfo) -> tuple[Any, str | None]:
     """The stored body, parsed like ingress would (auto) and redacted; or (None, why not)."""
-    from hookline.envelope import BodyParseError, parse_body
+    from hookline.ingress.envelope import BodyParseError, parse_body
 
     task = entry.task
     if task is None:

@@ -7,10 +7,10 @@ from collections import Counter
 from typing import Any
 
 from hookline.commands._ops import add_stack_arg, emit_json, friendly, shorten, stack_for, table
-from hookline.report import STATUSES, list_events
-from hookline.stack import StackInfo
-from hookline.timeparse import HELP as TIME_HELP
-from hookline.timeparse import argparse_since, format_duration, format_epoch
+from hookline.operations.report import STATUSES, list_events
+from hookline.operations.stack import StackInfo
+from hookline.operations.timeparse import HELP as TIME_HELP
+from hookline.operations.timeparse import argparse_since, format_duration, format_epoch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -6,9 +6,9 @@ import argparse
 
 from hookline.commands._ops import add_stack_arg, emit_json, friendly, percent, stack_for, table
 from hookline.commands.events import read_items
-from hookline.report import DEFINITIONS, Stats, summarize
-from hookline.timeparse import HELP as TIME_HELP
-from hookline.timeparse import argparse_since, format_duration, format_epoch
+from hookline.operations.report import DEFINITIONS, Stats, summarize
+from hookline.operations.timeparse import HELP as TIME_HELP
+from hookline.operations.timeparse import argparse_since, format_duration, format_epoch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

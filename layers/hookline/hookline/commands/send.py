@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hookline.commands.validate import DEFAULT_CONFIG, print_problems
-from hookline.stack import read_dev_state
+from hookline.operations.stack import read_dev_state
 
 DEFAULT_URL = "http://127.0.0.1:3000/webhooks/"
 # Headers a real sender adds besides the signature, per scheme: (event-type header, default type).
@@ -64,7 +64,7 @@ def target_url(url: str | None, state: dict[str, Any], source: str) -> str:
 
 def build_request(verify: Any, secret: str, body: bytes, *, event: str | None, msg_id: str | None,
                   content_type: str, extra: list[str]) -> dict[str, str]:
-    from hookline.signatures import sign
+    from hookline.ingress.signatures import sign
 
     msg_id = msg_id or str(uuid.uuid4())
     headers = {"Content-Type": content_type, "User-Agent": "hookline-send"}

@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 import requests
 from requests.adapters import HTTPAdapter
 
-from hookline import __version__, outcomes
+from hookline import __version__
 from hookline.config import DestinationConfig
+from hookline.delivery import outcomes
+from hookline.delivery.oauth import TokenCache, TokenError
+from hookline.delivery.outcomes import Outcome
 from hookline.errors import SecretResolutionError
-from hookline.oauth import TokenCache, TokenError
-from hookline.outcomes import Outcome
+from hookline.ingress.signatures import sign_standard_webhooks
 from hookline.secrets import HEADER_SECRET, SecretResolver, scrub
-from hookline.signatures import sign_standard_webhooks
 
 USER_AGENT = f"hookline/{__version__}"
 IDEMPOTENCY_KEY = "Idempotency-Key"

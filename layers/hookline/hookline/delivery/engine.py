@@ -64,12 +64,12 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from hookline import outcomes, retry
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
-from hookline.envelope import BodyParseError, build_envelope, parse_body
-from hookline.http_delivery import HttpResult, HttpSender, idempotency_key, truncate
+from hookline.delivery import outcomes, retry
+from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
+from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import (
     DLQ_ATTR_ATTEMPTS,
     DLQ_ATTR_EVENT_ID,
@@ -334,7 +334,7 @@ class Delivery:
             return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
         envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
                                   received_at=task.received_at, headers=task.headers, body=parsed)
-        from hookline.mapping import MappingError
+        from hookline.mapping.compiler import MappingError
 
         try:
             mapped = self._transform(route).apply(envelope)
@@ -367,7 +367,7 @@ class Delivery:
     def _transform(self, route: RouteConfig) -> Any:
         transform = self._transforms.get(route.name)
         if transform is None:
-            from hookline.mapping import MappingSpecError, compile_transform
+            from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
                 transform = compile_transform(route.transform)

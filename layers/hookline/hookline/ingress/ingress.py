@@ -23,12 +23,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline import signatures
 from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
-from hookline.envelope import BodyParseError, build_envelope, parse_body
 from hookline.errors import SecretResolutionError
+from hookline.ingress import signatures
+from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import DeliveryTask
 from hookline.observability import SIGNATURE_HEADERS, count, logger
 from hookline.secrets import SecretResolver

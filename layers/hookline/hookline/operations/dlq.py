@@ -43,7 +43,7 @@ from hookline.messages import (
     DeliveryTask,
 )
 from hookline.observability import SENSITIVE_HEADERS
-from hookline.timeparse import format_epoch
+from hookline.operations.timeparse import format_epoch
 
 # Set on a replayed message, for traceability in the deliver function's logs.
 REPLAY_ATTR_FROM = "replayed_from"
@@ -454,8 +454,8 @@ def _decode_old(text: str | None) -> Any:
 def preview_mapping(entry: DlqEntry, config: Any | None,
                     load_payload: Callable[[str], bytes] | None = None) -> MappingPreview:
     """Rebuild the envelope from the stored task and apply the route's current transform."""
-    from hookline.envelope import BodyParseError, build_envelope, parse_body
-    from hookline.mapping import MappingError, render
+    from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
+    from hookline.mapping.compiler import MappingError, render
 
     old = _decode_old(entry.mapped_body)
     if config is None:

@@ -1,0 +1,1 @@
+"""The delivery engine: route, map, send, classify the outcome, back off, dead-letter."""

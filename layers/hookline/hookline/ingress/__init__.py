@@ -1,0 +1,1 @@
+"""Ingress: verify signatures, parse bodies, record each event once, queue it."""

@@ -1,0 +1,1 @@
+"""Field mapping: transforms compiled once from the config and applied to envelopes."""

@@ -1,0 +1,1 @@
+"""Operator tools: DLQ listing and replay, outcome reports, stack lookup, time parsing."""

@@ -1,0 +1,1 @@
+"""Batch sync: pull pages from APIs that cannot push and record them through ingress."""
