@@ -40,13 +40,14 @@ CONFIG = {
 
 def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, threshold: int = 200 * 1024) -> Ingress:
     cfg = parse_config(CONFIG)
+    fn = stack.function("IngressFunction")  # only the ingress role's permissions
     return Ingress(IngressDeps(
         config=cfg,
         secrets=SecretResolver(),
-        publisher=publisher or QueuePublisher(stack.queue_url, client=stack.sqs),
-        payloads=payloads or PayloadStore(stack.bucket, client=stack.s3),
-        events=EventLog(stack.events_table, resource=stack.ddb),
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+        publisher=publisher or QueuePublisher(fn.queue_url, client=fn.sqs),
+        payloads=payloads or PayloadStore(fn.bucket, client=fn.s3),
+        events=EventLog(fn.events_table, resource=fn.ddb),
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
         large_body_threshold=threshold,
     ))
 
@@ -143,7 +144,8 @@ class FlakyPublisher(QueuePublisher):
 
 
 def test_queue_failure_answers_503_and_the_senders_retry_succeeds(stack: Any) -> None:
-    publisher = FlakyPublisher(QueuePublisher(stack.queue_url, client=stack.sqs), failures=1)
+    publisher = FlakyPublisher(QueuePublisher(stack.queue_url, client=stack.function("IngressFunction").sqs),
+                               failures=1)
     ingress = make_ingress(stack, publisher=publisher)
     headers, body = github_request({"issue": {"number": 4}}, delivery="d-503")
     first = ingress.accept("github", headers, body)
@@ -219,10 +221,11 @@ def test_handler_answers_the_sample_event_from_events_folder(stack: Any, monkeyp
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_demo_stripe_webhook_secret")
     install(Services(stack.settings))
     try:
-        # When the signed sample event and its tampered twin reach the handler
-        ok = app.handler(load_event("ingress/github-issues"), lambda_context)
-        bad = app.handler(load_event("ingress/github-bad-signature"), lambda_context)
-        again = app.handler(load_event("ingress/github-issues"), lambda_context)
+        # When the signed sample event and its tampered twin reach the handler (under the ingress role)
+        with stack.run_as("IngressFunction"):
+            ok = app.handler(load_event("ingress/github-issues"), lambda_context)
+            bad = app.handler(load_event("ingress/github-bad-signature"), lambda_context)
+            again = app.handler(load_event("ingress/github-issues"), lambda_context)
     finally:
         install(None)
     # Then the contract's codes and bodies come back through API Gateway's response shape
@@ -270,7 +273,7 @@ class BlockingPublisher(QueuePublisher):
 
 
 def test_copy_arriving_while_the_first_is_recorded_answers_409_with_retry_after(stack: Any) -> None:
-    publisher = BlockingPublisher(QueuePublisher(stack.queue_url, client=stack.sqs))
+    publisher = BlockingPublisher(QueuePublisher(stack.queue_url, client=stack.function("IngressFunction").sqs))
     ingress = make_ingress(stack, publisher=publisher)
     headers, body = github_request({"issue": {"number": 8}}, delivery="d-409")
     first: list[Any] = []
