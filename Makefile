@@ -18,7 +18,7 @@ REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-tool dev test lint unit integration e2e sam-validate sam-build bench deploy clean
+.PHONY: help venv sam-tool dev test lint unit integration e2e sam-validate sam-build bench deploy clean loop iam-report
 
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG))"
@@ -72,6 +72,14 @@ test: venv sam-tool
 	$(BIN)/hookline validate --config $(CONFIG)
 	$(BIN)/pytest -q -n 2
 	$(MAKE) --no-print-directory sam-validate sam-build
+
+# Long proofs, deselected from the default run: 200 rounds of 20 concurrent copies (exactly one accepted),
+# 10 rounds of the same through `hookline dev`, and the least-privilege report.
+loop: venv
+	$(BIN)/pytest -q -s -m loop tests/integration/test_ingress.py tests/e2e/test_dev_concurrency.py
+
+iam-report: venv
+	$(BIN)/pytest -q -s tests/integration/test_iam.py -k least_privilege
 
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py

@@ -43,7 +43,7 @@ from moto import mock_aws  # noqa: E402
 from hookline.aws import EventLog, PayloadStore  # noqa: E402
 from hookline.config import parse_config  # noqa: E402
 from hookline.delivery.engine import Delivery, DeliveryDeps  # noqa: E402
-from hookline.local.cfn import Provisioner, load_template  # noqa: E402
+from hookline.local.cfn import deploy  # noqa: E402
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records  # noqa: E402
 from hookline.messages import DeliveryTask  # noqa: E402
 from hookline.observability import metrics  # noqa: E402
@@ -101,8 +101,7 @@ def main() -> int:
 
     with mock_aws(), Destination(args.delay) as dest, Destination(0.0) as instant:
         session = boto3.session.Session(region_name=REGION)
-        res = Provisioner(load_template(ROOT / "template.yaml"), stack_name="bench", session=session,
-                          region=REGION).provision()
+        res = deploy(session.client, ROOT / "template.yaml", stack_name="bench", region=REGION).resources
         sqs = session.client("sqs")
         queue_url, queue_arn = res["DeliveryQueue"].url, res["DeliveryQueue"].arn
         cfg = parse_config({

@@ -125,15 +125,16 @@ def task(event_id: str = "evt-1", route: str = "orders-to-crm", body: Any = ORDE
 
 def make_delivery(stack: Any, cfg: Any, *, sqs: Any = None, events: Any = None, sender: HttpSender | None = None,
                   config_dir: Path | None = None, rng: Any = None, **deps: Any) -> Delivery:
+    fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     return Delivery(DeliveryDeps(
         config=cfg,
         secrets=SecretResolver(),
-        payloads=PayloadStore(stack.bucket, client=stack.s3),
-        events=events or EventLog(stack.events_table, resource=stack.ddb),
-        sqs=sqs or stack.sqs,
-        dlq_url=stack.dlq_url,
-        queue_url=stack.queue_url,
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+        payloads=PayloadStore(fn.bucket, client=fn.s3),
+        events=events or EventLog(fn.events_table, resource=fn.ddb),
+        sqs=sqs or fn.sqs,
+        dlq_url=fn.dlq_url,
+        queue_url=fn.queue_url,
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
         sender=sender,
         config_dir=config_dir or Path.cwd(),
         rng=rng or random.Random(1),
@@ -245,7 +246,7 @@ def test_a_claim_checked_body_is_read_from_s3(stack: Any, receiver: Receiver, la
 def test_a_500_sets_the_next_delay_and_reports_the_item_failed(stack: Any, lambda_context: Any,
                                                               counted: Metrics) -> None:
     with Receiver(Script(statuses=[500], body=b"upstream down")) as dest:
-        sqs = SqsSpy(stack.sqs)
+        sqs = SqsSpy(stack.function("DeliverFunction").sqs)
         enqueue(stack, task("evt-500"))
         messages = receive(stack)
         response = run(stack, make_delivery(stack, config(dest.url), sqs=sqs), messages, lambda_context)
@@ -265,7 +266,7 @@ def test_a_500_sets_the_next_delay_and_reports_the_item_failed(stack: Any, lambd
 
 def test_retry_after_is_honoured(stack: Any, lambda_context: Any) -> None:
     with Receiver(Script(statuses=[429], headers={"Retry-After": "3600"})) as dest:
-        sqs = SqsSpy(stack.sqs)
+        sqs = SqsSpy(stack.function("DeliverFunction").sqs)
         enqueue(stack, task("evt-429"))
         response = run(stack, make_delivery(stack, config(dest.url), sqs=sqs), receive(stack), lambda_context)
     assert len(failed(response)) == 1
@@ -276,7 +277,7 @@ def test_after_the_last_retry_the_event_is_in_the_dlq_with_its_reason(stack: Any
                                                                       counted: Metrics) -> None:
     # Given a destination that keeps failing and the default schedule (3 retries)
     with Receiver(Script(statuses=[503], body=b"maintenance")) as dest:
-        sqs = SqsSpy(stack.sqs)
+        sqs = SqsSpy(stack.function("DeliverFunction").sqs)
         delivery = make_delivery(stack, config(dest.url, route=MAPPED_ROUTE), sqs=sqs)
         enqueue(stack, task("evt-dead"))
         # When it is attempted once and then after every scheduled delay
@@ -310,7 +311,7 @@ def test_after_the_last_retry_the_event_is_in_the_dlq_with_its_reason(stack: Any
 
 def test_a_400_goes_to_the_dlq_without_retries(stack: Any, lambda_context: Any, counted: Metrics) -> None:
     with Receiver(Script(statuses=[400], body=b'{"error": "email is invalid"}')) as dest:
-        sqs = SqsSpy(stack.sqs)
+        sqs = SqsSpy(stack.function("DeliverFunction").sqs)
         enqueue(stack, task("evt-400"))
         response = run(stack, make_delivery(stack, config(dest.url), sqs=sqs), receive(stack), lambda_context)
         assert len(dest.requests) == 1
@@ -368,7 +369,7 @@ def test_the_same_sqs_message_delivered_twice_gives_one_request(stack: Any, rece
 def test_a_copy_arriving_while_the_first_is_sending_waits_and_sends_nothing(stack: Any,
                                                                            lambda_context: Any) -> None:
     with Receiver(Script(delay_seconds=0.5)) as dest:
-        sqs = SqsSpy(stack.sqs)
+        sqs = SqsSpy(stack.function("DeliverFunction").sqs)
         delivery = make_delivery(stack, config(dest.url), sqs=sqs)
         enqueue(stack, task("evt-race"))
         event = to_lambda_records(receive(stack), stack.queue_arn, stack.region)
@@ -406,7 +407,7 @@ class CrashingEventLog(EventLog):
 
 def test_a_crash_after_the_http_call_gives_no_second_request(stack: Any, receiver: Receiver,
                                                              lambda_context: Any) -> None:
-    events = CrashingEventLog(stack.events_table, resource=stack.ddb)
+    events = CrashingEventLog(stack.events_table, resource=stack.function("DeliverFunction").ddb)
     delivery = make_delivery(stack, config(receiver.url), events=events)
     enqueue(stack, task("evt-crash"))
     messages = receive(stack)
@@ -782,9 +783,10 @@ def test_the_deliver_lambda_handler(stack: Any, receiver: Receiver, lambda_conte
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
     settings = stack.settings
-    monkeypatch.setattr(wiring, "_current", wiring.Services(settings, config=config(receiver.url), sqs=stack.sqs))
+    monkeypatch.setattr(wiring, "_current", wiring.Services(settings, config=config(receiver.url)))
     enqueue(stack, task("evt-handler"))
     messages = receive(stack)
-    response = app.handler(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
+    with stack.run_as("DeliverFunction"):
+        response = app.handler(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
     assert response == {"batchItemFailures": []}
     assert receiver.requests[0].headers["idempotency-key"] == "evt-handler:orders-to-crm"

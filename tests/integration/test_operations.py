@@ -61,13 +61,14 @@ class MotoStack(StackInfo):
     """What `hookline dev` would describe, with clients going to the in-process moto (plus optional faults)."""
 
     wrap_sqs: Any = None
+    session: Any = boto3  # the operator's credentials (the test's administrator)
 
     def client(self, service: str) -> Any:
-        client = boto3.client(service, region_name=self.region)
+        client = self.session.client(service, region_name=self.region)
         return self.wrap_sqs(client) if service == "sqs" and self.wrap_sqs else client
 
     def resource(self, service: str) -> Any:
-        return boto3.resource(service, region_name=self.region)
+        return self.session.resource(service, region_name=self.region)
 
 
 @dataclass
@@ -147,18 +148,20 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
     monkeypatch.chdir(tmp_path)  # no stray ./hookline.yaml or .hookline/dev.json
     with Receiver(Script(statuses=[400])) as crm, Receiver(Script(statuses=[503])) as warehouse:
         cfg = parse_config(config_dict(crm.url, warehouse.url))
+        fn = stack.function("IngressFunction")  # each function under its own role only
         ingress = Ingress(IngressDeps(
-            config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(stack.queue_url, client=stack.sqs),
-            payloads=PayloadStore(stack.bucket, client=stack.s3),
-            events=EventLog(stack.events_table, resource=stack.ddb),
-            persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+            config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
+            payloads=PayloadStore(fn.bucket, client=fn.s3),
+            events=EventLog(fn.events_table, resource=fn.ddb),
+            persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
             large_body_threshold=2048,
         ))
+        fn = stack.function("DeliverFunction")
         delivery = Delivery(DeliveryDeps(
-            config=cfg, secrets=SecretResolver(), payloads=PayloadStore(stack.bucket, client=stack.s3),
-            events=EventLog(stack.events_table, resource=stack.ddb), sqs=stack.sqs, dlq_url=stack.dlq_url,
-            queue_url=stack.queue_url,
-            persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+            config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
+            events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
+            queue_url=fn.queue_url,
+            persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
         ))
         info = MotoStack(outputs={
             "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
@@ -166,6 +169,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
             "EventsTableName": stack.events_table, "IdempotencyTableName": stack.idempotency_table,
             "PayloadBucketName": stack.bucket,
         }, endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)")
+        info.session = stack.admin
         monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
         try:
             yield Ops(stack, crm, warehouse, ingress, delivery, info, capsys)

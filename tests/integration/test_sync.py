@@ -61,11 +61,12 @@ def test_pages_become_events_once_and_the_cursor_is_kept(stack: Any, api: Any,
                                 "next_cursor_path": "next",
                                 "headers": {"Authorization": "Bearer {secret:env:LEGACY_TOKEN}"}}},
     })
-    events = EventLog(stack.events_table, resource=stack.ddb)
+    fn = stack.function("SyncFunction")  # only the sync role's permissions
+    events = EventLog(fn.events_table, resource=fn.ddb)
     ingress = Ingress(IngressDeps(
-        config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(stack.queue_url, client=stack.sqs),
-        payloads=PayloadStore(stack.bucket, client=stack.s3), events=events,
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client)))
+        config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
+        payloads=PayloadStore(fn.bucket, client=fn.s3), events=events,
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
     cursors = CursorStore(events.table)
 
     first = run_job("all", cfg, ingress, http_fetch(), cursors, SecretResolver().interpolate)

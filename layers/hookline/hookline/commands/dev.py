@@ -116,7 +116,7 @@ class DevRuntime:
 
         try:
             self.template_file = template_path(self.config_path, self.args.template)
-            template = cfn.load_template(self.template_file)
+            cfn.load_template(self.template_file)  # a broken file fails here, before the emulator starts
         except (FileNotFoundError, cfn.CfnError) as e:
             raise DevError(str(e)) from None
         problems = template_problems(cfg, self.template_file)
@@ -126,16 +126,18 @@ class DevRuntime:
         parameters = self._parameters()
         self.emulator = Emulator().start()  # from here on boto3 in this process talks to it
         try:
-            self.resources = self.emulator.provision(template, parameters)
-            self._function_environment(template)
-            self._wire(template, parameters, cfg)
+            self.stack = self.emulator.deploy_stack(self.template_file, parameters)
+            self.resources = self.stack.resources
+            self.functions = self.stack.functions()
+            self._function_environment()
+            self._wire(cfg)
         except cfn.CfnError as e:
             self.stop()
             raise DevError(f"{_rel(self.template_file)}: {e}") from None
         except BaseException:
             self.stop()
             raise
-        self._write_state(template)
+        self._write_state()
 
     def _load_env_file(self) -> None:
         from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
@@ -177,13 +179,11 @@ class DevRuntime:
             out[key.strip()] = value
         return out
 
-    def _function_environment(self, template: dict[str, Any]) -> None:
-        """Every function's Environment (Globals merged, refs resolved) into this one process."""
-        from hookline.local import cfn
-
+    def _function_environment(self) -> None:
+        """Every function's Environment (as deployed: Globals merged, refs resolved) into this one process."""
         merged: dict[str, str] = {}
-        for spec in cfn.functions(template, self.resources.parameters, stack_name=self.resources.stack_name):
-            for key, value in cfn.function_environment(template, spec.logical_id, self.resources).items():
+        for spec in self.functions:
+            for key, value in spec.environment.items():
                 if key in merged and merged[key] != value:
                     self.notes.append(f"{spec.logical_id} sets {key} differently from another function; "
                                       "all functions share one process here, the last value wins")
@@ -205,16 +205,15 @@ class DevRuntime:
             max(logging.WARNING, logging.getLevelName(self.args.log_level)))
 
     # ------------------------------------------------------------------ wiring the template's events
-    def _wire(self, template: dict[str, Any], parameters: dict[str, str], cfg: Any) -> None:
+    def _wire(self, cfg: Any) -> None:
         from hookline.aws import EventLog
-        from hookline.local import cfn
         from hookline.local.console import Console
         from hookline.local.gateway import Gateway, HttpApi, Route
         from hookline.local.scheduler import Scheduler
 
         events_table = os.environ.get("EVENTS_TABLE")
         self.console = Console(EventLog(events_table) if events_table else None)
-        specs = cfn.functions(template, parameters, stack_name=self.resources.stack_name)
+        specs = self.functions
         routes: list[Route] = []
         self.scheduler = Scheduler()
         base = self.template_file.parent
@@ -273,7 +272,7 @@ class DevRuntime:
         from hookline.local.runtime import HandlerLoadError, LocalFunction
 
         fn = LocalFunction(spec.logical_id, spec.code_path(base).resolve(), spec.handler,
-                           function_name=f"{self.resources.stack_name}-{spec.logical_id}", timeout=spec.timeout,
+                           function_name=spec.function_name, timeout=spec.timeout,
                            memory_mb=spec.memory_size, region=self.emulator.region,
                            account_id=self.emulator.account_id)
         try:
@@ -356,15 +355,14 @@ class DevRuntime:
         self.schedule_lines.append(f"{where} {expression} ({event.type}), next at {nxt}")
 
     # ------------------------------------------------------------------ state for the other commands
-    def _write_state(self, template: dict[str, Any]) -> None:
-        from hookline.local import cfn
+    def _write_state(self) -> None:
         from hookline.operations.stack import dev_state_path, write_dev_state
 
         previous = _running_dev(dev_state_path())
         if previous:
             self.notes.append(f"{dev_state_path()} belonged to another running hookline dev (pid {previous}); replaced")
         self.ingress_base = self._ingress_base()
-        outputs = cfn.stack_outputs(template, self.resources, overrides={"WebhookUrl": self.ingress_base})
+        outputs = {**self.stack.outputs, "WebhookUrl": self.ingress_base}
         self.outputs = outputs
         self.state_file = write_dev_state(
             outputs, self.emulator.endpoint_url, self.emulator.region,

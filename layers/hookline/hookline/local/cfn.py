@@ -1,76 +1,68 @@
-"""CloudFormation-aware template reading and local provisioning.
+"""template.yaml -> what `sam deploy` creates, deployed into moto.
 
-One reader of template.yaml for `hookline dev` and the integration tests, so neither can
-drift from what `sam deploy` creates:
+The libraries do the work: the SAM translator (`samtranslator`, the library `sam` itself
+runs) expands the template into plain CloudFormation, and moto's CloudFormation
+`create_stack` builds it: tables, queues, bucket, topic, IAM roles with the expanded
+policies, Lambda functions and layer, with every reference resolved by moto. What is left
+here is what no library does:
 
-- `load_template(path)` parses YAML with every CloudFormation short-form tag (`!Ref`,
-  `!GetAtt`, `!Sub`, ...) turned into its long form (`{"Ref": ...}`, `{"Fn::GetAtt": [...]}`).
-- `Provisioner(template, ...).provision()` creates every DynamoDB table, SQS queue, S3
-  bucket and SNS topic from the template's own properties (intrinsics resolved locally)
-  and returns `Resources`: logical id -> `LocalResource` (physical id, ARN, URL, GetAtt
-  attributes). Other resource types (functions, roles, alarms, dashboards) are skipped.
-- `functions(template)` describes each `AWS::Serverless::Function` (handler, timeout,
-  events...) and `function_environment(...)` gives its environment with Globals merged
-  and references resolved to the local resources.
-
-Physical names are `{stack_name}-{LogicalId}` (made valid for the service) unless the
-template names the resource itself, resolved with `AWS::StackName` = the provisioner's
-stack name, so two provisioners with different stack names never collide.
+- reading the template's YAML with CloudFormation's short-form tags (`load_template`);
+- giving the translator S3 URIs for the local CodeUri / ContentUri folders (`transform`);
+  the S3 key *is* the folder, so the deployed function still says where its code is;
+- leaving out what moto cannot or must not run (`deployable`): API Gateway v2, Scheduler
+  schedules, alarms and the bucket policy are not supported by moto's CloudFormation, and
+  an event source mapping makes moto try to invoke the function in Docker on every
+  message (bumping the receive count). The local gateway, clock and poller play their
+  part, reading them from the transformed template;
+- `LocalStack`: the deployed stack's resources, outputs and parameters (from the
+  CloudFormation API) joined with the transformed template, as the functions, routes,
+  queues and schedules `hookline dev` and the tests wire up.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import copy
+import functools
+import io
 import json
 import re
-import secrets
-from collections.abc import Iterator, Mapping
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from botocore.exceptions import ClientError
 
 __all__ = [
-    "NO_VALUE",
-    "PROVISIONED_TYPES",
+    "CODE_BUCKET",
     "CfnError",
     "CfnLoader",
-    "Evaluator",
     "EventSpec",
     "FunctionSpec",
     "LocalResource",
-    "Provisioner",
+    "LocalStack",
     "Resources",
-    "StackContext",
-    "UnresolvableError",
-    "function_environment",
-    "functions",
+    "deploy",
+    "deployable",
     "load_template",
     "loads_template",
-    "parameter_values",
-    "physical_name",
-    "stack_outputs",
+    "read_deployed",
+    "transform",
 ]
 
-DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account
-DEFAULT_REGION = "us-east-1"
-
-TABLE = "AWS::DynamoDB::Table"
-QUEUE = "AWS::SQS::Queue"
-BUCKET = "AWS::S3::Bucket"
-TOPIC = "AWS::SNS::Topic"
-PROVISIONED_TYPES = (TABLE, QUEUE, BUCKET, TOPIC)
-SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+CODE_BUCKET = "hookline-local-artifacts"  # what `sam package` would upload to; the key is the local folder
+# moto's CloudFormation cannot create these (skips them with a warning) or must not (event source mappings).
+NOT_DEPLOYED = frozenset({
+    "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::Scheduler::Schedule",
+    "AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy", "AWS::Lambda::EventSourceMapping",
+})
+Client = Callable[[str], Any]  # service name -> boto3 client
 
 
 class CfnError(Exception):
-    """The template (or a parameter override) cannot be used locally."""
-
-
-class UnresolvableError(CfnError):
-    """An intrinsic function that has no local value (e.g. GetAtt of a resource not provisioned)."""
+    """The template (or a parameter override) cannot be deployed locally."""
 
 
 # --------------------------------------------------------------------------- loading
@@ -86,8 +78,9 @@ _TAGS = {
 }
 
 
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that understands CloudFormation's short-form tags.
+class CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's when installed: many times faster) that understands CloudFormation's
+    short-form tags.
 
     Dates stay strings (CloudFormation has no timestamp type: `Version: 2012-10-17`
     must not become a `datetime.date`).
@@ -134,322 +127,178 @@ def load_template(path: str | Path) -> dict[str, Any]:
     return loads_template(Path(path).read_text(encoding="utf-8"))
 
 
-def _as_template(template: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
-    return template if isinstance(template, Mapping) else load_template(template)
+# --------------------------------------------------------------------------- SAM -> CloudFormation
+
+_LOCAL_URIS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
-# --------------------------------------------------------------------------- evaluation
+def transform(template: Mapping[str, Any], *, region: str, iam: Any = None,
+              parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The template as `sam deploy` hands it to CloudFormation, expanded by the SAM translator.
 
-
-class _NoValue:
-    _instance: _NoValue | None = None
-
-    def __new__(cls) -> _NoValue:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NO_VALUE"
-
-
-NO_VALUE: Any = _NoValue()
-"""What `Ref: AWS::NoValue` evaluates to; dropped from the dicts and lists that hold it."""
-
-
-@dataclass(frozen=True)
-class StackContext:
-    """The pseudo parameters of a local stack."""
-
-    stack_name: str
-    region: str = DEFAULT_REGION
-    account_id: str = DEFAULT_ACCOUNT_ID
-    partition: str = "aws"
-    url_suffix: str = "amazonaws.com"
-
-    @property
-    def stack_id(self) -> str:
-        return (f"arn:{self.partition}:cloudformation:{self.region}:{self.account_id}:"
-                f"stack/{self.stack_name}/00000000-0000-0000-0000-000000000000")
-
-
-def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Each parameter's value as `Ref` returns it: override, else Default (strings; lists for list types).
-
-    Overrides are checked like CloudFormation does (unknown names, AllowedValues,
-    AllowedPattern, MinValue/MaxValue). A parameter with neither is left out; referencing
-    it raises `UnresolvableError`.
+    Local CodeUri / ContentUri folders become `s3://CODE_BUCKET/<folder>` (as `sam validate`
+    does; the translator accepts nothing else). `iam` (a boto3 IAM client) resolves managed
+    policy names missing from the translator's bundled list.
     """
-    declared: Mapping[str, Any] = template.get("Parameters") or {}
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(declared))
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.arn_generator import ArnGenerator
+    from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
+    from samtranslator.translator.transform import transform as sam_transform
+
+    sam = copy.deepcopy(dict(template))
+    globals_function = (sam.get("Globals") or {}).get("Function") or {}
+    for resource in (sam.get("Resources") or {}).values():
+        key = _LOCAL_URIS.get((resource or {}).get("Type", ""))
+        props = (resource or {}).get("Properties") or {}
+        uri = props.get(key) if key else None
+        if key == "CodeUri" and uri is None:
+            uri = globals_function.get("CodeUri", ".")
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            props[key] = f"s3://{CODE_BUCKET}/{Path(uri).as_posix().strip('/') or '.'}"
+            resource["Properties"] = props
+    ArnGenerator.BOTO_SESSION_REGION_NAME = region
+    try:
+        return sam_transform(sam, dict(parameters or {}), ManagedPolicyLoader(iam))
+    except InvalidDocumentException as e:
+        causes = "; ".join(str(c) for c in e.causes) or str(e)
+        raise CfnError(f"the SAM translator rejects the template: {causes}") from None
+
+
+def deployable(transformed: Mapping[str, Any], stand_ins: Mapping[str, str]) -> dict[str, Any]:
+    """`transformed` minus the NOT_DEPLOYED resources, ready for moto's `create_stack`.
+
+    A `Ref` to a left-out resource (the API id in the dashboard and the invoke permission)
+    resolves to its stand-in: each left-out resource becomes a parameter of that name whose
+    default is `stand_ins[logical id]`, else the logical id. `GetAtt` of one has no local value.
+    """
+    out = copy.deepcopy(dict(transformed))
+    resources = out.get("Resources") or {}
+    dropped = {lid for lid, r in resources.items() if r.get("Type") in NOT_DEPLOYED}
+    for lid in dropped:
+        del resources[lid]
+    for lid, resource in resources.items():
+        for name in _get_att_targets(resource) & dropped:
+            raise CfnError(f"{lid} uses an attribute of {name} ({transformed['Resources'][name]['Type']}), "
+                           "which moto cannot create")
+        depends = resource.get("DependsOn")
+        if depends:
+            kept = [d for d in ([depends] if isinstance(depends, str) else depends) if d not in dropped]
+            resource["DependsOn"] = kept
+            if not kept:
+                del resource["DependsOn"]
+    parameters = out.setdefault("Parameters", {})
+    for lid in sorted(dropped):
+        parameters[lid] = {"Type": "String", "Default": stand_ins.get(lid, lid),
+                           "Description": f"local stand-in for {transformed['Resources'][lid]['Type']} {lid}"}
+    return out
+
+
+def _get_att_targets(value: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, arg in value.items():
+            if key == "Fn::GetAtt":
+                found.add((arg.split(".", 1) if isinstance(arg, str) else arg)[0])
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+\.[^}]+)\}", text)}
+                found |= _get_att_targets(arg if isinstance(arg, str) else arg[1])
+            else:
+                found |= _get_att_targets(arg)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _get_att_targets(item)
+    return found
+
+
+@functools.lru_cache(maxsize=32)
+def _zip(folder: Path, _newest: float) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*.py")) if folder.is_dir() else []:
+            if "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def _upload_code(s3: Any, transformed: Mapping[str, Any], base: Path) -> None:
+    """Zip each function / layer folder into CODE_BUCKET, as `sam package` would (moto reads the object)."""
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    keys = set()
+    for resource in (transformed.get("Resources") or {}).values():
+        props = resource.get("Properties") or {}
+        location = props.get("Code") or props.get("Content")
+        if isinstance(location, Mapping) and location.get("S3Bucket") == CODE_BUCKET:
+            keys.add(location["S3Key"])
+    for key in sorted(keys):
+        folder = base / key
+        newest = max((p.stat().st_mtime for p in folder.rglob("*.py")), default=0.0) if folder.is_dir() else 0.0
+        s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=_zip(folder, newest))
+
+
+_transform_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _transformed(path: Path, mtime: float, region: str, parameters: tuple[tuple[str, str], ...],
+                 client: Client) -> dict[str, Any]:
+    """transform(), remembered per template file version (the tests deploy the same template hundreds of times)."""
+    key = (path, mtime, region, parameters)
+    if key not in _transform_cache:
+        _transform_cache[key] = transform(load_template(path), region=region, iam=client("iam"),
+                                          parameters=dict(parameters))
+    return copy.deepcopy(_transform_cache[key])
+
+
+def deploy(client: Client, template_file: str | Path, *, stack_name: str, region: str,
+           parameters: Mapping[str, Any] | None = None, stand_ins: Mapping[str, str] | None = None) -> LocalStack:
+    """Transform template_file, upload its code folders and `create_stack` it through `client`'s endpoint."""
+    template_file = Path(template_file)
+    parameters = {k: str(v) for k, v in (parameters or {}).items()}
+    template = load_template(template_file)
+    unknown = sorted(set(parameters) - set(template.get("Parameters") or {}))
     if unknown:
         raise CfnError(f"unknown template parameter(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for name, spec in declared.items():
-        spec = spec or {}
-        if name in overrides:
-            raw = overrides[name]
-        elif "Default" in spec:
-            raw = spec["Default"]
-        else:
-            continue
-        values[name] = _parameter_value(name, spec, raw)
-    return values
+    transformed = _transformed(template_file.resolve(), template_file.stat().st_mtime, region,
+                               tuple(sorted(parameters.items())), client)
+    _upload_code(client("s3"), transformed, template_file.parent)
+    cloudformation = client("cloudformation")
+    try:
+        cloudformation.create_stack(
+            StackName=stack_name, TemplateBody=json.dumps(deployable(transformed, stand_ins or {})),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
+    except ClientError as e:
+        raise CfnError(f"create_stack {stack_name}: {e.response.get('Error', {}).get('Message', e)}") from None
+    status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if status["StackStatus"] != "CREATE_COMPLETE":
+        raise CfnError(f"stack {stack_name}: {status['StackStatus']} {status.get('StackStatusReason', '')}")
+    return LocalStack.read(client, stack_name, transformed, template_file.parent, region=region)
 
 
-def _scalar_str(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def read_deployed(client: Client, template_file: str | Path, *, stack_name: str, region: str) -> LocalStack:
+    """The LocalStack of a stack `deploy` created earlier, transformed again with the parameters it was created with."""
+    template_file = Path(template_file)
+    described = client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    declared = load_template(template_file).get("Parameters") or {}
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters") or []
+                  if p["ParameterKey"] in declared}
+    transformed = transform(load_template(template_file), region=region, iam=client("iam"), parameters=parameters)
+    return LocalStack.read(client, stack_name, transformed, template_file.parent, region=region)
 
 
-def _parameter_value(name: str, spec: Mapping[str, Any], raw: Any) -> Any:
-    ptype = str(spec.get("Type", "String"))
-    is_list = ptype == "CommaDelimitedList" or ptype.startswith("List<")
-    if is_list:
-        items = raw if isinstance(raw, list) else [p.strip() for p in str(raw).split(",")] if str(raw) else []
-        value: Any = [_scalar_str(i) for i in items]
-        checked = value
-    else:
-        value = _scalar_str(raw)
-        checked = [value]
-    allowed = spec.get("AllowedValues")
-    pattern = spec.get("AllowedPattern")
-    for item in checked:
-        if allowed is not None and item not in [_scalar_str(a) for a in allowed]:
-            raise CfnError(f"parameter {name}: {item!r} is not one of {allowed}")
-        if pattern is not None and not re.fullmatch(str(pattern), item):
-            raise CfnError(f"parameter {name}: {item!r} does not match {pattern}")
-        if ptype in ("Number", "List<Number>"):
-            try:
-                number = float(item)
-            except ValueError:
-                raise CfnError(f"parameter {name}: {item!r} is not a number") from None
-            if "MinValue" in spec and number < float(spec["MinValue"]):
-                raise CfnError(f"parameter {name}: {item} is below MinValue {spec['MinValue']}")
-            if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                raise CfnError(f"parameter {name}: {item} is above MaxValue {spec['MaxValue']}")
-    return value
-
-
-_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
-
-
-class Evaluator:
-    """Resolves intrinsic functions against a local stack.
-
-    `Ref` to a resource gives its local `ref` when provisioned; for resource types that
-    are never provisioned locally it gives the stand-in name `{stack_name}-{LogicalId}`
-    when `placeholders` is true and raises `UnresolvableError` otherwise. `Fn::GetAtt`
-    only works for provisioned resources.
-    """
-
-    def __init__(
-        self,
-        template: Mapping[str, Any],
-        *,
-        context: StackContext,
-        parameters: Mapping[str, Any] | None = None,
-        resources: Mapping[str, LocalResource] | None = None,
-        placeholders: bool = True,
-    ) -> None:
-        self.template = template
-        self.context = context
-        self.parameters = parameter_values(template, parameters)
-        self.resources: Mapping[str, LocalResource] = resources if resources is not None else {}
-        self.placeholders = placeholders
-        self._conditions: dict[str, bool] = {}
-        self._evaluating: set[str] = set()
-
-    # -- conditions
-    def condition(self, name: str) -> bool:
-        if name in self._conditions:
-            return self._conditions[name]
-        declared = self.template.get("Conditions") or {}
-        if name not in declared:
-            raise CfnError(f"unknown condition {name!r}")
-        if name in self._evaluating:
-            raise CfnError(f"condition {name!r} refers to itself")
-        self._evaluating.add(name)
-        try:
-            result = self._condition_expr(declared[name])
-        finally:
-            self._evaluating.discard(name)
-        self._conditions[name] = result
-        return result
-
-    def resource_enabled(self, logical_id: str) -> bool:
-        resource = (self.template.get("Resources") or {}).get(logical_id) or {}
-        name = resource.get("Condition")
-        return True if name is None else self.condition(name)
-
-    def _condition_expr(self, expr: Any) -> bool:
-        if isinstance(expr, bool):
-            return expr
-        if isinstance(expr, Mapping) and len(expr) == 1:
-            ((key, arg),) = expr.items()
-            if key == "Condition":
-                return self.condition(arg)
-            if key == "Fn::Equals":
-                left, right = (self.resolve(a) for a in arg)
-                return _comparable(left) == _comparable(right)
-            if key == "Fn::Not":
-                return not self._condition_expr(arg[0])
-            if key == "Fn::And":
-                return all(self._condition_expr(a) for a in arg)
-            if key == "Fn::Or":
-                return any(self._condition_expr(a) for a in arg)
-            if key == "Fn::If":
-                return self._condition_expr(self.resolve(expr))
-        if isinstance(expr, str) and expr.lower() in ("true", "false"):
-            return expr.lower() == "true"
-        raise CfnError(f"not a condition: {expr!r}")
-
-    # -- values
-    def resolve(self, value: Any) -> Any:
-        """Evaluate every intrinsic inside `value` (dicts and lists are copied)."""
-        if isinstance(value, Mapping):
-            if len(value) == 1:
-                ((key, arg),) = value.items()
-                if key == "Ref":
-                    return self.ref(self.resolve(arg) if not isinstance(arg, str) else arg)
-                if isinstance(key, str) and key.startswith("Fn::"):
-                    return self._function(key, arg)
-            out = {}
-            for k, v in value.items():
-                resolved = self.resolve(v)
-                if resolved is not NO_VALUE:
-                    out[k] = resolved
-            return out
-        if isinstance(value, list):
-            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
-        return value
-
-    def ref(self, name: str) -> Any:
-        ctx = self.context
-        pseudo = {
-            "AWS::Region": ctx.region,
-            "AWS::AccountId": ctx.account_id,
-            "AWS::StackName": ctx.stack_name,
-            "AWS::StackId": ctx.stack_id,
-            "AWS::Partition": ctx.partition,
-            "AWS::URLSuffix": ctx.url_suffix,
-            "AWS::NoValue": NO_VALUE,
-            "AWS::NotificationARNs": [],
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in (self.template.get("Parameters") or {}):
-            raise UnresolvableError(f"parameter {name} has no Default and no override")
-        if name in self.resources:
-            return self.resources[name].ref
-        declared = self.template.get("Resources") or {}
-        if name in declared:
-            if declared[name].get("Type") in PROVISIONED_TYPES or not self.placeholders:
-                raise UnresolvableError(f"Ref {name}: resource is not provisioned")
-            return physical_name(ctx.stack_name, name)
-        raise CfnError(f"Ref to unknown name {name!r}")
-
-    def get_att(self, logical_id: str, attribute: str) -> Any:
-        resource = self.resources.get(logical_id)
-        if resource is None:
-            if logical_id not in (self.template.get("Resources") or {}):
-                raise CfnError(f"GetAtt of unknown resource {logical_id!r}")
-            raise UnresolvableError(f"GetAtt {logical_id}.{attribute}: resource is not provisioned locally")
-        try:
-            return resource.attributes[attribute]
-        except KeyError:
-            raise UnresolvableError(
-                f"GetAtt {logical_id}.{attribute}: no such attribute locally "
-                f"(known: {', '.join(sorted(resource.attributes))})") from None
-
-    def sub(self, text: str, variables: Mapping[str, Any] | None = None) -> str:
-        variables = variables or {}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1).strip()
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                value = self.resolve(variables[name])
-            elif "." in name and "::" not in name:
-                resource, _, attribute = name.partition(".")
-                value = self.get_att(resource, attribute)
-            else:
-                value = self.ref(name)
-            if isinstance(value, (list, dict)) or value is NO_VALUE:
-                raise CfnError(f"Fn::Sub: ${{{name}}} is not a string")
-            return _scalar_str(value)
-
-        return _SUB_VAR.sub(replace, text)
-
-    def _function(self, key: str, arg: Any) -> Any:
-        if key == "Fn::GetAtt":
-            if isinstance(arg, str):
-                arg = arg.split(".", 1)
-            resource, attribute = arg[0], self.resolve(arg[1])
-            return self.get_att(resource, str(attribute))
-        if key == "Fn::Sub":
-            if isinstance(arg, str):
-                return self.sub(arg)
-            text, variables = arg
-            return self.sub(text, variables)
-        if key == "Fn::Join":
-            delimiter, items = arg
-            items = self.resolve(items)
-            return str(delimiter).join(_scalar_str(i) for i in items)
-        if key == "Fn::Select":
-            index, items = self.resolve(arg[0]), self.resolve(arg[1])
-            return items[int(index)]
-        if key == "Fn::Split":
-            delimiter, text = arg
-            return str(self.resolve(text)).split(str(delimiter))
-        if key == "Fn::If":
-            name, when_true, when_false = arg
-            return self.resolve(when_true if self.condition(name) else when_false)
-        if key in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"):
-            return self._condition_expr({key: arg})
-        if key == "Fn::FindInMap":
-            map_name, top, second = (self.resolve(a) for a in arg[:3])
-            try:
-                return self.resolve(self.template["Mappings"][map_name][top][second])
-            except KeyError:
-                if len(arg) > 3 and isinstance(arg[3], Mapping) and "DefaultValue" in arg[3]:
-                    return self.resolve(arg[3]["DefaultValue"])
-                raise CfnError(f"Fn::FindInMap: no {map_name}.{top}.{second}") from None
-        if key == "Fn::GetAZs":
-            region = self.resolve(arg) or self.context.region
-            return [f"{region}{zone}" for zone in "abc"]
-        if key == "Fn::Base64":
-            return base64.b64encode(str(self.resolve(arg)).encode()).decode()
-        if key == "Fn::ToJsonString":
-            return json.dumps(self.resolve(arg), separators=(",", ":"))
-        if key == "Fn::Length":
-            return len(self.resolve(arg))
-        raise UnresolvableError(f"{key} cannot be evaluated locally")
-
-
-def _comparable(value: Any) -> Any:
-    return _scalar_str(value) if isinstance(value, (str, int, float, bool)) else value
-
-
-# --------------------------------------------------------------------------- local resources
+# --------------------------------------------------------------------------- the deployed stack
 
 
 @dataclass(frozen=True)
 class LocalResource:
-    """One provisioned resource. `ref` is what `Ref` returns, `attributes` what `GetAtt` does."""
+    """One deployed resource: `ref` is what `Ref` returns (CloudFormation's physical id)."""
 
     logical_id: str
     type: str
-    physical_id: str  # the name: queue name, table name, bucket name, topic name
-    ref: str  # queue URL, table name, bucket name, topic ARN
+    physical_id: str  # the name: queue name, table name, bucket name, function name, ...
+    ref: str  # queue URL, table name, bucket name, topic ARN, ...
     arn: str
     url: str | None = None  # queues only
-    attributes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -457,29 +306,25 @@ class LocalResource:
 
     def to_dict(self) -> dict[str, Any]:
         return {"logical_id": self.logical_id, "type": self.type, "physical_id": self.physical_id,
-                "ref": self.ref, "arn": self.arn, "url": self.url, "attributes": dict(self.attributes)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LocalResource:
-        return cls(logical_id=data["logical_id"], type=data["type"], physical_id=data["physical_id"],
-                   ref=data["ref"], arn=data["arn"], url=data.get("url"),
-                   attributes=dict(data.get("attributes") or {}))
+                "ref": self.ref, "arn": self.arn, "url": self.url}
 
 
 class Resources(Mapping[str, LocalResource]):
-    """Logical id -> `LocalResource`, plus the stack context and parameter values they came from."""
+    """Logical id -> `LocalResource`, plus the stack name, region, account and parameter values."""
 
-    def __init__(self, items: Mapping[str, LocalResource], *, context: StackContext,
-                 parameters: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, items: Mapping[str, LocalResource], *, stack_name: str, region: str, account_id: str,
+                 parameters: Mapping[str, str]) -> None:
         self._items = dict(items)
-        self.context = context
-        self.parameters: dict[str, Any] = dict(parameters or {})
+        self.stack_name = stack_name
+        self.region = region
+        self.account_id = account_id
+        self.parameters = dict(parameters)
 
     def __getitem__(self, logical_id: str) -> LocalResource:
         try:
             return self._items[logical_id]
         except KeyError:
-            raise KeyError(f"{logical_id!r} was not provisioned (have: {', '.join(self._items)})") from None
+            raise KeyError(f"{logical_id!r} is not in the stack (have: {', '.join(self._items)})") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -487,433 +332,39 @@ class Resources(Mapping[str, LocalResource]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def __repr__(self) -> str:
-        return f"Resources({self.context.stack_name!r}, {list(self._items)!r})"
-
-    @property
-    def stack_name(self) -> str:
-        return self.context.stack_name
-
-    @property
-    def region(self) -> str:
-        return self.context.region
-
-    @property
-    def account_id(self) -> str:
-        return self.context.account_id
-
-    def ref(self, logical_id: str) -> str:
-        return self[logical_id].ref
-
-    def get_att(self, logical_id: str, attribute: str) -> str:
-        return self[logical_id].attributes[attribute]
-
     def of_type(self, resource_type: str) -> list[LocalResource]:
         return [r for r in self._items.values() if r.type == resource_type]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (e.g. the state file `hookline dev` writes for the CLI)."""
-        ctx = self.context
-        return {
-            "context": {"stack_name": ctx.stack_name, "region": ctx.region, "account_id": ctx.account_id,
-                        "partition": ctx.partition, "url_suffix": ctx.url_suffix},
-            "parameters": self.parameters,
-            "resources": {lid: r.to_dict() for lid, r in self._items.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Resources:
-        return cls({lid: LocalResource.from_dict(r) for lid, r in data["resources"].items()},
-                   context=StackContext(**data["context"]), parameters=data.get("parameters"))
+        """JSON-serialisable form (the state file `hookline dev` writes for the CLI)."""
+        return {"context": {"stack_name": self.stack_name, "region": self.region, "account_id": self.account_id},
+                "parameters": self.parameters,
+                "resources": {lid: r.to_dict() for lid, r in self._items.items()}}
 
 
-_NAME_PROPERTY = {TABLE: "TableName", QUEUE: "QueueName", BUCKET: "BucketName", TOPIC: "TopicName"}
-
-
-def physical_name(stack_name: str, logical_id: str, resource_type: str | None = None, *,
-                  fifo: bool = False) -> str:
-    """The local name of an unnamed resource: `{stack_name}-{LogicalId}`, made valid for its service."""
-    name = f"{stack_name}-{logical_id}"
-    suffix = ".fifo" if fifo else ""
-    if resource_type == BUCKET:
-        name = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
-        limit = 63
-    elif resource_type in (QUEUE, TOPIC):
-        name = re.sub(r"[^A-Za-z0-9_-]+", "-", name)
-        limit = (80 if resource_type == QUEUE else 256) - len(suffix)
-    elif resource_type == TABLE:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
-        limit = 255
-    else:
-        limit = 255
-    if len(name) > limit:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-        name = f"{name[: limit - 9].rstrip('-.')}-{digest}"
-    return name + suffix
-
-
-# --------------------------------------------------------------------------- provisioning
-
-
-def _references(value: Any) -> set[str]:
-    """Names referenced by Ref / GetAtt / Sub anywhere inside `value`."""
-    found: set[str] = set()
-    if isinstance(value, Mapping):
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
-            elif key == "Fn::GetAtt":
-                found.add((arg.split(".", 1) if isinstance(arg, str) else arg)[0])
-            elif key == "Fn::Sub":
-                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-                for name in _SUB_VAR.findall(text):
-                    if not name.startswith("!") and name not in variables:
-                        found.add(name.split(".", 1)[0])
-                found |= _references(variables)
-                return found
-        for v in value.values():
-            found |= _references(v)
-    elif isinstance(value, list):
-        for v in value:
-            found |= _references(v)
-    return found
-
-
-def _bool_str(value: Any) -> str:
-    return "true" if str(value).lower() == "true" else "false"
-
-
-class Provisioner:
-    """Creates a template's tables, queues, buckets and topics against one AWS endpoint.
-
-    Pass `clients` ({"sqs": ..., "dynamodb": ..., "s3": ..., "sns": ..., "sts": ...}) or a
-    boto3 `session` and/or `endpoint_url` (e.g. a moto server); missing clients are made
-    from the session (default: a new boto3 Session) with `region`.
-    """
-
-    def __init__(
-        self,
-        template: Mapping[str, Any] | str | Path,
-        *,
-        stack_name: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        session: Any | None = None,
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        account_id: str | None = None,
-        clients: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.template = _as_template(template)
-        self.stack_name = stack_name or f"hookline-{secrets.token_hex(4)}"
-        self.overrides = dict(parameters or {})
-        parameter_values(self.template, self.overrides)  # fail fast on bad overrides
-        self._session = session
-        self._endpoint_url = endpoint_url
-        self._clients: dict[str, Any] = dict(clients or {})
-        self.region = region or (getattr(session, "region_name", None) if session else None) \
-            or self._default_region()
-        self._account_id = account_id
-        self._created: dict[str, LocalResource] = {}
-
-    # -- clients
-    @staticmethod
-    def _default_region() -> str:
-        import boto3
-
-        return boto3.session.Session().region_name or DEFAULT_REGION
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            import boto3
-
-            session = self._session or boto3.session.Session()
-            kwargs: dict[str, Any] = {"region_name": self.region}
-            if self._endpoint_url:
-                kwargs["endpoint_url"] = self._endpoint_url
-            self._clients[service] = session.client(service, **kwargs)
-        return self._clients[service]
-
-    @property
-    def account_id(self) -> str:
-        if self._account_id is None:
-            self._account_id = str(self.client("sts").get_caller_identity()["Account"])
-        return self._account_id
-
-    @property
-    def context(self) -> StackContext:
-        return StackContext(stack_name=self.stack_name, region=self.region, account_id=self.account_id)
-
-    def evaluator(self, *, placeholders: bool = True) -> Evaluator:
-        return Evaluator(self.template, context=self.context, parameters=self.overrides,
-                         resources=self._created, placeholders=placeholders)
-
-    # -- planning
-    def plan(self) -> list[str]:
-        """Logical ids that `provision()` creates, in creation order (dependencies first)."""
-        declared: Mapping[str, Any] = self.template.get("Resources") or {}
-        evaluator = Evaluator(self.template, context=StackContext(self.stack_name, self.region),
-                              parameters=self.overrides)
-        wanted = [lid for lid, res in declared.items()
-                  if (res or {}).get("Type") in PROVISIONED_TYPES and evaluator.resource_enabled(lid)]
-        wanted_set = set(wanted)
-        deps: dict[str, set[str]] = {}
-        for lid in wanted:
-            res = declared[lid]
-            depends_on = res.get("DependsOn") or []
-            names = _references(res.get("Properties") or {}) | set(
-                [depends_on] if isinstance(depends_on, str) else depends_on)
-            deps[lid] = (names & wanted_set) - {lid}
-        order: list[str] = []
-        done: set[str] = set()
-        while len(order) < len(wanted):
-            ready = [lid for lid in wanted if lid not in done and deps[lid] <= done]
-            if not ready:
-                stuck = sorted(set(wanted) - done)
-                raise CfnError(f"circular references between {', '.join(stuck)}")
-            order.append(ready[0])
-            done.add(ready[0])
-        return order
-
-    # -- provisioning
-    def provision(self) -> Resources:
-        """Create everything in `plan()` and return the local resources."""
-        declared = self.template.get("Resources") or {}
-        creators = {TABLE: self._create_table, QUEUE: self._create_queue,
-                    BUCKET: self._create_bucket, TOPIC: self._create_topic}
-        for lid in self.plan():
-            if lid in self._created:
-                continue
-            res = declared[lid]
-            props = self.evaluator(placeholders=True).resolve(res.get("Properties") or {})
-            self._created[lid] = creators[res["Type"]](lid, props)
-        return self.resources
-
-    @property
-    def resources(self) -> Resources:
-        return Resources(self._created, context=self.context,
-                         parameters=parameter_values(self.template, self.overrides))
-
-    def _name(self, lid: str, rtype: str, props: Mapping[str, Any], fifo: bool = False) -> str:
-        explicit = props.get(_NAME_PROPERTY[rtype])
-        return str(explicit) if explicit else physical_name(self.stack_name, lid, rtype, fifo=fifo)
-
-    def _create_table(self, lid: str, props: Mapping[str, Any]) -> LocalResource:
-        ddb = self.client("dynamodb")
-        name = self._name(lid, TABLE, props)
-        billing = props.get("BillingMode", "PROVISIONED")
-        kwargs: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": billing,
-        }
-        if billing == "PROVISIONED":
-            kwargs["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
-        gsis = []
-        for index in props.get("GlobalSecondaryIndexes") or []:
-            gsi = {k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
-            if billing == "PROVISIONED":
-                gsi["ProvisionedThroughput"] = _throughput(index.get("ProvisionedThroughput"))
-            gsis.append(gsi)
-        if gsis:
-            kwargs["GlobalSecondaryIndexes"] = gsis
-        lsis = [{k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
-                for index in props.get("LocalSecondaryIndexes") or []]
-        if lsis:
-            kwargs["LocalSecondaryIndexes"] = lsis
-        stream = props.get("StreamSpecification")
-        if stream:
-            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
-        sse = props.get("SSESpecification")
-        if sse:
-            spec: dict[str, Any] = {"Enabled": _bool_str(sse.get("SSEEnabled")) == "true"}
-            if sse.get("SSEType"):
-                spec["SSEType"] = sse["SSEType"]
-            if sse.get("KMSMasterKeyId"):
-                spec["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
-            kwargs["SSESpecification"] = spec
-        if props.get("Tags"):
-            kwargs["Tags"] = props["Tags"]
-        description = ddb.create_table(**kwargs)["TableDescription"]
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and _bool_str(ttl.get("Enabled")) == "true":
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "Enabled": True, "AttributeName": ttl["AttributeName"]})
-        pitr = props.get("PointInTimeRecoverySpecification")
-        if pitr and _bool_str(pitr.get("PointInTimeRecoveryEnabled")) == "true":
-            ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
-                "PointInTimeRecoveryEnabled": True})
-        arn = description["TableArn"]
-        attributes = {"Arn": arn}
-        if description.get("LatestStreamArn"):
-            attributes["StreamArn"] = description["LatestStreamArn"]
-        return LocalResource(lid, TABLE, physical_id=name, ref=name, arn=arn, attributes=attributes)
-
-    _QUEUE_ATTRIBUTES = (
-        "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
-        "VisibilityTimeout", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "DeduplicationScope",
-        "FifoThroughputLimit",
-    )
-    _QUEUE_FLAGS = ("FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled")
-
-    def _create_queue(self, lid: str, props: Mapping[str, Any]) -> LocalResource:
-        sqs = self.client("sqs")
-        fifo = _bool_str(props.get("FifoQueue")) == "true"
-        name = self._name(lid, QUEUE, props, fifo=fifo)
-        attributes: dict[str, str] = {}
-        for key in self._QUEUE_ATTRIBUTES:
-            if key in props:
-                attributes[key] = _scalar_str(props[key])
-        for key in self._QUEUE_FLAGS:
-            if key in props:
-                attributes[key] = _bool_str(props[key])
-        redrive = props.get("RedrivePolicy")
-        if redrive:
-            redrive = json.loads(redrive) if isinstance(redrive, str) else dict(redrive)
-            if "maxReceiveCount" in redrive:
-                redrive["maxReceiveCount"] = int(redrive["maxReceiveCount"])
-            attributes["RedrivePolicy"] = json.dumps(redrive)
-        allow = props.get("RedriveAllowPolicy")
-        if allow:
-            attributes["RedriveAllowPolicy"] = allow if isinstance(allow, str) else json.dumps(allow)
-        kwargs: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
-        if props.get("Tags"):
-            kwargs["tags"] = {t["Key"]: _scalar_str(t["Value"]) for t in props["Tags"]}
-        url = sqs.create_queue(**kwargs)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return LocalResource(lid, QUEUE, physical_id=name, ref=url, arn=arn, url=url,
-                             attributes={"Arn": arn, "QueueUrl": url, "QueueName": name})
-
-    def _create_bucket(self, lid: str, props: Mapping[str, Any]) -> LocalResource:
-        s3 = self.client("s3")
-        name = self._name(lid, BUCKET, props)
-        kwargs: dict[str, Any] = {"Bucket": name}
-        if self.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-        s3.create_bucket(**kwargs)
-        if props.get("OwnershipControls"):
-            s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
-        encryption = props.get("BucketEncryption")
-        if encryption:
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-                "Rules": [_encryption_rule(rule) for rule in encryption["ServerSideEncryptionConfiguration"]]})
-        block = props.get("PublicAccessBlockConfiguration")
-        if block:
-            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-                k: _bool_str(v) == "true" for k, v in block.items()})
-        versioning = props.get("VersioningConfiguration")
-        if versioning:
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
-        lifecycle = props.get("LifecycleConfiguration")
-        if lifecycle and lifecycle.get("Rules"):
-            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={
-                "Rules": [_lifecycle_rule(rule) for rule in lifecycle["Rules"]]})
-        if props.get("Tags"):
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [
-                {"Key": t["Key"], "Value": _scalar_str(t["Value"])} for t in props["Tags"]]})
-        ctx = self.context
-        arn = f"arn:{ctx.partition}:s3:::{name}"
-        return LocalResource(lid, BUCKET, physical_id=name, ref=name, arn=arn, attributes={
-            "Arn": arn,
-            "DomainName": f"{name}.s3.{ctx.url_suffix}",
-            "RegionalDomainName": f"{name}.s3.{ctx.region}.{ctx.url_suffix}",
-        })
-
-    def _create_topic(self, lid: str, props: Mapping[str, Any]) -> LocalResource:
-        sns = self.client("sns")
-        fifo = _bool_str(props.get("FifoTopic")) == "true"
-        name = self._name(lid, TOPIC, props, fifo=fifo)
-        attributes: dict[str, str] = {}
-        for key in ("DisplayName", "KmsMasterKeyId"):
-            if props.get(key):
-                attributes[key] = _scalar_str(props[key])
-        for key in ("FifoTopic", "ContentBasedDeduplication"):
-            if key in props:
-                attributes[key] = _bool_str(props[key])
-        kwargs: dict[str, Any] = {"Name": name, "Attributes": attributes}
-        if props.get("Tags"):
-            kwargs["Tags"] = [{"Key": t["Key"], "Value": _scalar_str(t["Value"])} for t in props["Tags"]]
-        arn = sns.create_topic(**kwargs)["TopicArn"]
-        return LocalResource(lid, TOPIC, physical_id=name, ref=arn, arn=arn,
-                             attributes={"TopicArn": arn, "TopicName": name})
-
-    # -- teardown
-    def teardown(self) -> None:
-        """Delete what `provision()` created (buckets are emptied first), newest first."""
-        for lid in reversed(list(self._created)):
-            res = self._created.pop(lid)
-            try:
-                if res.type == QUEUE:
-                    self.client("sqs").delete_queue(QueueUrl=res.url)
-                elif res.type == TABLE:
-                    self.client("dynamodb").delete_table(TableName=res.physical_id)
-                elif res.type == TOPIC:
-                    self.client("sns").delete_topic(TopicArn=res.arn)
-                elif res.type == BUCKET:
-                    self._empty_bucket(res.physical_id)
-                    self.client("s3").delete_bucket(Bucket=res.physical_id)
-            except Exception as exc:  # already gone is fine; anything else is reported
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-                if "NotFound" not in code and "NonExistent" not in code and "NoSuch" not in code:
-                    raise
-
-    def _empty_bucket(self, bucket: str) -> None:
-        s3 = self.client("s3")
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                      for v in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])]
-            if doomed:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
-
-
-def _throughput(spec: Mapping[str, Any] | None) -> dict[str, int]:
-    spec = spec or {}
-    return {"ReadCapacityUnits": int(spec.get("ReadCapacityUnits", 1)),
-            "WriteCapacityUnits": int(spec.get("WriteCapacityUnits", 1))}
-
-
-def _encryption_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """CloudFormation's ServerSideEncryptionRule -> the S3 API's (`Apply...` prefix)."""
-    out: dict[str, Any] = {}
-    if rule.get("ServerSideEncryptionByDefault"):
-        out["ApplyServerSideEncryptionByDefault"] = dict(rule["ServerSideEncryptionByDefault"])
-    if "BucketKeyEnabled" in rule:
-        out["BucketKeyEnabled"] = _bool_str(rule["BucketKeyEnabled"]) == "true"
-    return out
-
-
-def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """CloudFormation's lifecycle rule shape -> the S3 API's (the parts that mean anything locally)."""
-    out: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
-    if rule.get("Id"):
-        out["ID"] = rule["Id"]
-    if "ExpirationInDays" in rule:
-        out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-    if "AbortIncompleteMultipartUpload" in rule:
-        out["AbortIncompleteMultipartUpload"] = {
-            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])}
-    if "NoncurrentVersionExpirationInDays" in rule:
-        out["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])}
-    elif "NoncurrentVersionExpiration" in rule:
-        out["NoncurrentVersionExpiration"] = {
-            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
-    return out
-
-
-# --------------------------------------------------------------------------- functions
+def _arn(rtype: str, physical: str, region: str, account: str) -> tuple[str, str | None]:
+    """(ARN, queue URL) from a physical id, for the types whose physical id is not an ARN."""
+    if rtype == "AWS::SQS::Queue":
+        return f"arn:aws:sqs:{region}:{account}:{physical.rsplit('/', 1)[-1]}", physical
+    known = {
+        "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{region}:{account}:table/{physical}",
+        "AWS::S3::Bucket": f"arn:aws:s3:::{physical}",
+        "AWS::Lambda::Function": f"arn:aws:lambda:{region}:{account}:function:{physical}",
+        "AWS::IAM::Role": f"arn:aws:iam::{account}:role/{physical}",
+    }
+    return known.get(rtype, physical if physical.startswith("arn:") else ""), None
 
 
 @dataclass(frozen=True)
 class EventSpec:
-    """One entry of a function's `Events`, with the fields the local runtime needs resolved."""
+    """One way a function is invoked, read from the transformed template's resources."""
 
-    name: str
-    type: str  # HttpApi, Api, SQS, ScheduleV2, Schedule, ...
-    properties: Mapping[str, Any]  # resolved where possible, else as written
+    name: str  # the template's event name (SAM names the resource it generates <Function><Event>); routes: the API
+    type: str  # HttpApi, SQS, ScheduleV2, Schedule
+    properties: Mapping[str, Any] = field(default_factory=dict)  # as deployed, references resolved
     enabled: bool = True
-    # HttpApi / Api
-    api: str | None = None  # logical id of the API (ServerlessHttpApi / ServerlessRestApi when implicit)
+    # HttpApi
+    api: str | None = None
     path: str | None = None
     method: str | None = None  # upper case; "ANY" for any
     # SQS
@@ -928,16 +379,17 @@ class EventSpec:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """An `AWS::Serverless::Function` with Globals applied."""
+    """A deployed `AWS::Lambda::Function` and the events that invoke it."""
 
     logical_id: str
-    code_uri: str
+    function_name: str
+    code_uri: str  # the local folder (the code's S3 key)
     handler: str  # "app.handler"
     runtime: str | None
     timeout: int
     memory_size: int
-    architectures: tuple[str, ...]
-    layers: tuple[str, ...]  # logical ids for !Ref'd layers, else the value as written
+    role_arn: str
+    environment: Mapping[str, str]
     events: tuple[EventSpec, ...]
 
     @property
@@ -955,160 +407,156 @@ class FunctionSpec:
         return [e for e in self.events if e.type in types]
 
 
-def _globals_function(template: Mapping[str, Any]) -> Mapping[str, Any]:
-    return ((template.get("Globals") or {}).get("Function")) or {}
+class LocalStack:
+    """A deployed stack: its resources, outputs and parameters, and the transformed template."""
 
+    def __init__(self, client: Client, stack_name: str, transformed: Mapping[str, Any], base: Path, *,
+                 region: str, account_id: str, resources: Resources, outputs: Mapping[str, str]) -> None:
+        self.client = client
+        self.stack_name = stack_name
+        self.transformed = transformed
+        self.base = base
+        self.region = region
+        self.account_id = account_id
+        self.resources = resources
+        self.outputs = dict(outputs)
 
-def _logical_id(value: Any) -> str | None:
-    if isinstance(value, Mapping) and len(value) == 1:
-        ((key, arg),) = value.items()
-        if key == "Ref" and isinstance(arg, str):
-            return arg
-        if key == "Fn::GetAtt":
-            return (arg.split(".", 1) if isinstance(arg, str) else arg)[0]
-    return None
+    @classmethod
+    def read(cls, client: Client, stack_name: str, transformed: Mapping[str, Any], base: Path, *,
+             region: str) -> LocalStack:
+        """Read a stack created by `deploy` (or restored from a snapshot of the emulator)."""
+        cloudformation = client("cloudformation")
+        described = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        account = described["StackId"].split(":")[4]
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters") or []}
+        declared = transformed.get("Parameters") or {}
+        parameters = {k: v for k, v in parameters.items() if k in declared}
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
+        items = {}
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+            for summary in page["StackResourceSummaries"]:
+                lid, rtype, physical = (summary["LogicalResourceId"], summary["ResourceType"],
+                                        summary.get("PhysicalResourceId") or "")
+                if not lid:
+                    continue
+                arn, url = _arn(rtype, physical, region, account)
+                name = physical.rsplit("/", 1)[-1] if url else physical
+                if rtype == "AWS::SNS::Topic":
+                    name = physical.rsplit(":", 1)[-1]
+                items[lid] = LocalResource(lid, rtype, name, physical, arn, url)
+        resources = Resources(items, stack_name=stack_name, region=region, account_id=account, parameters=parameters)
+        return cls(client, stack_name, transformed, base, region=region, account_id=account,
+                   resources=resources, outputs=outputs)
 
-
-def _best_effort(evaluator: Evaluator, value: Any) -> Any:
-    if isinstance(value, Mapping) and not (len(value) == 1 and _is_intrinsic_key(next(iter(value)))):
-        out = {}
-        for k, v in value.items():
-            resolved = _best_effort(evaluator, v)
-            if resolved is not NO_VALUE:
-                out[k] = resolved
-        return out
-    if isinstance(value, list):
-        return [r for r in (_best_effort(evaluator, v) for v in value) if r is not NO_VALUE]
-    try:
-        return evaluator.resolve(value)
-    except CfnError:
+    # -- values of the left-out resources' properties
+    def _value(self, value: Any) -> Any:
+        """Ref / GetAtt(Arn) / Sub of parameters, pseudo parameters and deployed resources."""
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Fn::GetAtt":
+                lid, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
+                return self.resources[lid].arn if attribute == "Arn" and lid in self.resources else value
+            if key == "Fn::Sub" and isinstance(arg, str):
+                return re.sub(r"\$\{([^}!.]+)\}", lambda m: str(self._ref(m.group(1))), arg)
         return value
 
+    def _ref(self, name: str) -> Any:
+        pseudo = {"AWS::Region": self.region, "AWS::AccountId": self.account_id, "AWS::StackName": self.stack_name,
+                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.resources.parameters:
+            return self.resources.parameters[name]
+        return self.resources[name].ref
 
-def _is_intrinsic_key(key: Any) -> bool:
-    return isinstance(key, str) and (key == "Ref" or key.startswith("Fn::"))
+    def _of_type(self, rtype: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        for lid, resource in (self.transformed.get("Resources") or {}).items():
+            if resource.get("Type") == rtype:
+                yield lid, resource.get("Properties") or {}
 
+    @staticmethod
+    def _event_name(resource_id: str, function_id: str) -> str:
+        rest = resource_id.removeprefix(function_id)
+        return rest if rest and rest != resource_id else resource_id
 
-def _event_spec(name: str, event: Mapping[str, Any], evaluator: Evaluator) -> EventSpec:
-    etype = str(event.get("Type"))
-    raw = event.get("Properties") or {}
-    props = _best_effort(evaluator, raw)
-    fields: dict[str, Any] = {}
-    enabled = True
-    if etype in ("HttpApi", "Api"):
-        implicit = "ServerlessHttpApi" if etype == "HttpApi" else "ServerlessRestApi"
-        fields["api"] = _logical_id(raw.get("ApiId" if etype == "HttpApi" else "RestApiId")) or implicit
-        fields["path"] = props.get("Path")
-        method = props.get("Method")
-        fields["method"] = None if method is None else ("ANY" if str(method).lower() == "any" else
-                                                        str(method).upper())
-    elif etype == "SQS":
-        fields["queue"] = _logical_id(raw.get("Queue"))
-        fields["batch_size"] = int(props.get("BatchSize", 10))
-        fields["maximum_batching_window_seconds"] = int(props.get("MaximumBatchingWindowInSeconds", 0))
-        fields["function_response_types"] = tuple(props.get("FunctionResponseTypes") or ())
-        enabled = _bool_str(props.get("Enabled", True)) == "true"
-    elif etype in ("Schedule", "ScheduleV2"):
-        fields["schedule_expression"] = props.get("ScheduleExpression" if etype == "ScheduleV2" else "Schedule")
-        fields["input"] = props.get("Input")
-        if "State" in props:
-            enabled = str(props["State"]).upper() == "ENABLED"
-        elif "Enabled" in props:
-            enabled = _bool_str(props["Enabled"]) == "true"
-    return EventSpec(name=name, type=etype, properties=props, enabled=enabled, **fields)
+    @staticmethod
+    def _target(value: Any) -> str | None:
+        """The logical id a GetAtt/Ref/Sub(`${Fn.Arn}`) names."""
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref" and isinstance(arg, str):
+                return arg
+            if key == "Fn::GetAtt":
+                return (arg.split(".", 1) if isinstance(arg, str) else arg)[0]
+            if key == "Fn::Sub":
+                found = re.search(r"\$\{(\w+)\.Arn\}", arg if isinstance(arg, str) else arg[0])
+                return found.group(1) if found else None
+        return None
 
+    # -- events, read from the transformed template
+    def events(self) -> dict[str, list[EventSpec]]:
+        """Function logical id -> the routes, queues and schedules that invoke it."""
+        out: dict[str, list[EventSpec]] = {}
+        for lid, props in self._of_type("AWS::ApiGatewayV2::Api"):
+            for path, methods in ((props.get("Body") or {}).get("paths") or {}).items():
+                for method, operation in methods.items():
+                    integration = (operation or {}).get("x-amazon-apigateway-integration") or {}
+                    fn = self._target(integration.get("uri"))
+                    if fn:
+                        verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                        out.setdefault(fn, []).append(EventSpec(
+                            lid, "HttpApi", {"Path": path, "Method": verb}, api=lid, path=path, method=verb))
+        for lid, props in self._of_type("AWS::Lambda::EventSourceMapping"):
+            fn, source = self._target(props.get("FunctionName")), self._target(props.get("EventSourceArn"))
+            if fn and source in self.resources and self.resources[source].type == "AWS::SQS::Queue":
+                resolved = {k: self._value(v) for k, v in props.items()}
+                enabled = str(resolved.get("Enabled", True)).lower() == "true"
+                out.setdefault(fn, []).append(EventSpec(
+                    self._event_name(lid, fn), "SQS", resolved, enabled=enabled,
+                    queue=source, batch_size=int(resolved.get("BatchSize", 10)),
+                    maximum_batching_window_seconds=int(resolved.get("MaximumBatchingWindowInSeconds", 0)),
+                    function_response_types=tuple(resolved.get("FunctionResponseTypes") or ())))
+        for lid, props in self._of_type("AWS::Scheduler::Schedule"):
+            target = props.get("Target") or {}
+            fn = self._target(target.get("Arn"))
+            if fn:
+                resolved = {k: self._value(v) for k, v in props.items() if k != "Target"}
+                enabled = str(resolved.get("State", "ENABLED")).upper() == "ENABLED"
+                out.setdefault(fn, []).append(EventSpec(
+                    self._event_name(lid, fn), "ScheduleV2", resolved, enabled=enabled,
+                    schedule_expression=resolved.get("ScheduleExpression"), input=self._value(target.get("Input"))))
+        for lid, props in self._of_type("AWS::Events::Rule"):
+            if "ScheduleExpression" not in props:
+                continue
+            resolved = {k: self._value(v) for k, v in props.items() if k != "Targets"}
+            for target in props.get("Targets") or []:
+                fn = self._target(target.get("Arn"))
+                if fn:
+                    out.setdefault(fn, []).append(EventSpec(
+                        self._event_name(lid, fn), "Schedule", resolved,
+                        enabled=str(resolved.get("State", "ENABLED")).upper() == "ENABLED",
+                        schedule_expression=resolved["ScheduleExpression"], input=self._value(target.get("Input"))))
+        return out
 
-def functions(template: Mapping[str, Any] | str | Path, parameters: Mapping[str, Any] | None = None, *,
-              stack_name: str = "hookline-local") -> list[FunctionSpec]:
-    """Every `AWS::Serverless::Function` whose Condition holds, in template order."""
-    template = _as_template(template)
-    # No placeholders: a reference to another resource stays as written (e.g. {"Ref": "WebhookApi"}).
-    evaluator = Evaluator(template, context=StackContext(stack_name), parameters=parameters,
-                          placeholders=False)
-    glob = _globals_function(template)
-    specs = []
-    for lid, res in (template.get("Resources") or {}).items():
-        if (res or {}).get("Type") != SERVERLESS_FUNCTION or not evaluator.resource_enabled(lid):
-            continue
-        props = res.get("Properties") or {}
-
-        def pick(key: str, default: Any, props: Mapping[str, Any] = props) -> Any:
-            return evaluator.resolve(props[key] if key in props else glob.get(key, default))
-
-        layers = [*(glob.get("Layers") or []), *(props.get("Layers") or [])]
-        events = props.get("Events") or {}
-        specs.append(FunctionSpec(
-            logical_id=lid,
-            code_uri=str(pick("CodeUri", ".")),
-            handler=str(pick("Handler", "app.handler")),
-            runtime=pick("Runtime", None),
-            timeout=int(pick("Timeout", 3)),
-            memory_size=int(pick("MemorySize", 128)),
-            architectures=tuple(pick("Architectures", ["x86_64"])),
-            layers=tuple(_logical_id(layer) or str(layer) for layer in layers),
-            events=tuple(_event_spec(name, ev, evaluator) for name, ev in events.items()),
-        ))
-    return specs
-
-
-def function_environment(
-    template: Mapping[str, Any] | str | Path,
-    logical_id: str,
-    resources: Resources,
-    parameters: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    """Globals.Function.Environment.Variables merged with the function's own, resolved locally.
-
-    `parameters` defaults to the overrides the resources were provisioned with.
-    """
-    template = _as_template(template)
-    declared = template.get("Resources") or {}
-    if (declared.get(logical_id) or {}).get("Type") != SERVERLESS_FUNCTION:
-        raise CfnError(f"{logical_id!r} is not an AWS::Serverless::Function in the template")
-    props = declared[logical_id].get("Properties") or {}
-    variables = {
-        **(((_globals_function(template).get("Environment") or {}).get("Variables")) or {}),
-        **(((props.get("Environment") or {}).get("Variables")) or {}),
-    }
-    evaluator = Evaluator(template, context=resources.context,
-                          parameters=resources.parameters if parameters is None else parameters,
-                          resources=resources)
-    env = {}
-    for name, value in variables.items():
-        resolved = evaluator.resolve(value)
-        if resolved is NO_VALUE:
-            continue
-        if isinstance(resolved, (list, dict)):
-            raise CfnError(f"{logical_id}: environment variable {name} is not a string")
-        env[name] = _scalar_str(resolved)
-    return env
-
-
-def stack_outputs(
-    template: Mapping[str, Any] | str | Path,
-    resources: Resources,
-    parameters: Mapping[str, Any] | None = None,
-    *,
-    overrides: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The template's Outputs that have a local value (those naming only provisioned resources).
-
-    Outputs about things that are not provisioned locally (the API URL, function names)
-    are left out unless given in `overrides` (e.g. `hookline dev` supplies WebhookUrl).
-    """
-    template = _as_template(template)
-    evaluator = Evaluator(template, context=resources.context,
-                          parameters=resources.parameters if parameters is None else parameters,
-                          resources=resources, placeholders=False)
-    out: dict[str, str] = {}
-    for key, output in (template.get("Outputs") or {}).items():
-        condition = (output or {}).get("Condition")
-        if condition is not None and not evaluator.condition(condition):
-            continue
-        try:
-            value = evaluator.resolve(output.get("Value"))
-        except UnresolvableError:
-            continue
-        out[key] = value if isinstance(value, str) else json.dumps(value)
-    out.update(overrides or {})
-    return out
+    def functions(self) -> list[FunctionSpec]:
+        """Every deployed Lambda function, in template order, with its environment as deployed."""
+        events = self.events()
+        lambda_client = self.client("lambda")
+        specs = []
+        for lid, props in self._of_type("AWS::Lambda::Function"):
+            if lid not in self.resources:
+                continue  # its Condition is false
+            config = lambda_client.get_function_configuration(FunctionName=self.resources[lid].physical_id)
+            code = props.get("Code") or {}
+            specs.append(FunctionSpec(
+                logical_id=lid, function_name=config["FunctionName"],
+                code_uri=code.get("S3Key", ".") if code.get("S3Bucket") == CODE_BUCKET else ".",
+                handler=config.get("Handler", "app.handler"), runtime=config.get("Runtime"),
+                timeout=int(config.get("Timeout", 3)), memory_size=int(config.get("MemorySize", 128)),
+                role_arn=config["Role"],
+                environment={k: str(v) for k, v in ((config.get("Environment") or {}).get("Variables") or {}).items()},
+                events=tuple(events.get(lid, ())),
+            ))
+        return specs

@@ -1,4 +1,4 @@
-"""The embedded AWS: moto's server on 127.0.0.1, with the template's resources provisioned.
+"""The embedded AWS: moto's server on 127.0.0.1, with template.yaml deployed into it as a stack.
 
 `Emulator.start()` must run before any handler builds a boto3 client: it points this
 process at the server (`AWS_ENDPOINT_URL`, a region and dummy credentials in os.environ),
@@ -41,6 +41,9 @@ class Emulator:
     def start(self) -> Emulator:
         from moto.server import ThreadedMotoServer
 
+        from hookline.local import moto_fixes
+
+        moto_fixes.install()  # atomic conditional writes, before the first request
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
         self.server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self.server.start()
@@ -64,14 +67,20 @@ class Emulator:
 
         return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
 
-    def provision(self, template: Any, parameters: dict[str, str] | None = None,
-                  stack_name: str = STACK_NAME) -> Any:
-        """Create the template's tables, queues, bucket and topic; returns cfn.Resources."""
-        from hookline.local.cfn import Provisioner
+    def deploy_stack(self, template_file: Path, parameters: dict[str, str] | None = None,
+                     stack_name: str = STACK_NAME) -> Any:
+        """What `sam deploy` would create, in the emulator: the SAM-translated template_file deployed
+        with CloudFormation (`create_stack`). Returns the `cfn.LocalStack`."""
+        from hookline.local import cfn
 
-        clients = {s: self.client(s) for s in ("sqs", "dynamodb", "s3", "sns")}
-        return Provisioner(template, stack_name=stack_name, parameters=parameters, endpoint_url=self.endpoint_url,
-                           region=self.region, account_id=self.account_id, clients=clients).provision()
+        return cfn.deploy(self.client, template_file, stack_name=stack_name, region=self.region,
+                          parameters=parameters)
+
+    def read_stack(self, template_file: Path, stack_name: str = STACK_NAME) -> Any:
+        """The `cfn.LocalStack` of a stack already in the emulator (e.g. restored from a snapshot)."""
+        from hookline.local import cfn
+
+        return cfn.read_deployed(self.client, template_file, stack_name=stack_name, region=self.region)
 
 
 def template_path(config: Path, explicit: str | None = None) -> Path:

@@ -1,0 +1,138 @@
+"""Three places where moto falls short of what hookline relies on, fixed inside the emulator.
+
+`install()` applies them once per process; the integration tests (in-process `mock_aws`)
+and `hookline dev` (moto's server) both call it, so both keep the same guarantees.
+
+1. **Conditional writes are atomic.** DynamoDB guarantees that of N concurrent writes to a
+   key under a condition at most one succeeds. moto evaluates the condition and writes the
+   item in separate Python steps, so threads interleave: 20 threads putting one key with
+   Powertools' idempotency condition got 2-4 winners. Every DynamoDB write of the backend
+   runs under one lock (reads stay concurrent): the emulator is one process, so serialising
+   its writes is exactly DynamoDB's per-item guarantee and a little more.
+2. **IAM policies name resources for DynamoDB, SSM and Secrets Manager.** moto checks the
+   action of these services against the resource `*`, so a statement scoped to a table ARN
+   (what every least-privilege policy says) never matches and a `Resource: "*"` one always
+   does. Their requests are checked against the ARN they touch instead, as on AWS (SQS and
+   S3 already are).
+3. **Batch actions are authorised as their single action**, as AWS does (`SendMessageBatch`
+   needs `sqs:SendMessage`; there is no `sqs:SendMessageBatch` permission). moto checked them
+   as actions of their own, which no correct policy grants.
+4. **Inline role policies from CloudFormation are evaluable.** moto stores an
+   `AWS::IAM::Role`'s `Policies[].PolicyDocument` as a dict where its IAM enforcement
+   expects JSON text (a KeyError on the first authorised request); they are stored as JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from typing import Any
+
+_installed = False
+_install_lock = threading.Lock()
+DYNAMODB_WRITE_LOCK = threading.RLock()
+# The IAM action that authorises a batch API call (https://docs.aws.amazon.com/service-authorization/).
+IAM_ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def install() -> None:
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        _serialise_dynamodb_writes()
+        _resource_level_iam()
+        _json_role_policies()
+        _batch_actions_as_their_single_action()
+        _installed = True
+
+
+def _serialise_dynamodb_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def locked(original: Any) -> Any:
+        @functools.wraps(original)
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with DYNAMODB_WRITE_LOCK:
+                return original(self, *args, **kwargs)
+
+        return write
+
+    for name in _WRITES:
+        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+
+
+def _dynamodb_resource(self: Any) -> str:
+    body = getattr(self, "params", None) or {}
+    table = body.get("TableName")
+    if table is None:
+        tables = list((body.get("RequestItems") or {}).keys())
+        table = tables[0] if len(tables) == 1 else None
+    if not table:
+        return "*"
+    if str(table).startswith("arn:"):
+        return str(table)
+    arn = f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}"
+    return f"{arn}/index/{body['IndexName']}" if body.get("IndexName") else arn
+
+
+def _ssm_resource(self: Any) -> str:
+    name = self._get_param("Name") or self._get_param("Path")
+    if not name:
+        names = self._get_param("Names") or []
+        name = names[0] if len(names) == 1 else None
+    if not name:
+        return "*"
+    return f"arn:aws:ssm:{self.region}:{self.current_account}:parameter/{str(name).lstrip('/')}"
+
+
+def _secret_resource(self: Any) -> str:
+    secret = self._get_param("SecretId")
+    if not secret:
+        return "*"
+    if str(secret).startswith("arn:"):
+        return str(secret)
+    return f"arn:aws:secretsmanager:{self.region}:{self.current_account}:secret:{secret}"
+
+
+def _resource_level_iam() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.secretsmanager.responses import SecretsManagerResponse
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    DynamoHandler._determine_resource = _dynamodb_resource  # type: ignore[attr-defined]
+    SimpleSystemManagerResponse._determine_resource = _ssm_resource  # type: ignore[attr-defined]
+    SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
+
+
+def _json_role_policies() -> None:
+    from moto.iam.models import Role
+
+    original = Role.put_policy
+
+    @functools.wraps(original)
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        original(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy  # type: ignore[method-assign]
+
+
+def _batch_actions_as_their_single_action() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase.__init__
+
+    @functools.wraps(original)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._action = IAM_ACTION_OF.get(self._action, self._action)
+
+    IAMRequestBase.__init__ = init  # type: ignore[method-assign]

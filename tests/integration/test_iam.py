@@ -1,0 +1,188 @@
+"""IAM as deployed: each function runs with its own role's policies from template.yaml, nothing more.
+
+The `stack` fixture enforces IAM (see conftest.py). Here: a permission taken out of a copy
+of the template makes the function fail with AccessDenied, and a least-privilege report
+compares what each role is granted with what the function actually called.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from moto import mock_aws
+
+from hookline.aws import EventLog, PayloadStore, QueuePublisher
+from hookline.config import parse_config
+from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.local import cfn
+from hookline.secrets import SecretResolver
+from hookline.sync.runner import CursorStore, http_fetch, run_job
+from tests.integration import test_delivery as delivery_tests
+from tests.integration import test_ingress as ingress_tests
+from tests.integration.conftest import FUNCTIONS, TEMPLATE_FILE, Stack, deploy_with_iam
+from tests.support.receiver import Receiver, Script
+
+
+@pytest.fixture(autouse=True)
+def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GH_SECRET", ingress_tests.SECRET)
+    monkeypatch.setenv("CRM_TOKEN", delivery_tests.CRM_TOKEN)
+
+
+def template_without(tmp_path: Path, function: str, action: str) -> Path:
+    """A copy of template.yaml (as JSON) whose `function` no longer has `action` anywhere in its Policies."""
+    template = cfn.load_template(TEMPLATE_FILE)
+    policies = template["Resources"][function]["Properties"]["Policies"]
+    removed = 0
+    for policy in policies:
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            kept = [a for a in actions if a != action]
+            removed += len(actions) - len(kept)
+            statement["Action"] = kept
+    assert removed, f"{function} has no statement granting {action}"
+    copy = tmp_path / "template.json"
+    copy.write_text(json.dumps(template))
+    for folder in ("functions", "layers"):  # the code folders the template's CodeUri / ContentUri name
+        (tmp_path / folder).symlink_to(TEMPLATE_FILE.parent / folder)
+    return copy
+
+
+def test_a_permission_missing_from_the_template_fails_the_function_with_access_denied(
+        tmp_path: Path) -> None:
+    from hookline.observability import logger
+
+    # Given a template whose ingress role lost dynamodb:PutItem (the idempotency record)
+    changed = template_without(tmp_path, "IngressFunction", "dynamodb:PutItem")
+    with mock_aws():
+        for stack in deploy_with_iam(changed):
+            # When a webhook arrives
+            headers, body = ingress_tests.github_request({"issue": {"number": 1}}, delivery="d-denied")
+            log = io.StringIO()
+            handler = logging.StreamHandler(log)
+            handler.setFormatter(logger.registered_formatter)
+            logger._logger.addHandler(handler)
+            try:
+                resp = ingress_tests.make_ingress(stack).accept("github", headers, body)
+            finally:
+                logger._logger.removeHandler(handler)
+            # Then the function fails (the sender is told to retry) because IAM denied the write (its log says so)
+            assert resp.status == 503
+            assert re.search(r"AccessDenied.*not authorized to perform: dynamodb:PutItem", log.getvalue())
+            assert ingress_tests.queued(stack) == []
+    # And with the template as it is, the same request is accepted
+    with mock_aws():
+        for stack in deploy_with_iam():
+            assert ingress_tests.make_ingress(stack).accept("github", headers, body).status == 202
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def granted(stack: Stack, function: str) -> list[str]:
+    """Every action the function's role allows (inline and attached policies)."""
+    iam = stack.admin.client("iam")
+    role = stack.resources[f"{function}Role"].physical_id
+    documents = [iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]
+    actions: list[str] = []
+    for document in documents:
+        document = json.loads(document) if isinstance(document, str) else document
+        for statement in document["Statement"]:
+            if statement["Effect"] == "Allow":
+                found = statement["Action"]
+                actions += found if isinstance(found, list) else [found]
+    return sorted(set(actions))
+
+
+def _matches(pattern: str, action: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), action, re.IGNORECASE) is not None
+
+
+@pytest.fixture
+def api() -> Any:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"data": [{"id": 1}, {"id": 2}], "next": None}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/items"
+    server.shutdown()
+
+
+def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
+    """Every path of the three functions that touches AWS, each under its own role."""
+    # ingress: accepted, duplicate, claim-checked large body, and a queue failure (record removed)
+    ingress = ingress_tests.make_ingress(stack, threshold=1024)
+    headers, body = ingress_tests.github_request({"issue": {"number": 1, "pad": "x" * 2000}}, delivery="d-1")
+    assert ingress.accept("github", headers, body).status == 202
+    assert ingress.accept("github", headers, body).status == 200
+    flaky = ingress_tests.FlakyPublisher(QueuePublisher(stack.queue_url, client=stack.function("IngressFunction").sqs),
+                                         failures=1)
+    headers, body = ingress_tests.github_request({"issue": {"number": 2}}, delivery="d-2")
+    assert ingress_tests.make_ingress(stack, publisher=flaky).accept("github", headers, body).status == 503
+    stack.sqs.purge_queue(QueueUrl=stack.queue_url)
+    # deliver: delivered (claim-checked body), retried (visibility), dead-lettered
+    with Receiver(Script(statuses=[200, 500, 400])) as receiver:
+        cfg = delivery_tests.config(receiver.url)
+        stack.s3.put_object(Bucket=stack.bucket, Key="payloads/shop/big", Body=json.dumps(delivery_tests.ORDER))
+        delivery_tests.enqueue(stack, delivery_tests.task("e-1", s3_key="payloads/shop/big"))
+        delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
+                           lambda_context)
+        for event_id in ("e-2", "e-3"):
+            delivery_tests.enqueue(stack, delivery_tests.task(event_id))
+            delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
+                               lambda_context)
+    # sync: a page of items recorded through the idempotent ingress path, cursor kept
+    fn = stack.function("SyncFunction")
+    sync_cfg = parse_config({
+        "sources": {"legacy": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:TEST_GH_SECRET"],
+                                          "header": "x-sig"}}},
+        "destinations": {"wh": {"url": "http://127.0.0.1:9/in"}},
+        "routes": [{"name": "legacy-to-wh", "source": "legacy", "destination": "wh"}],
+        "syncs": {"items": {"source": "legacy", "url": api, "items_path": "data", "id_path": "id",
+                            "next_cursor_path": "next"}},
+    })
+    events = EventLog(fn.events_table, resource=fn.ddb)
+    sync_ingress = Ingress(IngressDeps(
+        config=sync_cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
+        payloads=PayloadStore(fn.bucket, client=fn.s3), events=events,
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
+    [result] = run_job("all", sync_cfg, sync_ingress, http_fetch(), CursorStore(events.table),
+                       SecretResolver().interpolate)
+    assert (result.accepted, result.failed) == (2, 0)
+
+
+def test_least_privilege_report(stack: Stack, api: str, lambda_context: Any,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    # When every AWS-touching path of the three functions runs under its own role
+    exercise(stack, api, lambda_context)
+    # Then nothing was called that the role does not grant (IAM would have denied it) ...
+    lines = ["least-privilege report: actions granted by template.yaml vs called by the function"]
+    for function in FUNCTIONS:
+        allowed, called = granted(stack, function), sorted(stack.calls[function])
+        assert called, f"{function} made no AWS call"
+        assert all(any(_matches(a, c) for a in allowed) for c in called), (function, called, allowed)
+        unused = [a for a in allowed if not any(_matches(a, c) for c in called)]
+        lines += [f"{function}:", f"  granted  {', '.join(allowed)}", f"  called   {', '.join(called)}",
+                  f"  unused   {', '.join(unused) or '-'}"]
+    # ... and the report shows what is granted but unused (run `make iam-report` to see it)
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
