@@ -42,6 +42,16 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(escape, text)
 
 
+def _before(attempt: dict[str, Any], when: float | None) -> bool:
+    at = attempt.get("at")
+    if when is None:
+        return False
+    try:
+        return float(at) < when  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
 def _clock() -> str:
     return time.strftime("%H:%M:%S")
 
@@ -56,6 +66,8 @@ class Console:
         self.out = out or sys.stdout
         self.show_traces = show_traces
         self._seen: dict[tuple[str, str], int] = {}
+        # With a restored state: attempts made before this moment were printed by the last run.
+        self.printed_before: float | None = None
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
@@ -137,7 +149,7 @@ class Console:
         attempts = list(item.get("attempts") or [])
         key = (event_id, route)
         with self._lock:
-            seen = self._seen.get(key, 0)
+            seen = self._seen.get(key, sum(1 for a in attempts if _before(a, self.printed_before)))
             self._seen[key] = len(attempts)
         new = attempts[seen:]
         for i, attempt in enumerate(new, start=seen + 1):
