@@ -18,7 +18,7 @@ REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-tool dev test lint unit integration e2e sam-validate sam-build bench deploy clean loop iam-report
+.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report
 
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG))"
@@ -60,6 +60,10 @@ integration: venv
 
 e2e: venv
 	$(BIN)/pytest -q tests/e2e
+
+# 1,500 seeded hostile requests through a running `hookline dev` (the default suite fires 300); prints the tally.
+hostile: venv
+	HOSTILE_REQUESTS=$${HOSTILE_REQUESTS:-1500} $(BIN)/pytest -q -s tests/e2e/test_hostile.py
 
 sam-validate: sam-tool
 	$(SAM) validate --lint --region $(REGION)

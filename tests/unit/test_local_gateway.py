@@ -190,3 +190,60 @@ def test_over_http_a_declared_length_over_the_limit_is_refused_before_the_body_i
     assert answer.startswith("HTTP/1.1 413") and "Connection: close" in answer
     assert answer.endswith('{"message": "Request Entity Too Large"}')
     assert server.seen[0].status == 413
+
+
+def _answers(host: str, port: int, raw: bytes, expect: int = 1, timeout: float = 5) -> list[tuple[int, bytes]]:
+    """Send raw bytes; read (status, body) answers until `expect` arrive or the server closes."""
+    answers: list[tuple[int, bytes]] = []
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(raw)
+        f = s.makefile("rb")
+        while len(answers) < expect:
+            status_line = f.readline()
+            if not status_line:
+                break
+            length = 0
+            while (line := f.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            answers.append((int(status_line.split()[1]), f.read(length)))
+    return answers
+
+
+def test_keep_alive_pipelines_get_one_answer_per_request_in_order(server: Any) -> None:
+    one = b'POST /webhooks/a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
+    unread = b"GET /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"  # 404, body never used
+    chunked = (b"POST /webhooks/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               b"Content-Type: text/plain\r\n\r\n3;ext=1\r\nabc\r\n0\r\n\r\n")
+    answers = _answers(server.host, server.port, one + unread + chunked, expect=3)
+    assert [a[0] for a in answers] == [200, 404, 200]
+    assert json.loads(answers[2][1])["event"]["body"] == "abc"
+    assert json.loads(answers[2][1])["event"]["pathParameters"] == {"source": "c"}
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"POST /webhooks/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
+    (b"POST /webhooks/a HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431),
+    (b"NOT A REQUEST\r\n\r\n", 400),
+])
+def test_malformed_requests_get_api_gateway_shaped_answers(server: Any, raw: bytes, status: int) -> None:
+    [(got, body)] = _answers(server.host, server.port, raw)
+    assert got == status and set(json.loads(body)) == {"message"}
+    assert server.seen and server.seen[-1].status == status
+
+
+def test_console_lines_cannot_be_forged_through_the_path() -> None:
+    import io
+
+    from hookline.local.console import Console
+
+    out = io.StringIO()
+    console = Console(out=out)
+    forged = "/webhooks/x\r\n12:00:00 ← github evil 202 accepted\x1b[2K"
+    console.request(Exchange("POST", forged, 404, b'{"message": "Not Found"}', 1.0))
+    console.stamp("a\u2028b")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "\\r\\n12:00:00" in lines[0] and "\\x1b[2K" in lines[0] and "\x1b" not in lines[0]
+    assert lines[1].endswith("a\\u2028b")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -46,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="invoke every active schedule once as soon as the pipeline is ready")
     p.add_argument("--demo-crm", type=int, default=None, metavar="PORT",
                    help="also run the demo CRM (prints what it receives, answers 200) on 127.0.0.1:PORT")
+    p.add_argument("--fresh", action="store_true",
+                   help="start with an empty emulator: the AWS state saved in .hookline/ by the last run "
+                        "(event log, DLQ, queues) is discarded")
     p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,
                    help="level of the functions' own JSON logs (default ERROR: the console lines say what happened)")
     p.set_defaults(func=run)
@@ -87,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     _say("stopped")
+    # Everything is stopped and saved: spare the interpreter's final sweep of the emulator's objects
+    # (seconds on a loaded machine) by leaving them out of garbage collection.
+    gc.freeze()
     return 0
 
 
@@ -106,6 +113,10 @@ class DevRuntime:
         self.schedule_lines: list[str] = []
         self.delivery_lines: list[str] = []
         self.jobs: list[Any] = []
+        self.state: Any = None  # local.state.StateStore
+        self.restored: Any = None  # local.state.Saved, when the last run's state was restored
+        self.watcher: Any = None  # local.reload.ConfigWatcher
+        self.ready = False
 
     # ------------------------------------------------------------------ start-up
     def start(self) -> None:
@@ -124,13 +135,22 @@ class DevRuntime:
             print_problems(self.config_path, problems)
             raise DevError(f"{self.template_file} cannot run this configuration")
         parameters = self._parameters()
-        self.emulator = Emulator().start()  # from here on boto3 in this process talks to it
+        self.state = self._state_store(parameters)
+        self.restored = None if self.args.fresh else self.state.load()
+        port = self.restored.port if self.restored and _port_free(self.restored.port) else 0
+        self.emulator = Emulator(port=port).start()  # from here on boto3 in this process talks to it
         try:
-            self.stack = self.emulator.deploy_stack(self.template_file, parameters)
+            if self.restored is not None:  # the last run's AWS state instead of a freshly deployed stack
+                self.state.restore(self.restored)
+                self.stack = self.emulator.read_stack(self.template_file)
+            else:
+                self.stack = self.emulator.deploy_stack(self.template_file, parameters)
             self.resources = self.stack.resources
             self.functions = self.stack.functions()
+            self.state.attach(self.emulator.server._server, self.resources, self.emulator.server.get_host_and_port()[1])
             self._function_environment()
             self._wire(cfg)
+            self._watch_config()
         except cfn.CfnError as e:
             self.stop()
             raise DevError(f"{_rel(self.template_file)}: {e}") from None
@@ -138,6 +158,39 @@ class DevRuntime:
             self.stop()
             raise
         self._write_state()
+        self.ready = True
+
+    def _state_store(self, parameters: dict[str, str]) -> Any:
+        from hookline.local.state import SNAPSHOT_NAME, StateStore, fingerprint
+        from hookline.operations.stack import dev_state_path
+
+        path = dev_state_path().parent / SNAPSHOT_NAME
+        return StateStore(path.resolve(), fingerprint(self.template_file, parameters), note=self.notes.append)
+
+    def _watch_config(self) -> None:
+        from hookline.local.reload import ConfigWatcher
+
+        self.watcher = ConfigWatcher(self.config_path, self.cfg, load=self._checked_config, apply=self._apply_config,
+                                     say=self.console.stamp).start()
+
+    def _checked_config(self, path: Path) -> Any:
+        """The edited configuration, with the same checks as at start-up; ConfigError when it cannot run."""
+        from hookline.config import load_config
+        from hookline.errors import ConfigError
+
+        cfg = load_config(path)
+        problems = template_problems(cfg, self.template_file)
+        if problems:
+            raise ConfigError(problems, str(path))
+        return cfg
+
+    def _apply_config(self, cfg: Any) -> None:
+        # The handlers build their services from hookline.wiring once per cold start; every environment in
+        # this process shares that module, so new services carrying the new configuration reach them all.
+        from hookline import wiring
+
+        self.cfg = cfg
+        wiring.install(wiring.Services(config=cfg))
 
     def _load_env_file(self) -> None:
         from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
@@ -213,6 +266,8 @@ class DevRuntime:
 
         events_table = os.environ.get("EVENTS_TABLE")
         self.console = Console(EventLog(events_table) if events_table else None)
+        if self.restored is not None:
+            self.console.printed_before = time.time()
         specs = self.functions
         routes: list[Route] = []
         self.scheduler = Scheduler()
@@ -388,6 +443,14 @@ class DevRuntime:
         _say(f"  AWS        {endpoint} (moto, {self.emulator.region}); state in {_rel(self.state_file)}")
         _say(f"             other shells: export AWS_ENDPOINT_URL={endpoint}  (hookline dlq/events/report "
              "find it here without flags)")
+        snapshot = _rel(self.state.path)
+        if self.restored is not None:
+            saved_at = time.strftime("%H:%M:%S", time.localtime(self.restored.saved_at))
+            _say(f"  state      restored from {snapshot} (saved {saved_at}); --fresh starts empty")
+        else:
+            _say(f"  state      {'empty (--fresh)' if self.args.fresh else 'new'}: saved to {snapshot} as it "
+                 "changes and at Ctrl-C, restored at the next start")
+        _say(f"  config     {_rel(self.config_path)} is reloaded when it changes")
         urls = []
         for route in self.gateway.api.routes:
             if "{source}" in route.path:
@@ -431,11 +494,13 @@ class DevRuntime:
             poller.stop()
         if self.scheduler is not None:
             self.scheduler.stop(0.5)
+        if self.watcher is not None:
+            self.watcher.stop()
         # The servers wind down in parallel (each waits out its poll interval); a poller in a long poll
         # or a batch gets as long to finish, past that it ends with the process (its messages reappear
         # after their visibility timeout, as after a Lambda crash).
         stoppers = [threading.Thread(target=_quietly, args=(part.stop,), daemon=True)
-                    for part in (self.gateway, self.crm, self.emulator) if part is not None]
+                    for part in (self.gateway, self.crm) if part is not None]
         for t in stoppers:
             t.start()
         deadline = time.monotonic() + 1.0
@@ -443,8 +508,25 @@ class DevRuntime:
             t.join(max(0.0, deadline - time.monotonic()))
         for poller in self.pollers:
             poller.join(max(0.0, deadline - time.monotonic()))
+        self._save_state()
+        if self.emulator is not None:
+            stopper = threading.Thread(target=_quietly, args=(self.emulator.stop,), daemon=True)
+            stopper.start()
+            stopper.join(max(0.2, deadline - time.monotonic()))
         self.gateway = self.crm = self.emulator = None
         self._remove_state()
+
+    def _save_state(self) -> None:
+        """The final snapshot, once nothing but a poller's last long poll can still touch the emulator."""
+        if self.state is None or self.emulator is None:
+            return
+        try:
+            self.state.stop(save=self.ready)  # a start-up that failed half-way is not worth restoring
+        except Exception as e:
+            print(f"hookline dev: state not saved: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            return
+        if self.ready:
+            _say(f"state saved to {_rel(self.state.path)} (--fresh at the next start to begin empty)")
 
     def _remove_state(self) -> None:
         if self.state_file is None:
@@ -454,6 +536,20 @@ class DevRuntime:
                 self.state_file.unlink()
                 self.state_file.parent.rmdir()  # only when empty
         self.state_file = None
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether the last run's AWS port can be had again (then AWS_ENDPOINT_URL in other shells stays right)."""
+    import socket
+
+    if not port:
+        return False
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _quietly(fn: Any) -> None:

@@ -11,6 +11,7 @@ attempt there is printed once, so this stays independent of the delivery engine'
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -22,6 +23,33 @@ from hookline.local.poller import BatchResult
 IN = "←"
 OUT = "→"
 TIMER = "⏰"
+
+
+# C0/C1 controls, DEL, Unicode line/paragraph separators and bidi overrides: a request path or header
+# carrying them (%0d%0a, ...) could otherwise end a console line early and forge the next one.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` on one line, every control character shown as an escape (\\r, \\x1b, \\u2028)."""
+    def escape(m: re.Match[str]) -> str:
+        c = m.group()
+        named = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+        if c in named:
+            return named[c]
+        return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+
+    return _UNSAFE.sub(escape, text)
+
+
+def _before(attempt: dict[str, Any], when: float | None) -> bool:
+    at = attempt.get("at")
+    if when is None:
+        return False
+    try:
+        return float(at) < when  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def _clock() -> str:
@@ -38,6 +66,8 @@ class Console:
         self.out = out or sys.stdout
         self.show_traces = show_traces
         self._seen: dict[tuple[str, str], int] = {}
+        # With a restored state: attempts made before this moment were printed by the last run.
+        self.printed_before: float | None = None
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
@@ -46,7 +76,12 @@ class Console:
             self.out.flush()
 
     def stamp(self, text: str) -> None:
-        self.line(f"{_clock()} {text}")
+        """One console line: whatever `text` holds (paths, sources, errors from requests) stays on it."""
+        self.line(f"{_clock()} {printable(text)}")
+
+    def block(self, text: str) -> None:
+        """Several lines (a traceback): each is made printable, the line breaks are kept."""
+        self.line("\n".join(printable(part) for part in text.rstrip().split("\n")))
 
     # -- requests through the gateway
     def request(self, ex: Exchange) -> None:
@@ -94,7 +129,7 @@ class Console:
             self.stamp(f"{OUT} {function} batch of {n} failed, nothing deleted (SQS redelivers after the visibility "
                        f"timeout): {inv.describe_error()}")
             if self.show_traces and inv.error_trace:
-                self.line(inv.error_trace.rstrip())
+                self.block(inv.error_trace)
         elif result.problem:
             self.stamp(f"{OUT} {function}: {result.problem}")
         for record in result.records:
@@ -114,7 +149,7 @@ class Console:
         attempts = list(item.get("attempts") or [])
         key = (event_id, route)
         with self._lock:
-            seen = self._seen.get(key, 0)
+            seen = self._seen.get(key, sum(1 for a in attempts if _before(a, self.printed_before)))
             self._seen[key] = len(attempts)
         new = attempts[seen:]
         for i, attempt in enumerate(new, start=seen + 1):
@@ -160,4 +195,4 @@ class Console:
         else:
             self.stamp(f"{TIMER} {name} ({kind}) failed: {inv.describe_error()}")
             if self.show_traces and inv.error_trace:
-                self.line(inv.error_trace.rstrip())
+                self.block(inv.error_trace)

@@ -3,12 +3,15 @@
 Routes come from the template's `HttpApi` events. Each request becomes the event API
 Gateway would build (`hookline.local.apigw_events.http_api_event`), checked against
 Powertools' `APIGatewayProxyEventV2Model`, and the handler's answer is turned back into
-an HTTP response as API Gateway does. API Gateway's own answers are reproduced too:
+an HTTP response as API Gateway does. HTTP itself is served by waitress (keep-alive,
+pipelining, chunked bodies, header and body limits). API Gateway's own answers are reproduced too:
 
 | case | status, body |
 |---|---|
 | no route matches (method or path) | 404 `{"message":"Not Found"}` |
 | request body over the HTTP API payload limit (10 MB) | 413 `{"message":"Request Entity Too Large"}` |
+| malformed request (request line, chunking, Content-Length) | 400 `{"message":"Bad Request"}` |
+| request line and headers over 256 KB (waitress's limit) | 431 `{"message":"Request Header Fields Too Large"}` |
 | event over Lambda's synchronous invocation payload limit (6 MB) | 413 `{"message":"Request Entity Too Large"}` |
 | no answer within the 30 s integration timeout | 503 `{"message":"Service Unavailable"}` (REST APIs: 504) |
 | the function raised, timed out or returned a malformed response | 500 `{"message":"Internal Server Error"}` |
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import secrets
 import threading
@@ -25,9 +29,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import create_server
+from waitress.task import ErrorTask
+from waitress.utilities import RequestEntityTooLarge
 
 from hookline.local.apigw_events import http_api_event
 from hookline.local.runtime import LAMBDA_PAYLOAD_LIMIT
@@ -246,93 +256,48 @@ def lambda_response(result: Any) -> Response:
     return Response(status, headers, raw)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def _serve(self) -> None:
-        api = self.server.api
-        length = self.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > API_PAYLOAD_LIMIT:
-            # Refuse without reading the body, and drop the connection (the body is still in flight).
-            resp = _gateway_error(413, "Request Entity Too Large", _request_id())
-            self.close_connection = True
-            self._write(resp, close=True)
-            self.server.notify(Exchange(self.command, self.path.partition("?")[0], 413, resp.body, 0.0,
-                                        error=f"Content-Length {length} is over the HTTP API limit"))
-            return
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            body = self._read_chunked(API_PAYLOAD_LIMIT + 1)
+def _environ_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request headers from a WSGI environ (names as API Gateway sees them: lower case, dashes)."""
+    out: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key
         else:
-            body = self.rfile.read(int(length)) if length and length.isdigit() else b""
-        headers = [(k, v) for k, v in self.headers.items() if k.lower() != "transfer-encoding"]
-        resp, exchange = api.handle(self.command, self.path, headers, body, source_ip=self.client_address[0],
-                                    port=self.server.server_address[1])
-        self._write(resp)
-        self.server.notify(exchange)
-
-    def _read_chunked(self, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            size = int(size_line or b"0", 16)
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            chunk = self.rfile.read(size)
-            self.rfile.readline(1024)
-            total += len(chunk)
-            if total <= limit:
-                chunks.append(chunk)
-
-    def _write(self, resp: Response, close: bool = False) -> None:
-        self.send_response(resp.status)
-        names = {k.lower() for k, _ in resp.headers}
-        for k, v in resp.headers:
-            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(k, v)
-        if "content-type" not in names and resp.body:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(resp.body)))
-        if close:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(resp.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    api: HttpApi
-    listener: Callable[[Exchange], None] | None
-
-    def notify(self, exchange: Exchange) -> None:
-        if self.listener is not None:
-            try:
-                self.listener(exchange)
-            except Exception as e:  # the console must never break a request
-                print(f"(console error: {e})", flush=True)
+            continue
+        if name == "TRANSFER_ENCODING" or not isinstance(value, str):
+            continue  # the body reaches the function de-chunked, as API Gateway passes it
+        out.append((name.lower().replace("_", "-"), value))
+    return out
 
 
 class Gateway:
-    """The HTTP server on host:port (port 0 picks a free one)."""
+    """The HTTP server on host:port (port 0 picks a free one).
+
+    HTTP itself (keep-alive, pipelining, chunked bodies, header and body limits, malformed
+    requests) is waitress's job, a production WSGI server: every request gets an HTTP answer.
+    The answers waitress gives on its own (400 malformed request, 413 over the payload limit,
+    431 headers too large) are reshaped into API Gateway's JSON `{"message": ...}`.
+    """
 
     def __init__(self, api: HttpApi, host: str = "127.0.0.1", port: int = 3000,
-                 listener: Callable[[Exchange], None] | None = None) -> None:
+                 listener: Callable[[Exchange], None] | None = None, *, threads: int = 16) -> None:
         self.api = api
-        self.server = _Server((host, port), _Handler)
-        self.server.api = api
-        self.server.listener = listener
-        self.host, self.port = self.server.server_address[:2]
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="gateway", daemon=True)
+        self.listener = listener
+        # waitress logs a warning per queued task burst; the console lines say what happened.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        self.server: Any = create_server(
+            self._app, host=host, port=port, threads=threads, ident="",
+            max_request_body_size=API_PAYLOAD_LIMIT + 1,  # waitress refuses at >=; API Gateway over the limit
+            asyncore_loop_timeout=0.2,
+            # Bodies arrive whole before the function is invoked, as behind API Gateway.
+            inbuf_overflow=1024 * 1024)
+        self.server.channel_class = _Channel
+        self.server.hookline_gateway = self
+        self.host, self.port = str(self.server.effective_host), int(self.server.effective_port)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="gateway", daemon=True)
 
     @property
     def url(self) -> str:
@@ -342,6 +307,101 @@ class Gateway:
         self._thread.start()
         return self
 
+    def _serve(self) -> None:
+        # The loop owns the sockets: they are closed here, on its thread, never under a running poll.
+        sockets = self.server._map
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.2, map=sockets, use_poll=True, count=1)
+        wasyncore.close_all(sockets)
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(2)
+        else:
+            wasyncore.close_all(self.server._map)
+        self.server.task_dispatcher.shutdown(timeout=1)
+
+    def notify(self, exchange: Exchange) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(exchange)
+            except Exception as e:  # the console must never break a request
+                print(f"(console error: {type(e).__name__})", flush=True)
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD") or "GET")
+        target = str(environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/")
+        try:
+            body = environ["wsgi.input"].read()
+            resp, exchange = self.api.handle(method, target, _environ_headers(environ), body,
+                                             source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
+                                             port=self.port)
+        except Exception as e:  # an emulator bug: API Gateway's 500, one line on the console, never a traceback
+            resp = _gateway_error(500, "Internal Server Error", _request_id())
+            exchange = Exchange(method, target.partition("?")[0], 500, resp.body, 0.0,
+                                error=f"emulator error: {type(e).__name__}: {e}")
+        headers = [(k, v) for k, v in resp.headers
+                   if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+        if resp.body and not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Length", str(len(resp.body))))
+        start_response(f"{resp.status} {_reason(resp.status)}", _latin1(headers))
+        self.notify(exchange)
+        return [] if method.upper() == "HEAD" else [resp.body]
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _latin1(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """WSGI header values are latin-1 strings without line breaks; a function's odd value is made safe."""
+    out = []
+    for k, v in headers:
+        v = v.replace("\r", " ").replace("\n", " ")
+        out.append((k, v.encode("latin-1", "replace").decode("latin-1")))
+    return out
+
+
+class _ErrorTask(ErrorTask):  # type: ignore[misc]
+    """waitress's own refusals (malformed request, body or headers too large), in API Gateway's shape."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        body = json.dumps({"message": error.reason}).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend([("Content-Type", "application/json"), ("apigw-requestid", _request_id())])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        gateway = getattr(self.channel.server, "hookline_gateway", None)
+        if gateway is not None:
+            detail = " ".join(str(error.body).split())
+            # A request line too broken to parse leaves no method or path.
+            method, path = getattr(self.request, "command", "") or "?", getattr(self.request, "path", "") or "?"
+            gateway.notify(Exchange(method, path, error.code, body, 0.0, error=detail))
+        self.write(body)
+
+
+class _Parser(HTTPRequestParser):  # type: ignore[misc]
+    """Refuse a chunk that announces more than the payload limit at once, as a Content-Length over it is:
+    waiting for its data would leave the client without an answer."""
+
+    def received(self, data: bytes) -> int:
+        consumed = int(super().received(data))
+        body = self.body_rcv
+        if (self.chunked and body is not None and not self.completed and not self.error
+                and len(body) + body.chunk_remainder > API_PAYLOAD_LIMIT):
+            self.error = RequestEntityTooLarge(f"a chunk goes past the payload limit of {API_PAYLOAD_LIMIT} bytes")
+            self.completed = True
+        return consumed
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    error_task_class = _ErrorTask
+    parser_class = _Parser

@@ -1,0 +1,329 @@
+"""`hookline dev`'s AWS state across restarts: a snapshot of the embedded moto server's backends.
+
+moto keeps every service's state in memory, in one `BackendDict` per service (moto has no
+persistence of its own; its recorder replays requests, which would redo time-dependent
+SQS and DynamoDB operations differently). So the backends in use are pickled, together with
+the provisioned resources, to `.hookline/emulator.pickle`:
+
+- on change: a WSGI gate in front of moto counts the requests that can change state; a
+  saver thread writes a snapshot when the count moved (at most every `interval` seconds),
+  so a crash loses at most that much;
+- on a clean stop, after the gateway, pollers and schedules have stopped.
+
+The gate also makes each snapshot consistent: requests hold it shared, a snapshot holds it
+alone (waiting out the requests in flight, at most a poller's 1 s long poll). The snapshot is
+only restored when template, parameters, moto and Python are the ones it was taken with;
+otherwise it is set aside and dev starts empty. It is a pickle: load only your own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import io
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+SNAPSHOT_NAME = "emulator.pickle"
+_LOCK = type(threading.Lock())
+_RLOCK = type(threading.RLock())
+# Request actions that never change state (X-Amz-Target or Action=...); anything else counts as a change.
+_READ_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head")
+
+
+class StateError(Exception):
+    """The saved state cannot be used (the reason is printed; dev starts empty)."""
+
+
+def fingerprint(template_file: Path, parameters: dict[str, str]) -> str:
+    """What a snapshot is only valid with: the template, its parameters, moto, Python, this format."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    h.update(template_file.read_bytes())
+    h.update(json.dumps(parameters, sort_keys=True).encode())
+    h.update(f"moto {version('moto')} python {sys.version_info[:2]} format {FORMAT}".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Saved:
+    fingerprint: str
+    saved_at: float
+    port: int
+    resources: Any
+    backends: dict[tuple[str, str], dict[str, Any]]  # (module, service name) -> {account id: backends}
+
+
+# ---------------------------------------------------------------------------------------- pickling
+def _live_backend_dicts() -> Iterator[tuple[tuple[str, str], Any]]:
+    from moto.core.base_backend import BackendDict
+
+    for bd in list(BackendDict._instances):
+        yield (bd.backend.__module__, bd.service_name), bd
+
+
+def _find_backend_dict(key: tuple[str, str]) -> Any:
+    from moto.core.base_backend import BackendDict
+
+    module = importlib.import_module(key[0])
+    for value in vars(module).values():
+        if isinstance(value, BackendDict) and value.service_name == key[1]:
+            return value
+    raise StateError(f"moto has no {key[1]} backend in {key[0]} any more")
+
+
+class _Pickler(pickle.Pickler):
+    """Locks become fresh locks; a BackendDict met inside the graph stays a reference to moto's live one."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCK):
+            return (threading.Lock, ())
+        if isinstance(obj, _RLOCK):
+            return (threading.RLock, ())
+        if _is_private_key(obj):  # moto's KMS keys
+            from cryptography.hazmat.primitives import serialization
+
+            pem = obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            return (_load_private_key, (pem,))
+        return NotImplemented
+
+    def persistent_id(self, obj: Any) -> Any:
+        from moto.core.base_backend import BackendDict
+
+        if isinstance(obj, BackendDict):
+            return ("backend-dict", obj.backend.__module__, obj.service_name)
+        return None
+
+
+def _load_private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem, None)
+
+
+def _is_private_key(obj: Any) -> bool:
+    if "cryptography" not in type(obj).__module__:
+        return False
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    return isinstance(obj, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple) and len(pid) == 3 and pid[0] == "backend-dict":
+            return _find_backend_dict((pid[1], pid[2]))
+        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+
+
+def _dumps(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------- the gate
+class WriteGate:
+    """WSGI middleware in front of moto: requests run shared, a snapshot runs alone; counts changes."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.changes = 0
+        self._cond = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        action = _action(environ)
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._active += 1
+        body = b"?"  # an app that raised may have changed something
+        try:
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)  # the whole answer is computed while the state is consistent
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
+            with self._cond:
+                self._active -= 1
+                if _changes_state(environ, action, body):
+                    self.changes += 1
+                self._cond.notify_all()
+        return [body]
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._exclusive = True  # new requests wait from here on
+            while self._active:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+def _action(environ: dict[str, Any]) -> str:
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+    if target:
+        return target.rpartition(".")[2]
+    if "Action=" in str(environ.get("QUERY_STRING") or ""):
+        from urllib.parse import parse_qs
+
+        return parse_qs(environ["QUERY_STRING"]).get("Action", [""])[0]
+    if "x-www-form-urlencoded" in str(environ.get("CONTENT_TYPE") or ""):
+        # Query protocol (SNS, IAM, CloudFormation, ...): the action is in the form body; put it back for moto.
+        from urllib.parse import parse_qs
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        return parse_qs(raw.decode("latin-1")).get("Action", [""])[0]
+    return ""
+
+
+def _changes_state(environ: dict[str, Any], action: str, body: bytes) -> bool:
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if action == "ReceiveMessage":  # a long poll that found nothing changed nothing
+        return b"ReceiptHandle" in body
+    return not action.startswith(_READ_PREFIXES) if action else True
+
+
+# ---------------------------------------------------------------------------------------- the store
+class StateStore:
+    """The snapshot file and the saver thread for one embedded moto server."""
+
+    def __init__(self, path: Path, fingerprint: str, *, interval: float = 2.0,
+                 note: Callable[[str], None] = print) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.interval = interval
+        self.note = note
+        self.resources: Any = None
+        self.port = 0
+        self.gate: WriteGate | None = None
+        self.saves = 0
+        self.last_saved = 0.0
+        self._saved_changes = -1
+        self._skip: set[tuple[str, str]] = set()  # backends that cannot be pickled (reported once)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._save_lock = threading.Lock()
+
+    # -- loading
+    def load(self) -> Saved | None:
+        """The saved state, or None (no file, or not usable: then it is moved aside and the reason noted)."""
+        if not self.path.is_file():
+            return None
+        try:
+            st = self.path.stat()
+            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+                raise StateError("it is not owned by you or is writable by others")
+            saved = _Unpickler(io.BytesIO(self.path.read_bytes())).load()
+            if not isinstance(saved, Saved):
+                raise StateError("not a hookline dev snapshot")
+            if saved.fingerprint != self.fingerprint:
+                raise StateError("template.yaml, its parameters or the moto version changed since it was saved")
+        except (StateError, OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
+                ValueError) as e:
+            aside = self.path.with_suffix(".unused.pickle")
+            with contextlib.suppress(OSError):
+                os.replace(self.path, aside)
+            self.note(f"saved state not restored ({e}); starting empty (it is kept in {aside.name})")
+            return None
+        return saved
+
+    def restore(self, saved: Saved) -> Any:
+        """Put the saved backends in place of moto's (before anything talks to it); returns the resources."""
+        for key, accounts in saved.backends.items():
+            live = _find_backend_dict(key)
+            dict.clear(live)
+            dict.update(live, accounts)
+            from moto.core.base_backend import BackendDict
+
+            if live not in BackendDict._instances:
+                BackendDict._instances.append(live)
+        self.resources = saved.resources
+        self.last_saved = saved.saved_at
+        return saved.resources
+
+    # -- saving
+    def attach(self, server: Any, resources: Any, port: int) -> None:
+        """Gate the running moto server (a werkzeug server: its `app` is read per request) and start saving."""
+        self.gate = WriteGate(server.app)
+        server.app = self.gate
+        self.resources = resources
+        self.port = port
+        self._thread = threading.Thread(target=self._run, name="state-saver", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.gate is not None and self.gate.changes != self._saved_changes:
+                try:
+                    self.save()
+                except Exception as e:  # keep serving; say why once per failure
+                    self.note(f"state not saved: {type(e).__name__}: {e}")
+
+    def save(self) -> int:
+        """Write a consistent snapshot now; returns its size in bytes."""
+        assert self.gate is not None, "attach() first"
+        with self._save_lock:
+            with self.gate.exclusive():
+                changes = self.gate.changes
+                data = self._snapshot()
+            tmp = self.path.with_suffix(".tmp")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(f.fileno(), 0o600)
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+            self._saved_changes = changes
+            self.saves += 1
+            return len(data)
+
+    def _snapshot(self) -> bytes:
+        backends = {key: dict(bd) for key, bd in _live_backend_dicts() if key not in self._skip}
+        now = time.time()
+        with contextlib.suppress(Exception):  # the usual case; else find the culprits below
+            return _dumps(Saved(self.fingerprint, now, self.port, self.resources, backends))
+        for key in list(backends):  # find the ones that cannot be pickled, leave them out from now on
+            try:
+                _dumps(backends[key])
+            except Exception as e:
+                self._skip.add(key)
+                del backends[key]
+                self.note(f"state of {key[1]} is not saved across restarts ({type(e).__name__}: {e})")
+        return _dumps(Saved(self.fingerprint, now, self.port, self.resources, backends))
+
+    def stop(self, *, save: bool = True) -> None:
+        """Stop the saver; with `save`, write the final snapshot (call before the server stops)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if save and self.gate is not None:
+            self.save()

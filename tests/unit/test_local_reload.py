@@ -1,0 +1,75 @@
+"""hookline dev's configuration reload: what changed, and an invalid file never replaces a valid one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hookline.config import load_config, parse_config
+from hookline.local.reload import ConfigWatcher, config_changes
+
+BASE: dict[str, Any] = {
+    "sources": {"github": {"verify": {"scheme": "github", "secrets": ["env:GH"]}}},
+    "destinations": {"crm": {"url": "http://127.0.0.1:9/a"}, "erp": {"url": "http://127.0.0.1:9/b"}},
+    "routes": [
+        {"name": "a", "source": "github", "destination": "crm", "transform": {"t": "body.title"}},
+        {"name": "b", "source": "github", "destination": "erp"},
+    ],
+}
+
+
+def edited(**changes: Any) -> dict[str, Any]:
+    cfg = yaml.safe_load(yaml.safe_dump(BASE))
+    cfg.update(changes)
+    return cfg
+
+
+def test_changes_name_each_route_added_removed_or_changed_and_the_fields() -> None:
+    new = edited(routes=[
+        {"name": "a", "source": "github", "destination": "crm", "transform": {"title": "body.title"}},
+        {"name": "c", "source": "github", "destination": "erp"},
+    ], destinations={"crm": {"url": "http://127.0.0.1:9/a", "timeout_seconds": 3}, "erp": BASE["destinations"]["erp"]})
+    assert config_changes(parse_config(BASE), parse_config(new)) == [
+        "route a: changed (transform)", "route b: removed", "route c: added",
+        "destination crm: changed (timeout_seconds)"]
+    assert config_changes(parse_config(BASE), parse_config(edited())) == []
+
+
+def test_an_invalid_edit_keeps_the_running_configuration_and_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "hookline.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    applied: list[Any] = []
+    said: list[str] = []
+    watcher = ConfigWatcher(path, load_config(path), load=load_config, apply=applied.append, say=said.append)
+    # Given a save that breaks the file (a route to a destination that does not exist)
+    path.write_text(yaml.safe_dump(edited(routes=[{"name": "a", "source": "github", "destination": "nope"}])))
+    # When it is checked, nothing is applied and the problem is printed with where it is
+    assert watcher.check() is False
+    assert applied == [] and said[0].startswith("hookline.yaml NOT reloaded: 1 problem")
+    assert any("routes" in line and "nope" in line for line in said[1:])
+    # And a valid save afterwards is applied and described
+    said.clear()
+    path.write_text(yaml.safe_dump(edited(routes=BASE["routes"][:1])))
+    assert watcher.check() is True
+    assert [r.name for r in applied[0].routes] == ["a"]
+    assert said == ["hookline.yaml reloaded: 1 change(s); new events and deliveries use it", "  route b: removed"]
+
+
+def test_the_watcher_notices_a_save_by_itself(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "hookline.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    applied: list[Any] = []
+    watcher = ConfigWatcher(path, load_config(path), load=load_config, apply=applied.append, say=lambda _: None,
+                            interval=0.05).start()
+    try:
+        path.write_text(yaml.safe_dump(edited(routes=BASE["routes"][:1])))
+        deadline = time.monotonic() + 10
+        while not applied and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.stop()
+    assert applied and [r.name for r in applied[0].routes] == ["a"]
