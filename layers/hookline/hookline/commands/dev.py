@@ -165,7 +165,14 @@ class DevRuntime:
         from hookline.operations.stack import dev_state_path
 
         path = dev_state_path().parent / SNAPSHOT_NAME
-        return StateStore(path.resolve(), fingerprint(self.template_file, parameters), note=self.notes.append)
+        return StateStore(path.resolve(), fingerprint(self.template_file, parameters), note=self._note)
+
+    def _note(self, line: str) -> None:
+        # Before the banner, notes are listed in it; later ones (a snapshot that left a service out) print at once.
+        if self.ready:
+            self.console.stamp(f"note: {line}")
+        else:
+            self.notes.append(line)
 
     def _watch_config(self) -> None:
         from hookline.local.reload import ConfigWatcher

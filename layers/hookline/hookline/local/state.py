@@ -28,6 +28,8 @@ import pickle
 import sys
 import threading
 import time
+import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +93,12 @@ class _Pickler(pickle.Pickler):
             return (threading.Lock, ())
         if isinstance(obj, _RLOCK):
             return (threading.RLock, ())
+        if isinstance(obj, weakref.WeakValueDictionary):  # moto's Lambda index: its values live elsewhere too
+            return (weakref.WeakValueDictionary, (dict(obj),))
+        if isinstance(obj, defaultdict) and getattr(obj.default_factory, "__name__", "") == "<lambda>":
+            empty = obj.default_factory()  # moto's `defaultdict(lambda: {})`: a lambda cannot be pickled, its type can
+            if type(empty) in (dict, list, set) and not empty:
+                return (_defaultdict_of, (type(empty), dict(obj)))
         if _is_private_key(obj):  # moto's KMS keys
             from cryptography.hazmat.primitives import serialization
 
@@ -105,6 +113,10 @@ class _Pickler(pickle.Pickler):
         if isinstance(obj, BackendDict):
             return ("backend-dict", obj.backend.__module__, obj.service_name)
         return None
+
+
+def _defaultdict_of(factory: type, items: dict[Any, Any]) -> defaultdict[Any, Any]:
+    return defaultdict(factory, items)
 
 
 def _load_private_key(pem: bytes) -> Any:
