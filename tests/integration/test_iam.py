@@ -22,6 +22,7 @@ from moto import mock_aws
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
+from hookline.errors import SecretResolutionError
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.local import cfn
 from hookline.secrets import SecretResolver
@@ -139,13 +140,19 @@ def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
     headers, body = ingress_tests.github_request({"issue": {"number": 2}}, delivery="d-2")
     assert ingress_tests.make_ingress(stack, publisher=flaky).accept("github", headers, body).status == 503
     stack.sqs.purge_queue(QueueUrl=stack.queue_url)
-    # deliver: delivered (claim-checked body), retried (visibility), dead-lettered
-    with Receiver(Script(statuses=[200, 500, 400])) as receiver:
-        cfg = delivery_tests.config(receiver.url)
+    # secrets under the stack's prefix, read through Powertools Parameters as the functions do
+    stack.admin.client("ssm").put_parameter(Name="/hookline/crm/token", Value="ssm-token", Type="SecureString")
+    stack.admin.client("secretsmanager").create_secret(Name="hookline/github", SecretString="gh-secret")
+    with stack.run_as("IngressFunction"):
+        assert SecretResolver().resolve("secretsmanager:hookline/github") == "gh-secret"
+    # deliver: delivered (claim-checked body, a header secret from SSM), retried (visibility), dead-lettered
+    with Receiver(Script(statuses=[200, 500, 400])) as receiver, stack.run_as("DeliverFunction"):
+        cfg = delivery_tests.config(receiver.url, dest={"headers": {"X-Token": "{secret:ssm:/hookline/crm/token}"}})
         stack.s3.put_object(Bucket=stack.bucket, Key="payloads/shop/big", Body=json.dumps(delivery_tests.ORDER))
         delivery_tests.enqueue(stack, delivery_tests.task("e-1", s3_key="payloads/shop/big"))
         delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
                            lambda_context)
+        assert receiver.requests[0].headers["x-token"] == "ssm-token"
         for event_id in ("e-2", "e-3"):
             delivery_tests.enqueue(stack, delivery_tests.task(event_id))
             delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
@@ -186,3 +193,17 @@ def test_least_privilege_report(stack: Stack, api: str, lambda_context: Any,
     # ... and the report shows what is granted but unused (run `make iam-report` to see it)
     with capsys.disabled():
         print("\n" + "\n".join(lines))
+
+
+def test_secrets_outside_the_stack_prefix_are_denied(stack: Stack) -> None:
+    # Given secrets the template's SecretsPrefix (hookline) does not cover
+    stack.admin.client("ssm").put_parameter(Name="/other-app/token", Value="x", Type="SecureString")
+    stack.admin.client("secretsmanager").create_secret(Name="other-app/key", SecretString="x")
+    stack.admin.client("ssm").put_parameter(Name="/hookline/ok", Value="fine", Type="SecureString")
+    # When the deliver function reads them, Then IAM denies the resource (and allows the prefixed one)
+    with stack.run_as("DeliverFunction"):
+        resolver = SecretResolver()
+        for ref in ("ssm:/other-app/token", "secretsmanager:other-app/key"):
+            with pytest.raises(SecretResolutionError, match=r"AccessDenied|not authorized"):
+                resolver.resolve(ref)
+        assert resolver.resolve("ssm:/hookline/ok") == "fine"
