@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
@@ -207,3 +208,31 @@ def test_secrets_outside_the_stack_prefix_are_denied(stack: Stack) -> None:
             with pytest.raises(SecretResolutionError, match=r"AccessDenied|not authorized"):
                 resolver.resolve(ref)
         assert resolver.resolve("ssm:/hookline/ok") == "fine"
+
+
+def test_statements_scoped_to_a_resource_are_enforced_per_resource(stack: Stack) -> None:
+    """moto checks DynamoDB, SSM, Secrets Manager and Firehose calls against "*"; hookline.local.moto_fixes
+    makes them name the resource, so a statement scoped to one table or stream allows that one only."""
+    iam, admin_ddb = stack.admin.client("iam"), stack.ddb_client
+    # Given the ingress role, scoped to its tables, and a table and a delivery stream it has no statement for
+    admin_ddb.create_table(TableName="other", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                           BillingMode="PAY_PER_REQUEST")
+    firehose = stack.admin.client("firehose")
+    for name in ("allowed-stream", "other-stream"):
+        firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+            "RoleARN": stack.resources["IngressFunctionRole"].arn, "BucketARN": stack.resources["PayloadBucket"].arn})
+    iam.put_role_policy(RoleName=stack.resources["IngressFunctionRole"].physical_id, PolicyName="stream",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Action": "firehose:PutRecordBatch",
+                            "Resource": f"arn:aws:firehose:us-east-1:{stack.resources.account_id}:"
+                                        "deliverystream/allowed-stream"}]}))
+    fn = stack.function("IngressFunction")
+    # Then its own table and the named stream work, the others are denied
+    fn.ddb_client.put_item(TableName=stack.idempotency_table, Item={"id": {"S": "x"}})
+    with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
+        fn.ddb_client.put_item(TableName="other", Item={"id": {"S": "x"}})
+    records = [{"Data": b"{}"}]
+    fn.client("firehose").put_record_batch(DeliveryStreamName="allowed-stream", Records=records)
+    with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
+        fn.client("firehose").put_record_batch(DeliveryStreamName="other-stream", Records=records)
