@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.handlers
 import botocore.session
 import pytest
 from moto import mock_aws
@@ -148,12 +149,15 @@ class Stack:
         saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
         os.environ.update(AWS_ACCESS_KEY_ID=creds["AccessKeyId"], AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"],
                           AWS_SESSION_TOKEN=creds["SessionToken"])
-        boto3.DEFAULT_SESSION = boto3.Session(region_name=self.region)  # reads the role's keys set above
         calls = self.calls[function]
-        boto3.DEFAULT_SESSION.events.register("before-call", lambda model, **_: calls.add(iam_action(model)))
+        # Sessions made from here on (boto3's default one, Powertools Parameters' own) record the calls.
+        recorder = ("before-call", lambda model, **_: calls.add(iam_action(model)))
+        botocore.handlers.BUILTIN_HANDLERS.append(recorder)
+        boto3.DEFAULT_SESSION = boto3.Session(region_name=self.region)  # reads the role's keys set above
         try:
             yield
         finally:
+            botocore.handlers.BUILTIN_HANDLERS.remove(recorder)
             boto3.DEFAULT_SESSION = None
             for key, value in saved.items():
                 if value is None:

@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
+from hookline.errors import SecretResolutionError
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.local import cfn
 from hookline.secrets import SecretResolver
@@ -139,13 +141,19 @@ def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
     headers, body = ingress_tests.github_request({"issue": {"number": 2}}, delivery="d-2")
     assert ingress_tests.make_ingress(stack, publisher=flaky).accept("github", headers, body).status == 503
     stack.sqs.purge_queue(QueueUrl=stack.queue_url)
-    # deliver: delivered (claim-checked body), retried (visibility), dead-lettered
-    with Receiver(Script(statuses=[200, 500, 400])) as receiver:
-        cfg = delivery_tests.config(receiver.url)
+    # secrets under the stack's prefix, read through Powertools Parameters as the functions do
+    stack.admin.client("ssm").put_parameter(Name="/hookline/crm/token", Value="ssm-token", Type="SecureString")
+    stack.admin.client("secretsmanager").create_secret(Name="hookline/github", SecretString="gh-secret")
+    with stack.run_as("IngressFunction"):
+        assert SecretResolver().resolve("secretsmanager:hookline/github") == "gh-secret"
+    # deliver: delivered (claim-checked body, a header secret from SSM), retried (visibility), dead-lettered
+    with Receiver(Script(statuses=[200, 500, 400])) as receiver, stack.run_as("DeliverFunction"):
+        cfg = delivery_tests.config(receiver.url, dest={"headers": {"X-Token": "{secret:ssm:/hookline/crm/token}"}})
         stack.s3.put_object(Bucket=stack.bucket, Key="payloads/shop/big", Body=json.dumps(delivery_tests.ORDER))
         delivery_tests.enqueue(stack, delivery_tests.task("e-1", s3_key="payloads/shop/big"))
         delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
                            lambda_context)
+        assert receiver.requests[0].headers["x-token"] == "ssm-token"
         for event_id in ("e-2", "e-3"):
             delivery_tests.enqueue(stack, delivery_tests.task(event_id))
             delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
@@ -186,3 +194,45 @@ def test_least_privilege_report(stack: Stack, api: str, lambda_context: Any,
     # ... and the report shows what is granted but unused (run `make iam-report` to see it)
     with capsys.disabled():
         print("\n" + "\n".join(lines))
+
+
+def test_secrets_outside_the_stack_prefix_are_denied(stack: Stack) -> None:
+    # Given secrets the template's SecretsPrefix (hookline) does not cover
+    stack.admin.client("ssm").put_parameter(Name="/other-app/token", Value="x", Type="SecureString")
+    stack.admin.client("secretsmanager").create_secret(Name="other-app/key", SecretString="x")
+    stack.admin.client("ssm").put_parameter(Name="/hookline/ok", Value="fine", Type="SecureString")
+    # When the deliver function reads them, Then IAM denies the resource (and allows the prefixed one)
+    with stack.run_as("DeliverFunction"):
+        resolver = SecretResolver()
+        for ref in ("ssm:/other-app/token", "secretsmanager:other-app/key"):
+            with pytest.raises(SecretResolutionError, match=r"AccessDenied|not authorized"):
+                resolver.resolve(ref)
+        assert resolver.resolve("ssm:/hookline/ok") == "fine"
+
+
+def test_statements_scoped_to_a_resource_are_enforced_per_resource(stack: Stack) -> None:
+    """moto checks DynamoDB, SSM, Secrets Manager and Firehose calls against "*"; hookline.local.moto_fixes
+    makes them name the resource, so a statement scoped to one table or stream allows that one only."""
+    iam, admin_ddb = stack.admin.client("iam"), stack.ddb_client
+    # Given the ingress role, scoped to its tables, and a table and a delivery stream it has no statement for
+    admin_ddb.create_table(TableName="other", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                           BillingMode="PAY_PER_REQUEST")
+    firehose = stack.admin.client("firehose")
+    for name in ("allowed-stream", "other-stream"):
+        firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+            "RoleARN": stack.resources["IngressFunctionRole"].arn, "BucketARN": stack.resources["PayloadBucket"].arn})
+    iam.put_role_policy(RoleName=stack.resources["IngressFunctionRole"].physical_id, PolicyName="stream",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                            "Effect": "Allow", "Action": "firehose:PutRecordBatch",
+                            "Resource": f"arn:aws:firehose:us-east-1:{stack.resources.account_id}:"
+                                        "deliverystream/allowed-stream"}]}))
+    fn = stack.function("IngressFunction")
+    # Then its own table and the named stream work, the others are denied
+    fn.ddb_client.put_item(TableName=stack.idempotency_table, Item={"id": {"S": "x"}})
+    with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
+        fn.ddb_client.put_item(TableName="other", Item={"id": {"S": "x"}})
+    records = [{"Data": b"{}"}]
+    fn.client("firehose").put_record_batch(DeliveryStreamName="allowed-stream", Records=records)
+    with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
+        fn.client("firehose").put_record_batch(DeliveryStreamName="other-stream", Records=records)

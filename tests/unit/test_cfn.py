@@ -117,3 +117,17 @@ def test_an_attribute_of_a_left_out_resource_is_a_clear_error() -> None:
     }}
     with pytest.raises(CfnError, match="Fn uses an attribute of Api"):
         cfn.deployable(transformed, {})
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"Bogus": "1"}, "unknown template parameter"),
+    ({"MaxReceiveCount": "1"}, "below MinValue 2"),
+    ({"MaxReceiveCount": "many"}, "not a number"),
+    ({"Stage": "Has_Upper"}, "does not match"),
+    ({"SyncEnabled": "maybe"}, "is not one of"),
+])
+def test_parameter_overrides_are_checked_like_cloudformation_does(template: dict, overrides: dict,
+                                                                   message: str) -> None:
+    with pytest.raises(CfnError, match=message):
+        cfn.check_parameters(template["Parameters"], overrides)
+    cfn.check_parameters(template["Parameters"], {"MaxReceiveCount": "3", "Stage": "prod"})

@@ -44,6 +44,7 @@ __all__ = [
     "LocalResource",
     "LocalStack",
     "Resources",
+    "check_parameters",
     "deploy",
     "deployable",
     "load_template",
@@ -236,6 +237,30 @@ def _upload_code(s3: Any, transformed: Mapping[str, Any], base: Path) -> None:
         s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=_zip(folder, newest))
 
 
+def check_parameters(declared: Mapping[str, Any], overrides: Mapping[str, str]) -> None:
+    """What CloudFormation checks before it creates a stack and moto does not: names, AllowedValues,
+    AllowedPattern, MinValue / MaxValue."""
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise CfnError(f"unknown template parameter(s): {', '.join(unknown)}")
+    for name, value in overrides.items():
+        spec = declared[name] or {}
+        allowed = [str(a) for a in spec.get("AllowedValues") or []]
+        if allowed and value not in allowed:
+            raise CfnError(f"parameter {name}: {value!r} is not one of {allowed}")
+        if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+            raise CfnError(f"parameter {name}: {value!r} does not match {spec['AllowedPattern']}")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise CfnError(f"parameter {name}: {value!r} is not a number") from None
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                raise CfnError(f"parameter {name}: {value} is below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                raise CfnError(f"parameter {name}: {value} is above MaxValue {spec['MaxValue']}")
+
+
 _transform_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
@@ -255,9 +280,7 @@ def deploy(client: Client, template_file: str | Path, *, stack_name: str, region
     template_file = Path(template_file)
     parameters = {k: str(v) for k, v in (parameters or {}).items()}
     template = load_template(template_file)
-    unknown = sorted(set(parameters) - set(template.get("Parameters") or {}))
-    if unknown:
-        raise CfnError(f"unknown template parameter(s): {', '.join(unknown)}")
+    check_parameters(template.get("Parameters") or {}, parameters)
     transformed = _transformed(template_file.resolve(), template_file.stat().st_mtime, region,
                                tuple(sorted(parameters.items())), client)
     _upload_code(client("s3"), transformed, template_file.parent)
@@ -332,9 +355,6 @@ class Resources(Mapping[str, LocalResource]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def of_type(self, resource_type: str) -> list[LocalResource]:
-        return [r for r in self._items.values() if r.type == resource_type]
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (the state file `hookline dev` writes for the CLI)."""
         return {"context": {"stack_name": self.stack_name, "region": self.region, "account_id": self.account_id},
@@ -392,19 +412,8 @@ class FunctionSpec:
     environment: Mapping[str, str]
     events: tuple[EventSpec, ...]
 
-    @property
-    def handler_module(self) -> str:
-        return self.handler.rsplit(".", 1)[0]
-
-    @property
-    def handler_function(self) -> str:
-        return self.handler.rsplit(".", 1)[1]
-
     def code_path(self, template_dir: str | Path) -> Path:
         return Path(template_dir) / self.code_uri
-
-    def events_of_type(self, *types: str) -> list[EventSpec]:
-        return [e for e in self.events if e.type in types]
 
 
 class LocalStack:

@@ -9,7 +9,7 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
    Powertools' idempotency condition got 2-4 winners. Every DynamoDB write of the backend
    runs under one lock (reads stay concurrent): the emulator is one process, so serialising
    its writes is exactly DynamoDB's per-item guarantee and a little more.
-2. **IAM policies name resources for DynamoDB, SSM and Secrets Manager.** moto checks the
+2. **IAM policies name resources for DynamoDB, SSM, Secrets Manager and Firehose.** moto checks the
    action of these services against the resource `*`, so a statement scoped to a table ARN
    (what every least-privilege policy says) never matches and a `Resource: "*"` one always
    does. Their requests are checked against the ARN they touch instead, as on AWS (SQS and
@@ -101,14 +101,21 @@ def _secret_resource(self: Any) -> str:
     return f"arn:aws:secretsmanager:{self.region}:{self.current_account}:secret:{secret}"
 
 
+def _firehose_resource(self: Any) -> str:
+    stream = self._get_param("DeliveryStreamName")
+    return f"arn:aws:firehose:{self.region}:{self.current_account}:deliverystream/{stream}" if stream else "*"
+
+
 def _resource_level_iam() -> None:
     from moto.dynamodb.responses import DynamoHandler
+    from moto.firehose.responses import FirehoseResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.ssm.responses import SimpleSystemManagerResponse
 
     DynamoHandler._determine_resource = _dynamodb_resource  # type: ignore[attr-defined]
     SimpleSystemManagerResponse._determine_resource = _ssm_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
+    FirehoseResponse._determine_resource = _firehose_resource  # type: ignore[attr-defined]
 
 
 def _json_role_policies() -> None:
