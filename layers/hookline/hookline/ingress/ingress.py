@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailable
+from hookline.aws import MAX_BATCH_BYTES, EventLog, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.errors import SecretResolutionError
@@ -153,20 +153,22 @@ class Ingress:
         deps = self.deps
         deps.events.record_received(event_id=event["id"], source=event["source"], type=type,
                                     received_at=received_at, routes=routes)
-        inline: dict[str, Any]
-        if len(raw) > deps.large_body_threshold:
+
+        def tasks_with(**body: Any) -> list[DeliveryTask]:
+            return [DeliveryTask(event_id=event["id"], source=event["source"], route=route, type=type,
+                                 received_at=received_at, headers=headers,
+                                 content_type=headers.get("content-type"), **body)
+                    for route in routes]
+
+        inline = len(raw) <= deps.large_body_threshold
+        if inline:
+            text, encoding = DeliveryTask.encode_body(raw)
+            tasks = tasks_with(body=text, body_encoding=encoding)
+        # One copy per route must fit one SendMessageBatch; if not, S3 holds the body once (claim check).
+        if not inline or sum(len(t.model_dump_json(exclude_none=True).encode()) for t in tasks) > MAX_BATCH_BYTES:
             key = f"payloads/{event['source']}/{hashlib.sha256(event['id'].encode()).hexdigest()}"
             deps.payloads.put(key, raw, headers.get("content-type"))
-            inline = {"s3_key": key}
-        else:
-            text, encoding = DeliveryTask.encode_body(raw)
-            inline = {"body": text, "body_encoding": encoding}
-        tasks = [
-            DeliveryTask(event_id=event["id"], source=event["source"], route=route, type=type,
-                         received_at=received_at, headers=headers,
-                         content_type=headers.get("content-type"), **inline)
-            for route in routes
-        ]
+            tasks = tasks_with(s3_key=key)
         deps.publisher.publish(tasks)
         return {"status": "accepted", "id": event["id"]}
 

@@ -1,0 +1,124 @@
+"""Ingress under the audit's findings: batch sizes, replays under a new id, leaks (moto, template tables)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from hookline.aws import MAX_BATCH_BYTES, EventLog, PayloadStore, QueuePublisher
+from hookline.config import parse_config
+from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.signatures import sign
+from hookline.messages import DeliveryTask
+from hookline.secrets import SecretResolver
+from tests.integration.test_ingress import queued
+
+SECRET = "it-is-a-test-secret"
+ROUTES = 9
+
+
+def config() -> dict[str, Any]:
+    return {
+        "sources": {
+            "github": {"verify": {"scheme": "github", "secrets": ["env:TEST_GH_SECRET"]}},
+            "shop": {"verify": {"scheme": "shopify", "secrets": ["env:TEST_GH_SECRET"]}},
+            "app": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:TEST_GH_SECRET"], "header": "X-Sig",
+                               "id_header": "X-Event-Id"}},
+            "sw": {"verify": {"scheme": "standard-webhooks", "secrets": ["env:TEST_SW_SECRET"]}},
+            "nokey": {"verify": {"scheme": "github", "secrets": ["env:TEST_UNSET_SECRET"]}},
+        },
+        "destinations": {"crm": {"url": "http://127.0.0.1:9/x"}},
+        "routes": [{"name": f"r{i}", "source": "github", "destination": "crm"} for i in range(ROUTES)]
+        + [{"name": f"{s}-r", "source": s, "destination": "crm"} for s in ("shop", "app", "sw")],
+    }
+
+
+class CountingClient:
+    """The SQS client, with each SendMessageBatch's entry count and payload size kept."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.batches: list[tuple[int, int]] = []
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        entries = kwargs["Entries"]
+        self.batches.append((len(entries), sum(len(e["MessageBody"].encode()) for e in entries)))
+        return self._inner.send_message_batch(**kwargs)
+
+
+def make(stack: Any, client: Any = None) -> Ingress:
+    return Ingress(IngressDeps(
+        config=parse_config(config()), secrets=SecretResolver(),
+        publisher=QueuePublisher(stack.queue_url, client=client or stack.sqs),
+        payloads=PayloadStore(stack.bucket, client=stack.s3),
+        events=EventLog(stack.events_table, resource=stack.ddb),
+        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+    ))
+
+
+def signed(source: str, body: bytes, msg_id: str | None = None, **extra: str) -> dict[str, str]:
+    cfg = parse_config(config()).sources[source].verify
+    secret = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHM=" if cfg.scheme == "standard-webhooks" else SECRET
+    headers = {k.lower(): v for k, v in sign(cfg, secret, body, msg_id=msg_id).items()}
+    headers["content-type"] = "application/json"
+    headers.update(extra)
+    return headers
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GH_SECRET", SECRET)
+    monkeypatch.setenv("TEST_SW_SECRET", "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHM=")
+    monkeypatch.delenv("TEST_UNSET_SECRET", raising=False)
+
+
+# ---------------------------------------------------------------- fix 1: batches by bytes, claim check
+
+
+def test_nine_routes_of_a_146_kb_body_are_accepted_with_the_body_stored_once(stack: Any) -> None:
+    # Given a 146 KB body (under the 200 KiB inline threshold) that matches nine routes
+    body = json.dumps({"blob": "x" * 146_000}).encode()
+    client = CountingClient(stack.sqs)
+    # When it arrives
+    resp = make(stack, client).accept("github", signed("github", body, "d-9x146"), body)
+    # Then it is accepted, every route gets a pointer to one stored copy, and no batch broke SQS's limit
+    assert resp.status == 202, resp.body
+    tasks = queued(stack)
+    assert sorted(t.route for t in tasks) == sorted(f"r{i}" for i in range(ROUTES))
+    assert {t.s3_key for t in tasks} != {None} and len({t.s3_key for t in tasks}) == 1
+    assert stack.s3.get_object(Bucket=stack.bucket, Key=tasks[0].s3_key)["Body"].read() == body
+    assert len(stack.s3.list_objects_v2(Bucket=stack.bucket).get("Contents", [])) == 1
+    assert client.batches and all(n <= 10 and size <= MAX_BATCH_BYTES for n, size in client.batches)
+
+
+def test_a_body_that_fits_routes_times_body_stays_inline_in_one_batch(stack: Any) -> None:
+    body = json.dumps({"blob": "y" * 20_000}).encode()
+    client = CountingClient(stack.sqs)
+    assert make(stack, client).accept("github", signed("github", body, "d-inline"), body).status == 202
+    tasks = queued(stack)
+    assert len(tasks) == ROUTES and all(t.inline_body() == body for t in tasks)
+    assert len(client.batches) == 1
+
+
+def test_publisher_splits_batches_by_encoded_size_and_count() -> None:
+    sent: list[list[dict[str, str]]] = []
+
+    class Fake:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+            sent.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    def task(i: int, size: int) -> DeliveryTask:
+        return DeliveryTask(event_id="e", source="s", route=f"r{i}", received_at=1.0, body="z" * size)
+
+    # Given 25 tasks of mixed sizes, some near the single-message limit
+    tasks = [task(i, 120_000 if i % 3 == 0 else 900) for i in range(25)]
+    # When published
+    QueuePublisher("q", client=Fake()).publish(tasks)
+    # Then every task went once, in order, in batches within both SQS limits
+    flat = [json.loads(e["MessageBody"])["route"] for batch in sent for e in batch]
+    assert flat == [t.route for t in tasks]
+    assert all(len(b) <= 10 and sum(len(e["MessageBody"].encode()) for e in b) <= MAX_BATCH_BYTES for b in sent)
