@@ -28,7 +28,7 @@ def config() -> dict[str, Any]:
             "app": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:TEST_GH_SECRET"], "header": "X-Sig",
                                "id_header": "X-Event-Id"}},
             "sw": {"verify": {"scheme": "standard-webhooks", "secrets": ["env:TEST_SW_SECRET"]}},
-            "nokey": {"verify": {"scheme": "github", "secrets": ["env:TEST_UNSET_SECRET"]}},
+            "nokey": {"verify": {"scheme": "github", "secrets": ["env:TEST_EMPTY_SECRET"]}},
         },
         "destinations": {"crm": {"url": "http://127.0.0.1:9/x"}},
         "routes": [{"name": f"r{i}", "source": "github", "destination": "crm"} for i in range(ROUTES)]
@@ -72,7 +72,7 @@ def signed(source: str, body: bytes, msg_id: str | None = None, **extra: str) ->
 def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_GH_SECRET", SECRET)
     monkeypatch.setenv("TEST_SW_SECRET", "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHM=")
-    monkeypatch.delenv("TEST_UNSET_SECRET", raising=False)
+    monkeypatch.setenv("TEST_EMPTY_SECRET", "")  # set but empty: no usable secret
 
 
 # ---------------------------------------------------------------- fix 1: batches by bytes, claim check
@@ -122,3 +122,39 @@ def test_publisher_splits_batches_by_encoded_size_and_count() -> None:
     flat = [json.loads(e["MessageBody"])["route"] for batch in sent for e in batch]
     assert flat == [t.route for t in tasks]
     assert all(len(b) <= 10 and sum(len(e["MessageBody"].encode()) for e in b) <= MAX_BATCH_BYTES for b in sent)
+
+
+# ---------------------------------------------------------------- fix 5: a replay under a new id
+
+
+@pytest.mark.parametrize(("source", "id_header"), [
+    ("github", "x-github-delivery"), ("shop", "x-shopify-webhook-id"), ("app", "x-event-id"),
+])
+def test_the_same_signed_bytes_under_a_new_id_are_a_duplicate(stack: Any, source: str, id_header: str) -> None:
+    # Given an accepted event whose id header is not covered by the signature
+    ingress = make(stack)
+    body = json.dumps({"order": 17, "source": source}).encode()
+    headers = signed(source, body, "id-original")
+    assert ingress.accept(source, headers, body).status == 202
+    # When a captured copy is re-sent with a new id
+    replay = ingress.accept(source, {**headers, id_header: "id-forged"}, body)
+    # Then it is answered as a duplicate of the original and queues nothing more
+    assert (replay.status, replay.body) == (200, {"status": "duplicate", "id": "id-original"})
+    # And the sender's own redelivery (same id) is a duplicate, as before
+    assert ingress.accept(source, headers, body).status == 200
+    assert len(queued(stack)) == (ROUTES if source == "github" else 1)
+
+
+def test_a_different_body_under_the_same_id_scheme_is_a_new_event(stack: Any) -> None:
+    ingress = make(stack)
+    one, two = b'{"n": 1}', b'{"n": 2}'
+    assert ingress.accept("shop", signed("shop", one, "s-1"), one).status == 202
+    assert ingress.accept("shop", signed("shop", two, "s-2"), two).status == 202
+
+
+def test_standard_webhooks_ids_are_signed_so_each_new_id_is_a_new_event(stack: Any) -> None:
+    ingress = make(stack)
+    body = b'{"type": "invoice.paid"}'
+    assert ingress.accept("sw", signed("sw", body, "msg_1"), body).status == 202
+    assert ingress.accept("sw", signed("sw", body, "msg_2"), body).status == 202
+    assert ingress.accept("sw", signed("sw", body, "msg_1"), body).status == 200
