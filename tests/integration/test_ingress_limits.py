@@ -158,3 +158,25 @@ def test_standard_webhooks_ids_are_signed_so_each_new_id_is_a_new_event(stack: A
     assert ingress.accept("sw", signed("sw", body, "msg_1"), body).status == 202
     assert ingress.accept("sw", signed("sw", body, "msg_2"), body).status == 202
     assert ingress.accept("sw", signed("sw", body, "msg_1"), body).status == 200
+
+
+# ---------------------------------------------------------------- fix 6: what leaks
+
+
+def test_an_unusable_secret_is_not_revealed_to_the_caller(stack: Any, caplog: pytest.LogCaptureFixture) -> None:
+    body = b'{"a": 1}'
+    resp = make(stack).accept("nokey", signed("github", body, "n-1"), body)
+    assert resp.status == 401
+    assert "secret" not in resp.body["error"] and "configured" not in resp.body["error"]
+
+
+def test_credentials_in_request_headers_never_reach_the_queue(stack: Any) -> None:
+    body = b'{"a": 2}'
+    creds = {"x-api-key": "k-123", "proxy-authorization": "Basic Zm9vOmJhcg==", "authorization": "Bearer t",
+             "cookie": "s=1", "x-auth-token": "tok", "x-amz-security-token": "sts", "x-csrf-token": "c",
+             "x-client-secret": "shh", "api-key": "k2", "x-access-token": "a"}
+    resp = make(stack).accept("app", signed("app", body, "c-1", **creds, **{"x-trace": "keep"}), body)
+    assert resp.status == 202
+    (task,) = queued(stack)
+    assert not set(creds) & set(task.headers)
+    assert task.headers["x-trace"] == "keep" and task.headers["x-event-id"] == "c-1"

@@ -9,6 +9,7 @@ record, and the sender's retry is processed as new instead of being answered "du
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from hookline.errors import SecretResolutionError
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import DeliveryTask
-from hookline.observability import SIGNATURE_HEADERS, count, logger
+from hookline.observability import SENSITIVE_HEADERS, count, logger
 from hookline.secrets import SecretResolver
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
@@ -108,6 +109,10 @@ class Ingress:
             return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
         try:
             signatures.verify(src.verify, secrets, headers, body, now=deps.clock())
+        except signatures.SourceMisconfigured as e:
+            # The operator's problem, and a hint to a prober: the log says what, the caller learns nothing.
+            logger.error("source cannot verify signatures", extra={"source": source, "error": str(e)})
+            return _error(401, "signature verification failed", "signature")
         except signatures.SignatureError as e:
             logger.info("signature rejected", extra={"source": source, "error": str(e)})
             return _error(401, str(e), "signature")
@@ -192,13 +197,15 @@ class Ingress:
         return {"status": "duplicate", "id": event_id}
 
 
-# Signature headers prove nothing downstream and must not travel in the queue.
-_DROPPED_HEADERS = SIGNATURE_HEADERS | {"authorization", "cookie", "x-amzn-trace-id", "content-length"}
+# Signatures prove nothing downstream, and credentials must not rest in queue and DLQ messages.
+_DROPPED_HEADERS = SENSITIVE_HEADERS | {"x-amzn-trace-id", "content-length"}
+# Names that carry credentials by convention (x-auth-token, api-key, x-amz-security-token, x-client-secret...).
+_CREDENTIAL_NAME = re.compile(r"auth|token|secret|passw|api[-_]?key|session|cookie|signature|credential")
 
 
 def _forwardable(headers: dict[str, str], signature_header: str | None) -> dict[str, str]:
     dropped = _DROPPED_HEADERS | ({signature_header.lower()} if signature_header else set())
-    return {k: v for k, v in headers.items() if k not in dropped}
+    return {k: v for k, v in headers.items() if k not in dropped and not _CREDENTIAL_NAME.search(k)}
 
 
 def _describe(e: Exception) -> str:

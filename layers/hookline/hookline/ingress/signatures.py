@@ -48,6 +48,10 @@ class SignatureError(Exception):
     """Why a request was rejected. Safe to return in a 401: names headers, never secrets."""
 
 
+class SourceMisconfigured(SignatureError):
+    """The source cannot verify anything (no usable secret, no header): logged, never told to the caller."""
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -109,7 +113,7 @@ def _standard_webhooks_key(secret: str) -> bytes | None:
 
 def _require_match(expected: list[bytes], given: list[bytes], header: str) -> None:
     if not expected:
-        raise SignatureError("no usable secret is configured for this source")
+        raise SourceMisconfigured("no usable secret is configured for this source")
     matched = False
     for e in expected:
         for g in given:
@@ -192,7 +196,7 @@ def _verify_hmac(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body:
                  now: float | None) -> None:
     if not cfg.header:
         # `hookline validate` reports this; refuse rather than accept unsigned requests.
-        raise SignatureError("this source has no signature header configured")
+        raise SourceMisconfigured("this source has no signature header configured")
     value = _header(h, cfg.header)
     expected_form = f"{cfg.prefix}<{cfg.encoding}>"
     if not value.lower().startswith(cfg.prefix.lower()):
