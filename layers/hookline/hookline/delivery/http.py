@@ -104,7 +104,9 @@ class HttpSender:
         try:
             attempt = self._headers(dest, key, body, content_type, started)
         except SecretResolutionError as e:
-            return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=outcomes.SECRET)
+            # An unset variable will not appear by retrying: a config failure now, not retries_exhausted later.
+            kind = outcomes.INVALID_REQUEST if e.permanent else outcomes.SECRET
+            return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=kind)
         except _Unbuildable as e:
             return HttpResult(started, 0.0, error=str(e), error_kind=outcomes.INVALID_REQUEST)
         token: str | None = None
