@@ -180,3 +180,50 @@ def test_credentials_in_request_headers_never_reach_the_queue(stack: Any) -> Non
     (task,) = queued(stack)
     assert not set(creds) & set(task.headers)
     assert task.headers["x-trace"] == "keep" and task.headers["x-event-id"] == "c-1"
+
+
+# ---------------------------------------------------------------- found by the chaos run
+
+
+def test_concurrent_invocations_in_one_process_each_see_their_own_request(
+        stack: Any, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> None:
+    # `hookline dev` runs several ingress environments as threads of one process; Powertools'
+    # resolver keeps the current event on its class, so one request could be answered with another's.
+    import threading
+
+    from functions.ingress import app
+    from hookline.wiring import Services, install
+
+    services = Services(stack.settings, config=parse_config(config()))
+    install(services)
+    try:
+        def event(i: int) -> dict[str, Any]:
+            source = ("github", "shop", "app")[i % 3]
+            body = json.dumps({"i": i}).encode()
+            return {"version": "2.0", "routeKey": "POST /webhooks/{source}", "rawPath": f"/webhooks/{source}",
+                    "rawQueryString": "", "headers": signed(source, body, f"id-{i}"),
+                    "pathParameters": {"source": source}, "isBase64Encoded": False, "body": body.decode(),
+                    "requestContext": {"http": {"method": "POST", "path": f"/webhooks/{source}",
+                                                "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                                                "userAgent": "t"},
+                                       "requestId": f"r{i}", "routeKey": "POST /webhooks/{source}",
+                                       "stage": "$default", "accountId": "1", "apiId": "a",
+                                       "domainName": "d", "domainPrefix": "d", "time": "t", "timeEpoch": 0}}
+
+        answers: dict[int, dict[str, Any]] = {}
+        barrier = threading.Barrier(12)
+
+        def call(i: int) -> None:
+            barrier.wait()
+            answers[i] = app.handler(event(i), lambda_context)
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        install(None)
+    for i, answer in answers.items():
+        assert answer["statusCode"] == 202, (i, answer)
+        assert json.loads(answer["body"])["id"] == f"id-{i}", (i, answer)
