@@ -125,6 +125,9 @@ class DevRuntime:
             raise DevError(f"{self.template_file} cannot run this configuration")
         parameters = self._parameters()
         self.emulator = Emulator().start()  # from here on boto3 in this process talks to it
+        from hookline.local import faults
+
+        faults.install_from_env()  # HOOKLINE_FAULTS: seeded process faults for the chaos run
         try:
             self.resources = self.emulator.provision(template, parameters)
             self._function_environment(template)
