@@ -18,12 +18,13 @@ REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report
+.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos
 
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG))"
 	@echo "make test    lint, all tests, sam validate --lint and sam build"
 	@echo "make bench   run the benchmarks under benchmarks/"
+	@echo "make chaos   1,000 events through hookline dev under receiver and process faults (SEED=N to repeat)"
 	@echo "make deploy  bundle CONFIG into the layer, sam build and sam deploy"
 
 $(BIN)/hookline: pyproject.toml
@@ -87,6 +88,11 @@ iam-report: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py
+
+# The long proof (a few minutes); a 60-event run of the same harness is part of `make test`.
+CHAOS_EVENTS ?= 1000
+chaos: venv
+	$(BIN)/python -m tests.e2e.chaos --events $(CHAOS_EVENTS) $(if $(SEED),--seed $(SEED))
 
 # One command redeploys a changed configuration: validate it, bundle it into the layer, build, deploy.
 deploy: venv sam-tool

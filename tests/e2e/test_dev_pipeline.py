@@ -35,9 +35,12 @@ def post(url: str, body: bytes, headers: dict[str, str], method: str = "POST") -
 
 
 def send_github(p: Pipeline, event: str, delivery: str | None = None, payload: dict | None = None) -> tuple[int, Any]:
-    body = json.dumps(payload or ISSUE).encode()
+    delivery = delivery or str(uuid.uuid4())
+    # Distinct events carry distinct bytes (GitHub's payloads have timestamps and ids): the same signed
+    # bytes under another X-GitHub-Delivery are a replay, answered "duplicate".
+    body = json.dumps({**(payload or ISSUE), "hook_id": delivery}).encode()
     verify = load_config(p.config).sources["github"].verify
-    headers = sign(verify, "e2e-github-secret", body, msg_id=delivery or str(uuid.uuid4()))
+    headers = sign(verify, "e2e-github-secret", body, msg_id=delivery)
     headers.update({"X-GitHub-Event": event, "Content-Type": "application/json"})
     return post(f"{p.dev.url}/webhooks/github", body, headers)
 

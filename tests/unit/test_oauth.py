@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -35,6 +36,12 @@ class FakeResponse:
         if isinstance(self._data, Exception):
             raise self._data
         return self._data
+
+    def iter_content(self, size: int) -> Any:
+        yield b"<html>not json</html>" if isinstance(self._data, Exception) else json.dumps(self._data).encode()
+
+    def close(self) -> None:
+        pass
 
 
 class FakeSession:

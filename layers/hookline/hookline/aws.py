@@ -17,6 +17,9 @@ import boto3
 from hookline.messages import DeliveryTask
 
 EVENT_ITEM = "#event"
+# SendMessageBatch: at most 10 entries, and the bodies together within 256 KiB (also one message's limit).
+MAX_BATCH_ENTRIES = 10
+MAX_BATCH_BYTES = 256 * 1024
 
 
 def _client(service: str, client: Any | None) -> Any:
@@ -24,7 +27,7 @@ def _client(service: str, client: Any | None) -> Any:
 
 
 class QueuePublisher:
-    """Sends delivery tasks to the delivery queue (batches of 10, failures raised)."""
+    """Sends delivery tasks to the delivery queue (batches within SQS's limits, failures raised)."""
 
     def __init__(self, queue_url: str, client: Any | None = None) -> None:
         self.queue_url = queue_url
@@ -36,17 +39,29 @@ class QueuePublisher:
         return self._client
 
     def publish(self, tasks: list[DeliveryTask]) -> None:
-        for start in range(0, len(tasks), 10):
-            chunk = tasks[start:start + 10]
+        for chunk in batches([t.model_dump_json(exclude_none=True) for t in tasks]):
             resp = self.client.send_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "MessageBody": t.model_dump_json(exclude_none=True)}
-                         for i, t in enumerate(chunk)],
+                Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
             )
             failed = resp.get("Failed") or []
             if failed:
                 codes = ", ".join(f"{f.get('Code')}" for f in failed)
                 raise QueueUnavailable(f"{len(failed)} of {len(chunk)} messages not queued ({codes})")
+
+
+def batches(bodies: list[str]) -> list[list[str]]:
+    """Message bodies in order, grouped within SendMessageBatch's entry count and payload size."""
+    out: list[list[str]] = []
+    size = 0
+    for body in bodies:
+        n = len(body.encode())
+        if not out or len(out[-1]) >= MAX_BATCH_ENTRIES or size + n > MAX_BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(body)
+        size += n
+    return out
 
 
 class QueueUnavailable(Exception):

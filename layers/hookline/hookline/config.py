@@ -27,7 +27,7 @@ HEADER_SECRET = re.compile(r"\{secret:([^}]+)\}")
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie"}
 DEFAULT_SCHEDULE = (60, 300, 1800)
 SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
-SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noqa: S105 (a hint, not a secret)
+SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noqa: S105 (a hint, not a secret) # nosec B105
 
 
 def _check_secret_ref(value: str) -> str:
@@ -172,7 +172,7 @@ _PYDANTIC_HINTS = {
     "literal_error": "use one of the listed values",
     "value_error": "",
 }
-_SECRET_ERROR = "not a secret reference"  # noqa: S105 (an error text)
+_SECRET_ERROR = "not a secret reference"  # noqa: S105 (an error text) # nosec B105
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:

@@ -29,4 +29,11 @@ class ConfigError(Exception):
 
 
 class SecretResolutionError(Exception):
-    """A secret reference could not be resolved (names the reference, never the value)."""
+    """A secret reference could not be resolved (names the reference, never the value).
+
+    `permanent`: retrying cannot help (an environment variable is fixed for the process's life).
+    """
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -54,5 +54,6 @@ class DeliveryTask(BaseModel):
             return base64.b64encode(raw).decode("ascii"), "base64"
 
     def inline_body(self) -> bytes:
-        assert self.body is not None
+        if self.body is None:  # an assert would vanish under python -O
+            raise ValueError("this task's body is in S3 (s3_key): read it from the payload store")
         return base64.b64decode(self.body) if self.body_encoding == "base64" else self.body.encode("utf-8")

@@ -37,7 +37,7 @@ class SecretResolver:
             if kind == "env":
                 if name not in self._environ:
                     raise SecretResolutionError(
-                        f"secret {ref} is not set: export {name}=... in the environment of hookline")
+                        f"secret {ref} is not set: export {name}=... in the environment of hookline", permanent=True)
                 return self._environ[name]
             if kind == "ssm":
                 return str(self._ssm_provider().get(name, decrypt=True, max_age=self._max_age))

@@ -139,6 +139,9 @@ class DevRuntime:
         self.restored = None if self.args.fresh else self.state.load()
         port = self.restored.port if self.restored and _port_free(self.restored.port) else 0
         self.emulator = Emulator(port=port).start()  # from here on boto3 in this process talks to it
+        from hookline.local import faults
+
+        faults.install_from_env()  # HOOKLINE_FAULTS: seeded process faults for the chaos run
         try:
             if self.restored is not None:  # the last run's AWS state instead of a freshly deployed stack
                 self.state.restore(self.restored)

@@ -10,6 +10,7 @@ from pathlib import Path
 from hookline.config import HooklineConfig, load_config
 from hookline.errors import ConfigError, Problem
 from hookline.local.envfile import DEFAULT_NAME, default_env_file, parse_env_file
+from hookline.secrets import HEADER_SECRET
 
 DEFAULT_CONFIG = "hookline.yaml"
 
@@ -18,8 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="static checks of the configuration (and of template.yaml)")
     p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG),
                    help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
-    p.add_argument("--template", default="template.yaml",
-                   help="SAM template to check against (skipped when the file does not exist)")
+    p.add_argument("--template", default=None,
+                   help="SAM template to check against (default: found as `hookline dev` finds it: next to the "
+                        "config or above it, in this directory, or in the checkout hookline runs from)")
     p.set_defaults(func=run)
 
 
@@ -57,6 +59,28 @@ def unset_env_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str] =
     return sorted({r for r in refs if r.startswith("env:") and r[4:] not in os.environ and r[4:] not in provided})
 
 
+def unset_header_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str] = frozenset()
+                         ) -> list[tuple[str, str]]:
+    """(config path, env: reference) of each `{secret:env:X}` in a destination header whose X is unset."""
+    out = []
+    for name, dest in cfg.destinations.items():
+        for header, template in dest.headers.items():
+            for ref in HEADER_SECRET.findall(template):
+                if ref.startswith("env:") and ref[4:] not in os.environ and ref[4:] not in provided:
+                    out.append((f"destinations.{name}.headers.{header}", ref))
+    return out
+
+
+def _find_template(config: Path, explicit: str | None) -> Path | None:
+    from hookline.local.emulator import template_path
+
+    try:
+        found = template_path(config, explicit)
+    except FileNotFoundError:
+        return None
+    return found if found.is_file() else None
+
+
 def run(args: argparse.Namespace) -> int:
     path = Path(args.config)
     try:
@@ -64,8 +88,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print_problems(path, e.problems)
         return 1
-    template = Path(args.template)
-    problems = template_problems(cfg, template) if template.exists() else []
+    template = _find_template(path, args.template)
+    if template is None:
+        where = args.template or f"next to {path}, above it, or in {Path.cwd()}"
+        print(f"note: template checks skipped (retry schedule vs MaxReceiveCount, required resources): no "
+              f"template.yaml at {where}; pass --template FILE", file=sys.stderr)
+    problems = template_problems(cfg, template) if template is not None else []
     if problems:
         print_problems(path, problems)
         return 1
@@ -76,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
     for ref in unset_env_secrets(cfg, provided):
         print(f"note: {ref} is neither set in this shell nor in {DEFAULT_NAME} beside the config; "
               f"export {ref[4:]}=... before `hookline dev` or `send`", file=sys.stderr)
+    for where, ref in unset_header_secrets(cfg, provided):
+        print(f"note: {where} uses {{secret:{ref}}} but {ref[4:]} is neither set in this shell nor in "
+              f"{DEFAULT_NAME} beside the config: deliveries to it would dead-letter with reason config; "
+              f"export {ref[4:]}=... where hookline runs", file=sys.stderr)
     return 0
 
 

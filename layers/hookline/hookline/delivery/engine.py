@@ -340,10 +340,14 @@ class Delivery:
             mapped = self._transform(route).apply(envelope)
         except MappingError as e:
             raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
+        except RecursionError:
+            raise _Permanent(outcomes.MAPPING, f"route {route.name!r}: the body is nested too deeply to map") from None
         try:
             text = json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as e:
             raise _Permanent(outcomes.MAPPING, truncate(f"mapped body is not JSON: {e}")) from None
+        except RecursionError:
+            raise _Permanent(outcomes.MAPPING, "mapped body is nested too deeply to encode as JSON") from None
         return _Job(task.event_id, route, dest, text.encode("utf-8"), "application/json", text)
 
     def _load_body(self, task: DeliveryTask) -> bytes:

@@ -17,7 +17,8 @@ headers < Idempotency-Key < signature headers < the OAuth2 Authorization.
 
 Redirects are not followed (see outcomes.py). Connections are pooled per host in one
 `requests.Session` sized for the batch's concurrency; cookies are never stored, so one
-destination's cookies cannot reach another. A response body is read up to 64 KiB.
+destination's cookies cannot reach another. A response body is read up to 64 KiB. The timeout
+(or what is left of the invocation) bounds the whole exchange, body included (deadline.py).
 
 Nothing secret leaves this module: error texts carry status codes, exception class names
 and at most 500 characters of a response body, with every secret value, token and the
@@ -26,17 +27,17 @@ signature scrubbed out (a destination that echoes request headers cannot leak th
 
 from __future__ import annotations
 
-import http.cookiejar
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from hookline import __version__
 from hookline.config import DestinationConfig
 from hookline.delivery import outcomes
+from hookline.delivery.deadline import limit as deadline_limit
+from hookline.delivery.deadline import session as deadline_session
 from hookline.delivery.oauth import TokenCache, TokenError
 from hookline.delivery.outcomes import Outcome
 from hookline.errors import SecretResolutionError
@@ -103,13 +104,20 @@ class HttpSender:
         try:
             attempt = self._headers(dest, key, body, content_type, started)
         except SecretResolutionError as e:
-            return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=outcomes.SECRET)
+            # An unset variable will not appear by retrying: a config failure now, not retries_exhausted later.
+            kind = outcomes.INVALID_REQUEST if e.permanent else outcomes.SECRET
+            return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=kind)
         except _Unbuildable as e:
             return HttpResult(started, 0.0, error=str(e), error_kind=outcomes.INVALID_REQUEST)
         token: str | None = None
         if dest.oauth2 is not None:
+            budget = self._budget(dest.timeout_seconds, deadline)
+            if budget is None and self.oauth.cached(dest.oauth2) is None:
+                # A token fetch would overrun the invocation: retry later instead.
+                return HttpResult(started, 0.0, error="not sent: the invocation's time budget is spent",
+                                  error_kind=outcomes.TIMEOUT)
             try:
-                token = self.oauth.token(dest.oauth2, timeout=self._budget(dest.timeout_seconds, deadline))
+                token = self.oauth.token(dest.oauth2, timeout=budget)
             except (TokenError, SecretResolutionError) as e:
                 return HttpResult(started, 0.0, error=truncate(str(e)), error_kind=outcomes.OAUTH)
             attempt.headers["Authorization"] = f"Bearer {token}"
@@ -118,8 +126,13 @@ class HttpSender:
         if result.status_code == 401 and dest.oauth2 is not None and token is not None:
             # The token expired early or was revoked: one fresh token, one more try.
             self.oauth.invalidate(dest.oauth2, token)
+            budget = self._budget(dest.timeout_seconds, deadline)
+            if budget is None:
+                return HttpResult(started, result.latency_ms, status_code=result.status_code,
+                                  error="token refused (401); no time left in the invocation to fetch a new one",
+                                  error_kind=outcomes.TIMEOUT, requests_made=result.requests_made)
             try:
-                token = self.oauth.token(dest.oauth2, timeout=self._budget(dest.timeout_seconds, deadline))
+                token = self.oauth.token(dest.oauth2, timeout=budget)
             except (TokenError, SecretResolutionError) as e:
                 return HttpResult(started, result.latency_ms, error=truncate(str(e)), error_kind=outcomes.OAUTH,
                                   requests_made=result.requests_made)
@@ -172,33 +185,41 @@ class HttpSender:
             return HttpResult(started, latency_ms, error="not sent: the invocation's time budget is spent",
                               error_kind=outcomes.TIMEOUT, requests_made=made)
         t0 = time.perf_counter()
-        try:
-            resp = self.session.request(dest.method, dest.url, data=body, headers=attempt.headers,
-                                        timeout=timeout, allow_redirects=False, stream=True)
-        except requests.Timeout:
-            return self._failed(started, latency_ms, t0, made + 1, outcomes.TIMEOUT,
-                                f"timed out after {timeout:g} s")
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-                requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
-                requests.exceptions.URLRequired) as e:
-            # Messages of these exceptions may quote a header value: name the class only.
-            return self._failed(started, latency_ms, t0, made, outcomes.INVALID_REQUEST,
-                                f"request cannot be built ({type(e).__name__}): check the destination's url "
-                                "and headers")
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as e:
-            return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
-                                f"connection failed ({type(e).__name__})")
-        except requests.RequestException as e:
-            return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
-                                f"request failed ({type(e).__name__})")
-        try:
-            excerpt = _read_limited(resp)
-        except (requests.RequestException, OSError) as e:
-            return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
-                                f"response broken off ({type(e).__name__})")
-        finally:
-            resp.close()
+        # `timeout` bounds each socket read; the watch bounds the whole exchange, body included.
+        with deadline_limit(timeout) as watch:
+            try:
+                resp = self.session.request(dest.method, dest.url, data=body, headers=attempt.headers,
+                                            timeout=timeout, allow_redirects=False, stream=True)
+            except requests.Timeout:
+                return self._failed(started, latency_ms, t0, made + 1, outcomes.TIMEOUT,
+                                    f"timed out after {timeout:g} s")
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                    requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
+                    requests.exceptions.URLRequired) as e:
+                # Messages of these exceptions may quote a header value: name the class only.
+                return self._failed(started, latency_ms, t0, made, outcomes.INVALID_REQUEST,
+                                    f"request cannot be built ({type(e).__name__}): check the destination's url "
+                                    "and headers")
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as e:
+                if watch.expired:
+                    return self._failed(started, latency_ms, t0, made + 1, outcomes.TIMEOUT,
+                                        f"timed out after {timeout:g} s (no complete response)")
+                return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
+                                    f"connection failed ({type(e).__name__})")
+            except requests.RequestException as e:
+                return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
+                                    f"request failed ({type(e).__name__})")
+            try:
+                excerpt = _read_limited(resp)
+            except (requests.RequestException, OSError) as e:
+                if watch.expired:
+                    return self._failed(started, latency_ms, t0, made + 1, outcomes.TIMEOUT,
+                                        f"timed out after {timeout:g} s (no complete response)")
+                return self._failed(started, latency_ms, t0, made + 1, outcomes.CONNECTION,
+                                    f"response broken off ({type(e).__name__})")
+            finally:
+                resp.close()
         latency_ms += (time.perf_counter() - t0) * 1000
         status = resp.status_code
         error = None
@@ -240,9 +261,4 @@ def _read_limited(resp: requests.Response) -> bytes:
 
 def pooled_session(pool_size: int = 10) -> requests.Session:
     """A Session whose per-host pool holds `pool_size` connections (the batch's concurrency)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(pool_size, 1), max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return session
+    return deadline_session(pool_size)

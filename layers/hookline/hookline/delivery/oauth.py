@@ -19,6 +19,7 @@ message names the endpoint and the OAuth error code, never the client secret or 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -28,11 +29,13 @@ from typing import Any
 import requests
 
 from hookline.config import OAuth2Config
+from hookline.delivery import deadline
 from hookline.secrets import SecretResolver, scrub
 
 DEFAULT_LIFETIME_SECONDS = 900
 MARGIN_SECONDS = 60
 MAX_DETAIL_CHARS = 200
+MAX_TOKEN_RESPONSE_BYTES = 64 * 1024  # tokens are a few KiB; JWTs with many claims stay well under
 
 
 class TokenError(Exception):
@@ -55,7 +58,7 @@ class TokenCache:
                  default_lifetime: float = DEFAULT_LIFETIME_SECONDS, timeout_seconds: float = 10,
                  user_agent: str | None = None) -> None:
         self._secrets = secrets
-        self._session = session or requests.Session()
+        self._session = session or deadline.session()
         self._clock = clock
         self._margin = margin_seconds
         self._default_lifetime = default_lifetime
@@ -81,6 +84,10 @@ class TokenCache:
             token = self._fetch(cfg, timeout)
             self._tokens[key] = token
             return token.value
+
+    def cached(self, cfg: OAuth2Config) -> str | None:
+        """A still-valid cached token, without fetching."""
+        return self._valid(_key(cfg))
 
     def invalidate(self, cfg: OAuth2Config, token: str) -> None:
         """Forget `token` (the destination answered 401 with it), unless it was already replaced."""
@@ -119,15 +126,24 @@ class TokenCache:
         where = f"oauth2 token endpoint {cfg.token_url}"
         started = self._clock()
         self.fetches += 1
+        limit = min(self._timeout, timeout) if timeout else self._timeout
+        # The limit holds for the whole exchange (a trickled answer too), and the body read is capped.
+        with deadline.limit(limit) as watch:
+            try:
+                resp = self._session.post(cfg.token_url, data=form, headers=headers, allow_redirects=False,
+                                          timeout=limit, stream=True)
+                raw, more = deadline.read_limited(resp, MAX_TOKEN_RESPONSE_BYTES)
+                resp.close()
+            except requests.Timeout:
+                raise TokenError(f"{where} timed out") from None
+            except requests.RequestException as e:
+                if watch.expired:
+                    raise TokenError(f"{where} timed out (no complete answer within {limit:g} s)") from None
+                raise TokenError(f"{where} unreachable ({type(e).__name__})") from None
+        if more:
+            raise TokenError(f"{where} answered with a body larger than {MAX_TOKEN_RESPONSE_BYTES // 1024} KiB")
         try:
-            resp = self._session.post(cfg.token_url, data=form, headers=headers, allow_redirects=False,
-                                      timeout=min(self._timeout, timeout) if timeout else self._timeout)
-        except requests.Timeout:
-            raise TokenError(f"{where} timed out") from None
-        except requests.RequestException as e:
-            raise TokenError(f"{where} unreachable ({type(e).__name__})") from None
-        try:
-            data = resp.json()
+            data = json.loads(raw)
         except ValueError:
             data = None
         if not 200 <= resp.status_code <= 299:

@@ -38,7 +38,7 @@ TIMEOUT = "timeout"                  # connect or read timeout, or the invocatio
 CONNECTION = "connection"            # refused, reset, DNS, TLS, broken response stream
 INVALID_REQUEST = "invalid_request"  # the request cannot be built (bad URL, header value): a config problem
 OAUTH = "oauth"                      # the OAuth2 token endpoint failed or answered without a token
-SECRET = "secret"  # noqa: S105 -- a secret reference could not be resolved (SSM / Secrets Manager / env)
+SECRET = "secret"  # noqa: S105 -- an error kind: a secret reference could not be resolved # nosec B105
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
 

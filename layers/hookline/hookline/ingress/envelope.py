@@ -13,7 +13,8 @@ source's `format`:
   repeated element is a `list` (a single one is not: map it with `each`, which accepts both);
   namespace prefixes are kept as written (`soap:Envelope`). Parsing is defused: entity
   declarations (billion laughs, XXE), external DTDs and external references are refused with
-  `BodyParseError`, never expanded or fetched. A bare `<!DOCTYPE root>` is allowed.
+  `BodyParseError`, never expanded or fetched. A bare `<!DOCTYPE root>` is allowed. Documents
+  nested deeper than MAX_XML_DEPTH or with more than MAX_XML_ELEMENTS elements are refused too.
 - `text`: a `str` decoded with the Content-Type charset (default UTF-8); undecodable bytes
   become U+FFFD; an empty body is `""`.
 - `auto`: chosen by Content-Type: `*/json` or `*+json` -> json,
@@ -48,6 +49,10 @@ __all__ = ["FORMATS", "BodyParseError", "build_envelope", "format_timestamp", "p
 FORMATS = ("json", "form", "xml", "text", "auto")
 # A form body with more fields than this is refused rather than parsed (hash-flooding guard).
 MAX_FORM_FIELDS = 10_000
+# XML deeper or larger than this is refused: deep nesting breaks json.dumps and mapping (RecursionError)
+# and element floods cost seconds of parsing; real webhook XML (SOAP, cXML) stays far below both.
+MAX_XML_DEPTH = 100
+MAX_XML_ELEMENTS = 100_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -149,14 +154,56 @@ def _forbid_external_ref(context: str, base: str | None, sysid: str | None, pubi
     raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 
+class _XmlTooLarge(Exception):
+    pass
+
+
+class _BoundedParser:
+    """An expat parser whose element handlers count depth and elements (xmltodict sets the handlers)."""
+
+    def __init__(self, parser: Any) -> None:
+        object.__setattr__(self, "_parser", parser)
+        object.__setattr__(self, "_depth", 0)
+        object.__setattr__(self, "_elements", 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "StartElementHandler":
+            value = self._counting_start(value)
+        elif name == "EndElementHandler":
+            value = self._counting_end(value)
+        setattr(self._parser, name, value)
+
+    def _counting_start(self, handler: Any) -> Any:
+        def start(*args: Any) -> Any:
+            depth, elements = self._depth + 1, self._elements + 1
+            if depth > MAX_XML_DEPTH:
+                raise _XmlTooLarge(f"elements nested deeper than {MAX_XML_DEPTH} levels")
+            if elements > MAX_XML_ELEMENTS:
+                raise _XmlTooLarge(f"more than {MAX_XML_ELEMENTS} elements")
+            object.__setattr__(self, "_depth", depth)
+            object.__setattr__(self, "_elements", elements)
+            return handler(*args)
+        return start
+
+    def _counting_end(self, handler: Any) -> Any:
+        def end(*args: Any) -> Any:
+            object.__setattr__(self, "_depth", self._depth - 1)
+            return handler(*args)
+        return end
+
+
 def _safe_parser_create(*args: Any, **kwargs: Any) -> Any:
-    """pyexpat.ParserCreate with the defusedxml protections: no entities, no external references."""
+    """pyexpat.ParserCreate with the defusedxml protections (no entities, no external references),
+    bounded in depth and element count."""
     parser = expat.ParserCreate(*args, **kwargs)
     parser.StartDoctypeDeclHandler = _forbid_dtd
     parser.EntityDeclHandler = _forbid_entity_decl
     parser.UnparsedEntityDeclHandler = _forbid_unparsed_entity
     parser.ExternalEntityRefHandler = _forbid_external_ref
-    return parser
+    return _BoundedParser(parser)
 
 
 # xmltodict takes the expat module as a parameter: hand it one whose parsers are defused.
@@ -169,6 +216,8 @@ def _parse_xml(raw: bytes) -> Any:
     try:
         # disable_entities=True is xmltodict's own guard; the defused parser adds the rest.
         return xmltodict.parse(raw, expat=_SAFE_EXPAT, disable_entities=True)
+    except _XmlTooLarge as e:
+        raise BodyParseError(f"body is not accepted as XML: {e}; send a flatter or smaller document") from None
     except EntitiesForbidden as e:
         raise BodyParseError(f"body is not accepted as XML: entity declarations are not allowed "
                              f"(entity {e.name!r})") from None

@@ -9,6 +9,7 @@ record, and the sender's retry is processed as new instead of being answered "du
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,14 +24,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailable
+from hookline.aws import MAX_BATCH_BYTES, EventLog, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.errors import SecretResolutionError
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import DeliveryTask
-from hookline.observability import SIGNATURE_HEADERS, count, logger
+from hookline.observability import SENSITIVE_HEADERS, count, logger
 from hookline.secrets import SecretResolver
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
@@ -108,6 +109,10 @@ class Ingress:
             return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
         try:
             signatures.verify(src.verify, secrets, headers, body, now=deps.clock())
+        except signatures.SourceMisconfigured as e:
+            # The operator's problem, and a hint to a prober: the log says what, the caller learns nothing.
+            logger.error("source cannot verify signatures", extra={"source": source, "error": str(e)})
+            return _error(401, "signature verification failed", "signature")
         except signatures.SignatureError as e:
             logger.info("signature rejected", extra={"source": source, "error": str(e)})
             return _error(401, str(e), "signature")
@@ -116,14 +121,21 @@ class Ingress:
         except BodyParseError as e:
             return _error(400, str(e), "bad_body")
 
-        event_id = signatures.event_id(src.verify, headers, body, parsed)
+        event_id, id_signed = signatures.identify(src.verify, headers, body, parsed)
         event_type = signatures.event_type(src.verify, headers, parsed)
+        # An id the signature does not cover (a header) could be rewritten on a captured request:
+        # such events are remembered by their signed bytes, which a replay cannot change. The sender's
+        # own redeliveries carry the same bytes, so they stay duplicates.
+        dedupe_key = None if id_signed else signatures.body_digest(body)
         return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
-                           context=context)
+                           context=context, dedupe_key=dedupe_key)
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
-               parsed: Any, context: Any = None) -> IngressResponse:
-        """Record a verified (or pulled) event once and queue it for its matching routes."""
+               parsed: Any, context: Any = None, dedupe_key: str | None = None) -> IngressResponse:
+        """Record a verified (or pulled) event once and queue it for its matching routes.
+
+        `dedupe_key` (default: the event id) is what "once" is decided on, within the idempotency window.
+        """
         deps = self.deps
         logger.set_correlation_id(event_id)
         received_at = deps.clock()
@@ -132,7 +144,8 @@ class Ingress:
         routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())
         try:
-            result = self._record_once(event={"source": source, "id": event_id}, type=event_type,
+            result = self._record_once(event={"source": source, "id": dedupe_key or event_id}, event_id=event_id,
+                                       type=event_type,
                                        received_at=received_at, raw=body, headers=headers, routes=routes)
         except IdempotencyAlreadyInProgressError:
             count("InProgress")
@@ -141,34 +154,37 @@ class Ingress:
             logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
             return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
         if result.get("status") == "duplicate":
-            return IngressResponse(200, {"status": "duplicate", "id": event_id})
+            # The id first accepted: a replay under a new id is answered with the original's.
+            return IngressResponse(200, {"status": "duplicate", "id": result.get("id") or event_id})
         count("Accepted")
         logger.info("event accepted", extra={"source": source, "routes": routes, "bytes": len(body)})
         return IngressResponse(202, {"status": "accepted", "id": event_id})
 
     # -- inside the idempotency record
 
-    def _record_and_queue(self, event: dict[str, str], type: str | None, received_at: float, raw: bytes,
-                          headers: dict[str, str], routes: list[str]) -> dict[str, str]:
+    def _record_and_queue(self, event: dict[str, str], event_id: str, type: str | None, received_at: float,
+                          raw: bytes, headers: dict[str, str], routes: list[str]) -> dict[str, str]:
         deps = self.deps
-        deps.events.record_received(event_id=event["id"], source=event["source"], type=type,
+        deps.events.record_received(event_id=event_id, source=event["source"], type=type,
                                     received_at=received_at, routes=routes)
-        inline: dict[str, Any]
-        if len(raw) > deps.large_body_threshold:
-            key = f"payloads/{event['source']}/{hashlib.sha256(event['id'].encode()).hexdigest()}"
-            deps.payloads.put(key, raw, headers.get("content-type"))
-            inline = {"s3_key": key}
-        else:
+
+        def tasks_with(**body: Any) -> list[DeliveryTask]:
+            return [DeliveryTask(event_id=event_id, source=event["source"], route=route, type=type,
+                                 received_at=received_at, headers=headers,
+                                 content_type=headers.get("content-type"), **body)
+                    for route in routes]
+
+        inline = len(raw) <= deps.large_body_threshold
+        if inline:
             text, encoding = DeliveryTask.encode_body(raw)
-            inline = {"body": text, "body_encoding": encoding}
-        tasks = [
-            DeliveryTask(event_id=event["id"], source=event["source"], route=route, type=type,
-                         received_at=received_at, headers=headers,
-                         content_type=headers.get("content-type"), **inline)
-            for route in routes
-        ]
+            tasks = tasks_with(body=text, body_encoding=encoding)
+        # One copy per route must fit one SendMessageBatch; if not, S3 holds the body once (claim check).
+        if not inline or sum(len(t.model_dump_json(exclude_none=True).encode()) for t in tasks) > MAX_BATCH_BYTES:
+            key = f"payloads/{event['source']}/{hashlib.sha256(event_id.encode()).hexdigest()}"
+            deps.payloads.put(key, raw, headers.get("content-type"))
+            tasks = tasks_with(s3_key=key)
         deps.publisher.publish(tasks)
-        return {"status": "accepted", "id": event["id"]}
+        return {"status": "accepted", "id": event_id}
 
     def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:
         event_id = (response or {}).get("id", "")
@@ -181,13 +197,15 @@ class Ingress:
         return {"status": "duplicate", "id": event_id}
 
 
-# Signature headers prove nothing downstream and must not travel in the queue.
-_DROPPED_HEADERS = SIGNATURE_HEADERS | {"authorization", "cookie", "x-amzn-trace-id", "content-length"}
+# Signatures prove nothing downstream, and credentials must not rest in queue and DLQ messages.
+_DROPPED_HEADERS = SENSITIVE_HEADERS | {"x-amzn-trace-id", "content-length"}
+# Names that carry credentials by convention (x-auth-token, api-key, x-amz-security-token, x-client-secret...).
+_CREDENTIAL_NAME = re.compile(r"auth|token|secret|passw|api[-_]?key|session|cookie|signature|credential")
 
 
 def _forwardable(headers: dict[str, str], signature_header: str | None) -> dict[str, str]:
     dropped = _DROPPED_HEADERS | ({signature_header.lower()} if signature_header else set())
-    return {k: v for k, v in headers.items() if k not in dropped}
+    return {k: v for k, v in headers.items() if k not in dropped and not _CREDENTIAL_NAME.search(k)}
 
 
 def _describe(e: Exception) -> str:

@@ -48,6 +48,10 @@ class SignatureError(Exception):
     """Why a request was rejected. Safe to return in a 401: names headers, never secrets."""
 
 
+class SourceMisconfigured(SignatureError):
+    """The source cannot verify anything (no usable secret, no header): logged, never told to the caller."""
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -109,7 +113,7 @@ def _standard_webhooks_key(secret: str) -> bytes | None:
 
 def _require_match(expected: list[bytes], given: list[bytes], header: str) -> None:
     if not expected:
-        raise SignatureError("no usable secret is configured for this source")
+        raise SourceMisconfigured("no usable secret is configured for this source")
     matched = False
     for e in expected:
         for g in given:
@@ -192,7 +196,7 @@ def _verify_hmac(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body:
                  now: float | None) -> None:
     if not cfg.header:
         # `hookline validate` reports this; refuse rather than accept unsigned requests.
-        raise SignatureError("this source has no signature header configured")
+        raise SourceMisconfigured("this source has no signature header configured")
     value = _header(h, cfg.header)
     expected_form = f"{cfg.prefix}<{cfg.encoding}>"
     if not value.lower().startswith(cfg.prefix.lower()):
@@ -244,31 +248,43 @@ def _text(value: object) -> str | None:
     return str(value).strip() or None
 
 
-def _id_candidates(cfg: VerifyConfig, h: dict[str, str], parsed_body: object) -> Iterator[object]:
+def _id_candidates(cfg: VerifyConfig, h: dict[str, str], parsed_body: object) -> Iterator[tuple[object, bool]]:
+    """(candidate id, whether the signature covers it), in order of preference."""
     if cfg.id_header:
-        yield h.get(cfg.id_header.lower())
+        # Only standard-webhooks signs a header (webhook-id); every other header can be rewritten.
+        yield h.get(cfg.id_header.lower()), cfg.scheme == "standard-webhooks" and cfg.id_header.lower() == SW_ID
     if cfg.id_path:
-        yield _search(cfg.id_path, parsed_body)
+        yield _search(cfg.id_path, parsed_body), True
     if cfg.scheme == "github":
-        yield h.get(GITHUB_DELIVERY.lower())
+        yield h.get(GITHUB_DELIVERY.lower()), False
     elif cfg.scheme == "stripe":
-        yield _field(parsed_body, "id")
+        yield _field(parsed_body, "id"), True
     elif cfg.scheme == "shopify":
-        yield h.get(SHOPIFY_EVENT_ID.lower())
-        yield h.get(SHOPIFY_WEBHOOK_ID.lower())
+        yield h.get(SHOPIFY_EVENT_ID.lower()), False
+        yield h.get(SHOPIFY_WEBHOOK_ID.lower()), False
     elif cfg.scheme == "standard-webhooks":
-        yield h.get(SW_ID)
+        yield h.get(SW_ID), True
 
 
-def event_id(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes, parsed_body: object) -> str:
-    """The idempotency key: configured override, else the scheme's id, else the body's SHA-256."""
-    for candidate in _id_candidates(verify_cfg, _lower(headers), parsed_body):
+def identify(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes,
+             parsed_body: object) -> tuple[str, bool]:
+    """The event id and whether the signature covers it (a body field, webhook-id, the body's hash)."""
+    for candidate, signed in _id_candidates(verify_cfg, _lower(headers), parsed_body):
         value = _text(candidate)
         if value is None:
             continue
         if len(value) > MAX_ID_LENGTH or not _PRINTABLE.fullmatch(value):
-            return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
-        return value
+            return "sha256:" + hashlib.sha256(value.encode()).hexdigest(), signed
+        return value, signed
+    return body_digest(body), True
+
+
+def event_id(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes, parsed_body: object) -> str:
+    """The idempotency key: configured override, else the scheme's id, else the body's SHA-256."""
+    return identify(verify_cfg, headers, body, parsed_body)[0]
+
+
+def body_digest(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 

@@ -117,7 +117,7 @@ CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 def loads_template(text: str) -> dict[str, Any]:
     """Parse template text (YAML or JSON) into plain dicts with long-form intrinsics."""
-    data = yaml.load(text, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader
+    data = yaml.load(text, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader # nosec B506
     if not isinstance(data, dict):
         raise CfnError("a template must be a mapping at the top level")
     return data

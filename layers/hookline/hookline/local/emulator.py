@@ -21,7 +21,7 @@ _AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "hookline-dev",
-    "AWS_SECRET_ACCESS_KEY": "hookline-dev",
+    "AWS_SECRET_ACCESS_KEY": "hookline-dev",  # the local emulator takes any key # nosec B105
     # Never fetch X-Ray segments or EMF to stdout locally; the console shows what happened.
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_DISABLED": "1",

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookline.local import faults
 from hookline.local.runtime import LAMBDA_PAYLOAD_LIMIT
 from hookline.local.shapes import shape_problem
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, to_lambda_records
@@ -186,6 +187,8 @@ class SqsPoller:
             return result
         if self.report_batch_item_failures:
             result.failed_ids, result.problem = failed_item_ids(inv.result, ids)
+        if faults.kill_before_ack(self, messages, result):  # HOOKLINE_FAULTS (chaos run) only
+            return result
         done = [m for m in messages if m["MessageId"] not in result.failed_ids]
         result.deleted = self._delete(done, result)
         return result

@@ -36,7 +36,7 @@ class StackInfo:
         kwargs: dict[str, Any] = {"endpoint_url": self.endpoint_url, "region_name": self.region}
         if self.local:
             # The emulator accepts any credentials; a second shell should not need an AWS profile.
-            kwargs |= {"aws_access_key_id": "hookline-dev", "aws_secret_access_key": "hookline-dev"}
+            kwargs |= {"aws_access_key_id": "hookline-dev", "aws_secret_access_key": "hookline-dev"}  # nosec B105
         return kwargs
 
     def client(self, service: str) -> Any:

@@ -24,6 +24,10 @@ Fetch = Callable[[str, str, dict[str, str], dict[str, str], float], Any]
 CURSOR_ROUTE = "#cursor"
 
 
+class PageError(Exception):
+    """A page could not be used (redirected, too large, not JSON): the message says what to change."""
+
+
 @dataclass
 class SyncResult:
     job: str
@@ -106,14 +110,38 @@ def _run_one(name: str, sync: SyncConfig, ingress: Any, fetch: Fetch, cursors: C
     return result
 
 
-def http_fetch(session: Any = None) -> Fetch:
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+
+
+def http_fetch(session: Any = None, max_page_bytes: int = MAX_PAGE_BYTES) -> Fetch:
+    """Pages over HTTP: no redirects (the API key must not travel to another host), at most `max_page_bytes`."""
     import requests
 
-    s = session or requests.Session()
+    from hookline.delivery import deadline
+
+    s = session or deadline.session()
 
     def fetch(method: str, url: str, headers: dict[str, str], params: dict[str, str], timeout: float) -> Any:
-        resp = s.request(method, url, headers=headers, params=params, timeout=timeout)
-        resp.raise_for_status()
-        return resp.json()
+        with deadline.limit(timeout):
+            resp = s.request(method, url, headers=headers, params=params, timeout=timeout, allow_redirects=False,
+                             stream=True)
+            try:
+                if resp.is_redirect:
+                    raise PageError(f"{url} answered {resp.status_code} redirecting to "
+                                    f"{resp.headers.get('Location')}; redirects are not followed (they would carry "
+                                    "the sync's headers to another host): set the sync's url to the final address")
+                resp.raise_for_status()
+                raw, more = deadline.read_limited(resp, max_page_bytes)
+            except requests.RequestException as e:
+                raise PageError(f"{url}: {type(e).__name__}: {e}") from None
+            finally:
+                resp.close()
+        if more:
+            raise PageError(f"{url} answered a page larger than {max_page_bytes // 1024} KiB; ask for fewer items "
+                            "per page (a page-size parameter in the sync's url or params)")
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise PageError(f"{url} answered a page that is not JSON ({e})") from None
 
     return fetch

@@ -1,0 +1,30 @@
+"""The chaos run, reduced (60 events), inside the default suite; `make chaos` runs 1,000."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.chaos import Settings, run
+from tests.e2e.helpers import report
+
+SEED = 20261128
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_sixty_events_under_faults_lose_nothing_and_duplicate_nothing(tmp_path: Path,
+                                                                      request: pytest.FixtureRequest) -> None:
+    # Given 60 events over five sources, sent 1-3 times, to a receiver failing 30% of the time,
+    # with AWS errors at ingress and deliver invocations killed before their acknowledgement
+    settings = Settings(events=60, seed=SEED)
+    # When they go through `hookline dev`, and the DLQ is replayed once the receiver is healthy
+    figures = run(settings, tmp_path, log=lambda _line: None)
+    for line in figures.lines():
+        report(request, line)
+    # Then faults really happened, every event was accepted once, no pair was lost or applied twice,
+    # and after the replay every pair that is not refused for good was applied exactly once
+    assert sum(figures.receiver_faults.values()) > 0 and figures.process_faults["ingress_error"] > 0
+    assert figures.delivered > 0 and figures.concurrent_events > 0
+    figures.check()
