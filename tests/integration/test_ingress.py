@@ -112,7 +112,8 @@ def test_duplicate_answers_200_and_is_not_queued_again(stack: Any) -> None:
 
 def race(stack: Any, ingress: Ingress, delivery: str) -> tuple[list[int], list[str]]:
     """20 copies of one delivery at once: (statuses, routes of the queued tasks)."""
-    headers, body = github_request({"issue": {"number": 3}}, delivery=delivery)
+    # Each round its own body: the same signed bytes under a new delivery id are a duplicate (replay guard).
+    headers, body = github_request({"issue": {"number": 3}, "round": delivery}, delivery=delivery)
     statuses: list[int] = []
     barrier = threading.Barrier(20)
 

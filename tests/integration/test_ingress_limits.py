@@ -50,12 +50,13 @@ class CountingClient:
 
 
 def make(stack: Any, client: Any = None) -> Ingress:
+    fn = stack.function("IngressFunction")  # only the ingress role's permissions
     return Ingress(IngressDeps(
         config=parse_config(config()), secrets=SecretResolver(),
-        publisher=QueuePublisher(stack.queue_url, client=client or stack.sqs),
-        payloads=PayloadStore(stack.bucket, client=stack.s3),
-        events=EventLog(stack.events_table, resource=stack.ddb),
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+        publisher=QueuePublisher(fn.queue_url, client=client or fn.sqs),
+        payloads=PayloadStore(fn.bucket, client=fn.s3),
+        events=EventLog(fn.events_table, resource=fn.ddb),
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
     ))
 
 
@@ -81,7 +82,7 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_nine_routes_of_a_146_kb_body_are_accepted_with_the_body_stored_once(stack: Any) -> None:
     # Given a 146 KB body (under the 200 KiB inline threshold) that matches nine routes
     body = json.dumps({"blob": "x" * 146_000}).encode()
-    client = CountingClient(stack.sqs)
+    client = CountingClient(stack.function("IngressFunction").sqs)
     # When it arrives
     resp = make(stack, client).accept("github", signed("github", body, "d-9x146"), body)
     # Then it is accepted, every route gets a pointer to one stored copy, and no batch broke SQS's limit
@@ -96,7 +97,7 @@ def test_nine_routes_of_a_146_kb_body_are_accepted_with_the_body_stored_once(sta
 
 def test_a_body_that_fits_routes_times_body_stays_inline_in_one_batch(stack: Any) -> None:
     body = json.dumps({"blob": "y" * 20_000}).encode()
-    client = CountingClient(stack.sqs)
+    client = CountingClient(stack.function("IngressFunction").sqs)
     assert make(stack, client).accept("github", signed("github", body, "d-inline"), body).status == 202
     tasks = queued(stack)
     assert len(tasks) == ROUTES and all(t.inline_body() == body for t in tasks)
@@ -194,36 +195,37 @@ def test_concurrent_invocations_in_one_process_each_see_their_own_request(
     from functions.ingress import app
     from hookline.wiring import Services, install
 
-    services = Services(stack.settings, config=parse_config(config()))
-    install(services)
-    try:
-        def event(i: int) -> dict[str, Any]:
-            source = ("github", "shop", "app")[i % 3]
-            body = json.dumps({"i": i}).encode()
-            return {"version": "2.0", "routeKey": "POST /webhooks/{source}", "rawPath": f"/webhooks/{source}",
-                    "rawQueryString": "", "headers": signed(source, body, f"id-{i}"),
-                    "pathParameters": {"source": source}, "isBase64Encoded": False, "body": body.decode(),
-                    "requestContext": {"http": {"method": "POST", "path": f"/webhooks/{source}",
-                                                "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                                                "userAgent": "t"},
-                                       "requestId": f"r{i}", "routeKey": "POST /webhooks/{source}",
-                                       "stage": "$default", "accountId": "1", "apiId": "a",
-                                       "domainName": "d", "domainPrefix": "d", "time": "t", "timeEpoch": 0}}
+    with stack.run_as("IngressFunction"):  # the handler makes its own clients: with the ingress role's keys
+        services = Services(stack.settings, config=parse_config(config()))
+        install(services)
+        try:
+            def event(i: int) -> dict[str, Any]:
+                source = ("github", "shop", "app")[i % 3]
+                body = json.dumps({"i": i}).encode()
+                return {"version": "2.0", "routeKey": "POST /webhooks/{source}", "rawPath": f"/webhooks/{source}",
+                        "rawQueryString": "", "headers": signed(source, body, f"id-{i}"),
+                        "pathParameters": {"source": source}, "isBase64Encoded": False, "body": body.decode(),
+                        "requestContext": {"http": {"method": "POST", "path": f"/webhooks/{source}",
+                                                    "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                                                    "userAgent": "t"},
+                                           "requestId": f"r{i}", "routeKey": "POST /webhooks/{source}",
+                                           "stage": "$default", "accountId": "1", "apiId": "a",
+                                           "domainName": "d", "domainPrefix": "d", "time": "t", "timeEpoch": 0}}
 
-        answers: dict[int, dict[str, Any]] = {}
-        barrier = threading.Barrier(12)
+            answers: dict[int, dict[str, Any]] = {}
+            barrier = threading.Barrier(12)
 
-        def call(i: int) -> None:
-            barrier.wait()
-            answers[i] = app.handler(event(i), lambda_context)
+            def call(i: int) -> None:
+                barrier.wait()
+                answers[i] = app.handler(event(i), lambda_context)
 
-        threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        install(None)
+            threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            install(None)
     for i, answer in answers.items():
         assert answer["statusCode"] == 202, (i, answer)
         assert json.loads(answer["body"])["id"] == f"id-{i}", (i, answer)
