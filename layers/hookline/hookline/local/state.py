@@ -11,7 +11,9 @@ the provisioned resources, to `.hookline/emulator.pickle`:
 - on a clean stop, after the gateway, pollers and schedules have stopped.
 
 The gate also makes each snapshot consistent: requests hold it shared, a snapshot holds it
-alone (waiting out the requests in flight, at most a poller's 1 s long poll). The snapshot is
+alone, waiting out the requests in flight. SQS long polls would make that wait (and every
+request queued behind the snapshot) last seconds, so the gate runs them as short polls every
+50 ms until a message comes or the wait time is over. The snapshot is
 only restored when template, parameters, moto and Python are the ones it was taken with;
 otherwise it is set aside and dev starts empty. It is a pickle: load only your own.
 """
@@ -39,6 +41,7 @@ _LOCK = type(threading.Lock())
 _RLOCK = type(threading.RLock())
 # Request actions that never change state (X-Amz-Target or Action=...); anything else counts as a change.
 _READ_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head")
+_POLL_STEP = 0.05  # seconds between the short polls that stand in for an SQS long poll
 
 
 class StateError(Exception):
@@ -147,6 +150,13 @@ class WriteGate:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         action = _action(environ)
+        if action == "ReceiveMessage":
+            wait, request = _long_poll(environ)
+            if 0 < wait <= 20:  # SQS's range; moto answers anything else itself
+                return self._long_poll(environ, request, wait, start_response)
+        return [self._once(environ, action, start_response)]
+
+    def _once(self, environ: dict[str, Any], action: str, start_response: Callable[..., Any]) -> bytes:
         with self._cond:
             while self._exclusive:
                 self._cond.wait()
@@ -165,6 +175,28 @@ class WriteGate:
                 if _changes_state(environ, action, body):
                     self.changes += 1
                 self._cond.notify_all()
+        return body
+
+    def _long_poll(self, environ: dict[str, Any], request: dict[str, Any], wait: float,
+                   start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """An SQS long poll as short polls: a snapshot never waits for a receive that is only waiting."""
+        deadline = time.monotonic() + wait
+        raw = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
+        answer: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answer[:] = [(status, headers)]
+            return lambda _data: None
+
+        while True:
+            env = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+            body = self._once(env, "ReceiveMessage", capture)
+            if (b"ReceiptHandle" in body or not answer or not answer[0][0].startswith("200")
+                    or time.monotonic() >= deadline):
+                break
+            time.sleep(min(_POLL_STEP, max(0.0, deadline - time.monotonic())))
+        if answer:
+            start_response(*answer[0])
         return [body]
 
     @contextlib.contextmanager
@@ -200,6 +232,22 @@ def _action(environ: dict[str, Any]) -> str:
         environ["wsgi.input"] = io.BytesIO(raw)
         return parse_qs(raw.decode("latin-1")).get("Action", [""])[0]
     return ""
+
+
+def _long_poll(environ: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """(WaitTimeSeconds, the request) of a JSON-protocol ReceiveMessage; (0, {}) when it is not a long poll."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+    except (ValueError, OSError):
+        return 0, {}
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        request = json.loads(raw or b"{}")
+        wait = float(request.get("WaitTimeSeconds") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0, {}
+    return wait, request
 
 
 def _changes_state(environ: dict[str, Any], action: str, body: bytes) -> bool:
