@@ -6,8 +6,8 @@ SQS and DynamoDB operations differently). So the backends in use are pickled, to
 the provisioned resources, to `.hookline/emulator.pickle`:
 
 - on change: a WSGI gate in front of moto counts the requests that can change state; a
-  saver thread writes a snapshot when the count moved (at most every `interval` seconds),
-  so a crash loses at most that much;
+  saver thread writes a snapshot when the count moved (at most every `interval` seconds, 2 s,
+  or less often when a big state takes long to pickle), so a crash loses at most that much;
 - on a clean stop, after the gateway, pollers and schedules have stopped.
 
 The gate also makes each snapshot consistent: requests hold it shared, a snapshot holds it
@@ -327,12 +327,17 @@ class StateStore:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        pause = self.interval
+        while not self._stop.wait(pause):
+            pause = self.interval
             if self.gate is not None and self.gate.changes != self._saved_changes:
+                started = time.monotonic()
                 try:
                     self.save()
                 except Exception as e:  # keep serving; say why once per failure
                     self.note(f"state not saved: {type(e).__name__}: {e}")
+                # A big state takes a while to pickle, with requests held: keep that under a fifth of the time.
+                pause = max(self.interval, 4 * (time.monotonic() - started))
 
     def save(self) -> int:
         """Write a consistent snapshot now; returns its size in bytes."""
