@@ -3,9 +3,9 @@
 Each case is the bytes of one connection and the number of HTTP answers it must get:
 random methods and paths (some with %0d%0a), header values up to 9 KB, bodies up to 4 KB,
 valid and malformed chunking, bodies the server never needs (404s), keep-alive pipelines,
-oversize headers, declared lengths over the 10 MB payload limit, garbage request lines and
-validly signed webhooks. A connection that ends (EOF, reset, timeout) before all its answers
-arrived is *dropped*.
+oversize headers, declared lengths over the 10 MB payload limit, `Expect: 100-continue`,
+HTTP/1.0, garbage request lines and validly signed webhooks. A connection that ends (EOF,
+reset, timeout) before all its answers arrived is *dropped*.
 """
 
 from __future__ import annotations
@@ -191,7 +191,12 @@ class Generator:
                                     b"POST / HTTP/1.1\r\nContent-Length: -1", b"POST / HTTP/1.1\r\nContent-Length: x",
                                     b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3"])
             return Case("garbage", line + b"\r\n\r\n", 1)
-        if r < 0.93:
+        if r < 0.91:
+            body = self._body()
+            raw = (f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            return Case("expect-100-continue", raw, 1)
+        if r < 0.94:
             method = self.rnd.choice(METHODS)
             self.methods.append(method)
             raw = f"{method} {self.rnd.choice(PATHS)} HTTP/1.0\r\n\r\n".encode()

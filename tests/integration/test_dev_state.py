@@ -127,3 +127,59 @@ def test_a_snapshot_waits_for_requests_in_flight_and_holds_new_ones() -> None:
         t.join(5)
     assert order == ["request 1", "snapshot", "request 2"]
     assert gate.changes == 2
+
+
+def test_a_long_poll_does_not_hold_a_snapshot_back(moto_server: tuple[Any, str], tmp_path: Path) -> None:
+    server, url = moto_server
+    sqs = boto3.client("sqs", endpoint_url=url)
+    store = StateStore(tmp_path / "emulator.pickle", "fp")
+    store.attach(server._server, None, 1)
+    q = sqs.create_queue(QueueName="q")["QueueUrl"]
+    # Given a consumer in a 3 s long poll on an empty queue
+    got: list[Any] = []
+    poll = threading.Thread(target=lambda: got.append(sqs.receive_message(QueueUrl=q, WaitTimeSeconds=3)))
+    started = time.monotonic()
+    poll.start()
+    time.sleep(0.3)
+    # When a snapshot is taken meanwhile, it does not wait for the poll to end
+    t0 = time.monotonic()
+    store.save()
+    assert time.monotonic() - t0 < 1.0
+    # And a message sent during the poll still reaches the poller, which then returns early
+    sqs.send_message(QueueUrl=q, MessageBody="late")
+    poll.join(10)
+    assert [m["Body"] for m in got[0]["Messages"]] == ["late"]
+    assert time.monotonic() - started < 2.5
+    # And an empty long poll still waits its time out
+    t0 = time.monotonic()
+    assert "Messages" not in sqs.receive_message(QueueUrl=q, WaitTimeSeconds=1)
+    assert time.monotonic() - t0 >= 0.95
+    store.stop(save=False)
+
+
+def test_a_change_is_saved_by_itself_so_a_crash_loses_little(moto_server: tuple[Any, str], tmp_path: Path) -> None:
+    server, url = moto_server
+    sqs = boto3.client("sqs", endpoint_url=url)
+    path = tmp_path / "emulator.pickle"
+    store = StateStore(path, "fp", interval=0.1, note=pytest.fail)
+    store.attach(server._server, None, 1)
+    q = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    # Given a change after the saver's first snapshot
+    deadline = time.monotonic() + 10
+    while store.saves == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sqs.send_message(QueueUrl=q, MessageBody="dead-lettered just now")
+    saves = store.saves
+    while store.saves == saves and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # When the process dies without a clean stop (nothing else is saved) and starts again
+    idle_saves = store.saves
+    time.sleep(0.4)
+    assert store.saves == idle_saves  # and nothing is written while nothing changes
+    BackendDict.reset()
+    restored = StateStore(path, "fp", note=pytest.fail)
+    saved = restored.load()
+    assert saved is not None
+    restored.restore(saved)
+    # Then the change is there
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=q)["Messages"]] == ["dead-lettered just now"]

@@ -247,3 +247,12 @@ def test_console_lines_cannot_be_forged_through_the_path() -> None:
     assert len(lines) == 2
     assert "\\r\\n12:00:00" in lines[0] and "\\x1b[2K" in lines[0] and "\x1b" not in lines[0]
     assert lines[1].endswith("a\\u2028b")
+
+
+@pytest.mark.parametrize("length", [0, 2])
+def test_expect_100_continue_gets_its_answer_with_or_without_a_body(server: Any, length: int) -> None:
+    raw = (f"POST /webhooks/a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {length}\r\n\r\n").encode() + b"{}"[:length]
+    # With a body: "100 Continue", then the answer; without one there is nothing to continue to: just the answer.
+    answers = _answers(server.host, server.port, raw, expect=2 if length else 1)
+    assert [a[0] for a in answers] == ([100, 200] if length else [200])

@@ -481,6 +481,7 @@ class DevRuntime:
         if example:
             _say(f"  try        {example}")
         _say(f"ready in {seconds:.1f} s — Ctrl-C to stop")
+        self.state.note = self.console.stamp  # from now on the saver's troubles are console lines
 
     def _send_example(self) -> str:
         if not self.cfg.sources:
@@ -555,6 +556,7 @@ def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     if not port:
         return False
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no obstacle
         try:
             s.bind((host, port))
         except OSError:

@@ -4,7 +4,9 @@ Routes come from the template's `HttpApi` events. Each request becomes the event
 Gateway would build (`hookline.local.apigw_events.http_api_event`), checked against
 Powertools' `APIGatewayProxyEventV2Model`, and the handler's answer is turned back into
 an HTTP response as API Gateway does. HTTP itself is served by waitress (keep-alive,
-pipelining, chunked bodies, header and body limits). API Gateway's own answers are reproduced too:
+pipelining, chunked bodies, header and body limits); as a WSGI server it drops header names
+containing `_` (WSGI cannot tell them from `-`) and joins repeated headers with ", " where
+API Gateway uses ",". API Gateway's own answers are reproduced too:
 
 | case | status, body |
 |---|---|
@@ -389,12 +391,17 @@ class _ErrorTask(ErrorTask):  # type: ignore[misc]
 
 
 class _Parser(HTTPRequestParser):  # type: ignore[misc]
-    """Refuse a chunk that announces more than the payload limit at once, as a Content-Length over it is:
-    waiting for its data would leave the client without an answer."""
+    """waitress's request parser, with two cases that would otherwise leave a client without an answer."""
 
     def received(self, data: bytes) -> int:
         consumed = int(super().received(data))
         body = self.body_rcv
+        if self.headers_finished and self.expect_continue and body is None:
+            # `Expect: 100-continue` on a request without a body: waitress 3.0.2 sends "100 Continue" and then
+            # never the response. There is nothing to continue to, so answer right away (RFC 9110 15.2.1 allows it).
+            self.expect_continue = False
+        # A chunk announcing more than the payload limit is refused at once, as a Content-Length over it is:
+        # waiting for its data would leave the client without an answer.
         if (self.chunked and body is not None and not self.completed and not self.error
                 and len(body) + body.chunk_remainder > API_PAYLOAD_LIMIT):
             self.error = RequestEntityTooLarge(f"a chunk goes past the payload limit of {API_PAYLOAD_LIMIT} bytes")

@@ -6,12 +6,14 @@ SQS and DynamoDB operations differently). So the backends in use are pickled, to
 the provisioned resources, to `.hookline/emulator.pickle`:
 
 - on change: a WSGI gate in front of moto counts the requests that can change state; a
-  saver thread writes a snapshot when the count moved (at most every `interval` seconds),
-  so a crash loses at most that much;
+  saver thread writes a snapshot when the count moved (at most every `interval` seconds, 2 s,
+  or less often when a big state takes long to pickle), so a crash loses at most that much;
 - on a clean stop, after the gateway, pollers and schedules have stopped.
 
 The gate also makes each snapshot consistent: requests hold it shared, a snapshot holds it
-alone (waiting out the requests in flight, at most a poller's 1 s long poll). The snapshot is
+alone, waiting out the requests in flight. SQS long polls would make that wait (and every
+request queued behind the snapshot) last seconds, so the gate runs them as short polls every
+50 ms until a message comes or the wait time is over. The snapshot is
 only restored when template, parameters, moto and Python are the ones it was taken with;
 otherwise it is set aside and dev starts empty. It is a pickle: load only your own.
 """
@@ -41,6 +43,7 @@ _LOCK = type(threading.Lock())
 _RLOCK = type(threading.RLock())
 # Request actions that never change state (X-Amz-Target or Action=...); anything else counts as a change.
 _READ_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Head")
+_POLL_STEP = 0.05  # seconds between the short polls that stand in for an SQS long poll
 
 
 class StateError(Exception):
@@ -159,6 +162,13 @@ class WriteGate:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         action = _action(environ)
+        if action == "ReceiveMessage":
+            wait, request = _long_poll(environ)
+            if 0 < wait <= 20:  # SQS's range; moto answers anything else itself
+                return self._long_poll(environ, request, wait, start_response)
+        return [self._once(environ, action, start_response)]
+
+    def _once(self, environ: dict[str, Any], action: str, start_response: Callable[..., Any]) -> bytes:
         with self._cond:
             while self._exclusive:
                 self._cond.wait()
@@ -177,6 +187,28 @@ class WriteGate:
                 if _changes_state(environ, action, body):
                     self.changes += 1
                 self._cond.notify_all()
+        return body
+
+    def _long_poll(self, environ: dict[str, Any], request: dict[str, Any], wait: float,
+                   start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """An SQS long poll as short polls: a snapshot never waits for a receive that is only waiting."""
+        deadline = time.monotonic() + wait
+        raw = json.dumps({**request, "WaitTimeSeconds": 0}).encode()
+        answer: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answer[:] = [(status, headers)]
+            return lambda _data: None
+
+        while True:
+            env = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+            body = self._once(env, "ReceiveMessage", capture)
+            if (b"ReceiptHandle" in body or not answer or not answer[0][0].startswith("200")
+                    or time.monotonic() >= deadline):
+                break
+            time.sleep(min(_POLL_STEP, max(0.0, deadline - time.monotonic())))
+        if answer:
+            start_response(*answer[0])
         return [body]
 
     @contextlib.contextmanager
@@ -212,6 +244,22 @@ def _action(environ: dict[str, Any]) -> str:
         environ["wsgi.input"] = io.BytesIO(raw)
         return parse_qs(raw.decode("latin-1")).get("Action", [""])[0]
     return ""
+
+
+def _long_poll(environ: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """(WaitTimeSeconds, the request) of a JSON-protocol ReceiveMessage; (0, {}) when it is not a long poll."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+    except (ValueError, OSError):
+        return 0, {}
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        request = json.loads(raw or b"{}")
+        wait = float(request.get("WaitTimeSeconds") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0, {}
+    return wait, request
 
 
 def _changes_state(environ: dict[str, Any], action: str, body: bytes) -> bool:
@@ -291,12 +339,17 @@ class StateStore:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        pause = self.interval
+        while not self._stop.wait(pause):
+            pause = self.interval
             if self.gate is not None and self.gate.changes != self._saved_changes:
+                started = time.monotonic()
                 try:
                     self.save()
                 except Exception as e:  # keep serving; say why once per failure
                     self.note(f"state not saved: {type(e).__name__}: {e}")
+                # A big state takes a while to pickle, with requests held: keep that under a fifth of the time.
+                pause = max(self.interval, 4 * (time.monotonic() - started))
 
     def save(self) -> int:
         """Write a consistent snapshot now; returns its size in bytes."""
