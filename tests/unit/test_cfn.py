@@ -85,8 +85,10 @@ def test_unknown_tags_and_non_mapping_templates_are_errors() -> None:
 # --------------------------------------------------------------------------- transform
 
 
-def test_the_translator_expands_the_template_with_code_folders_as_s3_keys(template: dict) -> None:
-    transformed = cfn.transform(template, region="us-east-1")
+def test_the_translator_expands_the_template_with_code_folders_as_s3_keys(template: dict,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")  # the region is an argument, not the environment's
+    transformed = cfn.transform(template, region="eu-west-1")
     resources = transformed["Resources"]
     assert "Transform" not in transformed
     assert resources["IngressFunction"]["Type"] == "AWS::Lambda::Function"

@@ -141,10 +141,12 @@ def transform(template: Mapping[str, Any], *, region: str, iam: Any = None,
     does; the translator accepts nothing else). `iam` (a boto3 IAM client) resolves managed
     policy names missing from the translator's bundled list.
     """
+    import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
     from samtranslator.translator.arn_generator import ArnGenerator
     from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
-    from samtranslator.translator.transform import transform as sam_transform
+    from samtranslator.translator.translator import Translator
 
     sam = copy.deepcopy(dict(template))
     globals_function = (sam.get("Globals") or {}).get("Function") or {}
@@ -158,8 +160,11 @@ def transform(template: Mapping[str, Any], *, region: str, iam: Any = None,
             props[key] = f"s3://{CODE_BUCKET}/{Path(uri).as_posix().strip('/') or '.'}"
             resource["Properties"] = props
     ArnGenerator.BOTO_SESSION_REGION_NAME = region
+    # As `sam validate` drives it (samcli SamTemplateValidator): the session only gives the region.
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=region))
+    loader = ManagedPolicyLoader(iam)
     try:
-        return sam_transform(sam, dict(parameters or {}), ManagedPolicyLoader(iam))
+        return translator.translate(sam, parameter_values=dict(parameters or {}), get_managed_policy_map=loader.load)
     except InvalidDocumentException as e:
         causes = "; ".join(str(c) for c in e.causes) or str(e)
         raise CfnError(f"the SAM translator rejects the template: {causes}") from None
