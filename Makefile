@@ -12,13 +12,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov pins dozens of packages: its own tool environment, like the SAM CLI's (git-ignored).
+CHECKOV_VENV := .tools-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CONFIG ?= examples/hookline.yaml
 PORT ?= 3000
 REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos
+.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos checkov-tool scan
 
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG))"
@@ -44,6 +47,29 @@ $(SAM):
 	@touch $@
 
 sam-tool: $(SAM)
+
+$(CHECKOV):
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q checkov
+	@touch $@
+
+checkov-tool: $(CHECKOV)
+
+# Static security scans. Accepted findings are suppressed where they occur, each with its reason
+# on the same line (bandit: `# nosec Bxxx`; checkov: `checkov:skip=CKV_...:reason` in template.yaml).
+# pip-audit needs its vulnerability service (the PyPI JSON API or OSV): when neither answers, say so
+# instead of printing "No known vulnerabilities found" about a check that never ran.
+scan: venv checkov-tool
+	$(BIN)/bandit -q -r layers functions
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f template.yaml
+	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=5)" \
+	      >/dev/null 2>&1; then \
+	  $(BIN)/python -m pip install -q pip-audit && $(BIN)/pip-audit --skip-editable; \
+	else \
+	  echo "pip-audit: NOT RUN - its vulnerability service (pypi.org JSON API / api.osv.dev) is unreachable" \
+	       "from this machine, so no claim is made about known vulnerabilities; run 'make scan' where it is"; \
+	fi
 
 # With the demo config, the demo CRM (127.0.0.1:8081, the config's destination) runs inside `hookline dev`:
 # one process, one Ctrl-C. Then, in a second shell: .venv/bin/hookline send github --data examples/payloads/github-issue.json
@@ -74,6 +100,7 @@ sam-build: sam-tool
 
 test: venv sam-tool
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory scan
 	$(BIN)/hookline validate --config $(CONFIG)
 	$(BIN)/pytest -q -n 2
 	$(MAKE) --no-print-directory sam-validate sam-build
