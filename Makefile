@@ -63,13 +63,12 @@ checkov-tool: $(CHECKOV)
 scan: venv checkov-tool
 	$(BIN)/bandit -q -r layers functions
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f template.yaml
-	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=5)" \
-	      >/dev/null 2>&1; then \
-	  $(BIN)/python -m pip install -q pip-audit && $(BIN)/pip-audit --skip-editable; \
-	else \
-	  echo "pip-audit: NOT RUN - its vulnerability service (pypi.org JSON API / api.osv.dev) is unreachable" \
-	       "from this machine, so no claim is made about known vulnerabilities; run 'make scan' where it is"; \
-	fi
+	@# pip-audit's vulnerability data is not reachable from this machine: say how much it could audit, never a bare "no known vulnerabilities".
+	@$(BIN)/pip-audit --skip-editable --progress-spinner off >.pip-audit.txt 2>&1; rc=$$?; \
+	  skipped=$$(grep -c "could not be audited" .pip-audit.txt); \
+	  if [ "$$skipped" -gt 0 ]; then \
+	    echo "pip-audit: NOT MEANINGFUL HERE - $$skipped packages could not be audited (no vulnerability data reachable); no claim is made"; \
+	  else cat .pip-audit.txt; exit $$rc; fi
 
 # With the demo config, the demo CRM (127.0.0.1:8081, the config's destination) runs inside `hookline dev`:
 # one process, one Ctrl-C. Then, in a second shell: .venv/bin/hookline send github --data examples/payloads/github-issue.json

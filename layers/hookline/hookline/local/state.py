@@ -26,7 +26,7 @@ import importlib
 import io
 import json
 import os
-import pickle
+import pickle  # nosec B403 - dev's own snapshot; loaded only if owned by the user and not writable by others
 import sys
 import threading
 import time
@@ -353,7 +353,8 @@ class StateStore:
 
     def save(self) -> int:
         """Write a consistent snapshot now; returns its size in bytes."""
-        assert self.gate is not None, "attach() first"
+        if self.gate is None:
+            raise RuntimeError("attach() first")
         with self._save_lock:
             with self.gate.exclusive():
                 changes = self.gate.changes
