@@ -44,7 +44,6 @@ produced the body that failed, mapped_body (the JSON sent, for `hookline dlq rep
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import threading
 import time
@@ -340,11 +339,8 @@ class Delivery:
             mapped = self._transform(route).apply(envelope)
         except MappingError as e:
             raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
-        try:
-            text = json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise _Permanent(outcomes.MAPPING, truncate(f"mapped body is not JSON: {e}")) from None
-        return _Job(task.event_id, route, dest, text.encode("utf-8"), "application/json", text)
+        body, content_type, text = _serialize(mapped, dest, self._transform(route))
+        return _Job(task.event_id, route, dest, body, content_type, text)
 
     def _load_body(self, task: DeliveryTask) -> bytes:
         if task.s3_key is None:
@@ -370,7 +366,7 @@ class Delivery:
             from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
-                transform = compile_transform(route.transform)
+                transform = compile_transform(route.transform, self.deps.config_dir)
             except MappingSpecError as e:  # `hookline validate` rejects these; a hand-built config may not
                 raise _Permanent(outcomes.CONFIG, truncate(f"route {route.name!r}: {e}")) from None
             self._transforms[route.name] = transform
@@ -570,6 +566,17 @@ def _item_fields(task: DeliveryTask) -> dict[str, Any]:
 
 def _route_index(cfg: HooklineConfig, route: RouteConfig) -> int:
     return next((i for i, r in enumerate(cfg.routes) if r.name == route.name), -1)
+
+
+def _serialize(mapped: Any, dest: DestinationConfig, transform: Any) -> tuple[bytes, str, str]:
+    """The mapped body in the destination's format (mapping/formats.py); failures are `mapping`."""
+    from hookline.mapping.formats import FormatError, serialize
+
+    try:
+        return serialize(mapped, dest.format, xml_root=dest.xml_root, csv_header=dest.csv_header,
+                         columns=transform.columns)
+    except FormatError as e:
+        raise _Permanent(outcomes.MAPPING, truncate(f"{dest.format} body: {e}")) from None
 
 
 def _passthrough_content_type(task: DeliveryTask, source: SourceConfig, parsed: object) -> str:

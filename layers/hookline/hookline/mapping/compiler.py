@@ -102,10 +102,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
+
+from hookline.mapping.dates import DateOutput, date_output
+from hookline.mapping.jsonata import JsonataEvalError, JsonataExpression, JsonataSyntaxError, compile_jsonata
+from hookline.mapping.lookup import MISSING, LookupTable, LookupTableError, load_lookup_file, table_from_mapping
 
 __all__ = [
     "RESERVED_KEYS",
@@ -117,17 +122,22 @@ __all__ = [
     "render",
 ]
 
-RESERVED_KEYS = ("path", "type", "default", "required", "format", "value", "template", "fields", "each")
+RESERVED_KEYS = ("path", "type", "default", "required", "format", "value", "template", "fields", "each",
+                 "jsonata", "lookup", "lookup_file", "output_format", "timezone", "when", "omit_null")
 TYPES = ("string", "int", "float", "bool", "datetime")
-# The keys that say what kind of spec a mapping is, and the options each kind accepts.
-_KINDS = ("path", "value", "template", "each", "fields")
+# The keys that say what kind of spec a mapping is, and the options each kind accepts
+# (besides `when` and `omit_null`, which every kind accepts).
+_KINDS = ("path", "jsonata", "value", "template", "each", "fields")
+_VALUE_OPTIONS = ("type", "default", "required", "format", "lookup", "lookup_file", "output_format", "timezone")
 _OPTIONS = {
-    "path": ("type", "default", "required", "format"),
+    "path": _VALUE_OPTIONS,
+    "jsonata": _VALUE_OPTIONS,
     "value": (),
     "template": ("required",),
     "each": ("fields", "default", "required"),
     "fields": (),
 }
+_EVERY_KIND = ("when", "omit_null")
 _TYPE_ALIASES = {
     "str": "string", "text": "string", "integer": "int", "number": "float", "double": "float",
     "decimal": "float", "boolean": "bool", "date": "datetime", "date-time": "datetime",
@@ -403,21 +413,84 @@ class _Path:
                                path=where) from None
 
 
+@dataclass(frozen=True)
+class _JsonataPath:
+    """A `{jsonata: EXPR}` source: the same interface as _Path, evaluated by JSONata."""
+
+    expression: JsonataExpression
+
+    def describe(self, scope: _Scope) -> str:
+        return f"jsonata {self.expression.source!r}"
+
+    def search(self, scope: _Scope, field: str) -> Any:
+        try:
+            return self.expression.evaluate(scope.current, scope.root)
+        except JsonataEvalError as e:
+            where = self.describe(scope)
+            raise MappingError(field, f"{where} failed: {e}", path=where) from None
+
+
+class _Omit:
+    """Returned by a field that is left out of its object (`when` false, or `omit_null`)."""
+
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT = _Omit()
+
+
 class _Node:
     def apply(self, scope: _Scope, field: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 @dataclass(frozen=True)
+class _Conditional(_Node):
+    """`when: EXPR`: the field exists only when EXPR is truthy (JMESPath truthiness)."""
+
+    node: _Node
+    when: _Path
+
+    def apply(self, scope: _Scope, field: str) -> Any:
+        test = self.when.search(scope, field)
+        if test is None or test is False or test in ("", [], {}):
+            return OMIT
+        return self.node.apply(scope, field)
+
+
+@dataclass(frozen=True)
+class _OmitNull(_Node):
+    node: _Node
+
+    def apply(self, scope: _Scope, field: str) -> Any:
+        value = self.node.apply(scope, field)
+        return OMIT if value is None else value
+
+
+@dataclass(frozen=True)
 class _PathNode(_Node):
-    path: _Path
+    path: _Path | _JsonataPath
     type: str | None = None
     format: str | None = None
     default: Any = None
     required: bool = False
+    lookup: LookupTable | None = None
+    output: DateOutput | None = None
 
     def apply(self, scope: _Scope, field: str) -> Any:
         value = self.path.search(scope, field)
+        if value is not None and self.lookup is not None:
+            found = self.lookup.find(value)
+            if found is MISSING:
+                if self.default is not None:
+                    return copy.deepcopy(self.default)
+                where = self.path.describe(scope)
+                raise MappingError(
+                    field, f"value {_preview(value)} from {where} is not in {self.lookup.origin} "
+                           f"(known: {self.lookup.known()}); add it to the table or give the field a default",
+                    path=where, value_type=_type_name(value))
+            value = found
         if value is None:
             if self.default is not None:
                 return copy.deepcopy(self.default)
@@ -428,6 +501,8 @@ class _PathNode(_Node):
         if self.type is None:
             return value
         try:
+            if self.output is not None:  # type: datetime with output_format / timezone
+                return self.output.render(_to_datetime(value, self.format))
             return _CASTS[self.type](value, self.format)
         except _CastError as e:
             where = self.path.describe(scope)
@@ -473,7 +548,24 @@ class _ObjectNode(_Node):
     fields: tuple[tuple[str, _Node], ...]
 
     def apply(self, scope: _Scope, field: str) -> dict[str, Any]:
-        return {name: node.apply(scope, f"{field}.{name}" if field else name) for name, node in self.fields}
+        out = {}
+        for name, node in self.fields:
+            value = node.apply(scope, f"{field}.{name}" if field else name)
+            if value is not OMIT:
+                out[name] = value
+        return out
+
+    def columns(self, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        """The leaf fields in the order written (nested objects flattened): CSV columns."""
+        out: list[tuple[str, ...]] = []
+        for name, node in self.fields:
+            while isinstance(node, _Conditional | _OmitNull):
+                node = node.node
+            if isinstance(node, _ObjectNode):
+                out += node.columns((*prefix, name))
+            else:
+                out.append((*prefix, name))
+        return out
 
 
 @dataclass(frozen=True)
@@ -505,7 +597,8 @@ class _ListNode(_Node):
     items: tuple[_Node, ...]
 
     def apply(self, scope: _Scope, field: str) -> list[Any]:
-        return [node.apply(scope, f"{field}[{i}]") for i, node in enumerate(self.items)]
+        values = (node.apply(scope, f"{field}[{i}]") for i, node in enumerate(self.items))
+        return [value for value in values if value is not OMIT]
 
 
 class Transform:
@@ -519,6 +612,11 @@ class Transform:
     def targets(self) -> list[str]:
         """The top-level output field names, in order."""
         return [name for name, _ in self._root.fields]
+
+    @property
+    def columns(self) -> list[tuple[str, ...]]:
+        """Every leaf field as a path of names, in the order written (the CSV column order)."""
+        return self._root.columns()
 
     def apply(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         """Map one event envelope; raises MappingError (permanent) when it cannot."""
@@ -575,8 +673,10 @@ class _Branch:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, base_dir: Path | None = None, omit_null: bool = False) -> None:
         self.problems: list[tuple[str, str]] = []
+        self.base_dir = base_dir  # lookup files are relative to the configuration file
+        self.omit_null = omit_null  # the transform-wide default
 
     def problem(self, loc: str, message: str) -> None:
         self.problems.append((loc, message))
@@ -677,9 +777,37 @@ class _Compiler:
                               f"{spec!r}: for a constant write {{value: {json.dumps(spec)}}}")
         return None
 
+    def jsonata(self, source: Any, loc: str) -> _JsonataPath | None:
+        if not isinstance(source, str) or not source.strip():
+            self.problem(loc, f"a jsonata spec needs a non-empty JSONata expression string, got {_type_name(source)} "
+                              f"{_preview(source)}")
+            return None
+        try:
+            return _JsonataPath(compile_jsonata(source))
+        except JsonataSyntaxError as e:
+            self.problem(loc, f"invalid JSONata expression {source!r}: {e}")
+            return None
+
     def mapping_spec(self, spec: Mapping[Any, Any], loc: str, depth: int) -> _Node | None:
+        node = self.kind_spec(spec, loc, depth)
+        if node is None:
+            return None
+        omit = spec.get("omit_null")
+        if omit is not None and not isinstance(omit, bool):
+            self.problem(_loc(loc, "omit_null"), f"must be true or false, got {_preview(omit)}")
+            return None
+        if omit:
+            node = _OmitNull(node)
+        if "when" in spec:
+            when = self.path(spec["when"], _loc(loc, "when"))
+            if when is None:
+                return None
+            node = _Conditional(node, when)
+        return node
+
+    def kind_spec(self, spec: Mapping[Any, Any], loc: str, depth: int) -> _Node | None:
         if not spec:
-            self.problem(loc, "an empty mapping: give one of path, value, template, each or fields")
+            self.problem(loc, "an empty mapping: give one of path, jsonata, value, template, each or fields")
             return None
         ok = True
         for key in spec:
@@ -694,15 +822,15 @@ class _Compiler:
 
         kinds = [k for k in _KINDS if k in spec and not (k == "fields" and "each" in spec)]
         if len(kinds) > 1:
-            self.problem(loc, f"{' and '.join(kinds)} cannot be combined: a spec is either a path, a constant "
-                              "value, a template, a list (each) or an object (fields)")
+            self.problem(loc, f"{' and '.join(kinds)} cannot be combined: a spec is either a path, a JSONata "
+                              "expression, a constant value, a template, a list (each) or an object (fields)")
             return None
         if not kinds:
-            self.problem(loc, "a spec needs one of path, value, template, each or fields")
+            self.problem(loc, "a spec needs one of path, jsonata, value, template, each or fields")
             return None
         kind = kinds[0]
         for key in spec:
-            if key in RESERVED_KEYS and key != kind and key not in _OPTIONS[kind]:
+            if key in RESERVED_KEYS and key != kind and key not in _OPTIONS[kind] and key not in _EVERY_KIND:
                 allowed = ", ".join(_OPTIONS[kind]) or "nothing else"
                 article = "an" if kind == "each" else "a"
                 self.problem(_loc(loc, key),
@@ -715,8 +843,8 @@ class _Compiler:
             ok = False
 
         node: _Node | None
-        if kind == "path":
-            node = self.path_spec(spec, loc, bool(required))
+        if kind in ("path", "jsonata"):
+            node = self.path_spec(spec, loc, bool(required), kind)
         elif kind == "value":
             why = _not_json(spec["value"])
             if why:
@@ -731,11 +859,28 @@ class _Compiler:
             node = self.each_spec(spec, loc, bool(required), depth)
         return node if ok else None
 
-    def path_spec(self, spec: Mapping[str, Any], loc: str, required: bool) -> _Node | None:
-        path = self.path(spec["path"], _loc(loc, "path"))
+    def path_spec(self, spec: Mapping[str, Any], loc: str, required: bool, kind: str = "path") -> _Node | None:
+        path: _Path | _JsonataPath | None
+        if kind == "jsonata":
+            path = self.jsonata(spec["jsonata"], _loc(loc, "jsonata"))
+        else:
+            path = self.path(spec["path"], _loc(loc, "path"))
         type_name = spec.get("type")
         fmt = spec.get("format")
         ok = path is not None
+        lookup = self.lookup(spec, loc)
+        ok = ok and (lookup is not None or ("lookup" not in spec and "lookup_file" not in spec))
+        output: DateOutput | None = None
+        if "output_format" in spec or "timezone" in spec:
+            if spec.get("type") != "datetime":
+                key = "output_format" if "output_format" in spec else "timezone"
+                self.problem(_loc(loc, key), f"{key} applies only to type: datetime")
+                ok = False
+            else:
+                output, problems = date_output(spec.get("output_format"), spec.get("timezone"))
+                for key, message in problems:
+                    self.problem(_loc(loc, key), message)
+                ok = ok and not problems
         if type_name is not None and type_name not in TYPES:
             guess = _TYPE_ALIASES.get(str(type_name).lower())
             hint = f" (did you mean {guess!r}?)" if guess else _did_you_mean(str(type_name), TYPES)
@@ -755,7 +900,10 @@ class _Compiler:
             ok = False
         elif default is not None and type_name is not None:
             try:
-                default = _CASTS[type_name](default, fmt)
+                if output is not None:
+                    default = output.render(_to_datetime(default, fmt if isinstance(fmt, str) else None))
+                else:
+                    default = _CASTS[type_name](default, fmt)
             except _CastError as e:
                 detail = f" ({e})" if str(e) else ""
                 self.problem(_loc(loc, "default"),
@@ -763,7 +911,26 @@ class _Compiler:
                 ok = False
         if not ok or path is None:
             return None
-        return _PathNode(path, type_name, fmt if isinstance(fmt, str) else None, copy.deepcopy(default), required)
+        return _PathNode(path, type_name, fmt if isinstance(fmt, str) else None, copy.deepcopy(default), required,
+                         lookup, output)
+
+    def lookup(self, spec: Mapping[str, Any], loc: str) -> LookupTable | None:
+        if "lookup" in spec and "lookup_file" in spec:
+            self.problem(loc, "lookup and lookup_file cannot be combined: give the table inline or in a file")
+            return None
+        try:
+            if "lookup" in spec:
+                table = table_from_mapping(spec["lookup"], "the lookup table")
+                bad = next(((k, _not_json(v)) for k, v in table.entries.items() if _not_json(v)), None)
+                if bad:
+                    self.problem(_loc(loc, "lookup"), f"the value for {bad[0]!r} must be JSON: {bad[1]}")
+                    return None
+                return table
+            if "lookup_file" in spec:
+                return load_lookup_file(spec["lookup_file"], self.base_dir)
+        except LookupTableError as e:
+            self.problem(_loc(loc, "lookup" if "lookup" in spec else "lookup_file"), str(e))
+        return None
 
     def each_spec(self, spec: Mapping[str, Any], loc: str, required: bool, depth: int) -> _Node | None:
         path = self.path(spec["each"], _loc(loc, "each"))
@@ -804,6 +971,8 @@ class _Compiler:
                 continue
             names = self.target_names(key, key_loc)
             node = self.spec(spec, key_loc, depth + 1)
+            if node is not None and self.omit_null and not (isinstance(spec, Mapping) and "omit_null" in spec):
+                node = _OmitNull(node)
             if names is not None:
                 self.place(root, names, _Leaf(node, key), key_loc)
         if len(self.problems) > before:
@@ -862,23 +1031,41 @@ def _placeholder_end(text: str, start: int) -> int:
     return -1
 
 
-def compile_transform(spec: Mapping[str, Any]) -> Transform:
-    """Validate and compile a transform; raises MappingSpecError listing every problem."""
-    compiler = _Compiler()
+def compile_transform(spec: Mapping[str, Any], base_dir: Path | None = None) -> Any:
+    """Validate and compile a transform; raises MappingSpecError listing every problem.
+
+    Returns a Transform, or a PythonTransform for `{python: "transforms.module:function"}`
+    (both have `apply(envelope)`, `targets` and `columns`). `base_dir` is the configuration
+    file's folder: lookup files and the transforms/ package are found there.
+    """
+    from hookline.mapping.python_hook import PythonHookError, is_python_transform, load_python_transform
+
     if not isinstance(spec, Mapping):
         raise MappingSpecError([("", f"a transform must be a mapping of target field -> spec, "
                                      f"got {_type_name(spec)}")])
-    root = compiler.field_map(spec, "", 0)
+    if is_python_transform(spec):
+        try:
+            return load_python_transform(spec, base_dir)
+        except PythonHookError as e:
+            raise MappingSpecError([("python", str(e))]) from None
+    # `omit_null: true|false` at the top is the transform-wide option (a boolean is never a field spec).
+    omit_null = spec.get("omit_null")
+    fields = spec
+    if isinstance(omit_null, bool):
+        fields = {k: v for k, v in spec.items() if k != "omit_null"}
+    compiler = _Compiler(base_dir, omit_null is True)
+    root = compiler.field_map(fields, "", 0)
     if compiler.problems or root is None:
         raise MappingSpecError(compiler.problems)
     return Transform(root, spec)
 
 
-_CACHE: dict[str, Transform] = {}
+_CACHE: dict[str, Any] = {}
 _CACHE_SIZE = 256
 
 
-def render(spec: Mapping[str, Any] | Transform | None, envelope: Mapping[str, Any]) -> Any:
+def render(spec: Mapping[str, Any] | Transform | None, envelope: Mapping[str, Any],
+           base_dir: Path | None = None) -> Any:
     """The body a destination receives: the original body without a transform, else the mapping.
 
     Compiled transforms are cached by their spec, so calling this per event is cheap.
@@ -887,10 +1074,10 @@ def render(spec: Mapping[str, Any] | Transform | None, envelope: Mapping[str, An
         return envelope.get("body")
     if isinstance(spec, Transform):
         return spec.apply(envelope)
-    key = repr(spec)
+    key = f"{base_dir}|{spec!r}"
     transform = _CACHE.get(key)
     if transform is None:
-        transform = compile_transform(spec)
+        transform = compile_transform(spec, base_dir)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         _CACHE[key] = transform
