@@ -121,6 +121,7 @@ class EnrichConfig(_Model):
     cache_seconds: int = Field(default=0, ge=0, le=86400)
     on_missing: Literal["skip", "default", "fail"] = "fail"  # what a 404 / 410 means
     default: Any = None  # with on_missing: default
+    body: dict[str, Any] | None = None  # with method: POST, a transform spec sent as JSON
 
 
 class RouteConfig(_Model):

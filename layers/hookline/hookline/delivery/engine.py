@@ -44,12 +44,13 @@ produced the body that failed, mapped_body (the JSON sent, for `hookline dlq rep
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
 from hookline.delivery import outcomes, retry
+from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import (
@@ -186,6 +188,16 @@ class _Job:
     body: bytes
     content_type: str
     mapped_text: str | None  # the mapped JSON, when a transform made the body
+    late: _Late | None = None  # routes with `enrich`: body made inside the once-per-key send
+
+
+@dataclass
+class _Late:
+    """Enrichment, mapping and formatting, deferred into `_send` so a delivered event calls nothing."""
+
+    envelope: dict[str, Any]
+    mapped_text: str | None = None
+    enriched: dict[str, Any] | None = None
 
 
 @dataclass
@@ -196,6 +208,7 @@ class _Ctx:
     attempt: int
     schedule: list[int]
     started: float
+    enriched: dict[str, Any] | None = None  # enrichment results, kept in the DLQ task for --dry-run
 
     @property
     def key(self) -> str:
@@ -219,6 +232,7 @@ class Delivery:
         )(self._send)
         self._pool = ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="hookline-deliver")
         self._transforms: dict[str, Any] = {}
+        self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic)
         self._validators: dict[str, Any] = {}
         self._queue_urls: dict[str, str] = {}
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
@@ -287,6 +301,9 @@ class Delivery:
             return self._retry_or_dead(ctx, error=r.error, category="payload_unavailable")
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline)
+        except _Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
+            ctx.enriched = job.late.enriched if job.late else None
+            return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
         except IdempotencyAlreadyInProgressError:
             # Another copy of this message is sending right now: look again shortly, change nothing.
             self._change_visibility(ctx.record, self.deps.in_progress_delay_seconds)
@@ -296,6 +313,9 @@ class Delivery:
         except _NotDelivered as nd:
             http = nd.result
             outcome = http.outcome
+            if job.late is not None:
+                ctx.enriched = job.late.enriched
+                job = replace(job, mapped_text=job.late.mapped_text)
             if outcome.permanent:
                 return self._dead(ctx, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "", http=http,
                                   status_code=http.status_code, mapped_text=job.mapped_text)
@@ -333,6 +353,8 @@ class Delivery:
             return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
         envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
                                   received_at=task.received_at, headers=task.headers, body=parsed)
+        if route.enrich:
+            return _Job(task.event_id, route, dest, b"", "", None, late=_Late(envelope))
         from hookline.mapping.compiler import MappingError
 
         try:
@@ -396,7 +418,26 @@ class Delivery:
 
     # -- the HTTP call, once per event and route
 
+    def _enrich_and_map(self, job: _Job, late: _Late, deadline: float | None) -> _Job:
+        from hookline.mapping.compiler import MappingError
+
+        try:
+            late.enriched, _ = self.enricher.run(job.route, late.envelope, job.event_id, deadline)
+        except EnrichFailed as e:
+            late.enriched = e.enriched
+            if e.http is not None:
+                raise _NotDelivered(e.http) from None
+            raise _Permanent(e.reason, truncate(e.error)) from None
+        try:
+            mapped = self._transform(job.route).apply({**late.envelope, "enriched": late.enriched})
+        except MappingError as e:
+            raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
+        body, content_type, late.mapped_text = _serialize(mapped, job.destination, self._transform(job.route))
+        return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
+
     def _send(self, key: str, job: _Job, deadline: float | None) -> dict[str, Any]:
+        if job.late is not None:
+            job = self._enrich_and_map(job, job.late, deadline)
         result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
                                   content_type=job.content_type, deadline=deadline)
         if not result.outcome.delivered:
@@ -448,7 +489,10 @@ class Delivery:
         self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
                                  reason=reason, last_error=error, dead_at=now)
         first = self._first_attempt_at(ctx)
-        body = task.model_copy(update={"prior_attempts": ctx.attempt}).model_dump_json(exclude_none=True)
+        update: dict[str, Any] = {"prior_attempts": ctx.attempt, "enriched": None}
+        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= MAX_MAPPED_BODY_ATTR_BYTES:
+            update["enriched"] = ctx.enriched
+        body = task.model_copy(update=update).model_dump_json(exclude_none=True)
         attrs = _dlq_attributes(
             route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
             last_error=error, attempts=ctx.attempt, first_attempt_at=first,

@@ -1060,6 +1060,35 @@ def compile_transform(spec: Mapping[str, Any], base_dir: Path | None = None) -> 
     return Transform(root, spec)
 
 
+def compile_url_template(source: str) -> Callable[[Mapping[str, Any]], str]:
+    """A URL path with `{EXPR}` placeholders (JMESPath over the envelope), each value URL-encoded.
+
+    Raises MappingSpecError for a bad template; the returned function raises MappingError
+    when a placeholder's value is missing.
+    """
+    from urllib.parse import quote
+
+    compiler = _Compiler()
+    parts = compiler.template(source, "")
+    if compiler.problems or parts is None:
+        raise MappingSpecError(compiler.problems)
+
+    def render_url(envelope: Mapping[str, Any]) -> str:
+        scope = _Scope(envelope, envelope)
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = part.search(scope, "path")
+            if value is None or value == "":
+                raise MappingError("path", f"no value at {part.source} for the placeholder", path=part.source)
+            out.append(quote(_to_string(value), safe=""))
+        return "".join(out)
+
+    return render_url
+
+
 _CACHE: dict[str, Any] = {}
 _CACHE_SIZE = 256
 
