@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import yaml
 
+from hookline import cli
+from hookline.config import load_config
 from hookline.messages import DeliveryTask
 from hookline.operations.dlq import DlqEntry, preview_mapping
 from tests.integration.test_delivery import (
@@ -28,6 +32,7 @@ from tests.integration.test_delivery import (
     run,
     task,
 )
+from tests.integration.test_operations import MotoStack
 from tests.support.receiver import Received, Receiver, Script
 
 CONTACTS = {"ada@example.com": {"id": "c-42", "email": "ada@example.com"}}
@@ -144,6 +149,43 @@ def test_a_404_with_fail_dead_letters_and_dry_run_shows_the_enriched_envelope(
     assert preview.enriched == {"contact": {"id": "c-42", "email": "ada@example.com"}}
     assert preview.to_dict()["enriched"] == preview.enriched
     assert preview.new == {"order": 3, "owner": None}
+
+
+
+def test_dlq_replay_dry_run_prints_the_enriched_envelope(stack: Any, crm: Receiver, lookup: Receiver,
+                                                         lambda_context: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an event dead-lettered because the CRM refused the deal (after the contact was found)
+    crm.script = Script(statuses=[422], body=b'{"error": "owner required"}')
+    data = {
+        "sources": {"shop": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:CRM_TOKEN"], "header": "X-Sig"}}},
+        "destinations": {"crm": {"url": f"{crm.url}/contacts"}, "crm_search": {"url": lookup.url}},
+        "routes": [{"name": "orders-to-crm", "source": "shop", "destination": "crm",
+                    "enrich": [{"name": "contact", "destination": "crm_search",
+                                "path": "/contacts?email={body.customer.email}"}],
+                    "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}}],
+    }
+    (tmp_path / "hookline.yaml").write_text(yaml.safe_dump(data))
+    cfg = load_config(tmp_path / "hookline.yaml")
+    enqueue(stack, task("evt-dry", body={"id": 4, "customer": {"email": "ada@example.com"}}))
+    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    assert len(crm.requests) == 1
+    # When the operator dry-runs the replay
+    info = MotoStack(outputs={"DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
+                              "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,
+                              "EventsTableName": stack.events_table},
+                     endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="test")
+    monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
+    capsys.readouterr()
+    assert cli.main(["dlq", "replay", "--dry-run", "--config", str(tmp_path / "hookline.yaml")]) == 0
+    out = capsys.readouterr().out
+    # Then the enriched envelope is shown, and the mapping with it is unchanged; nothing was called or sent
+    assert "evt-dry:orders-to-crm: enriched envelope (recorded with the failed attempt; a replay enriches again):" \
+        in out
+    assert '"id": "c-42"' in out
+    assert "unchanged" in out
+    assert len(lookup.requests) == 1 and len(crm.requests) == 1
 
 
 def test_cache_seconds_reuses_an_answer_for_the_next_event(stack: Any, crm: Receiver, lookup: Receiver,
