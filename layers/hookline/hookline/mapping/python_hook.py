@@ -99,7 +99,7 @@ class PythonTransform:
         return []
 
     def apply(self, envelope: Mapping[str, Any]) -> Any:
-        from hookline.mapping.compiler import MappingError
+        from hookline.mapping.errors import MappingError
 
         try:
             result = self.function(json.loads(json.dumps(envelope, default=str)))
