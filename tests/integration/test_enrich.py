@@ -20,6 +20,7 @@ from hookline.messages import DeliveryTask
 from hookline.operations.dlq import DlqEntry, preview_mapping
 from tests.integration.test_delivery import (
     CRM_TOKEN,
+    TokenServer,
     attrs,
     config,
     dlq_messages,
@@ -209,3 +210,25 @@ def test_a_missing_placeholder_value_is_a_mapping_failure(stack: Any, crm: Recei
     assert attrs(dead)["reason"] == "mapping"
     assert attrs(dead)["last_error"] == ("enrich contact (crm_search GET): field 'path': no value at "
                                          "body.customer.email for the placeholder")
+
+
+def test_enrichment_uses_the_search_destinations_oauth2_token(stack: Any, crm: Receiver, lookup: Receiver,
+                                                              lambda_context: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_CLIENT_SECRET", "oauth-client-secret-xyz")
+    with TokenServer() as idp:
+        cfg = config(crm.url, route={
+            "enrich": [{"name": "contact", "destination": "crm_search",
+                        "path": "/contacts?email={body.customer.email}"}],
+            "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}},
+            extra_destinations={"crm_search": {"url": lookup.url, "oauth2": {
+                "token_url": f"{idp.url}/oauth2/token", "client_id": "hookline",
+                "client_secret": "env:CRM_CLIENT_SECRET"}}})
+        enqueue(stack, task("evt-oa", body={"id": 11, "customer": {"email": "ada@example.com"}}))
+        assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    [call] = lookup.requests
+    assert call.headers["authorization"] == "Bearer tok-1"
+    assert len(idp.requests) == 1
+    [req] = crm.requests
+    assert "authorization" not in req.headers  # the CRM destination itself has no credentials configured
+    assert req.json() == {"order": 11, "contact_id": "c-42"}
