@@ -330,3 +330,15 @@ def test_two_config_folders_get_their_own_transforms_package(tmp_path: Path) -> 
     b = _package(tmp_path / "b", "def f(e):\n    return {'who': 'b'}\n") if (tmp_path / "b").mkdir() is None else None
     assert compile_transform({"python": "transforms.stripe:f"}, a).apply(envelope({})) == {"who": "a"}
     assert compile_transform({"python": "transforms.stripe:f"}, b).apply(envelope({})) == {"who": "b"}
+
+
+def test_an_edited_transform_is_imported_afresh_on_the_next_compile(tmp_path: Path) -> None:
+    import os
+
+    base = _package(tmp_path, "def f(e):\n    return {'v': 1}\n")
+    assert compile_transform({"python": "transforms.stripe:f"}, base).apply(envelope({})) == {"v": 1}
+    module = tmp_path / "transforms" / "stripe.py"
+    module.write_text("def f(e):\n    return {'v': 2}\n")
+    stat = module.stat()
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert compile_transform({"python": "transforms.stripe:f"}, base).apply(envelope({})) == {"v": 2}

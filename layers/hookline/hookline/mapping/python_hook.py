@@ -9,7 +9,8 @@ steps) and returns a JSON-compatible dict (or list, for csv/ndjson destinations)
 The package is imported under a private name derived from its folder, so two configurations
 (tests, `hookline dev` beside a deployed copy) never share a module; inside the package use
 relative imports (`from .common import cents`). `hookline validate` imports it, so a syntax
-error, a missing module or a missing function is reported before deploying.
+error, a missing module or a missing function is reported before deploying. A compile after a
+file of the package changed (an edit while `hookline dev` runs and reloads) imports it afresh.
 
 Any exception the function raises is a `mapping` failure for that event (DLQ), with the
 exception and the last traceback frame (file:line in function) in the error.
@@ -36,6 +37,7 @@ __all__ = ["PACKAGE", "PythonHookError", "PythonTransform", "is_python_transform
 PACKAGE = "transforms"
 _REF = re.compile(r"^transforms(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 _LOCK = threading.Lock()
+_SIGNATURES: dict[str, tuple[tuple[str, int], ...]] = {}
 
 
 class PythonHookError(ValueError):
@@ -46,13 +48,22 @@ def is_python_transform(spec: Any) -> bool:
     return isinstance(spec, Mapping) and "python" in spec
 
 
+def _signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((str(f), f.stat().st_mtime_ns) for f in folder.rglob("*.py")))
+
+
 def _package(base_dir: Path) -> ModuleType:
     folder = (base_dir / PACKAGE).resolve()
     name = "_hookline_transforms_" + hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     with _LOCK:
         module = sys.modules.get(name)
-        if module is not None:
+        signature = _signature(folder) if folder.is_dir() else ()
+        if module is not None and _SIGNATURES.get(name) == signature:
             return module
+        # First load, or a file changed since (an edit while `hookline dev` runs): import afresh.
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]
+        _SIGNATURES[name] = signature
         init = folder / "__init__.py"
         if not folder.is_dir():
             raise PythonHookError(f"no {PACKAGE}/ folder beside the configuration file (looked in {folder})")
