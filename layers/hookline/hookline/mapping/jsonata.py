@@ -16,9 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jsonata import Jsonata
-from jsonata.jexception import JException
-
 __all__ = ["JsonataEvalError", "JsonataExpression", "JsonataSyntaxError", "compile_jsonata"]
 
 # Per evaluation: at most this long (ms) and this deep (nested calls), generous for mappings.
@@ -35,6 +32,8 @@ class JsonataEvalError(ValueError):
 
 
 def _describe(e: Exception) -> str:
+    from jsonata.jexception import JException
+
     if isinstance(e, JException):
         code = getattr(e, "error", None)
         location = getattr(e, "location", -1)
@@ -75,6 +74,8 @@ class JsonataExpression:
 
 def compile_jsonata(source: str) -> JsonataExpression:
     """Parse once; raises JsonataSyntaxError with the position of the mistake."""
+    from jsonata import Jsonata  # imported on first use: routes without JSONata never load it
+
     try:
         compiled = Jsonata(source, timeout=EVAL_TIMEOUT_MS, stack=EVAL_MAX_DEPTH)
     except Exception as e:
