@@ -298,7 +298,7 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
         if route.enrich:
             from hookline.delivery.enrich import enrich_problems
 
-            problems += enrich_problems(route, cfg, p)
+            problems += enrich_problems(route, cfg, p, base_dir)
         if route.transform is not None:
             from hookline.mapping.compiler import MappingSpecError, compile_transform
 

@@ -192,7 +192,7 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
         sources: dict[str, str] = {}
         fetch = sender_fetch(HttpSender(SecretResolver())) if live else _mock_fetch(mocks, sources)
         try:
-            enriched, responses = Enricher(cfg, fetch).run(route, envelope, envelope["id"])
+            enriched, responses = Enricher(cfg, fetch, base_dir=base_dir).run(route, envelope, envelope["id"])
         except EnrichFailed as e:
             outcome = "retried on the route's schedule" if e.http is not None and not e.http.outcome.permanent \
                 else "dead-lettered"

@@ -232,7 +232,8 @@ class Delivery:
         )(self._send)
         self._pool = ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="hookline-deliver")
         self._transforms: dict[str, Any] = {}
-        self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic)
+        self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic,
+                                 base_dir=deps.config_dir)
         self._validators: dict[str, Any] = {}
         self._queue_urls: dict[str, str] = {}
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any

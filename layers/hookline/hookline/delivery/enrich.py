@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hookline.errors import Problem
@@ -95,6 +96,7 @@ class Enricher:
     config: HooklineConfig
     fetch: Fetch
     clock: Callable[[], float] = time.monotonic
+    base_dir: Path | None = None  # the configuration's folder (lookup files in a POST body spec)
     _cache: dict[tuple[str, str, str, bytes], tuple[float, Any]] = field(default_factory=dict)
     _steps: dict[str, list[_Step]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,7 +108,7 @@ class Enricher:
             from hookline.mapping.compiler import compile_transform, compile_url_template
 
             steps = [_Step(step, compile_url_template(step.path),
-                           compile_transform(step.body) if step.body is not None else None)
+                           compile_transform(step.body, self.base_dir) if step.body is not None else None)
                      for step in route.enrich]
             self._steps[route.name] = steps
         return steps
@@ -221,7 +223,8 @@ def sender_fetch(sender: Any) -> Fetch:
     return fetch
 
 
-def enrich_problems(route: RouteConfig, cfg: HooklineConfig, where: str) -> list[Problem]:
+def enrich_problems(route: RouteConfig, cfg: HooklineConfig, where: str,
+                    base_dir: Path | None = None) -> list[Problem]:
     """Static checks for `hookline validate`."""
     from hookline.mapping.compiler import MappingSpecError, compile_transform, compile_url_template
 
@@ -251,7 +254,7 @@ def enrich_problems(route: RouteConfig, cfg: HooklineConfig, where: str) -> list
                 if sub == "path":
                     compile_url_template(spec)
                 else:
-                    compile_transform(spec)
+                    compile_transform(spec, base_dir)
             except MappingSpecError as e:
                 for loc, msg in e.problems:
                     problems.append(Problem(f"{p}.{sub}" + (f".{loc}" if loc and sub == "body" else ""), msg))
