@@ -13,8 +13,11 @@ Per record (`Delivery.process`):
    Schema (Draft 2020-12, formats checked). A mismatch is not mapped nor sent: DLQ `schema`,
    with the validation errors (JSON path + message) as last_error, and the SchemaDrift metric.
 5. Map with the route's transform (`mapping`: the error names field, path and value type;
-   counted as SchemaDrift too, since a mapping that stops fitting is drift) or pass the
-   original body through unchanged.
+   counted as SchemaDrift too, since a mapping that stops fitting is drift) and write it in the
+   destination's `format` (mapping/formats.py), or pass the original body through unchanged.
+   A route with `enrich` steps (enrich.py) does its lookups, mapping and formatting inside
+   step 6's once-per-key function instead, so an already delivered event makes no lookup; a
+   lookup's HTTP failure is classified like a delivery attempt's.
 6. Send once per `event_id:route`: the HTTP call runs inside a Powertools idempotent function
    keyed on the Idempotency-Key. It returns only on 2xx (record COMPLETED: any later copy of
    the message, or a retry after a crash past this point, gets the saved result and makes no
@@ -35,7 +38,8 @@ about one round trip. Metrics are emitted from the event loop's thread only; log
 event_id and route as per-call `extra` (Logger keys are process-global, threads share them).
 
 DLQ message: the body is the DeliveryTask JSON with `prior_attempts` set to the attempts made
-so far (a replay counts on); the attributes (names in hookline.messages) are route, source,
+so far (a replay counts on) and `enriched` (the enrichment results, when the route has steps);
+the attributes (names in hookline.messages) are route, source,
 event_id, reason (String); status_code, attempts, first_attempt_at, last_attempt_at (Number,
 times in epoch seconds); last_error (String, <= 500 chars, no secrets); and, when a transform
 produced the body that failed, mapped_body (the JSON sent, for `hookline dlq replay --dry-run`).
