@@ -120,11 +120,11 @@ CHAOS_EVENTS ?= 1000
 chaos: venv
 	$(BIN)/python -m tests.e2e.chaos --events $(CHAOS_EVENTS) $(if $(SEED),--seed $(SEED))
 
-# One command redeploys a changed configuration: validate it, bundle it into the layer, build, deploy.
+# One command redeploys a changed configuration: validate it, bundle it into the layer (with its lookup
+# files, schema files and transforms/ package), build, deploy.
 deploy: venv sam-tool
 	$(BIN)/hookline validate --config $(CONFIG)
-	mkdir -p layers/hookline/hookline/bundled
-	cp $(CONFIG) layers/hookline/hookline/bundled/hookline.yaml
+	$(BIN)/python -m hookline.mapping.bundle $(CONFIG) layers/hookline/hookline/bundled
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 	$(SAM) deploy $(DEPLOY_ARGS)
 

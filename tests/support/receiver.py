@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +33,8 @@ class Script:
     delay_seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b'{"ok": true}'
+    # Answers computed from the request (a search endpoint): (status, body). Overrides statuses/body.
+    responder: Callable[[Received], tuple[int, bytes]] | None = None
 
 
 class Receiver:
@@ -47,22 +50,25 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                    body, time.time())
                 with receiver._lock:
-                    receiver.requests.append(Received(self.command, self.path,
-                                                      {k.lower(): v for k, v in self.headers.items()},
-                                                      body, time.time()))
+                    receiver.requests.append(received)
                     n = len(receiver.requests)
                 script = receiver.script
                 status = script.statuses[min(n - 1, len(script.statuses) - 1)]
+                answer = script.body
+                if script.responder is not None:
+                    status, answer = script.responder(received)
                 if script.delay_seconds:
                     time.sleep(script.delay_seconds)
                 self.send_response(status)
                 for k, v in script.headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(script.body)))
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(script.body)
+                self.wfile.write(answer)
 
             do_POST = do_PUT = do_PATCH = do_DELETE = do_GET = _handle
 

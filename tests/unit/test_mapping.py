@@ -616,7 +616,7 @@ def test_mapping_of_target_names_is_not_a_nested_object_shorthand():
 @pytest.mark.parametrize(("spec", "loc", "fragment"), [
     ({"path": "a", "value": 1}, "x", "path and value cannot be combined"),
     ({"template": "t", "fields": {"a": "a"}}, "x", "template and fields cannot be combined"),
-    ({"type": "int"}, "x", "needs one of path, value, template, each or fields"),
+    ({"type": "int"}, "x", "needs one of path, jsonata, value, template, each or fields"),
     ({}, "x", "an empty mapping"),
     ({"value": 1, "type": "int"}, "x.type", "'type' does not apply to a value spec"),
     ({"template": "t", "default": "d"}, "x.default", "'default' does not apply to a template spec"),

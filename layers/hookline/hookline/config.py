@@ -92,6 +92,11 @@ class DestinationConfig(_Model):
     timeout_seconds: float = Field(default=10, gt=0, le=900)
     signing: SigningConfig | None = None
     oauth2: OAuth2Config | None = None
+    # How a mapped body is written (mapping/formats.py); a route without a transform sends the
+    # original bytes with their original Content-Type whatever this says.
+    format: Literal["json", "form", "xml", "csv", "ndjson"] = "json"
+    xml_root: str = Field(default="root", min_length=1)  # format: xml — the root element's name
+    csv_header: bool = True  # format: csv — a header row before the data line(s)
 
 
 class RetryConfig(_Model):
@@ -106,6 +111,19 @@ class RetryConfig(_Model):
         return v
 
 
+class EnrichConfig(_Model):
+    """A call to another configured destination before mapping; its response is `enriched.<name>`."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)
+    destination: str
+    method: Literal["GET", "POST"] = "GET"
+    path: str = ""  # appended to the destination's url; `{EXPR}` placeholders (JMESPath), URL-encoded
+    cache_seconds: int = Field(default=0, ge=0, le=86400)
+    on_missing: Literal["skip", "default", "fail"] = "fail"  # what a 404 / 410 means
+    default: Any = None  # with on_missing: default
+    body: dict[str, Any] | None = None  # with method: POST, a transform spec sent as JSON
+
+
 class RouteConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)
     source: str
@@ -114,6 +132,7 @@ class RouteConfig(_Model):
     transform: dict[str, Any] | None = None
     retry: RetryConfig | None = None
     schema_: dict[str, Any] | str | None = Field(default=None, alias="schema")
+    enrich: list[EnrichConfig] = Field(default_factory=list)
 
 
 class SyncConfig(_Model):
@@ -254,6 +273,12 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
         _check_headers(dest.headers, f"{p}.headers", problems)
         if dest.oauth2:
             _check_url(dest.oauth2.token_url, f"{p}.oauth2.token_url", problems)
+        if dest.format == "xml":
+            from hookline.mapping.formats import xml_name_problem
+
+            problem = xml_name_problem(dest.xml_root)
+            if problem:
+                problems.append(Problem(f"{p}.xml_root", problem, "e.g. xml_root: Order"))
     seen: set[str] = set()
     for i, route in enumerate(cfg.routes):
         p = f"routes[{i}]"
@@ -270,11 +295,15 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
                                     f"define it under destinations: (known: {known})"))
         if route.when:
             _check_jmespath(route.when, f"{p}.when", problems)
+        if route.enrich:
+            from hookline.delivery.enrich import enrich_problems
+
+            problems += enrich_problems(route, cfg, p, base_dir)
         if route.transform is not None:
             from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
-                compile_transform(route.transform)
+                compile_transform(route.transform, base_dir)
             except MappingSpecError as e:
                 for sub, msg in e.problems:
                     problems.append(Problem(f"{p}.transform{('.' + sub) if sub else ''}", msg,
@@ -333,7 +362,7 @@ def _partial_semantic_problems(data: dict[str, Any], base_dir: Path) -> list[Pro
             from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
-                compile_transform(route["transform"])
+                compile_transform(route["transform"], base_dir)
             except MappingSpecError as e:
                 problems += [Problem(f"{p}.transform{('.' + s) if s else ''}", m) for s, m in e.problems]
     for name, dest in dests.items():

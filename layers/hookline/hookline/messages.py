@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,6 +39,9 @@ class DeliveryTask(BaseModel):
     s3_key: str | None = None
     # Attempts made before this message existed (a replay keeps its history and counts on from it).
     prior_attempts: int = Field(default=0, ge=0)
+    # In the DLQ only: what the route's enrichment steps returned on the failed attempt, shown by
+    # `hookline dlq replay --dry-run`. Delivery ignores it: a replay enriches afresh.
+    enriched: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> DeliveryTask:

@@ -358,7 +358,8 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueue, f
         from hookline.aws import PayloadStore
 
         store = PayloadStore(stack.outputs["PayloadBucketName"], client=stack.client("s3"))
-    previews = [preview_mapping(e, config, store.get if store else None) for e in entries]
+    base_dir = _config_path(args, stack).parent
+    previews = [preview_mapping(e, config, store.get if store else None, base_dir) for e in entries]
     summary = replay(entries, dlq, dry_run=True)
     if args.json:
         emit_json({**summary.to_dict(), "entries": [
@@ -384,6 +385,10 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueue, f
              or (p.detail and p.status not in ("changed", "not_recorded", "no_config"))]
     for entry, preview in notes:
         print(f"\n{entry.key}: {preview.status}: {preview.detail}")
+    for entry, preview in zip(entries, previews, strict=True):
+        if preview.enriched:
+            print(f"\n{entry.key}: enriched envelope (recorded with the failed attempt; a replay enriches again):")
+            print(_pretty({"enriched": redact(preview.enriched)}))
     return 0
 
 

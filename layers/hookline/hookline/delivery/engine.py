@@ -13,8 +13,11 @@ Per record (`Delivery.process`):
    Schema (Draft 2020-12, formats checked). A mismatch is not mapped nor sent: DLQ `schema`,
    with the validation errors (JSON path + message) as last_error, and the SchemaDrift metric.
 5. Map with the route's transform (`mapping`: the error names field, path and value type;
-   counted as SchemaDrift too, since a mapping that stops fitting is drift) or pass the
-   original body through unchanged.
+   counted as SchemaDrift too, since a mapping that stops fitting is drift) and write it in the
+   destination's `format` (mapping/formats.py), or pass the original body through unchanged.
+   A route with `enrich` steps (enrich.py) does its lookups, mapping and formatting inside
+   step 6's once-per-key function instead, so an already delivered event makes no lookup; a
+   lookup's HTTP failure is classified like a delivery attempt's.
 6. Send once per `event_id:route`: the HTTP call runs inside a Powertools idempotent function
    keyed on the Idempotency-Key. It returns only on 2xx (record COMPLETED: any later copy of
    the message, or a retry after a crash past this point, gets the saved result and makes no
@@ -35,7 +38,8 @@ about one round trip. Metrics are emitted from the event loop's thread only; log
 event_id and route as per-call `extra` (Logger keys are process-global, threads share them).
 
 DLQ message: the body is the DeliveryTask JSON with `prior_attempts` set to the attempts made
-so far (a replay counts on); the attributes (names in hookline.messages) are route, source,
+so far (a replay counts on) and `enriched` (the enrichment results, when the route has steps);
+the attributes (names in hookline.messages) are route, source,
 event_id, reason (String); status_code, attempts, first_attempt_at, last_attempt_at (Number,
 times in epoch seconds); last_error (String, <= 500 chars, no secrets); and, when a transform
 produced the body that failed, mapped_body (the JSON sent, for `hookline dlq replay --dry-run`).
@@ -50,7 +54,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,7 @@ from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
 from hookline.delivery import outcomes, retry
+from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import (
@@ -187,6 +192,16 @@ class _Job:
     body: bytes
     content_type: str
     mapped_text: str | None  # the mapped JSON, when a transform made the body
+    late: _Late | None = None  # routes with `enrich`: body made inside the once-per-key send
+
+
+@dataclass
+class _Late:
+    """Enrichment, mapping and formatting, deferred into `_send` so a delivered event calls nothing."""
+
+    envelope: dict[str, Any]
+    mapped_text: str | None = None
+    enriched: dict[str, Any] | None = None
 
 
 @dataclass
@@ -197,6 +212,7 @@ class _Ctx:
     attempt: int
     schedule: list[int]
     started: float
+    enriched: dict[str, Any] | None = None  # enrichment results, kept in the DLQ task for --dry-run
 
     @property
     def key(self) -> str:
@@ -220,6 +236,8 @@ class Delivery:
         )(self._send)
         self._pool = ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="hookline-deliver")
         self._transforms: dict[str, Any] = {}
+        self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic,
+                                 base_dir=deps.config_dir)
         self._validators: dict[str, Any] = {}
         self._queue_urls: dict[str, str] = {}
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
@@ -288,6 +306,9 @@ class Delivery:
             return self._retry_or_dead(ctx, error=r.error, category="payload_unavailable")
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline)
+        except _Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
+            ctx.enriched = job.late.enriched if job.late else None
+            return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
         except IdempotencyAlreadyInProgressError:
             # Another copy of this message is sending right now: look again shortly, change nothing.
             self._change_visibility(ctx.record, self.deps.in_progress_delay_seconds)
@@ -297,6 +318,9 @@ class Delivery:
         except _NotDelivered as nd:
             http = nd.result
             outcome = http.outcome
+            if job.late is not None:
+                ctx.enriched = job.late.enriched
+                job = replace(job, mapped_text=job.late.mapped_text)
             if outcome.permanent:
                 return self._dead(ctx, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "", http=http,
                                   status_code=http.status_code, mapped_text=job.mapped_text)
@@ -334,6 +358,8 @@ class Delivery:
             return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
         envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
                                   received_at=task.received_at, headers=task.headers, body=parsed)
+        if route.enrich:
+            return _Job(task.event_id, route, dest, b"", "", None, late=_Late(envelope))
         from hookline.mapping.compiler import MappingError
 
         try:
@@ -342,13 +368,8 @@ class Delivery:
             raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
         except RecursionError:
             raise _Permanent(outcomes.MAPPING, f"route {route.name!r}: the body is nested too deeply to map") from None
-        try:
-            text = json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise _Permanent(outcomes.MAPPING, truncate(f"mapped body is not JSON: {e}")) from None
-        except RecursionError:
-            raise _Permanent(outcomes.MAPPING, "mapped body is nested too deeply to encode as JSON") from None
-        return _Job(task.event_id, route, dest, text.encode("utf-8"), "application/json", text)
+        body, content_type, text = _serialize(mapped, dest, self._transform(route))
+        return _Job(task.event_id, route, dest, body, content_type, text)
 
     def _load_body(self, task: DeliveryTask) -> bytes:
         if task.s3_key is None:
@@ -374,7 +395,7 @@ class Delivery:
             from hookline.mapping.compiler import MappingSpecError, compile_transform
 
             try:
-                transform = compile_transform(route.transform)
+                transform = compile_transform(route.transform, self.deps.config_dir)
             except MappingSpecError as e:  # `hookline validate` rejects these; a hand-built config may not
                 raise _Permanent(outcomes.CONFIG, truncate(f"route {route.name!r}: {e}")) from None
             self._transforms[route.name] = transform
@@ -404,7 +425,29 @@ class Delivery:
 
     # -- the HTTP call, once per event and route
 
+    def _enrich_and_map(self, job: _Job, late: _Late, deadline: float | None) -> _Job:
+        from hookline.mapping.compiler import MappingError
+
+        try:
+            late.enriched, _ = self.enricher.run(job.route, late.envelope, job.event_id, deadline)
+        except EnrichFailed as e:
+            late.enriched = e.enriched
+            if e.http is not None:
+                raise _NotDelivered(e.http) from None
+            raise _Permanent(e.reason, truncate(e.error)) from None
+        try:
+            mapped = self._transform(job.route).apply({**late.envelope, "enriched": late.enriched})
+        except MappingError as e:
+            raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
+        except RecursionError:
+            raise _Permanent(outcomes.MAPPING, f"route {job.route.name!r}: the body is nested too deeply to map") \
+                from None
+        body, content_type, late.mapped_text = _serialize(mapped, job.destination, self._transform(job.route))
+        return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
+
     def _send(self, key: str, job: _Job, deadline: float | None) -> dict[str, Any]:
+        if job.late is not None:
+            job = self._enrich_and_map(job, job.late, deadline)
         result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
                                   content_type=job.content_type, deadline=deadline)
         if not result.outcome.delivered:
@@ -456,7 +499,10 @@ class Delivery:
         self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
                                  reason=reason, last_error=error, dead_at=now)
         first = self._first_attempt_at(ctx)
-        body = task.model_copy(update={"prior_attempts": ctx.attempt}).model_dump_json(exclude_none=True)
+        update: dict[str, Any] = {"prior_attempts": ctx.attempt, "enriched": None}
+        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= MAX_MAPPED_BODY_ATTR_BYTES:
+            update["enriched"] = ctx.enriched
+        body = task.model_copy(update=update).model_dump_json(exclude_none=True)
         attrs = _dlq_attributes(
             route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
             last_error=error, attempts=ctx.attempt, first_attempt_at=first,
@@ -574,6 +620,19 @@ def _item_fields(task: DeliveryTask) -> dict[str, Any]:
 
 def _route_index(cfg: HooklineConfig, route: RouteConfig) -> int:
     return next((i for i, r in enumerate(cfg.routes) if r.name == route.name), -1)
+
+
+def _serialize(mapped: Any, dest: DestinationConfig, transform: Any) -> tuple[bytes, str, str]:
+    """The mapped body in the destination's format (mapping/formats.py); failures are `mapping`."""
+    from hookline.mapping.formats import FormatError, serialize
+
+    try:
+        return serialize(mapped, dest.format, xml_root=dest.xml_root, csv_header=dest.csv_header,
+                         columns=transform.columns)
+    except FormatError as e:
+        raise _Permanent(outcomes.MAPPING, truncate(f"{dest.format} body: {e}")) from None
+    except RecursionError:
+        raise _Permanent(outcomes.MAPPING, f"mapped body is nested too deeply to encode as {dest.format}") from None
 
 
 def _passthrough_content_type(task: DeliveryTask, source: SourceConfig, parsed: object) -> str:

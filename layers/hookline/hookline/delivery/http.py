@@ -71,6 +71,7 @@ class HttpResult:
     error_kind: str | None = None     # outcomes.TIMEOUT, CONNECTION, INVALID_REQUEST, OAUTH, SECRET
     retry_after: str | None = None    # the response's Retry-After header, verbatim
     requests_made: int = 0
+    body: bytes | None = field(default=None, repr=False)  # the response, up to 64 KiB (enrichment reads it)
 
     @property
     def outcome(self) -> Outcome:
@@ -229,7 +230,7 @@ class HttpSender:
                 text = f"redirect to {resp.headers['Location']} not followed; update the destination url. {text}"
             error = truncate(scrub(f"HTTP {status}: {text}".strip(), attempt.scrub + self.oauth.known_values()))
         return HttpResult(started, latency_ms, status_code=status, error=error,
-                          retry_after=resp.headers.get("Retry-After"), requests_made=made + 1)
+                          retry_after=resp.headers.get("Retry-After"), requests_made=made + 1, body=excerpt)
 
     @staticmethod
     def _failed(started: float, latency_ms: float, t0: float, made: int, kind: str, error: str) -> HttpResult:

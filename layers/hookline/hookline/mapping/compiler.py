@@ -95,17 +95,34 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
+
+from hookline.mapping.casts import _CASTS, _CastError, _not_json, _preview, _to_datetime, _to_string, _type_name
+from hookline.mapping.dates import DateOutput, date_output
+from hookline.mapping.errors import MappingError, MappingSpecError
+from hookline.mapping.jsonata import JsonataSyntaxError, compile_jsonata
+from hookline.mapping.lookup import LookupTable, LookupTableError, load_lookup_file, table_from_mapping
+from hookline.mapping.nodes import (
+    Transform,
+    _Conditional,
+    _EachNode,
+    _JsonataPath,
+    _ListNode,
+    _Node,
+    _ObjectNode,
+    _OmitNull,
+    _Path,
+    _PathNode,
+    _Scope,
+    _TemplateNode,
+    _ValueNode,
+)
 
 __all__ = [
     "RESERVED_KEYS",
@@ -114,418 +131,34 @@ __all__ = [
     "MappingSpecError",
     "Transform",
     "compile_transform",
+    "compile_url_template",
     "render",
 ]
 
-RESERVED_KEYS = ("path", "type", "default", "required", "format", "value", "template", "fields", "each")
+RESERVED_KEYS = ("path", "type", "default", "required", "format", "value", "template", "fields", "each",
+                 "jsonata", "lookup", "lookup_file", "output_format", "timezone", "when", "omit_null")
 TYPES = ("string", "int", "float", "bool", "datetime")
-# The keys that say what kind of spec a mapping is, and the options each kind accepts.
-_KINDS = ("path", "value", "template", "each", "fields")
+# The keys that say what kind of spec a mapping is, and the options each kind accepts
+# (besides `when` and `omit_null`, which every kind accepts).
+_KINDS = ("path", "jsonata", "value", "template", "each", "fields")
+_VALUE_OPTIONS = ("type", "default", "required", "format", "lookup", "lookup_file", "output_format", "timezone")
 _OPTIONS = {
-    "path": ("type", "default", "required", "format"),
+    "path": _VALUE_OPTIONS,
+    "jsonata": _VALUE_OPTIONS,
     "value": (),
     "template": ("required",),
     "each": ("fields", "default", "required"),
     "fields": (),
 }
+_EVERY_KIND = ("when", "omit_null")
 _TYPE_ALIASES = {
     "str": "string", "text": "string", "integer": "int", "number": "float", "double": "float",
     "decimal": "float", "boolean": "bool", "date": "datetime", "date-time": "datetime",
     "timestamp": "datetime", "time": "datetime",
 }
 _MAX_DEPTH = 32
-# Epoch numbers at least this large are milliseconds (1e11 s is the year 5138).
-_EPOCH_MS_THRESHOLD = 100_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
 _DOT = re.compile(r"(?<!\\)\.")
 
-
-# ---------------------------------------------------------------- errors
-
-
-class MappingSpecError(Exception):
-    """The transform itself is invalid. `problems` lists every (location, message)."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {loc or '<transform>'}: {msg}" for loc, msg in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in transform:\n{lines}")
-
-
-class MappingError(Exception):
-    """One event could not be mapped: a permanent failure (retrying cannot fix it)."""
-
-    permanent = True
-
-    def __init__(self, field: str, reason: str, *, path: str | None = None,
-                 value_type: str | None = None) -> None:
-        self.field = field
-        self.reason = reason
-        self.path = path
-        self.value_type = value_type
-        super().__init__(f"field {field!r}: {reason}")
-
-
-class _CastError(Exception):
-    """A value could not be converted; the message (possibly empty) says why."""
-
-
-# ---------------------------------------------------------------- value helpers
-
-
-def _type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _not_json(value: Any) -> str | None:
-    """Why a constant from the config cannot be sent as JSON, or None when it can."""
-    if value is None or isinstance(value, str | bool | int):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{value!r} is not a JSON number"
-    if isinstance(value, list):
-        return next((why for why in map(_not_json, value) if why), None)
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                return f"key {key!r} is not a string"
-            why = _not_json(item)
-            if why:
-                return why
-        return None
-    hint = " (quote it in YAML)" if isinstance(value, date) else ""
-    return f"{type(value).__name__} {_preview(str(value))} is not a JSON value{hint}"
-
-
-def _preview(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _float_text(f: float) -> str:
-    if f.is_integer() and abs(f) < 2**53:
-        return str(int(f))
-    return repr(f)
-
-
-def _to_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _float_text(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return str(value)
-
-
-def _numeric_string(value: str) -> Decimal:
-    text = value.strip()
-    if not _NUMERIC.fullmatch(text):
-        raise _CastError("not a number")
-    return Decimal(text)
-
-
-def _cast_string(value: Any, fmt: str | None = None) -> str:
-    return _to_string(value)
-
-
-def _cast_int(value: Any, fmt: str | None = None) -> int:
-    if isinstance(value, bool):
-        raise _CastError("a bool is not an int")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _CastError("not a finite number")
-        if not value.is_integer():
-            raise _CastError("not a whole number")
-        return int(value)
-    if isinstance(value, str):
-        number = _numeric_string(value)
-        if number.adjusted() > 300:
-            raise _CastError("too large")
-        if number != number.to_integral_value():
-            raise _CastError("not a whole number")
-        return int(number)
-    raise _CastError("")
-
-
-def _cast_float(value: Any, fmt: str | None = None) -> float:
-    if isinstance(value, bool):
-        raise _CastError("a bool is not a number")
-    if isinstance(value, int | float):
-        try:
-            result = float(value)
-        except OverflowError:
-            raise _CastError("too large") from None
-    elif isinstance(value, str):
-        result = float(_numeric_string(value))
-    else:
-        raise _CastError("")
-    if not math.isfinite(result):
-        raise _CastError("not a finite number")
-    return result
-
-
-def _cast_bool(value: Any, fmt: str | None = None) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        if value in (0, 1):
-            return bool(value)
-        raise _CastError("only the numbers 0 and 1 are booleans")
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-        raise _CastError("expected true/false, yes/no, on/off or 1/0")
-    raise _CastError("")
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _from_epoch(number: int | float) -> datetime:
-    if isinstance(number, float) and not math.isfinite(number):
-        raise _CastError("not a finite number")
-    try:
-        if abs(number) >= _EPOCH_MS_THRESHOLD:
-            return _EPOCH + timedelta(milliseconds=number)
-        return _EPOCH + timedelta(seconds=number)
-    except OverflowError:
-        raise _CastError("out of range") from None
-
-
-def _to_datetime(value: Any, fmt: str | None) -> datetime:
-    if isinstance(value, bool):
-        raise _CastError("a bool is not a date-time")
-    if isinstance(value, datetime):  # an unquoted YAML timestamp in a default
-        return _utc(value)
-    if isinstance(value, date):  # an unquoted YAML date in a default
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if fmt is not None:
-        if not isinstance(value, str | int):
-            raise _CastError(f"expected a string in format {fmt!r}")
-        try:
-            return _utc(datetime.strptime(str(value).strip(), fmt))
-        except ValueError:
-            raise _CastError(f"does not match format {fmt!r}") from None
-    if isinstance(value, int | float):
-        return _from_epoch(value)
-    if not isinstance(value, str):
-        raise _CastError("")
-    text = value.strip()
-    if _NUMERIC.fullmatch(text):
-        number = Decimal(text)
-        return _from_epoch(int(number) if number == number.to_integral_value() else float(number))
-    try:
-        return _utc(datetime.fromisoformat(text))
-    except ValueError:
-        pass
-    try:
-        return _utc(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError):
-        raise _CastError("not an ISO-8601 date-time or an epoch number") from None
-
-
-def _iso(moment: datetime) -> str:
-    text = moment.replace(microsecond=0, tzinfo=None).isoformat()
-    micro = moment.microsecond
-    if micro and micro % 1000 == 0:
-        text += f".{micro // 1000:03d}"
-    elif micro:
-        text += f".{micro:06d}"
-    return text + "Z"
-
-
-def _cast_datetime(value: Any, fmt: str | None = None) -> str:
-    return _iso(_to_datetime(value, fmt))
-
-
-_CASTS: dict[str, Callable[[Any, str | None], Any]] = {
-    "string": _cast_string,
-    "int": _cast_int,
-    "float": _cast_float,
-    "bool": _cast_bool,
-    "datetime": _cast_datetime,
-}
-
-
-# ---------------------------------------------------------------- compiled nodes
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """Where paths are evaluated: `current` for relative paths, `root` for `$` paths.
-
-    `base` is how the current element is named in messages (e.g. 'body.items[2]'),
-    None at the top level.
-    """
-
-    root: Any
-    current: Any
-    base: str | None = None
-
-
-@dataclass(frozen=True)
-class _Path:
-    source: str  # as written, e.g. '$.headers.x' or 'quantity'
-    expression: Any  # compiled JMESPath
-    from_root: bool
-
-    def describe(self, scope: _Scope) -> str:
-        """The path as shown in error messages, e.g. 'body.line_items[2].quantity'."""
-        if self.from_root or scope.base is None:
-            return self.source
-        rel = self.source.strip()
-        if rel == "@":
-            return scope.base
-        if rel.startswith("@."):
-            rel = rel[2:]
-        return scope.base + rel if rel.startswith("[") else f"{scope.base}.{rel}"
-
-    def search(self, scope: _Scope, field: str) -> Any:
-        try:
-            return self.expression.search(scope.root if self.from_root else scope.current)
-        except JMESPathError as e:
-            where = self.describe(scope)
-            raise MappingError(field, f"JMESPath expression {where!r} failed: {str(e).splitlines()[0]}",
-                               path=where) from None
-
-
-class _Node:
-    def apply(self, scope: _Scope, field: str) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class _PathNode(_Node):
-    path: _Path
-    type: str | None = None
-    format: str | None = None
-    default: Any = None
-    required: bool = False
-
-    def apply(self, scope: _Scope, field: str) -> Any:
-        value = self.path.search(scope, field)
-        if value is None:
-            if self.default is not None:
-                return copy.deepcopy(self.default)
-            if self.required:
-                where = self.path.describe(scope)
-                raise MappingError(field, f"required value missing at {where}", path=where)
-            return None
-        if self.type is None:
-            return value
-        try:
-            return _CASTS[self.type](value, self.format)
-        except _CastError as e:
-            where = self.path.describe(scope)
-            detail = f" ({e})" if str(e) else ""
-            raise MappingError(
-                field,
-                f"cannot cast {_type_name(value)} value {_preview(value)} from {where} to {self.type}{detail}",
-                path=where, value_type=_type_name(value)) from None
-
-
-@dataclass(frozen=True)
-class _ValueNode(_Node):
-    value: Any
-
-    def apply(self, scope: _Scope, field: str) -> Any:
-        return copy.deepcopy(self.value)
-
-
-@dataclass(frozen=True)
-class _TemplateNode(_Node):
-    parts: tuple[str | _Path, ...]
-    required: bool = False
-
-    def apply(self, scope: _Scope, field: str) -> str:
-        out = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = part.search(scope, field)
-            if value is None:
-                if self.required:
-                    where = part.describe(scope)
-                    raise MappingError(field, f"required value missing at {where} (template placeholder)",
-                                       path=where)
-                continue
-            out.append(_to_string(value))
-        return "".join(out)
-
-
-@dataclass(frozen=True)
-class _ObjectNode(_Node):
-    fields: tuple[tuple[str, _Node], ...]
-
-    def apply(self, scope: _Scope, field: str) -> dict[str, Any]:
-        return {name: node.apply(scope, f"{field}.{name}" if field else name) for name, node in self.fields}
-
-
-@dataclass(frozen=True)
-class _EachNode(_Node):
-    path: _Path
-    item: _ObjectNode
-    default: Any = None
-    required: bool = False
-
-    def apply(self, scope: _Scope, field: str) -> list[Any] | None:
-        value = self.path.search(scope, field)
-        if value is None:
-            if self.default is not None:
-                return copy.deepcopy(self.default)
-            if self.required:
-                where = self.path.describe(scope)
-                raise MappingError(field, f"required list missing at {where}", path=where)
-            return None
-        elements = value if isinstance(value, list) else [value]
-        where = self.path.describe(scope)
-        return [
-            self.item.apply(_Scope(scope.root, element, f"{where}[{i}]"), f"{field}[{i}]")
-            for i, element in enumerate(elements)
-        ]
-
-
-@dataclass(frozen=True)
-class _ListNode(_Node):
-    items: tuple[_Node, ...]
-
-    def apply(self, scope: _Scope, field: str) -> list[Any]:
-        return [node.apply(scope, f"{field}[{i}]") for i, node in enumerate(self.items)]
-
-
-class Transform:
-    """A compiled transform: `apply(envelope)` -> the mapped body."""
-
-    def __init__(self, root: _ObjectNode, spec: Mapping[str, Any]) -> None:
-        self._root = root
-        self.spec = spec
-
-    @property
-    def targets(self) -> list[str]:
-        """The top-level output field names, in order."""
-        return [name for name, _ in self._root.fields]
-
-    def apply(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
-        """Map one event envelope; raises MappingError (permanent) when it cannot."""
-        return self._root.apply(_Scope(root=envelope, current=envelope), "")
-
-    def __repr__(self) -> str:
-        return f"Transform(targets={self.targets!r})"
 
 
 # ---------------------------------------------------------------- compiler
@@ -575,8 +208,10 @@ class _Branch:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, base_dir: Path | None = None, omit_null: bool = False) -> None:
         self.problems: list[tuple[str, str]] = []
+        self.base_dir = base_dir  # lookup files are relative to the configuration file
+        self.omit_null = omit_null  # the transform-wide default
 
     def problem(self, loc: str, message: str) -> None:
         self.problems.append((loc, message))
@@ -677,9 +312,37 @@ class _Compiler:
                               f"{spec!r}: for a constant write {{value: {json.dumps(spec)}}}")
         return None
 
+    def jsonata(self, source: Any, loc: str) -> _JsonataPath | None:
+        if not isinstance(source, str) or not source.strip():
+            self.problem(loc, f"a jsonata spec needs a non-empty JSONata expression string, got {_type_name(source)} "
+                              f"{_preview(source)}")
+            return None
+        try:
+            return _JsonataPath(compile_jsonata(source))
+        except JsonataSyntaxError as e:
+            self.problem(loc, f"invalid JSONata expression {source!r}: {e}")
+            return None
+
     def mapping_spec(self, spec: Mapping[Any, Any], loc: str, depth: int) -> _Node | None:
+        node = self.kind_spec(spec, loc, depth)
+        if node is None:
+            return None
+        omit = spec.get("omit_null")
+        if omit is not None and not isinstance(omit, bool):
+            self.problem(_loc(loc, "omit_null"), f"must be true or false, got {_preview(omit)}")
+            return None
+        if omit:
+            node = _OmitNull(node)
+        if "when" in spec:
+            when = self.path(spec["when"], _loc(loc, "when"))
+            if when is None:
+                return None
+            node = _Conditional(node, when)
+        return node
+
+    def kind_spec(self, spec: Mapping[Any, Any], loc: str, depth: int) -> _Node | None:
         if not spec:
-            self.problem(loc, "an empty mapping: give one of path, value, template, each or fields")
+            self.problem(loc, "an empty mapping: give one of path, jsonata, value, template, each or fields")
             return None
         ok = True
         for key in spec:
@@ -694,15 +357,15 @@ class _Compiler:
 
         kinds = [k for k in _KINDS if k in spec and not (k == "fields" and "each" in spec)]
         if len(kinds) > 1:
-            self.problem(loc, f"{' and '.join(kinds)} cannot be combined: a spec is either a path, a constant "
-                              "value, a template, a list (each) or an object (fields)")
+            self.problem(loc, f"{' and '.join(kinds)} cannot be combined: a spec is either a path, a JSONata "
+                              "expression, a constant value, a template, a list (each) or an object (fields)")
             return None
         if not kinds:
-            self.problem(loc, "a spec needs one of path, value, template, each or fields")
+            self.problem(loc, "a spec needs one of path, jsonata, value, template, each or fields")
             return None
         kind = kinds[0]
         for key in spec:
-            if key in RESERVED_KEYS and key != kind and key not in _OPTIONS[kind]:
+            if key in RESERVED_KEYS and key != kind and key not in _OPTIONS[kind] and key not in _EVERY_KIND:
                 allowed = ", ".join(_OPTIONS[kind]) or "nothing else"
                 article = "an" if kind == "each" else "a"
                 self.problem(_loc(loc, key),
@@ -715,8 +378,8 @@ class _Compiler:
             ok = False
 
         node: _Node | None
-        if kind == "path":
-            node = self.path_spec(spec, loc, bool(required))
+        if kind in ("path", "jsonata"):
+            node = self.path_spec(spec, loc, bool(required), kind)
         elif kind == "value":
             why = _not_json(spec["value"])
             if why:
@@ -731,11 +394,28 @@ class _Compiler:
             node = self.each_spec(spec, loc, bool(required), depth)
         return node if ok else None
 
-    def path_spec(self, spec: Mapping[str, Any], loc: str, required: bool) -> _Node | None:
-        path = self.path(spec["path"], _loc(loc, "path"))
+    def path_spec(self, spec: Mapping[str, Any], loc: str, required: bool, kind: str = "path") -> _Node | None:
+        path: _Path | _JsonataPath | None
+        if kind == "jsonata":
+            path = self.jsonata(spec["jsonata"], _loc(loc, "jsonata"))
+        else:
+            path = self.path(spec["path"], _loc(loc, "path"))
         type_name = spec.get("type")
         fmt = spec.get("format")
         ok = path is not None
+        lookup = self.lookup(spec, loc)
+        ok = ok and (lookup is not None or ("lookup" not in spec and "lookup_file" not in spec))
+        output: DateOutput | None = None
+        if "output_format" in spec or "timezone" in spec:
+            if spec.get("type") != "datetime":
+                key = "output_format" if "output_format" in spec else "timezone"
+                self.problem(_loc(loc, key), f"{key} applies only to type: datetime")
+                ok = False
+            else:
+                output, problems = date_output(spec.get("output_format"), spec.get("timezone"))
+                for key, message in problems:
+                    self.problem(_loc(loc, key), message)
+                ok = ok and not problems
         if type_name is not None and type_name not in TYPES:
             guess = _TYPE_ALIASES.get(str(type_name).lower())
             hint = f" (did you mean {guess!r}?)" if guess else _did_you_mean(str(type_name), TYPES)
@@ -755,7 +435,10 @@ class _Compiler:
             ok = False
         elif default is not None and type_name is not None:
             try:
-                default = _CASTS[type_name](default, fmt)
+                if output is not None:
+                    default = output.render(_to_datetime(default, fmt if isinstance(fmt, str) else None))
+                else:
+                    default = _CASTS[type_name](default, fmt)
             except _CastError as e:
                 detail = f" ({e})" if str(e) else ""
                 self.problem(_loc(loc, "default"),
@@ -763,7 +446,26 @@ class _Compiler:
                 ok = False
         if not ok or path is None:
             return None
-        return _PathNode(path, type_name, fmt if isinstance(fmt, str) else None, copy.deepcopy(default), required)
+        return _PathNode(path, type_name, fmt if isinstance(fmt, str) else None, copy.deepcopy(default), required,
+                         lookup, output)
+
+    def lookup(self, spec: Mapping[str, Any], loc: str) -> LookupTable | None:
+        if "lookup" in spec and "lookup_file" in spec:
+            self.problem(loc, "lookup and lookup_file cannot be combined: give the table inline or in a file")
+            return None
+        try:
+            if "lookup" in spec:
+                table = table_from_mapping(spec["lookup"], "the lookup table")
+                bad = next(((k, _not_json(v)) for k, v in table.entries.items() if _not_json(v)), None)
+                if bad:
+                    self.problem(_loc(loc, "lookup"), f"the value for {bad[0]!r} must be JSON: {bad[1]}")
+                    return None
+                return table
+            if "lookup_file" in spec:
+                return load_lookup_file(spec["lookup_file"], self.base_dir)
+        except LookupTableError as e:
+            self.problem(_loc(loc, "lookup" if "lookup" in spec else "lookup_file"), str(e))
+        return None
 
     def each_spec(self, spec: Mapping[str, Any], loc: str, required: bool, depth: int) -> _Node | None:
         path = self.path(spec["each"], _loc(loc, "each"))
@@ -804,6 +506,8 @@ class _Compiler:
                 continue
             names = self.target_names(key, key_loc)
             node = self.spec(spec, key_loc, depth + 1)
+            if node is not None and self.omit_null and not (isinstance(spec, Mapping) and "omit_null" in spec):
+                node = _OmitNull(node)
             if names is not None:
                 self.place(root, names, _Leaf(node, key), key_loc)
         if len(self.problems) > before:
@@ -862,23 +566,70 @@ def _placeholder_end(text: str, start: int) -> int:
     return -1
 
 
-def compile_transform(spec: Mapping[str, Any]) -> Transform:
-    """Validate and compile a transform; raises MappingSpecError listing every problem."""
-    compiler = _Compiler()
+def compile_transform(spec: Mapping[str, Any], base_dir: Path | None = None) -> Any:
+    """Validate and compile a transform; raises MappingSpecError listing every problem.
+
+    Returns a Transform, or a PythonTransform for `{python: "transforms.module:function"}`
+    (both have `apply(envelope)`, `targets` and `columns`). `base_dir` is the configuration
+    file's folder: lookup files and the transforms/ package are found there.
+    """
+    from hookline.mapping.python_hook import PythonHookError, is_python_transform, load_python_transform
+
     if not isinstance(spec, Mapping):
         raise MappingSpecError([("", f"a transform must be a mapping of target field -> spec, "
                                      f"got {_type_name(spec)}")])
-    root = compiler.field_map(spec, "", 0)
+    if is_python_transform(spec):
+        try:
+            return load_python_transform(spec, base_dir)
+        except PythonHookError as e:
+            raise MappingSpecError([("python", str(e))]) from None
+    # `omit_null: true|false` at the top is the transform-wide option (a boolean is never a field spec).
+    omit_null = spec.get("omit_null")
+    fields = spec
+    if isinstance(omit_null, bool):
+        fields = {k: v for k, v in spec.items() if k != "omit_null"}
+    compiler = _Compiler(base_dir, omit_null is True)
+    root = compiler.field_map(fields, "", 0)
     if compiler.problems or root is None:
         raise MappingSpecError(compiler.problems)
     return Transform(root, spec)
 
 
-_CACHE: dict[str, Transform] = {}
+def compile_url_template(source: str) -> Callable[[Mapping[str, Any]], str]:
+    """A URL path with `{EXPR}` placeholders (JMESPath over the envelope), each value URL-encoded.
+
+    Raises MappingSpecError for a bad template; the returned function raises MappingError
+    when a placeholder's value is missing.
+    """
+    from urllib.parse import quote
+
+    compiler = _Compiler()
+    parts = compiler.template(source, "")
+    if compiler.problems or parts is None:
+        raise MappingSpecError(compiler.problems)
+
+    def render_url(envelope: Mapping[str, Any]) -> str:
+        scope = _Scope(envelope, envelope)
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = part.search(scope, "path")
+            if value is None or value == "":
+                raise MappingError("path", f"no value at {part.source} for the placeholder", path=part.source)
+            out.append(quote(_to_string(value), safe=""))
+        return "".join(out)
+
+    return render_url
+
+
+_CACHE: dict[str, Any] = {}
 _CACHE_SIZE = 256
 
 
-def render(spec: Mapping[str, Any] | Transform | None, envelope: Mapping[str, Any]) -> Any:
+def render(spec: Mapping[str, Any] | Transform | None, envelope: Mapping[str, Any],
+           base_dir: Path | None = None) -> Any:
     """The body a destination receives: the original body without a transform, else the mapping.
 
     Compiled transforms are cached by their spec, so calling this per event is cheap.
@@ -887,10 +638,10 @@ def render(spec: Mapping[str, Any] | Transform | None, envelope: Mapping[str, An
         return envelope.get("body")
     if isinstance(spec, Transform):
         return spec.apply(envelope)
-    key = repr(spec)
+    key = f"{base_dir}|{spec!r}"
     transform = _CACHE.get(key)
     if transform is None:
-        transform = compile_transform(spec)
+        transform = compile_transform(spec, base_dir)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         _CACHE[key] = transform

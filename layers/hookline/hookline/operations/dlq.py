@@ -436,10 +436,11 @@ class MappingPreview:
     old: Any = None
     new: Any = None
     detail: str = ""
+    enriched: dict[str, Any] | None = None  # the enrichment results recorded with the failed attempt
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "old_mapped_body": redact(self.old), "new_mapped_body": redact(self.new),
-                "detail": self.detail}
+                "detail": self.detail, "enriched": redact(self.enriched)}
 
 
 def _decode_old(text: str | None) -> Any:
@@ -452,8 +453,12 @@ def _decode_old(text: str | None) -> Any:
 
 
 def preview_mapping(entry: DlqEntry, config: Any | None,
-                    load_payload: Callable[[str], bytes] | None = None) -> MappingPreview:
-    """Rebuild the envelope from the stored task and apply the route's current transform."""
+                    load_payload: Callable[[str], bytes] | None = None, base_dir: Any = None) -> MappingPreview:
+    """Rebuild the envelope from the stored task and apply the route's current transform.
+
+    For a route with enrichment steps, the envelope gets `enriched` as recorded with the failed
+    attempt (no enrichment call is made by a dry run).
+    """
     from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
     from hookline.mapping.compiler import MappingError, render
 
@@ -483,9 +488,11 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
         body = parse_body(raw, task.content_type, fmt)
         envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
                                   received_at=task.received_at, headers=task.headers, body=body)
-        new = render(route.transform, envelope)
+        if task.enriched is not None:
+            envelope["enriched"] = task.enriched
+        new = render(route.transform, envelope, base_dir)
     except (BodyParseError, MappingError) as e:
-        return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}")
+        return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}", enriched=task.enriched)
     detail = ""
     if route.when:
         import jmespath
@@ -496,8 +503,10 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
         except Exception as e:
             detail = f"the route's `when` filter fails on this event: {e}"
     if old is None:
-        return MappingPreview("not_recorded", new=new, detail=detail or "the failed attempt's body was not recorded")
-    return MappingPreview("unchanged" if old == new else "changed", old=old, new=new, detail=detail)
+        return MappingPreview("not_recorded", new=new, detail=detail or "the failed attempt's body was not recorded",
+                              enriched=task.enriched)
+    return MappingPreview("unchanged" if old == new else "changed", old=old, new=new, detail=detail,
+                          enriched=task.enriched)
 
 
 # ---------------------------------------------------------------- adapter

@@ -1,0 +1,234 @@
+"""Enrichment steps through the delivery engine (moto + real HTTP servers for the search and the CRM).
+
+The search endpoint answers from the query string; the CRM records what it receives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+from hookline import cli
+from hookline.config import load_config
+from hookline.messages import DeliveryTask
+from hookline.operations.dlq import DlqEntry, preview_mapping
+from tests.integration.test_delivery import (
+    CRM_TOKEN,
+    TokenServer,
+    attrs,
+    config,
+    dlq_messages,
+    enqueue,
+    failed,
+    make_delivery,
+    make_visible,
+    receive,
+    route_item,
+    run,
+    task,
+)
+from tests.integration.test_operations import MotoStack
+from tests.support.receiver import Received, Receiver, Script
+
+CONTACTS = {"ada@example.com": {"id": "c-42", "email": "ada@example.com"}}
+
+
+def search(request: Received) -> tuple[int, bytes]:
+    email = parse_qs(urlparse(request.path).query).get("email", [""])[0]
+    contact = CONTACTS.get(email)
+    return (200, json.dumps(contact).encode()) if contact else (404, b'{"error": "no such contact"}')
+
+
+@pytest.fixture(autouse=True)
+def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_TOKEN", CRM_TOKEN)
+
+
+@pytest.fixture
+def crm() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def lookup() -> Iterator[Receiver]:
+    with Receiver(Script(responder=search)) as r:
+        yield r
+
+
+def enrich_config(crm_url: str, search_url: str, **step: Any) -> Any:
+    return config(crm_url, route={
+        "enrich": [{"name": "contact", "destination": "crm_search", "path": "/contacts?email={body.customer.email}",
+                    **step}],
+        "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}},
+        extra_destinations={"crm_search": {"url": f"{search_url}/api",
+                                           "headers": {"Authorization": "Bearer {secret:env:CRM_TOKEN}"}}})
+
+
+def test_enriched_contact_id_reaches_the_destination_and_a_copy_calls_nothing(
+        stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any) -> None:
+    # Given a route whose transform reads enriched.contact.id
+    cfg = enrich_config(crm.url, lookup.url)
+    delivery = make_delivery(stack, cfg)
+    enqueue(stack, task("evt-e1", body={"id": 1001, "customer": {"email": "ada@example.com"}}))
+    # When it is delivered
+    assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    # Then the search was called with the destination's auth and the URL-encoded e-mail
+    [call] = lookup.requests
+    assert call.method == "GET" and call.path == "/api/contacts?email=ada%40example.com"
+    assert call.headers["authorization"] == f"Bearer {CRM_TOKEN}"
+    assert call.headers["accept"] == "application/json"
+    # And the CRM got the contact id
+    [req] = crm.requests
+    assert req.json() == {"order": 1001, "contact_id": "c-42"}
+    # When SQS hands the same message over again (at-least-once), nothing is called again
+    enqueue(stack, task("evt-e1", body={"id": 1001, "customer": {"email": "ada@example.com"}}))
+    assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    assert len(lookup.requests) == 1 and len(crm.requests) == 1
+
+
+def test_a_failing_lookup_follows_the_retry_schedule_and_the_delivery_happens_once(
+        stack: Any, crm: Receiver, lambda_context: Any) -> None:
+    answers = iter([(503, b"search down"), (200, b'{"id": "c-7"}')])
+    with Receiver(Script(responder=lambda r: next(answers))) as flaky:
+        cfg = enrich_config(crm.url, flaky.url)
+        delivery = make_delivery(stack, cfg)
+        enqueue(stack, task("evt-e2", body={"id": 7, "customer": {"email": "bo@example.com"}}))
+        messages = receive(stack)
+        assert failed(run(stack, delivery, messages, lambda_context)) == {messages[0]["MessageId"]}
+        item = route_item(stack, "evt-e2")
+        assert item["status"] == "retrying"
+        assert item["last_error"].startswith("enrich contact (crm_search GET /contacts?email=bo%40example.com): "
+                                             "HTTP 503: search down")
+        assert crm.requests == []
+        make_visible(stack, messages)
+        assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    assert [r.json() for r in crm.requests] == [{"order": 7, "contact_id": "c-7"}]
+    assert route_item(stack, "evt-e2")["status"] == "delivered"
+
+
+@pytest.mark.parametrize(("on_missing", "extra", "expected"), [
+    ("default", {"default": {"id": "unassigned"}}, {"order": 1, "contact_id": "unassigned"}),
+    ("skip", {}, {"order": 1, "contact_id": None}),
+])
+def test_a_404_maps_to_a_default_or_is_skipped(stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any,
+                                               on_missing: str, extra: dict, expected: dict) -> None:
+    cfg = enrich_config(crm.url, lookup.url, on_missing=on_missing, **extra)
+    enqueue(stack, task("evt-404", body={"id": 1, "customer": {"email": "nobody@example.com"}}))
+    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    assert crm.requests[0].json() == expected
+
+
+def test_a_404_with_fail_dead_letters_and_dry_run_shows_the_enriched_envelope(
+        stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any) -> None:
+    # Given two steps: the first finds the contact, the second (owner by contact id) does not exist
+    cfg = config(crm.url, route={
+        "enrich": [{"name": "contact", "destination": "crm_search", "path": "/contacts?email={body.customer.email}"},
+                   {"name": "owner", "destination": "crm_search", "path": "/owners/{enriched.contact.id}"}],
+        "transform": {"order": "body.id", "owner": "enriched.owner.name"}},
+        extra_destinations={"crm_search": {"url": lookup.url}})
+    enqueue(stack, task("evt-f", body={"id": 3, "customer": {"email": "ada@example.com"}}))
+    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    # Then nothing reached the CRM, and the DLQ says why, naming the step
+    assert crm.requests == []
+    assert [r.path for r in lookup.requests] == ["/contacts?email=ada%40example.com", "/owners/c-42"]
+    [dead] = dlq_messages(stack)
+    a = attrs(dead)
+    assert a["reason"] == "permanent_http" and a["status_code"] == "404"
+    assert a["last_error"].startswith("enrich owner (crm_search GET /owners/c-42): HTTP 404")
+    # And the dead task keeps what was enriched, which --dry-run shows in the envelope
+    stored = DeliveryTask.model_validate_json(dead["Body"])
+    assert stored.enriched == {"contact": {"id": "c-42", "email": "ada@example.com"}}
+    entry = DlqEntry.from_sqs(dead)
+    preview = preview_mapping(entry, cfg)
+    assert preview.enriched == {"contact": {"id": "c-42", "email": "ada@example.com"}}
+    assert preview.to_dict()["enriched"] == preview.enriched
+    assert preview.new == {"order": 3, "owner": None}
+
+
+
+def test_dlq_replay_dry_run_prints_the_enriched_envelope(stack: Any, crm: Receiver, lookup: Receiver,
+                                                         lambda_context: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an event dead-lettered because the CRM refused the deal (after the contact was found)
+    crm.script = Script(statuses=[422], body=b'{"error": "owner required"}')
+    data = {
+        "sources": {"shop": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:CRM_TOKEN"], "header": "X-Sig"}}},
+        "destinations": {"crm": {"url": f"{crm.url}/contacts"}, "crm_search": {"url": lookup.url}},
+        "routes": [{"name": "orders-to-crm", "source": "shop", "destination": "crm",
+                    "enrich": [{"name": "contact", "destination": "crm_search",
+                                "path": "/contacts?email={body.customer.email}"}],
+                    "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}}],
+    }
+    (tmp_path / "hookline.yaml").write_text(yaml.safe_dump(data))
+    cfg = load_config(tmp_path / "hookline.yaml")
+    enqueue(stack, task("evt-dry", body={"id": 4, "customer": {"email": "ada@example.com"}}))
+    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    assert len(crm.requests) == 1
+    # When the operator dry-runs the replay
+    info = MotoStack(outputs={"DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
+                              "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,
+                              "EventsTableName": stack.events_table},
+                     endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="test")
+    monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
+    capsys.readouterr()
+    assert cli.main(["dlq", "replay", "--dry-run", "--config", str(tmp_path / "hookline.yaml")]) == 0
+    out = capsys.readouterr().out
+    # Then the enriched envelope is shown, and the mapping with it is unchanged; nothing was called or sent
+    assert "evt-dry:orders-to-crm: enriched envelope (recorded with the failed attempt; a replay enriches again):" \
+        in out
+    assert '"id": "c-42"' in out
+    assert "unchanged" in out
+    assert len(lookup.requests) == 1 and len(crm.requests) == 1
+
+
+def test_cache_seconds_reuses_an_answer_for_the_next_event(stack: Any, crm: Receiver, lookup: Receiver,
+                                                           lambda_context: Any) -> None:
+    cfg = enrich_config(crm.url, lookup.url, cache_seconds=300)
+    delivery = make_delivery(stack, cfg)
+    enqueue(stack, *(task(f"evt-c{i}", body={"id": i, "customer": {"email": "ada@example.com"}}) for i in range(3)))
+    assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    assert len(lookup.requests) == 1
+    assert sorted(r.json()["order"] for r in crm.requests) == [0, 1, 2]
+    assert {r.json()["contact_id"] for r in crm.requests} == {"c-42"}
+
+
+def test_a_missing_placeholder_value_is_a_mapping_failure(stack: Any, crm: Receiver, lookup: Receiver,
+                                                          lambda_context: Any) -> None:
+    cfg = enrich_config(crm.url, lookup.url)
+    enqueue(stack, task("evt-m", body={"id": 9, "customer": {}}))
+    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    assert lookup.requests == [] and crm.requests == []
+    [dead] = dlq_messages(stack)
+    assert attrs(dead)["reason"] == "mapping"
+    assert attrs(dead)["last_error"] == ("enrich contact (crm_search GET): field 'path': no value at "
+                                         "body.customer.email for the placeholder")
+
+
+def test_enrichment_uses_the_search_destinations_oauth2_token(stack: Any, crm: Receiver, lookup: Receiver,
+                                                              lambda_context: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_CLIENT_SECRET", "oauth-client-secret-xyz")
+    with TokenServer() as idp:
+        cfg = config(crm.url, route={
+            "enrich": [{"name": "contact", "destination": "crm_search",
+                        "path": "/contacts?email={body.customer.email}"}],
+            "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}},
+            extra_destinations={"crm_search": {"url": lookup.url, "oauth2": {
+                "token_url": f"{idp.url}/oauth2/token", "client_id": "hookline",
+                "client_secret": "env:CRM_CLIENT_SECRET"}}})
+        enqueue(stack, task("evt-oa", body={"id": 11, "customer": {"email": "ada@example.com"}}))
+        assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    [call] = lookup.requests
+    assert call.headers["authorization"] == "Bearer tok-1"
+    assert len(idp.requests) == 1
+    [req] = crm.requests
+    assert "authorization" not in req.headers  # the CRM destination itself has no credentials configured
+    assert req.json() == {"order": 11, "contact_id": "c-42"}
