@@ -177,6 +177,7 @@ def test_dlq_replay_dry_run_prints_the_enriched_envelope(stack: Any, crm: Receiv
                               "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,
                               "EventsTableName": stack.events_table},
                      endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="test")
+    info.session = stack.admin  # the operator's credentials (the test's administrator)
     monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
     capsys.readouterr()
     assert cli.main(["dlq", "replay", "--dry-run", "--config", str(tmp_path / "hookline.yaml")]) == 0
