@@ -75,6 +75,7 @@ test: venv sam-tool
 
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py
+	$(BIN)/python benchmarks/bench_sync_requests.py
 
 # One command redeploys a changed configuration: validate it, bundle it into the layer, build, deploy.
 deploy: venv sam-tool

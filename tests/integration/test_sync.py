@@ -302,3 +302,14 @@ def deliver_all(stack: Any, cfg: Any) -> None:
             delete_processed(stack.sqs, stack.queue_url, msgs, response)
     finally:
         delivery.close()
+
+
+def test_request_budget_per_record() -> None:
+    """The benchmark's count (botocore before-send hooks) at a reduced size: 200 records, pages of 50."""
+    from benchmarks.bench_sync_requests import GOAL_DYNAMODB, GOAL_SQS, measure
+
+    full, rerun = measure(200, 50)
+    assert full["run"].queued == 200 and rerun["run"].queued == 0
+    assert full["sqs"] / 200 <= GOAL_SQS and full["dynamodb"] / 200 <= GOAL_DYNAMODB
+    assert full["ops"]["sqs:SendMessageBatch"] == 20  # 10 entries a call
+    assert rerun["dynamodb"] / 200 <= 0.1 and rerun["sqs"] == 0

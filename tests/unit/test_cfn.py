@@ -316,8 +316,8 @@ def test_functions_from_the_real_template(template: dict) -> None:
 
     sync = specs["SyncFunction"]
     (schedule,) = sync.events_of_type("ScheduleV2", "Schedule")
-    assert schedule.schedule_expression == "rate(5 minutes)"
-    assert json.loads(schedule.input) == {"job": "all"}
+    assert schedule.schedule_expression == "rate(1 minute)"
+    assert json.loads(schedule.input) == {"job": "due"}
     assert schedule.enabled is False  # SyncEnabled defaults to DISABLED
     assert schedule.properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
 
