@@ -313,3 +313,20 @@ def test_request_budget_per_record() -> None:
     assert full["sqs"] / 200 <= GOAL_SQS and full["dynamodb"] / 200 <= GOAL_DYNAMODB
     assert full["ops"]["sqs:SendMessageBatch"] == 20  # 10 entries a call
     assert rerun["dynamodb"] / 200 <= 0.1 and rerun["sqs"] == 0
+
+
+def test_oauth2_client_credentials_like_destinations(stack: Any, api: PagedApi,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.receiver import Script
+
+    monkeypatch.setenv("SHOP_CLIENT_SECRET", "client-s3cret")
+    token = b'{"access_token": "tok-123", "token_type": "bearer", "expires_in": 3600}'
+    with Receiver(Script(body=token)) as issuer:
+        cfg = make_config(sync_spec(api, "link", oauth2={
+            "token_url": f"{issuer.url}/token", "client_id": "hookline", "client_secret": "env:SHOP_CLIENT_SECRET"}))
+        api.auth = "Bearer tok-123"
+        run = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, Clock()))
+        assert run.status == COMPLETED and run.queued == 7
+        assert len(issuer.requests) == 1  # one token for every page
+        assert b"client_secret=client-s3cret" in issuer.requests[0].body
+    assert {r["auth"] for r in api.requests} == {"Bearer tok-123"}
