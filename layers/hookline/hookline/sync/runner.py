@@ -157,7 +157,8 @@ def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
     checkpoint = state.get("checkpoint") or {}
     run = SyncRun(sync=name, run_id=str(checkpoint.get("run_id") or rt.run_ids()), started_at=started,
                   resumed=bool(checkpoint))
-    if not rt.store.acquire(name, run.run_id, started + rt.lock_seconds):
+    # The lock outlives this invocation a little, not much: a run killed at its deadline blocks the next one briefly.
+    if not rt.store.acquire(name, run.run_id, started + min(rt.lock_seconds, _time_left(rt) + 30)):
         run.status, run.stop_reason = BUSY, f"another run holds the lock until {state.get('lease_until')}"
         return run
     watermark_from = checkpoint.get("watermark_from", state.get("watermark"))
