@@ -330,3 +330,14 @@ def test_oauth2_client_credentials_like_destinations(stack: Any, api: PagedApi,
         assert len(issuer.requests) == 1  # one token for every page
         assert b"client_secret=client-s3cret" in issuer.requests[0].body
     assert {r["auth"] for r in api.requests} == {"Bearer tok-123"}
+
+
+def test_a_version_seen_again_does_not_expire(stack: Any, api: PagedApi) -> None:
+    cfg = make_config(sync_spec(api, "page", watermark=None))
+    clock = Clock()
+    store = SyncStore(EventLog(stack.events_table, resource=stack.ddb).table, clock=clock)
+    assert run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock)).queued == 7
+    first = store.lookup(["orders:1@100"])["orders:1@100"]["expires_at"]
+    clock.now += 20 * 86400  # past half the 30-day TTL
+    assert run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock)).queued == 0
+    assert store.lookup(["orders:1@100"])["orders:1@100"]["expires_at"] == first + 20 * 86400

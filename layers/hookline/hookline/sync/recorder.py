@@ -15,6 +15,9 @@ Per page (N records, R matching routes each), in this order:
 A crash between 2 and 5 leaves claims without `queued`: the same run, resumed from its
 checkpoint, takes them back at once; any other run after `claim_seconds`. Queueing a task twice
 that way is harmless: delivery is once per event and route (its own idempotency record).
+
+A version seen again has its event item's TTL renewed (batched, at most once per half TTL), so
+a sync that re-reads everything on each run never delivers an unchanged record again.
 """
 
 from __future__ import annotations
@@ -88,13 +91,19 @@ class Recorder:
             by_id[event_id] = (record, version)
         known = self.store.lookup(list(by_id))
         fresh: list[tuple[str, Any, str]] = []
+        refresh: list[dict[str, Any]] = []
         for event_id, (record, version) in by_id.items():
             item = known.get(event_id)
             if item is not None and (item.get("queued") or (
                     item.get("claim_run") != run_id and float(item.get("claim_until") or 0) >= now)):
                 counts.unchanged += 1
+                # A version seen again keeps its record from expiring (TTL), so a sync that re-reads
+                # everything never re-delivers it; rewritten at most once per half TTL.
+                if item.get("queued") and float(item.get("expires_at") or 0) < now + self.ttl / 2:
+                    refresh.append({**item, "expires_at": int(now) + self.ttl})
             else:
                 fresh.append((event_id, record, version))
+        self.store.write(refresh)
         claimed: list[tuple[dict[str, Any], list[DeliveryTask]]] = []
         for event_id, record, version in fresh:
             item, tasks = self._event(name, sync, event_id, record, version, now)
