@@ -132,3 +132,62 @@ def test_destination_types_need_their_keys() -> None:
     assert "needs `stream`" in found["destinations.a.stream"]
     assert "not used by a destination of type s3" in found["destinations.b.url"]
     assert "needs `url`" in found["destinations.c.url"]
+
+
+def test_send_message_batches_keep_to_ten_entries_and_the_byte_limit() -> None:
+    from hookline.messages import DeliveryTask
+    from hookline.sync.recorder import pack
+
+    def task(i: int, size: int) -> DeliveryTask:
+        return DeliveryTask(event_id=f"e{i}", source="s", route="r", received_at=1.0, body="x" * size)
+
+    small = pack([task(i, 10) for i in range(25)])
+    assert [len(b) for b in small] == [10, 10, 5]
+    big = pack([task(i, 100 * 1024) for i in range(5)])
+    assert [len(b) for b in big] == [2, 2, 1]  # 3 x 100 KiB would pass SQS's 256 KiB per call
+
+
+def test_review_list_reads_the_configuration_in_use(tmp_path: Any) -> None:
+    from datetime import date
+
+    from hookline.commands.reviews import overdue
+
+    cfg = tmp_path / "hookline.yaml"
+    cfg.write_text("sources: {}\ndestinations:\n  crm: {url: 'https://crm.example.com', owner: sales, "
+                   "review_by: 2026-01-01}\nroutes: []\n")
+    [r] = overdue(str(cfg), today=date(2026, 6, 1))
+    assert (r.kind, r.name, r.owner) == ("destination", "crm", "sales")
+    assert overdue(str(tmp_path / "missing.yaml")) == []
+
+
+def test_sync_run_against_a_deployed_stack_invokes_the_function(monkeypatch: Any, capsys: Any) -> None:
+    import io
+    import json as _json
+    from types import SimpleNamespace
+
+    from hookline.commands import sync as cmd
+
+    class Lambda:
+        def __init__(self, run: dict[str, Any]) -> None:
+            self.run, self.calls = run, []
+
+        def invoke(self, **kw: Any) -> dict[str, Any]:
+            self.calls.append(kw)
+            return {"Payload": io.BytesIO(_json.dumps({"runs": [self.run]}).encode())}
+
+    class Store:
+        def get_state(self, name: str) -> dict[str, Any]:
+            return {"checkpoint": {"pages": 1}}
+
+    for status, failed, code in (("completed", 0, 0), ("failed", 1, 1)):
+        lam = Lambda({"sync": "orders", "status": status, "failed": failed, "pages": 2, "seen": 6, "queued": 6,
+                      "unchanged": 0, "duration_seconds": 1.5, "error": "x answered 500" if failed else None})
+        stack = SimpleNamespace(local=False, outputs={"SyncFunctionName": "fn"}, output=lambda k: "fn",
+                                client=lambda service, lam=lam: lam, extra={})
+        monkeypatch.setattr(cmd, "stack_for", lambda args, stack=stack: stack)
+        monkeypatch.setattr(cmd, "_store", lambda stack: Store())
+        args = SimpleNamespace(name="orders", json=False, stack="prod", config=None)
+        assert cmd.run_one(args) == code
+        assert _json.loads(lam.calls[0]["Payload"]) == {"job": "orders"} and lam.calls[0]["FunctionName"] == "fn"
+        out = capsys.readouterr().out
+        assert f"sync orders: {status}" in out
