@@ -341,3 +341,25 @@ def test_a_version_seen_again_does_not_expire(stack: Any, api: PagedApi) -> None
     clock.now += 20 * 86400  # past half the 30-day TTL
     assert run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock)).queued == 0
     assert store.lookup(["orders:1@100"])["orders:1@100"]["expires_at"] == first + 20 * 86400
+
+
+def test_one_broken_sync_does_not_stop_the_others(stack: Any, api: PagedApi) -> None:
+    cfg = parse_config({
+        "sources": {"shop": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:SHOP_SECRET"], "header": "x"}}},
+        "destinations": {"wh": {"url": "http://127.0.0.1:9/in"}},
+        "routes": [{"name": "r", "source": "shop", "destination": "wh"}],
+        "syncs": {"a": sync_spec(api, "page"), "b": sync_spec(api, "cursor")},
+    })
+    clock = Clock()
+    rt = runtime(stack, cfg, clock)
+    real = rt.recorder.record_page
+
+    def record_page(name: str, *args: Any) -> Any:
+        if name == "a":
+            raise RuntimeError("boom")
+        return real(name, *args)
+
+    rt.recorder.record_page = record_page  # type: ignore[method-assign]
+    runs = {r.sync: r for r in run_job("all", cfg, rt)}
+    assert runs["a"].status == FAILED and "boom" in (runs["a"].error or "")
+    assert runs["b"].status == COMPLETED and runs["b"].queued == 7

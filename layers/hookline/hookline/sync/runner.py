@@ -144,7 +144,15 @@ def run_job(job: str, config: HooklineConfig, rt: Runtime) -> list[SyncRun]:
     unknown = [n for n in names if n not in config.syncs]
     if unknown:
         raise KeyError(f"unknown sync job(s) {unknown}; configured: {sorted(config.syncs)}")
-    return [run_sync(n, config.syncs[n], rt) for n in names]
+    runs = []
+    for n in names:
+        try:
+            runs.append(run_sync(n, config.syncs[n], rt))
+        except Exception as e:  # one broken sync (its state unwritable, a bug) must not starve the others
+            logger.exception("sync run raised", extra={"sync": n})
+            runs.append(SyncRun(sync=n, run_id="-", status=FAILED, started_at=rt.clock(),
+                                error=f"{type(e).__name__}: {e}", stop_reason="error"))
+    return runs
 
 
 def _time_left(rt: Runtime) -> float:
