@@ -363,3 +363,26 @@ def test_one_broken_sync_does_not_stop_the_others(stack: Any, api: PagedApi) -> 
     runs = {r.sync: r for r in run_job("all", cfg, rt)}
     assert runs["a"].status == FAILED and "boom" in (runs["a"].error or "")
     assert runs["b"].status == COMPLETED and runs["b"].queued == 7
+
+
+def test_the_handler_runs_due_syncs_and_stops_before_its_deadline(stack: Any, api: PagedApi,
+                                                                  lambda_context: Any) -> None:
+    from functions.sync import app
+    from hookline.wiring import Services, install
+    from tests.support.events import load_event
+
+    cfg = make_config(sync_spec(api, "page", timeout_seconds=10))
+    install(Services(stack.settings, config=cfg))
+    try:
+        lambda_context.remaining_ms = 12_000  # less than a page's timeout + the reserve: do not start
+        stopped = app.handler(load_event("sync/schedule"), lambda_context)
+        lambda_context.remaining_ms = 300_000
+        done = app.handler(load_event("sync/schedule"), lambda_context)
+        again = app.handler(load_event("sync/schedule"), lambda_context)  # not due for 15 minutes
+    finally:
+        install(None)
+    assert stopped["runs"][0]["status"] == PARTIAL and stopped["runs"][0]["pages"] == 0
+    assert done["runs"][0]["status"] == COMPLETED and done["runs"][0]["resumed"] is True
+    assert done["runs"][0]["queued"] == 7 and done["failed_pages"] == 0
+    assert again["runs"] == []
+    assert ids(drain(stack)) == ALL7
