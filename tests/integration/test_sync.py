@@ -386,3 +386,21 @@ def test_the_handler_runs_due_syncs_and_stops_before_its_deadline(stack: Any, ap
     assert done["runs"][0]["queued"] == 7 and done["failed_pages"] == 0
     assert again["runs"] == []
     assert ids(drain(stack)) == ALL7
+
+
+def test_fetch_errors_never_carry_the_credentials(api: PagedApi) -> None:
+    import email.utils
+
+    from hookline.sync.fetch import FetchError, parse_retry_after
+    from hookline.sync.pagination import Request
+    from tests.support.receiver import Script
+
+    with Receiver(Script(statuses=[401], body=b'{"error": "bad token Bearer orders-t0ken"}')) as echo:
+        sync = make_config(sync_spec(api, "link", url=f"{echo.url}/x",
+                                     headers={"Authorization": "Bearer {secret:env:ORDERS_TOKEN}"})).syncs["orders"]
+        with pytest.raises(FetchError) as e:
+            HttpFetcher(SecretResolver())(sync, Request(sync.url))
+        assert echo.requests[0].headers["authorization"] == "Bearer orders-t0ken"
+    assert "answered 401" in str(e.value) and "orders-t0ken" not in str(e.value)
+    assert parse_retry_after(email.utils.formatdate(1_800_000_010, usegmt=True), now=1_800_000_000) == 10.0
+    assert parse_retry_after("3", now=0) == 3.0 and parse_retry_after(None, now=0) == 1.0
