@@ -70,10 +70,11 @@ scan: venv checkov-tool
 	    echo "pip-audit: NOT MEANINGFUL HERE - $$skipped packages could not be audited (no vulnerability data reachable); no claim is made"; \
 	  else cat .pip-audit.txt; exit $$rc; fi
 
-# With the demo config, the demo CRM (127.0.0.1:8081, the config's destination) runs inside `hookline dev`:
+# With the demo config, the demo CRM (127.0.0.1:8081, the config's destination) and the demo orders API
+# (127.0.0.1:8082, syncs.orders; the sync tick is enabled) run inside `hookline dev`:
 # one process, one Ctrl-C. Then, in a second shell: .venv/bin/hookline send github --data examples/payloads/github-issue.json
 dev: venv
-	$(BIN)/hookline dev --config $(CONFIG) --port $(PORT) $(if $(filter examples/hookline.yaml,$(CONFIG)),--demo-crm 8081)
+	$(BIN)/hookline dev --config $(CONFIG) --port $(PORT) $(if $(filter examples/hookline.yaml,$(CONFIG)),--demo-crm 8081 --demo-orders 8082 --enable-schedules --parameter WarehouseStreamName=hookline-orders)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -114,6 +115,7 @@ iam-report: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py
+	$(BIN)/python benchmarks/bench_sync_requests.py
 
 # The long proof (a few minutes); a 60-event run of the same harness is part of `make test`.
 CHAOS_EVENTS ?= 1000

@@ -67,7 +67,7 @@ def main() -> None:
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookline-DeliveryQueue",
         "awsRegion": "us-east-1",
     }]})
-    write(HERE / "sync/schedule.json", {"job": "all"})
+    write(HERE / "sync/schedule.json", {"job": "due"})
 
 
 if __name__ == "__main__":

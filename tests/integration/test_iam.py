@@ -17,19 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from hookline.aws import EventLog, PayloadStore, QueuePublisher
+from hookline.aws import QueuePublisher
 from hookline.config import parse_config
 from hookline.errors import SecretResolutionError
-from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.local import cfn
 from hookline.secrets import SecretResolver
-from hookline.sync.runner import CursorStore, http_fetch, run_job
+from hookline.sync.runner import run_sync
 from tests.integration import test_delivery as delivery_tests
 from tests.integration import test_ingress as ingress_tests
+from tests.integration import test_sync as sync_tests
 from tests.integration.conftest import FUNCTIONS, TEMPLATE_FILE, Stack, deploy_with_iam
 from tests.support.receiver import Receiver, Script
 
@@ -158,8 +157,7 @@ def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
             delivery_tests.enqueue(stack, delivery_tests.task(event_id))
             delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
                                lambda_context)
-    # sync: a page of items recorded through the idempotent ingress path, cursor kept
-    fn = stack.function("SyncFunction")
+    # sync: a page of items claimed per version, logged and queued in batches, its state kept
     sync_cfg = parse_config({
         "sources": {"legacy": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:TEST_GH_SECRET"],
                                           "header": "x-sig"}}},
@@ -168,14 +166,8 @@ def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
         "syncs": {"items": {"source": "legacy", "url": api, "items_path": "data", "id_path": "id",
                             "next_cursor_path": "next"}},
     })
-    events = EventLog(fn.events_table, resource=fn.ddb)
-    sync_ingress = Ingress(IngressDeps(
-        config=sync_cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
-        payloads=PayloadStore(fn.bucket, client=fn.s3), events=events,
-        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
-    [result] = run_job("all", sync_cfg, sync_ingress, http_fetch(), CursorStore(events.table),
-                       SecretResolver().interpolate)
-    assert (result.accepted, result.failed) == (2, 0)
+    run = run_sync("items", sync_cfg.syncs["items"], sync_tests.runtime(stack, sync_cfg, sync_tests.Clock()))
+    assert (run.status, run.queued, run.failed) == ("completed", 2, 0)
 
 
 def test_least_privilege_report(stack: Stack, api: str, lambda_context: Any,

@@ -216,7 +216,7 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
     assert set(ALARMS) == {
         "DlqDepthAlarm", "BacklogAgeAlarm", "DeliverErrorsAlarm", "IngressErrorsAlarm",
         "DeliverThrottlesAlarm", "IngressThrottlesAlarm", "Ingress5xxAlarm",
-        "SignatureRejectionsAlarm", "SchemaDriftAlarm",
+        "SignatureRejectionsAlarm", "SchemaDriftAlarm", "SyncFailuresAlarm",
     }
     for lid, alarm in ALARMS.items():
         props = alarm["Properties"]
@@ -276,3 +276,35 @@ def test_account_unique_names_carry_the_stack_name() -> None:
     }
     for lid, name in named.items():
         assert name["Fn::Sub"].startswith("${AWS::StackName}-"), lid
+
+
+def test_warehouse_iam_is_scoped_to_the_stream_and_the_bucket_prefix_given() -> None:
+    policies = RESOURCES["DeliverFunction"]["Properties"]["Policies"]
+    conditional = {p["Fn::If"][0]: p["Fn::If"][1]["Statement"] for p in policies if "Fn::If" in p}
+    assert set(conditional) == {"HasWarehouseStream", "HasWarehouseBucket"}
+    [stream] = conditional["HasWarehouseStream"]
+    assert stream["Action"] == ["firehose:PutRecordBatch"]
+    assert stream["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:"
+                                             "deliverystream/${WarehouseStreamName}"}
+    [objects] = conditional["HasWarehouseBucket"]
+    assert objects["Action"] == ["s3:PutObject"]
+    assert objects["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${WarehouseBucketName}/${WarehousePrefix}*"}
+    for p in policies:  # without the parameters the statements are left out, not widened
+        if "Fn::If" in p:
+            assert p["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert TEMPLATE["Parameters"]["WarehouseStreamName"]["Default"] == ""
+
+
+def test_the_sync_failures_alarm_watches_what_a_failed_run_emits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookline.sync import service
+    from hookline.sync.runner import FAILED, SyncRun
+
+    emitted: list[tuple[str, float]] = []
+    monkeypatch.setattr(service, "count", lambda name, reason=None, value=1: emitted.append((name, value)))
+    service.emit_run_metrics(SyncRun(sync="orders", run_id="r", status=FAILED, failed=1, pages=2, seen=6))
+    alarm = ALARMS["SyncFailuresAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["Dimensions"]) == ("Hookline", [{"Name": "service", "Value": "hookline"}])
+    assert (alarm["MetricName"], 1) in emitted
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    schedule = RESOURCES["SyncFunction"]["Properties"]["Events"]["SyncSchedule"]["Properties"]
+    assert schedule["Input"] == '{"job": "due"}'

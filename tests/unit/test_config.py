@@ -39,7 +39,7 @@ def test_the_spec_example_parses_with_defaults_applied() -> None:
 
 def test_the_shipped_example_is_valid() -> None:
     cfg = load_config(ROOT / "examples" / "hookline.yaml")
-    assert set(cfg.sources) == {"github", "stripe"}
+    assert set(cfg.sources) == {"github", "stripe", "shop"}
 
 
 @pytest.mark.parametrize("secret", ["hunter2", "whsec_abc", "env:", "ssm:relative", "vault:/x"])

@@ -114,3 +114,12 @@ def test_list_events_filters() -> None:
     assert keys(since=5000) == [("e5", "B"), ("e6", "B"), ("e7", "A")]
     assert keys(event_id=["e1"], route=["A"]) == [("e1", "A")]
     assert keys(status=["delivered"], route=["A"], since=2000) == []
+
+
+def test_sync_state_items_are_neither_events_nor_deliveries() -> None:
+    items = [{"event_id": "#sync:orders", "route": "#state", "watermark": "5"},
+             {"event_id": "orders:1@5", "route": "#event", "routes": ["r"], "received_at": 10.0},
+             {"event_id": "orders:1@5", "route": "r", "status": "delivered", "received_at": 10.0}]
+    report = summarize(items)
+    assert set(report.routes) == {"r"} and report.total.received == 1
+    assert [(r.event_id, r.route) for r in list_events(items)] == [("orders:1@5", "r")]

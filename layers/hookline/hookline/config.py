@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
@@ -68,6 +69,8 @@ class SourceConfig(_Model):
     # Expected payload shape (JSON Schema, inline or a file path relative to the config file).
     schema_: dict[str, Any] | str | None = Field(default=None, alias="schema")
     max_body_bytes: int | None = Field(default=None, ge=1, le=6 * 1024 * 1024)
+    owner: str | None = None  # the team answerable for this integration (governance)
+    review_by: date | None = None  # `hookline report` lists integrations past this date
 
 
 class SigningConfig(_Model):
@@ -86,7 +89,9 @@ class OAuth2Config(_Model):
 
 
 class DestinationConfig(_Model):
-    url: str
+    # http (default): `url`. Warehouse types: firehose (`stream`), s3 (`bucket`, `prefix`).
+    type: Literal["http", "firehose", "s3"] = "http"
+    url: str | None = None
     method: Literal["POST", "PUT", "PATCH", "DELETE", "GET"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=10, gt=0, le=900)
@@ -97,6 +102,11 @@ class DestinationConfig(_Model):
     format: Literal["json", "form", "xml", "csv", "ndjson"] = "json"
     xml_root: str = Field(default="root", min_length=1)  # format: xml — the root element's name
     csv_header: bool = True  # format: csv — a header row before the data line(s)
+    stream: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_.-]{1,64}$")
+    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    prefix: str = Field(default="", max_length=512)
+    owner: str | None = None
+    review_by: date | None = None
 
 
 class RetryConfig(_Model):
@@ -133,6 +143,37 @@ class RouteConfig(_Model):
     retry: RetryConfig | None = None
     schema_: dict[str, Any] | str | None = Field(default=None, alias="schema")
     enrich: list[EnrichConfig] = Field(default_factory=list)
+    # Governance: the entity this route writes, and how a write into the owner is justified.
+    writes: str | None = None
+    one_way_copy: bool = False
+    precedence: int | None = Field(default=None, ge=0)  # higher wins when routes write one field
+    owner: str | None = None
+    review_by: date | None = None
+
+
+class EntityConfig(_Model):
+    """A data type (customer, order, ...) and its single system of record."""
+
+    owner: str  # a source or destination name
+    steward: str | None = None  # a person or team, free text
+    fields: list[str] = Field(default_factory=list)
+    precedence: list[str] | None = None  # sources, first wins, when routes write one field
+
+
+class PaginationConfig(_Model):
+    """How a sync walks the pages (defaults per style in hookline.sync.pagination)."""
+
+    style: Literal["cursor", "page", "offset", "next_url", "link"]
+    param: str | None = None  # cursor / page / offset: the query parameter
+    next_path: str | None = None  # cursor: JMESPath to the next cursor; next_url: to the next URL
+    start: int | None = Field(default=None, ge=0)  # page: first page number (1); offset: first offset (0)
+    limit_param: str | None = None  # page / offset: the page-size parameter
+    limit: int | None = Field(default=None, ge=1, le=10000)
+
+
+class WatermarkConfig(_Model):
+    path: str  # JMESPath over a record: its last-modified value
+    param: str  # query parameter that asks the API for records changed since the watermark
 
 
 class SyncConfig(_Model):
@@ -149,6 +190,13 @@ class SyncConfig(_Model):
     cursor_param: str = "cursor"
     max_pages: int = Field(default=10, ge=1, le=1000)
     timeout_seconds: float = Field(default=10, gt=0, le=900)
+    version_path: str | None = None  # part of the event id: a changed record is a new event
+    pagination: PaginationConfig | None = None
+    watermark: WatermarkConfig | None = None
+    every: str = Field(default="15m", pattern=r"^\s*\d+\s*[mhd]\s*$")
+    oauth2: OAuth2Config | None = None
+    params: dict[str, str] = Field(default_factory=dict)  # fixed query parameters on every page
+    max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
 
 
 class HooklineConfig(_Model):
@@ -157,6 +205,7 @@ class HooklineConfig(_Model):
     routes: list[RouteConfig] = Field(default_factory=list)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
+    entities: dict[str, EntityConfig] = Field(default_factory=dict)
 
     def routes_for(self, source: str) -> list[RouteConfig]:
         return [r for r in self.routes if r.source == source]
@@ -269,7 +318,11 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
             _load_schema(src.schema_, base_dir, f"{p}.schema", problems)
     for name, dest in cfg.destinations.items():
         p = f"destinations.{name}"
-        _check_url(dest.url, f"{p}.url", problems)
+        from hookline.delivery.warehouse import destination_problems
+
+        problems += destination_problems(name, dest)
+        if dest.url is not None:
+            _check_url(dest.url, f"{p}.url", problems)
         _check_headers(dest.headers, f"{p}.headers", problems)
         if dest.oauth2:
             _check_url(dest.oauth2.token_url, f"{p}.oauth2.token_url", problems)
@@ -316,10 +369,18 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
             problems.append(Problem(f"{p}.source", f"unknown source {sync.source!r}", "define it under sources:"))
         _check_url(sync.url, f"{p}.url", problems)
         _check_headers(sync.headers, f"{p}.headers", problems)
-        for key in ("items_path", "id_path", "next_cursor_path"):
+        for key in ("items_path", "id_path", "next_cursor_path", "version_path"):
             expr = getattr(sync, key)
             if expr:
                 _check_jmespath(expr, f"{p}.{key}", problems)
+        from hookline.sync.pagination import pagination_problems
+
+        problems += pagination_problems(name, sync)
+        if sync.oauth2:
+            _check_url(sync.oauth2.token_url, f"{p}.oauth2.token_url", problems)
+    from hookline.governance import governance_problems
+
+    problems += governance_problems(cfg)
     return problems
 
 

@@ -50,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh", action="store_true",
                    help="start with an empty emulator: the AWS state saved in .hookline/ by the last run "
                         "(event log, DLQ, queues) is discarded")
+    p.add_argument("--demo-orders", type=int, default=None, metavar="PORT",
+                   help="also run the demo orders API (paged, changing orders for syncs.orders) on 127.0.0.1:PORT")
     p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,
                    help="level of the functions' own JSON logs (default ERROR: the console lines say what happened)")
     p.set_defaults(func=run)
@@ -108,6 +110,8 @@ class DevRuntime:
         self.pollers: list[Any] = []
         self.scheduler: Any = None
         self.crm: Any = None
+        self.orders: Any = None
+        self.warehouse_lines: list[str] = []
         self.state_file: Path | None = None
         self.notes: list[str] = []
         self.schedule_lines: list[str] = []
@@ -151,6 +155,7 @@ class DevRuntime:
             self.resources = self.stack.resources
             self.functions = self.stack.functions()
             self.state.attach(self.emulator.server._server, self.resources, self.emulator.server.get_host_and_port()[1])
+            self._provision_warehouse(cfg)
             self._function_environment()
             self._wire(cfg)
             self._watch_config()
@@ -310,10 +315,28 @@ class DevRuntime:
             except OSError as e:
                 raise DevError(f"demo CRM cannot listen on 127.0.0.1:{self.args.demo_crm}: {e.strerror}") from None
             self.crm.start()
+        if self.args.demo_orders is not None:
+            from hookline.local.demo_orders import DemoOrders
+
+            try:
+                self.orders = DemoOrders("127.0.0.1", self.args.demo_orders)
+            except OSError as e:
+                raise DevError(f"demo orders API cannot listen on 127.0.0.1:{self.args.demo_orders}: "
+                               f"{e.strerror}") from None
+            self.orders.start()
         self.gateway.start()
         for poller in self.pollers:
             poller.start()
         self.scheduler.start()
+
+    def _provision_warehouse(self, cfg: Any) -> None:
+        if any(d.type != "http" for d in cfg.destinations.values()):
+            import boto3
+
+            from hookline.local.warehouse import provision_warehouse
+
+            session = boto3.session.Session(region_name=self.emulator.region)
+            self.warehouse_lines = provision_warehouse(cfg, session, self.emulator.account_id)
 
     def _active(self, spec: Any, event: Any) -> bool:
         where = f"{spec.logical_id}.{event.name}"
@@ -475,6 +498,11 @@ class DevRuntime:
             _say(f"  {'schedules' if i == 0 else '':<10} {line}")
         if self.crm is not None:
             _say(f"  demo CRM   {self.crm.url} (prints what it receives, answers 200)")
+        if self.orders is not None:
+            _say(f"  demo shop  {self.orders.url} (paged orders; one changes and one arrives every "
+                 f"{self.orders.change_seconds:.0f} s)")
+        for i, line in enumerate(self.warehouse_lines):
+            _say(f"  {'warehouse' if i == 0 else '':<10} {line}")
         for note in self.notes:
             _say(f"  note       {note}")
         example = self._send_example()
@@ -511,7 +539,7 @@ class DevRuntime:
         # or a batch gets as long to finish, past that it ends with the process (its messages reappear
         # after their visibility timeout, as after a Lambda crash).
         stoppers = [threading.Thread(target=_quietly, args=(part.stop,), daemon=True)
-                    for part in (self.gateway, self.crm) if part is not None]
+                    for part in (self.gateway, self.crm, self.orders) if part is not None]
         for t in stoppers:
             t.start()
         deadline = time.monotonic() + 1.0
@@ -524,7 +552,7 @@ class DevRuntime:
             stopper = threading.Thread(target=_quietly, args=(self.emulator.stop,), daemon=True)
             stopper.start()
             stopper.join(max(0.2, deadline - time.monotonic()))
-        self.gateway = self.crm = self.emulator = None
+        self.gateway = self.crm = self.orders = self.emulator = None
         self._remove_state()
 
     def _save_state(self) -> None:

@@ -1,17 +1,50 @@
-"""`hookline map`: mapping tools.
+"""`hookline map [--mermaid]`: the data-flow table (entity -> owner -> routes -> destinations -> fields).
 
-Only `hookline map try` lives here on this branch (commands/map_try.py); the data-flow table
-(`hookline map [--mermaid]`) is added beside it, and `try` is registered on its subparsers.
+`hookline map try ROUTE --data FILE` (commands/map_try.py) is its subcommand: a payload through a route.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
-from hookline.commands.map_try import add_try_parser
+from hookline.commands._ops import table
+from hookline.commands.validate import DEFAULT_CONFIG, print_problems
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("map", help="mapping tools: `map try ROUTE --data FILE` runs a payload through a route")
-    msub = p.add_subparsers(dest="map_command", metavar="SUBCOMMAND", required=True)
-    add_try_parser(msub)
+    p = sub.add_parser("map", help="data-flow map: entity -> owner -> routes -> destinations -> fields written",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG),
+                   help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
+    p.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart instead of the table")
+    p.set_defaults(func=run)
+    from hookline.commands.map_try import add_try_parser
+
+    # Not required: a bare `hookline map` prints the table; `try` sets its own func.
+    add_try_parser(p.add_subparsers(dest="map_command", metavar="SUBCOMMAND"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from hookline.config import load_config
+    from hookline.errors import ConfigError
+    from hookline.governance import flows, mermaid
+
+    path = Path(args.config)
+    try:
+        cfg = load_config(path)
+    except ConfigError as e:
+        print_problems(path, e.problems)
+        return 1
+    if args.mermaid:
+        print(mermaid(cfg), end="")
+        return 0
+    rows = [[f.entity, f.owner + (f" ({f.steward})" if f.steward else ""), f.route,
+             f"{f.source} -> {f.destination}" if f.route != "-" else "-", ", ".join(f.fields), f.note or ""]
+            for f in flows(cfg)]
+    table(["ENTITY", "OWNER (STEWARD)", "ROUTE", "FROM -> TO", "FIELDS WRITTEN", "NOTE"], rows)
+    syncs = [f"{n} ({s.source}, every {s.every})" for n, s in cfg.syncs.items()]
+    if syncs:
+        print(f"\nsyncs: {', '.join(syncs)}")
+    return 0

@@ -19,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "default).")
     p.add_argument("--since", type=argparse_since, metavar="T", help=f"events received at or after T: {TIME_HELP}")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout (with the definitions)")
+    p.add_argument("--config", default=None, help="configuration whose review_by dates are checked (default: the "
+                                                  "one `hookline dev` runs, else $HOOKLINE_CONFIG or ./hookline.yaml)")
     add_stack_arg(p)
     p.set_defaults(func=run)
 
@@ -30,9 +32,13 @@ def _row(s: Stats) -> list[object]:
 
 @friendly
 def run(args: argparse.Namespace) -> int:
-    report = summarize(read_items(stack_for(args)), since=args.since)
+    stack = stack_for(args)
+    report = summarize(read_items(stack), since=args.since)
+    from hookline.commands.reviews import overdue
+
+    reviews = overdue(args.config, stack)
     if args.json:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "overdue_reviews": [r.to_dict() for r in reviews]})
         return 0
     window = f"events received since {format_epoch(args.since)}" if args.since is not None else "all events in the log"
     print(f"hookline report: {window}\n")
@@ -43,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{report.unrouted} event(s) matched no route (hookline events --status unrouted).")
     if report.total.skipped:
         print(f"{report.total.skipped} delivery(ies) skipped on purpose (hookline events --status skipped).")
+    if reviews:
+        print(f"\n{len(reviews)} integration(s) past their review date (review_by:):")
+        table(["KIND", "NAME", "OWNER", "REVIEW BY"], [[r.kind, r.name, r.owner, r.review_by.isoformat()]
+                                                      for r in reviews])
     print("\nDefinitions:")
     for key in ("received", "delivered", "retried", "dead", "in_flight", "duplicates", "error_rate", "latency"):
         print(f"  {key.replace('_', ' ')}: {DEFINITIONS[key]}")

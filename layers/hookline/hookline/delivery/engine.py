@@ -115,6 +115,7 @@ class DeliveryDeps:
     persistence: BasePersistenceLayer
     queue_url: str = ""  # the delivery queue; found from the record's ARN when empty
     sender: HttpSender | None = None
+    warehouse: Any = None  # delivery.sinks.Warehouse for type firehose / s3 (built on first use)
     config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
     idempotency_window_seconds: int = 7 * 24 * 3600
     clock: Callable[[], float] = time.time
@@ -448,13 +449,24 @@ class Delivery:
     def _send(self, key: str, job: _Job, deadline: float | None) -> dict[str, Any]:
         if job.late is not None:
             job = self._enrich_and_map(job, job.late, deadline)
-        result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
-                                  content_type=job.content_type, deadline=deadline)
+        if job.destination.type != "http":
+            result = self._warehouse().send(job.destination, body=job.body, name=job.route.destination)
+        else:
+            result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
+                                      content_type=job.content_type, deadline=deadline)
         if not result.outcome.delivered:
             raise _NotDelivered(result)
         # Saved in the idempotency record: what a later copy of the message reports.
         return {"status_code": result.status_code, "at": result.started_at,
                 "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
+
+    def _warehouse(self) -> Any:
+        with self._payloads_lock:
+            if self.deps.warehouse is None:
+                from hookline.delivery.sinks import Warehouse
+
+                self.deps.warehouse = Warehouse()
+            return self.deps.warehouse
 
     # -- outcomes
 

@@ -1,147 +1,267 @@
-"""Batch sync: pull from APIs that cannot push, on the EventBridge Scheduler schedule.
+"""Batch sync: pull from APIs that cannot push, page by page, and queue what changed.
 
-Each item of each page becomes an event of the sync's source, recorded through the same
-idempotent path as a webhook (so an item seen on two polls is queued once), and the
-cursor is kept in the event log table so the next run continues where this one stopped.
+One run of a sync (`run_sync`):
+
+1. Take the run lock (state item) so one run of a sync goes at a time; resume the checkpoint
+   of an unfinished run (its next request, the watermark it started from, its run id), else
+   start from the first request, asking for records changed since the watermark.
+2. Per page: fetch it (fetch.py: no redirects, capped size, 429 Retry-After), read the records,
+   and hand them to the Recorder (recorder.py): one event per record *version*, id
+   `<sync>:<record id>@<version>`, queued once. Then save the checkpoint: the next request.
+3. Stop cleanly before the Lambda deadline, on a 429 longer than the time left, or on a failed
+   page: the checkpoint stays and the next run (next scheduler tick) resumes from it.
+4. Only when the whole walk is done and queued: advance the watermark to the highest value
+   seen, clear the checkpoint, set the next due time (`every`).
+
+Scheduling: one EventBridge schedule ticks every minute with `{"job": "due"}`; the syncs whose
+`next_run_at` has come (or that have an unfinished run) run then. `{"job": NAME}` or `"all"` run
+syncs now regardless (`hookline sync run`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import jmespath
 
 from hookline.config import HooklineConfig, SyncConfig
 from hookline.observability import logger
+from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 
-# fetch(method, url, headers, params, timeout) -> parsed JSON page; raises on HTTP/network failure.
-Fetch = Callable[[str, str, dict[str, str], dict[str, str], float], Any]
+# fetch(sync, request) -> FetchedPage; raises FetchError / RateLimited (hookline.sync.fetch).
+Fetch = Callable[[SyncConfig, Request], Any]
 
-CURSOR_ROUTE = "#cursor"
+COMPLETED, PARTIAL, FAILED, BUSY = "completed", "partial", "failed", "busy"
+MAX_RATE_LIMIT_WAIT = 60.0  # longer Retry-After: stop now and resume on a later run
+MAX_RATE_LIMIT_RETRIES = 3
+RESERVE_SECONDS = 5.0  # of the invocation, kept for the final state write
+_EVERY = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 
 
-class PageError(Exception):
-    """A page could not be used (redirected, too large, not JSON): the message says what to change."""
+def every_seconds(text: str) -> int:
+    m = _EVERY.match(text)
+    if not m:
+        raise ValueError(f"{text!r}: write the interval as e.g. 15m, 1h or 1d")
+    return max(int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)], 60)
 
 
 @dataclass
-class SyncResult:
-    job: str
+class SyncRun:
+    """One run's figures (also the `last_run` kept in the state item)."""
+
+    sync: str
+    run_id: str
+    status: str = COMPLETED  # completed | partial | failed | busy
+    resumed: bool = False
     pages: int = 0
-    items: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    seen: int = 0
+    queued: int = 0
+    unchanged: int = 0
+    failed: int = 0  # pages that failed
+    started_at: float = 0.0
+    duration_seconds: float = 0.0
+    stop_reason: str | None = None
+    error: str | None = None
+    watermark: str | None = None  # after the run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-class CursorStore:
-    """Cursor per sync job, kept beside the event log (partition `#sync:<name>`)."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, name: str) -> str | None:
-        item = self._table.get_item(Key={"event_id": f"#sync:{name}", "route": CURSOR_ROUTE}).get("Item")
-        return item.get("cursor") if item else None
-
-    def put(self, name: str, cursor: str) -> None:
-        self._table.put_item(Item={"event_id": f"#sync:{name}", "route": CURSOR_ROUTE, "cursor": cursor})
+def _compare_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool):
+        return (1, str(value))
+    if isinstance(value, int | float):
+        return (0, float(value))
+    try:
+        return (0, float(str(value)))
+    except ValueError:
+        return (1, str(value))
 
 
-def item_event_id(name: str, item: Any, id_path: str) -> str:
-    found = jmespath.search(id_path, item) if isinstance(item, dict) else None
+def max_watermark(a: str | None, b: Any) -> str | None:
+    if b is None or b == "":
+        return a
+    b = str(b) if not isinstance(b, int | float) or isinstance(b, bool) else json.dumps(b)
+    if a is None:
+        return b
+    return b if _compare_key(b) > _compare_key(a) else a
+
+
+def record_identity(name: str, sync: SyncConfig, record: Any) -> tuple[str, str]:
+    """(event id, version): `<sync>:<id>@<version>`, version from version_path, else the watermark
+    field, else a hash of the record (so a changed record is always a new event)."""
+    found = jmespath.search(sync.id_path, record) if isinstance(record, dict) else None
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     if found is None or found == "":
-        found = "sha256:" + hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()
-    return f"{name}:{found}"
+        found = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    path = sync.version_path or (sync.watermark.path if sync.watermark else None)
+    version = jmespath.search(path, record) if path and isinstance(record, dict) else None
+    if version is None or version == "":
+        version = "h" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return f"{name}:{found}@{version}", str(version)
 
 
-def run_job(job: str, config: HooklineConfig, ingress: Any, fetch: Fetch, cursors: CursorStore,
-            interpolate: Callable[[str], str]) -> list[SyncResult]:
-    names = list(config.syncs) if job in ("all", "", None) else [job]
+@dataclass
+class Runtime:
+    """What a run needs besides the configuration: adapters and clocks (injected)."""
+
+    store: Any  # hookline.sync.state.SyncStore
+    recorder: Any  # hookline.sync.recorder.Recorder
+    fetch: Fetch
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    remaining: Callable[[], float] | None = None  # seconds left in the invocation (None: no deadline)
+    lock_seconds: float = 900.0  # the run lock outlives the longest invocation
+    on_page: Callable[[SyncRun], None] | None = None
+    run_ids: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:12])
+
+
+def due(config: HooklineConfig, states: dict[str, dict[str, Any]], now: float) -> list[str]:
+    """Syncs to run on this tick: an unfinished run, never run, or past `next_run_at`."""
+    out = []
+    for name in config.syncs:
+        st = states.get(name) or {}
+        if st.get("checkpoint") or float(st.get("next_run_at") or 0) <= now:
+            out.append(name)
+    return out
+
+
+def run_job(job: str, config: HooklineConfig, rt: Runtime) -> list[SyncRun]:
+    if job in ("all", "", None):
+        names = list(config.syncs)
+    elif job == "due":
+        names = due(config, rt.store.all_states(list(config.syncs)), rt.clock()) if config.syncs else []
+    else:
+        names = [job]
     unknown = [n for n in names if n not in config.syncs]
     if unknown:
         raise KeyError(f"unknown sync job(s) {unknown}; configured: {sorted(config.syncs)}")
-    return [_run_one(n, config.syncs[n], ingress, fetch, cursors, interpolate) for n in names]
-
-
-def _run_one(name: str, sync: SyncConfig, ingress: Any, fetch: Fetch, cursors: CursorStore,
-             interpolate: Callable[[str], str]) -> SyncResult:
-    result = SyncResult(job=name)
-    headers = {k: interpolate(v) for k, v in sync.headers.items()}
-    cursor = cursors.get(name)
-    for _ in range(sync.max_pages):
-        params = {sync.cursor_param: cursor} if cursor else {}
+    runs = []
+    for n in names:
         try:
-            page = fetch(sync.method, sync.url, headers, params, sync.timeout_seconds)
-        except Exception as e:  # the next scheduled run retries from the saved cursor
-            result.errors.append(f"page {result.pages + 1}: {type(e).__name__}: {e}")
-            break
-        result.pages += 1
-        items = jmespath.search(sync.items_path, page) or []
-        if not isinstance(items, list):
-            items = [items]
-        page_ok = True
-        for item in items:
-            result.items += 1
-            body = json.dumps(item).encode()
-            resp = ingress.record(sync.source, item_event_id(name, item, sync.id_path), sync.type,
-                                  {"content-type": "application/json", "x-hookline-sync": name}, body, item)
-            if resp.status == 202:
-                result.accepted += 1
-            elif resp.status == 200:
-                result.duplicates += 1
-            else:
-                result.failed += 1
-                page_ok = False
-        next_cursor = jmespath.search(sync.next_cursor_path, page) if sync.next_cursor_path else None
-        # Advance only past fully recorded pages: a failed item is fetched again next run.
-        if not page_ok or not next_cursor:
-            break
-        cursor = str(next_cursor)
-        cursors.put(name, cursor)
-    logger.info("sync finished", extra={"job": name, "pages": result.pages, "items": result.items,
-                                        "accepted": result.accepted, "duplicates": result.duplicates,
-                                        "failed": result.failed})
-    return result
+            runs.append(run_sync(n, config.syncs[n], rt))
+        except Exception as e:  # one broken sync (its state unwritable, a bug) must not starve the others
+            logger.exception("sync run raised", extra={"sync": n})
+            runs.append(SyncRun(sync=n, run_id="-", status=FAILED, started_at=rt.clock(),
+                                error=f"{type(e).__name__}: {e}", stop_reason="error"))
+    return runs
 
 
-MAX_PAGE_BYTES = 10 * 1024 * 1024
+def _time_left(rt: Runtime) -> float:
+    return float("inf") if rt.remaining is None else rt.remaining()
 
 
-def http_fetch(session: Any = None, max_page_bytes: int = MAX_PAGE_BYTES) -> Fetch:
-    """Pages over HTTP: no redirects (the API key must not travel to another host), at most `max_page_bytes`."""
-    import requests
-
-    from hookline.delivery import deadline
-
-    s = session or deadline.session()
-
-    def fetch(method: str, url: str, headers: dict[str, str], params: dict[str, str], timeout: float) -> Any:
-        with deadline.limit(timeout):
-            resp = s.request(method, url, headers=headers, params=params, timeout=timeout, allow_redirects=False,
-                             stream=True)
+def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
+    started = rt.clock()
+    state = rt.store.get_state(name)
+    checkpoint = state.get("checkpoint") or {}
+    run = SyncRun(sync=name, run_id=str(checkpoint.get("run_id") or rt.run_ids()), started_at=started,
+                  resumed=bool(checkpoint))
+    # The lock outlives this invocation a little, not much: a run killed at its deadline blocks the next one briefly.
+    if not rt.store.acquire(name, run.run_id, started + min(rt.lock_seconds, _time_left(rt) + 30)):
+        run.status, run.stop_reason = BUSY, f"another run holds the lock until {state.get('lease_until')}"
+        return run
+    watermark_from = checkpoint.get("watermark_from", state.get("watermark"))
+    max_seen: str | None = checkpoint.get("max_seen", watermark_from)
+    request = Request.from_dict(checkpoint["request"]) if checkpoint.get("request") else first_request(
+        sync, watermark_from)
+    pages_done = int(checkpoint.get("pages", 0))
+    if not checkpoint:
+        # A checkpoint from the start: records claimed by this run stay this run's to queue if it dies.
+        checkpoint = {"run_id": run.run_id, "request": request.to_dict(), "watermark_from": watermark_from,
+                      "max_seen": max_seen, "pages": 0, "started_at": started}
+        rt.store.save(name, run.run_id, checkpoint=checkpoint)
+    try:
+        next_req: Request | None = request
+        while next_req is not None:
+            if pages_done >= sync.max_pages:
+                run.status, run.stop_reason = PARTIAL, f"max_pages ({sync.max_pages}) reached; the next run goes on"
+                break
+            if _time_left(rt) < sync.timeout_seconds + RESERVE_SECONDS:
+                run.status, run.stop_reason = PARTIAL, "the invocation's deadline is near; the next run resumes"
+                break
+            outcome = _fetch_page(sync, next_req, rt, run)
+            if outcome is None:
+                break  # status and reason set
+            page = outcome
+            records = jmespath.search(sync.items_path, page.data)
+            records = [] if records is None else (records if isinstance(records, list) else [records])
+            counts = rt.recorder.record_page(name, sync, records, run.run_id)
+            run.pages += 1
+            pages_done += 1
+            run.seen += len(records)
+            run.queued += counts.queued
+            run.unchanged += counts.unchanged
+            if sync.watermark:
+                for r in records:
+                    if isinstance(r, dict):
+                        max_seen = max_watermark(max_seen, jmespath.search(sync.watermark.path, r))
             try:
-                if resp.is_redirect:
-                    raise PageError(f"{url} answered {resp.status_code} redirecting to "
-                                    f"{resp.headers.get('Location')}; redirects are not followed (they would carry "
-                                    "the sync's headers to another host): set the sync's url to the final address")
-                resp.raise_for_status()
-                raw, more = deadline.read_limited(resp, max_page_bytes)
-            except requests.RequestException as e:
-                raise PageError(f"{url}: {type(e).__name__}: {e}") from None
-            finally:
-                resp.close()
-        if more:
-            raise PageError(f"{url} answered a page larger than {max_page_bytes // 1024} KiB; ask for fewer items "
-                            "per page (a page-size parameter in the sync's url or params)")
-        try:
-            return json.loads(raw)
-        except ValueError as e:
-            raise PageError(f"{url} answered a page that is not JSON ({e})") from None
+                next_req = next_request(sync, next_req, page.data, len(records), page.link_next)
+            except PaginationError as e:
+                run.status, run.failed, run.error, run.stop_reason = FAILED, run.failed + 1, str(e), "pagination"
+                break
+            if next_req is not None:
+                rt.store.save(name, run.run_id, checkpoint={
+                    "run_id": run.run_id, "request": next_req.to_dict(), "watermark_from": watermark_from,
+                    "max_seen": max_seen, "pages": pages_done, "started_at": checkpoint.get("started_at", started)})
+            if rt.on_page:
+                rt.on_page(run)
+    except BaseException as e:
+        run.status, run.error = FAILED, f"{type(e).__name__}: {e}"
+        _finish(name, sync, run, rt, state, None, started)
+        raise
+    _finish(name, sync, run, rt, state, max_seen if run.status == COMPLETED else None, started)
+    return run
 
-    return fetch
+
+def _fetch_page(sync: SyncConfig, request: Request, rt: Runtime, run: SyncRun) -> Any:
+    from hookline.sync.fetch import FetchError, RateLimited
+
+    for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+        try:
+            return rt.fetch(sync, request)
+        except RateLimited as e:
+            room = _time_left(rt) - sync.timeout_seconds - RESERVE_SECONDS
+            if attempt == MAX_RATE_LIMIT_RETRIES or e.retry_after > min(MAX_RATE_LIMIT_WAIT, room):
+                run.status, run.stop_reason = PARTIAL, f"rate limited: {e}; the next run resumes"
+                run.error = str(e)
+                return None
+            logger.info("source rate limited; waiting", extra={"sync": run.sync, "seconds": e.retry_after})
+            rt.sleep(e.retry_after)
+        except FetchError as e:
+            run.status, run.failed, run.error, run.stop_reason = FAILED, run.failed + 1, str(e), "page failed"
+            return None
+    return None
+
+
+def _finish(name: str, sync: SyncConfig, run: SyncRun, rt: Runtime, state: dict[str, Any], new_watermark: str | None,
+            started: float) -> None:
+    now = rt.clock()
+    run.duration_seconds = round(now - started, 3)
+    fields: dict[str, Any] = {}
+    if run.status == COMPLETED:
+        run.watermark = new_watermark if sync.watermark else None
+        fields |= {"checkpoint": None, "watermark": run.watermark,
+                   "next_run_at": started + every_seconds(sync.every)}
+    else:
+        run.watermark = state.get("watermark")
+        # Resume on the next tick; after a failed page, not before a minute has passed.
+        fields["next_run_at"] = now + (60 if run.status == FAILED else 0)
+    fields["last_run"] = {k: v for k, v in run.to_dict().items() if v is not None}
+    if run.error:
+        fields["last_error"] = run.error
+        fields["last_error_at"] = now
+    try:
+        rt.store.save(name, run.run_id, release=True, **fields)
+    except Exception as e:  # the lock expires on its own; the figures are in the log below
+        logger.warning("sync state not saved", extra={"sync": name, "error": type(e).__name__})
+    logger.info("sync run finished", extra={"sync_run": run.to_dict()})

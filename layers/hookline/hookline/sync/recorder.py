@@ -1,0 +1,148 @@
+"""Record a page of pulled records once per version and queue them, with few AWS requests.
+
+Per page (N records, R matching routes each), in this order:
+
+1. BatchGetItem (100 keys a request): the versions already in the event log. Queued ones are
+   `unchanged`; claimed by a live run that is not this one: left to it (`unchanged` too).
+2. A conditional PutItem per remaining version (the claim, see state.py): the one write that
+   makes "overlapping runs never queue a version twice" hold. A lost race = unchanged.
+3. BatchWriteItem: the route items (status `received`), *before* the queue, so a fast
+   delivery's status is never overwritten by them.
+4. SendMessageBatch: up to 10 tasks a request within SQS's 256 KiB batch limit (large records
+   go to the payload bucket, as at ingress).
+5. BatchWriteItem: mark the claims `queued`.
+
+A crash between 2 and 5 leaves claims without `queued`: the same run, resumed from its
+checkpoint, takes them back at once; any other run after `claim_seconds`. Queueing a task twice
+that way is harmless: delivery is once per event and route (its own idempotency record).
+
+A version seen again has its event item's TTL renewed (batched, at most once per half TTL), so
+a sync that re-reads everything on each run never delivers an unchanged record again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hookline.config import HooklineConfig, SyncConfig
+from hookline.ingress.envelope import build_envelope
+from hookline.ingress.ingress import matching_routes
+from hookline.messages import DeliveryTask
+from hookline.sync.state import EVENT_ITEM
+
+SQS_BATCH_BYTES = 256 * 1024
+SQS_BATCH_ENTRIES = 10
+_ENTRY_OVERHEAD = 64  # Id and framing, per entry
+
+
+@dataclass
+class PageCounts:
+    queued: int = 0
+    unchanged: int = 0
+
+
+def pack(tasks: list[DeliveryTask], max_entries: int = SQS_BATCH_ENTRIES,
+         max_bytes: int = SQS_BATCH_BYTES) -> list[list[DeliveryTask]]:
+    """Group tasks into SendMessageBatch calls: <= 10 entries and <= 256 KiB of bodies each."""
+    batches: list[list[DeliveryTask]] = []
+    current: list[DeliveryTask] = []
+    size = 0
+    for task in tasks:
+        n = len(task.model_dump_json(exclude_none=True).encode()) + _ENTRY_OVERHEAD
+        if current and (len(current) >= max_entries or size + n > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(task)
+        size += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+class Recorder:
+    def __init__(self, config: HooklineConfig, store: Any, publisher: Any, payloads: Any, *,
+                 large_body_threshold: int = 200 * 1024, event_log_ttl_seconds: int = 30 * 24 * 3600,
+                 claim_seconds: float = 900.0, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.store = store
+        self.publisher = publisher
+        self.payloads = payloads
+        self.large_body_threshold = large_body_threshold
+        self.ttl = event_log_ttl_seconds
+        self.claim_seconds = claim_seconds
+        self.clock = clock
+
+    def record_page(self, name: str, sync: SyncConfig, records: list[Any], run_id: str) -> PageCounts:
+        from hookline.sync.runner import record_identity
+
+        counts = PageCounts()
+        if not records:
+            return counts
+        now = self.clock()
+        by_id: dict[str, tuple[Any, str]] = {}
+        for record in records:
+            event_id, version = record_identity(name, sync, record)
+            if event_id in by_id:
+                counts.unchanged += 1  # the same version twice on one page
+            by_id[event_id] = (record, version)
+        known = self.store.lookup(list(by_id))
+        fresh: list[tuple[str, Any, str]] = []
+        refresh: list[dict[str, Any]] = []
+        for event_id, (record, version) in by_id.items():
+            item = known.get(event_id)
+            if item is not None and (item.get("queued") or (
+                    item.get("claim_run") != run_id and float(item.get("claim_until") or 0) >= now)):
+                counts.unchanged += 1
+                # A version seen again keeps its record from expiring (TTL), so a sync that re-reads
+                # everything never re-delivers it; rewritten at most once per half TTL.
+                if item.get("queued") and float(item.get("expires_at") or 0) < now + self.ttl / 2:
+                    refresh.append({**item, "expires_at": int(now) + self.ttl})
+            else:
+                fresh.append((event_id, record, version))
+        self.store.write(refresh)
+        claimed: list[tuple[dict[str, Any], list[DeliveryTask]]] = []
+        for event_id, record, version in fresh:
+            item, tasks = self._event(name, sync, event_id, record, version, now)
+            if self.store.claim(item, run_id, now + self.claim_seconds):
+                claimed.append((item, tasks))
+            else:
+                counts.unchanged += 1
+        if not claimed:
+            return counts
+        route_items = [{"event_id": t.event_id, "route": t.route, "status": "received", "source": t.source,
+                        "received_at": t.received_at, "expires_at": item["expires_at"], "attempts": []}
+                       for item, tasks in claimed for t in tasks]
+        self.store.write(route_items)
+        for batch in pack([t for _, tasks in claimed for t in tasks]):
+            self.publisher.publish(batch)
+        self.store.write([{**item, "queued": True} for item, _ in claimed])
+        counts.queued = len(claimed)
+        return counts
+
+    def _event(self, name: str, sync: SyncConfig, event_id: str, record: Any, version: str,
+               now: float) -> tuple[dict[str, Any], list[DeliveryTask]]:
+        raw = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"content-type": "application/json", "x-hookline-sync": name}
+        envelope = build_envelope(event_id=event_id, source=sync.source, received_at=now, headers=headers,
+                                  type=sync.type, body=record)
+        routes = [r.name for r in matching_routes(self.config.routes_for(sync.source), envelope)]
+        inline: dict[str, Any]
+        if routes and len(raw) > self.large_body_threshold:
+            import hashlib
+
+            key = f"payloads/{sync.source}/{hashlib.sha256(event_id.encode()).hexdigest()}"
+            self.payloads.put(key, raw, "application/json")
+            inline = {"s3_key": key}
+        else:
+            text, encoding = DeliveryTask.encode_body(raw)
+            inline = {"body": text, "body_encoding": encoding}
+        tasks = [DeliveryTask(event_id=event_id, source=sync.source, route=route, type=sync.type, received_at=now,
+                              headers=headers, content_type="application/json", **inline) for route in routes]
+        item = {"event_id": event_id, "route": EVENT_ITEM, "source": sync.source, "type": sync.type,
+                "received_at": now, "routes": routes, "expires_at": int(now) + self.ttl, "duplicates": 0,
+                "sync": name, "version": version}
+        return item, tasks

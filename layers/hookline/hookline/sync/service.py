@@ -1,0 +1,37 @@
+"""Build a sync Runtime from the process's Services (the Lambda handler, `hookline dev`, the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hookline.observability import count, metrics
+from hookline.sync.runner import FAILED, Runtime, SyncRun
+
+
+def build_runtime(svc: Any, *, remaining: Callable[[], float] | None = None,
+                  on_page: Callable[[SyncRun], None] | None = None) -> Runtime:
+    from hookline.sync.fetch import HttpFetcher
+    from hookline.sync.recorder import Recorder
+    from hookline.sync.state import SyncStore
+
+    store = SyncStore(svc.events.table)
+    s = svc.settings
+    recorder = Recorder(svc.config, store, svc.publisher, svc.payloads,
+                        large_body_threshold=s.large_body_threshold_bytes,
+                        event_log_ttl_seconds=s.event_log_ttl_seconds)
+    return Runtime(store=store, recorder=recorder, fetch=HttpFetcher(svc.secrets), remaining=remaining,
+                   on_page=on_page)
+
+
+def emit_run_metrics(run: SyncRun) -> None:
+    """Per run: pages, records seen / queued / unchanged, failed pages, duration (EMF, namespace Hookline)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    count("SyncPages", value=run.pages)
+    count("SyncRecordsSeen", value=run.seen)
+    count("SyncRecordsQueued", value=run.queued)
+    count("SyncRecordsUnchanged", value=run.unchanged)
+    # Always emitted (0 included), so the alarm sees data and a run that failed is never "missing data".
+    count("SyncPagesFailed", value=run.failed + (1 if run.status == FAILED and not run.failed else 0))
+    metrics.add_metric(name="SyncRunDuration", unit=MetricUnit.Seconds, value=run.duration_seconds)
