@@ -35,7 +35,7 @@ from moto import mock_aws  # noqa: E402
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher  # noqa: E402
 from hookline.config import parse_config  # noqa: E402
-from hookline.local.cfn import Provisioner, load_template  # noqa: E402
+from hookline.local import cfn  # noqa: E402
 from hookline.secrets import SecretResolver  # noqa: E402
 from hookline.sync.fetch import HttpFetcher  # noqa: E402
 from hookline.sync.recorder import Recorder  # noqa: E402
@@ -71,8 +71,8 @@ def measure(records: int, page_size: int) -> list[dict[str, Any]]:
     results = []
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
-        resources = Provisioner(load_template(ROOT / "template.yaml"), stack_name=f"b{uuid.uuid4().hex[:8]}",
-                                session=session, region="us-east-1").provision()
+        resources = cfn.deploy(session.client, ROOT / "template.yaml", stack_name=f"b{uuid.uuid4().hex[:8]}",
+                               region="us-east-1").resources
         counter = RequestCounter()
         sqs = counter.attach(session.client("sqs"))
         ddb = session.resource("dynamodb")

@@ -288,11 +288,12 @@ def test_a_changed_record_is_delivered(stack: Any, api: PagedApi) -> None:
 
 
 def deliver_all(stack: Any, cfg: Any) -> None:
+    fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     delivery = Delivery(DeliveryDeps(
-        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(stack.bucket, client=stack.s3),
-        events=EventLog(stack.events_table, resource=stack.ddb), sqs=stack.sqs, dlq_url=stack.dlq_url,
-        queue_url=stack.queue_url, config_dir=Path.cwd(), rng=random.Random(1),
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client)))
+        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
+        events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
+        queue_url=fn.queue_url, config_dir=Path.cwd(), rng=random.Random(1),
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
     try:
         while True:
             msgs = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
@@ -373,15 +374,16 @@ def test_the_handler_runs_due_syncs_and_stops_before_its_deadline(stack: Any, ap
     from tests.support.events import load_event
 
     cfg = make_config(sync_spec(api, "page", timeout_seconds=10))
-    install(Services(stack.settings, config=cfg))
-    try:
-        lambda_context.remaining_ms = 12_000  # less than a page's timeout + the reserve: do not start
-        stopped = app.handler(load_event("sync/schedule"), lambda_context)
-        lambda_context.remaining_ms = 300_000
-        done = app.handler(load_event("sync/schedule"), lambda_context)
-        again = app.handler(load_event("sync/schedule"), lambda_context)  # not due for 15 minutes
-    finally:
-        install(None)
+    with stack.run_as("SyncFunction"):  # the handler makes its own clients: with the sync role's keys
+        install(Services(stack.settings, config=cfg))
+        try:
+            lambda_context.remaining_ms = 12_000  # less than a page's timeout + the reserve: do not start
+            stopped = app.handler(load_event("sync/schedule"), lambda_context)
+            lambda_context.remaining_ms = 300_000
+            done = app.handler(load_event("sync/schedule"), lambda_context)
+            again = app.handler(load_event("sync/schedule"), lambda_context)  # not due for 15 minutes
+        finally:
+            install(None)
     assert stopped["runs"][0]["status"] == PARTIAL and stopped["runs"][0]["pages"] == 0
     assert done["runs"][0]["status"] == COMPLETED and done["runs"][0]["resumed"] is True
     assert done["runs"][0]["queued"] == 7 and done["failed_pages"] == 0

@@ -121,7 +121,7 @@ def test_what_sam_creates_is_deployed_and_what_moto_cannot_run_is_read_from_the_
             sqs.function_response_types) == ("SQS", "DeliveryQueue", 10, 1, ("ReportBatchItemFailures",))
     (schedule,) = events["SyncFunction"]
     assert (schedule.type, schedule.name, schedule.schedule_expression, schedule.enabled, schedule.input) == (
-        "ScheduleV2", "SyncSchedule", "rate(5 minutes)", False, '{"job": "all"}')
+        "ScheduleV2", "SyncSchedule", "rate(1 minute)", False, '{"job": "due"}')
     assert schedule.properties["Name"] == "t-stack-sync"
 
 

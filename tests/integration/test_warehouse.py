@@ -23,6 +23,17 @@ from hookline.delivery.sinks import Warehouse
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
+from tests.integration.conftest import Stack, deploy_with_iam
+
+
+@pytest.fixture
+def stack() -> Any:
+    """The stack deployed with its warehouse parameters: the deliver role may write to this stream and prefix only."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield from deploy_with_iam(WarehouseStreamName="orders", WarehouseBucketName="small-lake",
+                                   WarehousePrefix="orders/")
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +57,15 @@ def enqueue(stack: Any, n: int, start: int = 1) -> None:
         stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=task.model_dump_json(exclude_none=True))
 
 
-def deliver(stack: Any, cfg: Any, warehouse: Warehouse) -> dict[str, Any]:
+def deliver(stack: Stack, cfg: Any, warehouse: Warehouse) -> dict[str, Any]:
     msgs = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
                                      **RECEIVE_ATTRIBUTES).get("Messages", [])
+    fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     delivery = Delivery(DeliveryDeps(
-        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(stack.bucket, client=stack.s3),
-        events=EventLog(stack.events_table, resource=stack.ddb), sqs=stack.sqs, dlq_url=stack.dlq_url,
-        queue_url=stack.queue_url, config_dir=Path.cwd(), rng=random.Random(1), warehouse=warehouse,
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client)))
+        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
+        events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
+        queue_url=fn.queue_url, config_dir=Path.cwd(), rng=random.Random(1), warehouse=warehouse,
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
     try:
         response = delivery.handle(to_lambda_records(msgs, stack.queue_arn, stack.region), None)
         delete_processed(stack.sqs, stack.queue_url, msgs, response)
@@ -68,15 +80,13 @@ def objects(stack: Any, bucket: str, prefix: str = "") -> list[tuple[str, bytes]
 
 
 def test_firehose_one_put_record_batch_per_delivery_batch(stack: Any) -> None:
-    import boto3
-
-    firehose = boto3.client("firehose", region_name=stack.region)
     stack.s3.create_bucket(Bucket="lake")
-    firehose.create_delivery_stream(
+    stack.admin.client("firehose").create_delivery_stream(
         DeliveryStreamName="orders", DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/f",
                                             "BucketARN": "arn:aws:s3:::lake", "Prefix": "orders/"})
     enqueue(stack, 6)
+    firehose = stack.function("DeliverFunction").client("firehose")
     out = deliver(stack, config({"type": "firehose", "stream": "orders"}), Warehouse(firehose=firehose, window=0.2))
     assert out["response"] == {"batchItemFailures": []}
     [(_key, body)] = objects(stack, "lake", "orders/")  # moto: one object per PutRecordBatch
@@ -89,7 +99,7 @@ def test_s3_one_ndjson_object_per_batch_partitioned_by_day(stack: Any) -> None:
     stack.s3.create_bucket(Bucket="small-lake")
     enqueue(stack, 4)
     deliver(stack, config({"type": "s3", "bucket": "small-lake", "prefix": "orders/"}),
-            Warehouse(s3=stack.s3, window=0.2))
+            Warehouse(s3=stack.function("DeliverFunction").s3, window=0.2))
     [(key, body)] = objects(stack, "small-lake")
     assert key.startswith("orders/dt=") and key.endswith(".ndjson")
     assert sorted(json.loads(line)["order"] for line in body.decode().splitlines()) == [1, 2, 3, 4]
@@ -117,12 +127,10 @@ def test_a_record_firehose_rejects_is_retried_alone_and_a_missing_stream_is_dead
     assert {by_id[f] for f in failed} == {"o:3@1"}
     assert len(fake.calls) == 1 and len(fake.calls[0]) == 4
 
-    import boto3
-
     stack.sqs.purge_queue(QueueUrl=stack.queue_url)  # the retrying record, not needed further
     enqueue(stack, 1, start=10)
-    missing = boto3.client("firehose", region_name=stack.region)
-    out = deliver(stack, config({"type": "firehose", "stream": "nope"}), Warehouse(firehose=missing, window=0.01))
+    missing = stack.function("DeliverFunction").client("firehose")  # the stream it may write to was never created
+    out = deliver(stack, config({"type": "firehose", "stream": "orders"}), Warehouse(firehose=missing, window=0.01))
     assert out["response"] == {"batchItemFailures": []}  # not retried: dead-lettered
     dlq = stack.sqs.receive_message(QueueUrl=stack.dlq_url, MaxNumberOfMessages=10,
                                     MessageAttributeNames=["All"]).get("Messages", [])

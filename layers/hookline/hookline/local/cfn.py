@@ -282,6 +282,9 @@ def _transformed(path: Path, mtime: float, region: str, parameters: tuple[tuple[
 def deploy(client: Client, template_file: str | Path, *, stack_name: str, region: str,
            parameters: Mapping[str, Any] | None = None, stand_ins: Mapping[str, str] | None = None) -> LocalStack:
     """Transform template_file, upload its code folders and `create_stack` it through `client`'s endpoint."""
+    from hookline.local import moto_fixes
+
+    moto_fixes.install()  # an in-process moto needs its CloudFormation fixes (AWS::NoValue) too; idempotent
     template_file = Path(template_file)
     parameters = {k: str(v) for k, v in (parameters or {}).items()}
     template = load_template(template_file)

@@ -20,6 +20,9 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
 4. **Inline role policies from CloudFormation are evaluable.** moto stores an
    `AWS::IAM::Role`'s `Policies[].PolicyDocument` as a dict where its IAM enforcement
    expects JSON text (a KeyError on the first authorised request); they are stored as JSON.
+5. **`AWS::NoValue` removes a list item**, as in CloudFormation: `!If [Cond, {...}, !Ref AWS::NoValue]`
+   in a role's `Policies` (the optional warehouse statements) left a `None` in the list, which
+   moto's role creation cannot read.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def install() -> None:
         _resource_level_iam()
         _json_role_policies()
         _batch_actions_as_their_single_action()
+        _no_value_drops_list_items()
         _installed = True
 
 
@@ -143,3 +147,17 @@ def _batch_actions_as_their_single_action() -> None:
         self._action = IAM_ACTION_OF.get(self._action, self._action)
 
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+
+
+def _no_value_drops_list_items() -> None:
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):  # moto's own recursion resolves this module global: it comes here
+            cleaned = ((val, clean_json(val, resources_map)) for val in resource_json)
+            return [c for val, c in cleaned if not (c is None and isinstance(val, dict))]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
