@@ -121,7 +121,8 @@ def test_bucket_and_topic(aws: None) -> None:
 def test_only_data_resources_are_provisioned(aws: None) -> None:
     resources = provision()
     assert set(resources) == {"IdempotencyTable", "EventsTable", "DeliveryQueue", "DeadLetterQueue",
-                              "PayloadBucket", "AlarmTopic"}
+                              "PayloadBucket", "AlarmTopic", "RecordsTable", "OrderedDeliveryQueue",
+                              "OrderedDeadLetterQueue"}
 
 
 def test_function_environment_points_at_working_resources(aws: None) -> None:
@@ -151,9 +152,9 @@ def test_two_stacks_in_one_account_do_not_collide_and_teardown_removes_everythin
     first.teardown()
 
     assert sorted(boto3.client("dynamodb").list_tables()["TableNames"]) == sorted(
-        b[lid].physical_id for lid in ("IdempotencyTable", "EventsTable"))
+        b[lid].physical_id for lid in ("IdempotencyTable", "EventsTable", "RecordsTable"))
     assert sorted(boto3.client("sqs").list_queues()["QueueUrls"]) == sorted(
-        b[lid].url for lid in ("DeliveryQueue", "DeadLetterQueue"))
+        b[lid].url for lid in ("DeliveryQueue", "DeadLetterQueue", "OrderedDeliveryQueue", "OrderedDeadLetterQueue"))
     assert [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]] == [b["AlarmTopic"].arn]
     assert [x["Name"] for x in boto3.client("s3").list_buckets()["Buckets"]] == [b["PayloadBucket"].physical_id]
 
@@ -218,7 +219,7 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
     assert set(ALARMS) == {
         "DlqDepthAlarm", "BacklogAgeAlarm", "DeliverErrorsAlarm", "IngressErrorsAlarm",
         "DeliverThrottlesAlarm", "IngressThrottlesAlarm", "Ingress5xxAlarm",
-        "SignatureRejectionsAlarm", "SchemaDriftAlarm",
+        "SignatureRejectionsAlarm", "SchemaDriftAlarm", "OrderedDlqDepthAlarm", "BreakerOpenAlarm",
     }
     for lid, alarm in ALARMS.items():
         props = alarm["Properties"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +22,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int | None = None  # set when the script's `respond` chose it
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -32,6 +34,8 @@ class Script:
     delay_seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b'{"ok": true}'
+    # Decides the status from the request instead of `statuses` (e.g. fail one record's first requests).
+    respond: Callable[[Received], int] | None = None
 
 
 class Receiver:
@@ -52,8 +56,12 @@ class Receiver:
                                                       {k.lower(): v for k, v in self.headers.items()},
                                                       body, time.time()))
                     n = len(receiver.requests)
+                    received = receiver.requests[-1]
                 script = receiver.script
                 status = script.statuses[min(n - 1, len(script.statuses) - 1)]
+                if script.respond is not None:
+                    status = script.respond(received)
+                    received.status = status
                 if script.delay_seconds:
                     time.sleep(script.delay_seconds)
                 self.send_response(status)

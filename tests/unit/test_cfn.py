@@ -62,6 +62,9 @@ def fake_resources(stack: str = "hl-test") -> Resources:
         "EventsTable": table("EventsTable"),
         "DeadLetterQueue": queue("DeadLetterQueue"),
         "DeliveryQueue": queue("DeliveryQueue"),
+        "OrderedDeliveryQueue": queue("OrderedDeliveryQueue"),
+        "OrderedDeadLetterQueue": queue("OrderedDeadLetterQueue"),
+        "RecordsTable": table("RecordsTable"),
         "PayloadBucket": LocalResource("PayloadBucket", cfn.BUCKET, bucket, bucket, f"arn:aws:s3:::{bucket}",
                                        attributes={"Arn": f"arn:aws:s3:::{bucket}"}),
         "AlarmTopic": LocalResource("AlarmTopic", cfn.TOPIC, f"{stack}-AlarmTopic", topic_arn, topic_arn,
@@ -275,8 +278,10 @@ def test_physical_names_are_valid_for_each_service() -> None:
 def test_plan_creates_the_dead_letter_queue_before_the_queue_that_names_it(template: dict) -> None:
     plan = cfn.Provisioner(template, stack_name="s", region="us-east-1", account_id="1", clients={}).plan()
     assert set(plan) == {"IdempotencyTable", "EventsTable", "DeliveryQueue", "DeadLetterQueue",
-                         "PayloadBucket", "AlarmTopic"}
+                         "PayloadBucket", "AlarmTopic", "RecordsTable", "OrderedDeliveryQueue",
+                         "OrderedDeadLetterQueue"}
     assert plan.index("DeadLetterQueue") < plan.index("DeliveryQueue")
+    assert plan.index("OrderedDeadLetterQueue") < plan.index("OrderedDeliveryQueue")
 
 
 def test_provisioner_rejects_unknown_parameters(template: dict) -> None:
@@ -307,7 +312,10 @@ def test_functions_from_the_real_template(template: dict) -> None:
     assert http.properties["ApiId"] == {"Ref": "WebhookApi"}
 
     deliver = specs["DeliverFunction"]
-    (sqs,) = deliver.events_of_type("SQS")
+    sqs, ordered = deliver.events_of_type("SQS")
+    assert (ordered.queue, ordered.batch_size, ordered.function_response_types) == (
+        "OrderedDeliveryQueue", 10, ("ReportBatchItemFailures",))
+    assert ordered.maximum_batching_window_seconds in (None, 0)  # FIFO event sources have no batching window
     assert sqs.queue == "DeliveryQueue"
     assert sqs.batch_size == 10
     assert sqs.maximum_batching_window_seconds == 1

@@ -39,6 +39,12 @@ class DeliveryTask(BaseModel):
     s3_key: str | None = None
     # Attempts made before this message existed (a replay keeps its history and counts on from it).
     prior_attempts: int = Field(default=0, ge=0)
+    # Attempts of the current retry schedule made by earlier copies of this message: a deferral
+    # (rate limit, breaker hold) re-enqueues the task instead of spending a receive, and carries
+    # the count on (delivery/deferral.py). A DLQ replay starts a fresh schedule (0).
+    schedule_attempts: int = Field(default=0, ge=0)
+    # When the circuit breaker first held this event (epoch seconds); max_hold_seconds counts from it.
+    held_since: float | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> DeliveryTask:

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
+from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
@@ -55,6 +56,7 @@ class IngressDeps:
     large_body_threshold: int = 200 * 1024
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
+    ordered_publisher: Any = None  # delivery.ordering.FifoPublisher: `ordered: true` routes
 
 
 def _error(status: int, message: str, reason: str) -> IngressResponse:
@@ -129,11 +131,14 @@ class Ingress:
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
-        routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
+        matched = matching_routes(deps.config.routes_for(source), envelope)
+        routes = [r.name for r in matched]
+        groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())
         try:
             result = self._record_once(event={"source": source, "id": event_id}, type=event_type,
-                                       received_at=received_at, raw=body, headers=headers, routes=routes)
+                                       received_at=received_at, raw=body, headers=headers, routes=routes,
+                                       groups=groups)
         except IdempotencyAlreadyInProgressError:
             count("InProgress")
             return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
@@ -149,7 +154,8 @@ class Ingress:
     # -- inside the idempotency record
 
     def _record_and_queue(self, event: dict[str, str], type: str | None, received_at: float, raw: bytes,
-                          headers: dict[str, str], routes: list[str]) -> dict[str, str]:
+                          headers: dict[str, str], routes: list[str],
+                          groups: dict[str, str] | None = None) -> dict[str, str]:
         deps = self.deps
         deps.events.record_received(event_id=event["id"], source=event["source"], type=type,
                                     received_at=received_at, routes=routes)
@@ -167,7 +173,12 @@ class Ingress:
                          content_type=headers.get("content-type"), **inline)
             for route in routes
         ]
-        deps.publisher.publish(tasks)
+        groups = groups or {}
+        deps.publisher.publish([t for t in tasks if t.route not in groups])
+        if groups:
+            if deps.ordered_publisher is None:
+                raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
+            deps.ordered_publisher.publish_grouped([(t, groups[t.route]) for t in tasks if t.route in groups])
         return {"status": "accepted", "id": event["id"]}
 
     def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:
