@@ -222,6 +222,14 @@ def test_breaker_holds_events_through_an_outage_and_drains_them_once_after_recov
     outage_start = time.time()
     # When events are queued while it is down
     ids = [records.send("outage", {"record": {"id": f"o-{i}"}, "n": i}) for i in range(OUTAGE["events"])]
+    # And `hookline destinations` shows the breaker open, holding events
+    def outage_row() -> dict[str, Any]:
+        return next(r for r in records.cli("destinations") if r["name"] == "outage")
+
+    _wait(lambda: outage_row()["breaker"] in ("open", "half-open") and outage_row()["held"] > 0,
+          OUTAGE["seconds"] - 3, "the breaker to open and hold events")
+    row = outage_row()
+    assert row["circuit_breaker"]["failures"] == OUTAGE["failures"] and row["error_rate"] > 0
     time.sleep(max(0.0, outage_start + OUTAGE["seconds"] - time.time()))
     during = [r for r in receiver.requests[1:]]
     switch.down = False
@@ -245,6 +253,7 @@ def test_breaker_holds_events_through_an_outage_and_drains_them_once_after_recov
     assert records.cli("dlq", "list") == []
     rows = records.events("outage")
     assert all(rows[i]["status"] == "delivered" for i in ids)
+    assert outage_row()["breaker"] == "closed"
 
 
 def test_rate_limit_holds_across_two_concurrent_pollers(records: Records, request: Any) -> None:
