@@ -116,7 +116,8 @@ class RateLimiter:
             return Deferred("rate_limit", pool.slots[0] - now)
         shards = shards_for(count, period)
         spacing = spacing_for(count, period, shards)
-        shard = self.rng.randrange(shards)
+        # The shard whose next slot this process believes earliest (unknown: now), ties broken at random.
+        shard = min(range(shards), key=lambda i: (pool.known_tat.get(i, 0.0), self.rng.random()))
         block = max(1, min(BLOCK, pool.waiting))
         known = pool.known_tat.get(shard)
         for _ in range(8):
