@@ -91,6 +91,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.ingress.ingress import Ingress, IngressDeps
     from hookline.local.cfn import Provisioner, load_template
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
+    from hookline.observability import metrics
     from hookline.secrets import SecretResolver
 
     cfg = parse_config({
@@ -127,6 +128,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
                 resp = ingress.record("shop", f"evt-{i}", "order", {"content-type": "application/json"}, body,
                                       json.loads(body))
                 assert resp.status == 202, resp
+            metrics.clear_metrics()
         delivered = 0
         deadline = time.monotonic() + 60
         while delivered < events and time.monotonic() < deadline:
@@ -138,6 +140,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
                     continue
                 with counter.in_phase("deliver"):
                     response = delivery.handle(to_lambda_records(messages, q.arn, "us-east-1"))
+                metrics.clear_metrics()  # no Lambda here to flush them: keep stdout for the figures
                 with counter.in_phase("event source"):
                     delete_processed(sqs, q.url, messages, response)
                 delivered += len(messages) - len(response["batchItemFailures"])

@@ -152,6 +152,8 @@ class ConcurrencyLimiter:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self._local: dict[str, int] = {}
+        self._held: dict[str, set[int]] = {}
+        self._offset = self.rng.randrange(1 << 30)  # this process starts its search here: fewer collisions
         self._cond = threading.Condition()
 
     def acquire(self, destination: str, limit: int, hold_seconds: float,
@@ -167,9 +169,16 @@ class ConcurrencyLimiter:
         holder = uuid.uuid4().hex
         while True:
             now = self.clock()
-            for slot in self.rng.sample(range(limit), limit):
+            with self._cond:
+                mine = set(self._held.get(destination, set()))
+            for i in range(limit):
+                slot = (self._offset + i) % limit
+                if slot in mine:
+                    continue
                 if self.store.acquire_slot(destination, slot, holder, until=now + hold_seconds + LEASE_MARGIN_SECONDS,
                                            now=now):
+                    with self._cond:
+                        self._held.setdefault(destination, set()).add(slot)
                     return Lease(destination, slot, holder)
             if time.monotonic() >= give_up:
                 self._done(destination)
@@ -180,6 +189,8 @@ class ConcurrencyLimiter:
         try:
             self.store.release_slot(lease.destination, lease.slot, lease.holder)
         finally:
+            with self._cond:
+                self._held.get(lease.destination, set()).discard(lease.slot)
             self._done(lease.destination)
 
     def _done(self, destination: str) -> None:
