@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -175,7 +176,7 @@ def window_max(times: list[float], period: float) -> int:
 @pytest.mark.parametrize(("count", "period"), [(5, 1.0), (20, 60.0), (1000, 1.0)])
 def test_three_processes_never_put_more_than_n_requests_in_any_window(count: int, period: float) -> None:
     clock, store = Clock(), MemoryRecordsStore()
-    processes = [limits.RateLimiter(store, clock=clock, sleep=clock.sleep) for _ in range(3)]
+    processes = [limits.RateLimiter(store, clock=clock, sleep=clock.sleep, rng=random.Random(i)) for i in range(3)]
     sent: list[float] = []
     for i in range(count * 3):
         limiter = processes[i % 3]
@@ -327,3 +328,17 @@ def test_record_option_mistakes_are_listed_with_their_paths() -> None:
     paths = {p.path for p in e.value.problems}
     assert paths == {"routes[0].ordered", "routes[0].version"}
     assert all("needs the record key" in p.message for p in e.value.problems)
+
+
+def test_validate_names_the_template_resources_the_records_options_need(tmp_path: Any) -> None:
+    from hookline.commands.validate import template_problems
+
+    template = tmp_path / "template.yaml"
+    template.write_text("Resources:\n" + "".join(f"  {r}: {{Type: X}}\n" for r in (
+        "IngressFunction", "DeliverFunction", "DeliveryQueue", "DeadLetterQueue", "IdempotencyTable", "EventsTable",
+        "PayloadBucket")))
+    cfg = parse_config(base({"key": "body.id", "ordered": True}))
+    paths = {p.path.split(":")[-1] for p in template_problems(cfg, template)}
+    assert paths == {"Resources.OrderedDeliveryQueue", "Resources.RecordsTable"}  # the breaker is on by default
+    off = parse_config(base(dest={"circuit_breaker": "off"}))
+    assert template_problems(off, template) == []

@@ -116,11 +116,11 @@ class RateLimiter:
             return Deferred("rate_limit", pool.slots[0] - now)
         shards = shards_for(count, period)
         spacing = spacing_for(count, period, shards)
-        # The shard whose next slot this process believes earliest (unknown: now), ties broken at random.
-        shard = min(range(shards), key=lambda i: (pool.known_tat.get(i, 0.0), self.rng.random()))
         block = max(1, min(BLOCK, pool.waiting))
-        known = pool.known_tat.get(shard)
         for _ in range(8):
+            # The shard whose next slot this process believes earliest (unknown: now), ties broken at random.
+            shard = min(range(shards), key=lambda i: (pool.known_tat.get(i, 0.0), self.rng.random()))
+            known = pool.known_tat.get(shard)
             now = self.clock()
             if known is not None and known <= now:
                 known = None  # idle: start from now (the write checks tat <= now)
@@ -133,7 +133,7 @@ class RateLimiter:
                 pool.known_tat[shard] = start + block * spacing
                 pool.slots = [start + i * spacing for i in range(1, block)]
                 return start
-            known = current
+            pool.known_tat[shard] = current if current is not None else now
         return Deferred("rate_limit", spacing)
 
 
