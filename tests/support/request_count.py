@@ -1,6 +1,6 @@
 """Billable AWS requests per event, counted with botocore event hooks against moto in-process.
 
-Used by benchmarks/bench_records.py (prints the table) and tests/integration/test_records.py (asserts
+Used by benchmarks/bench_records.py (prints the table) and tests/integration/test_records_store.py (asserts
 that with every records feature off the default path costs exactly what it did before them).
 
 Events go the real way: `Ingress.record` (idempotency record, event log, queue), then the

@@ -25,9 +25,14 @@ Per record (`Delivery.process`):
    delay (retry.py) and report the item failed; permanent or retries exhausted -> send the
    task to the DLQ with its reason and acknowledge it.
 
-Attempt numbers: the retry schedule is indexed by this message's `ApproximateReceiveCount`
-(a replayed message gets the whole schedule again); the attempt count recorded in the event
-log and the DLQ is the lifetime total, `prior_attempts + ApproximateReceiveCount`.
+Attempt numbers (deferral.py): the retry schedule is indexed by the attempts of this schedule,
+`schedule_attempts + ApproximateReceiveCount - deferrals` (deferrals: over a limit or held by the
+breaker, guards.py; they are re-enqueued, or counted apart on FIFO queues); a replayed message gets
+the whole schedule again. The event log and the DLQ record the lifetime total (+ `prior_attempts`).
+
+Records (guards.py, when RECORDS_TABLE is set and the route or destination uses them): stale
+guard, circuit breaker, concurrency lease and rate slot are checked between 5 and 6; a FIFO batch
+(`ordered: true` routes) is processed group by group (ordering.py).
 
 Concurrency: `handle` runs a batch through Powertools' AsyncBatchProcessor; each record's
 blocking work runs on a bounded thread pool, so a batch of ten to a slow destination takes
@@ -237,6 +242,8 @@ class Delivery:
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
         # worker thread runs (the event log now; the S3 client on first use, under a lock).
         _ = deps.events.table
+        if deps.records is not None:
+            _ = deps.records.table
         self._payloads_lock = threading.Lock()
         self._payloads_ready = False
 
@@ -279,7 +286,7 @@ class Delivery:
             try:
                 return self.process(record, deadline)
             except Exception as e:  # logged by process(); the record returns after its visibility timeout
-                return RecordResult(record.message_id, IN_PROGRESS, error=type(e).__name__)
+                return RecordResult(record.message_id, "error", error=type(e).__name__, left_on_queue=True)
 
         results, skipped = ordering.process_fifo_batch(records, one, lambda r: r.report_failure, self._pool)
         for result in results:

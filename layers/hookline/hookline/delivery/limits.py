@@ -92,20 +92,23 @@ class RateLimiter:
         latest = self.clock() + MAX_WAIT_SECONDS
         if wait_until is not None:
             latest = min(latest, wait_until)
-        with self._lock:
-            pool.waiting += 1
-        try:
-            with pool.lock:
-                slot = self._take(pool, destination, count, period, latest)
-        finally:
+        while True:
             with self._lock:
-                pool.waiting -= 1
-        if isinstance(slot, Deferred):
-            return slot
-        delay = slot - self.clock()
-        if delay > 0:
-            self.sleep(delay)
-        return None
+                pool.waiting += 1
+            try:
+                with pool.lock:
+                    slot = self._take(pool, destination, count, period, latest)
+            finally:
+                with self._lock:
+                    pool.waiting -= 1
+            if isinstance(slot, Deferred):
+                return slot
+            delay = slot - self.clock()
+            if delay > 0:
+                self.sleep(delay)
+            # Woken too late (a busy host): sending now could crowd the next slots into one window.
+            if self.clock() - slot <= SLOT_TOLERANCE_SECONDS:
+                return None
 
     def _take(self, pool: _Pool, destination: str, count: float, period: float, latest: float) -> float | Deferred:
         now = self.clock()

@@ -189,6 +189,21 @@ def test_three_processes_never_put_more_than_n_requests_in_any_window(count: int
     assert span <= 3 * period * (1.2 if limits.shards_for(count, period) == 1 else 1.5)
 
 
+def test_a_request_woken_too_late_for_its_slot_takes_another_instead_of_crowding_the_window() -> None:
+    clock, store = Clock(), MemoryRecordsStore()
+    stalls = [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+    def sleep(seconds: float) -> None:  # the host stalls once, 0.7 s past the second request's slot
+        clock.sleep(seconds + (stalls.pop(0) if stalls else 0.0))
+
+    limiter = limits.RateLimiter(store, clock=clock, sleep=sleep)
+    sent = []
+    for _ in range(12):
+        assert limiter.acquire("crm", 5, 1.0, wait_until=clock.now + 10) is None
+        sent.append(clock.now)
+    assert window_max(sent, 1.0) <= 5
+
+
 def test_slots_are_taken_in_blocks_to_keep_writes_per_destination_low() -> None:
     clock, store = Clock(), MemoryRecordsStore()
     limiter = limits.RateLimiter(store, clock=clock, sleep=clock.sleep)
