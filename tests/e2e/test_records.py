@@ -105,7 +105,7 @@ def _config(directory: Path, receivers: dict[str, Receiver]) -> Path:
         "routes": [
             route("versions", "crm", key="body.record.id", version="body.record.version"),
             route("ordered", "ordered", key="body.record.id", ordered=True,
-                  retry={"schedule_seconds": [3, 3]}),
+                  retry={"schedule_seconds": [4, 4]}),
             route("outage", "outage", retry={"schedule_seconds": [1, 1]}),
             # Two routes, two queues, two pollers, one rate limit.
             route("limited", "limited"),
@@ -207,7 +207,7 @@ def test_ordered_keys_arrive_in_accepted_order_and_a_retrying_key_holds_back_onl
     last_other = max(r.at for r in ok if r.json()["record"]["id"] != "A")
     first_a = min(r.at for r in receiver.requests if r.json()["marker"] == "A-0")
     report(request, f"\nordered: B-E done {last_other - first_a:.1f} s after A-0's first try; "
-                    f"A-0 delivered after {a0_done - first_a:.1f} s (two retries of 3 s)")
+                    f"A-0 delivered after {a0_done - first_a:.1f} s (two retries of 4 s)")
     assert last_other < a0_done
 
 
