@@ -105,7 +105,7 @@ def _config(directory: Path, receivers: dict[str, Receiver]) -> Path:
         "routes": [
             route("versions", "crm", key="body.record.id", version="body.record.version"),
             route("ordered", "ordered", key="body.record.id", ordered=True,
-                  retry={"schedule_seconds": [4, 4]}),
+                  retry={"schedule_seconds": [6, 6]}),
             route("outage", "outage", retry={"schedule_seconds": [1, 1]}),
             # Two routes, two queues, two pollers, one rate limit.
             route("limited", "limited"),
@@ -177,6 +177,8 @@ def test_ten_versions_in_random_order_end_on_the_highest_and_late_old_ones_are_s
             assert any(w > v for w in writes), v
             assert "not newer than the delivered version" in rows[ids[v]]["last_error"]
     assert sum(rows[ids[v]]["status"] == "stale" for v in order) == 10 - len(writes) > 0
+    # And the `hookline dev` console says so
+    records.dev.wait_for(r"→ versions \S+: stale: version \d+ is not newer than the delivered version \d+")
 
 
 def test_ordered_keys_arrive_in_accepted_order_and_a_retrying_key_holds_back_only_itself(records: Records,
@@ -207,7 +209,7 @@ def test_ordered_keys_arrive_in_accepted_order_and_a_retrying_key_holds_back_onl
     last_other = max(r.at for r in ok if r.json()["record"]["id"] != "A")
     first_a = min(r.at for r in receiver.requests if r.json()["marker"] == "A-0")
     report(request, f"\nordered: B-E done {last_other - first_a:.1f} s after A-0's first try; "
-                    f"A-0 delivered after {a0_done - first_a:.1f} s (two retries of 4 s)")
+                    f"A-0 delivered after {a0_done - first_a:.1f} s (two retries of 6 s)")
     assert last_other < a0_done
 
 
@@ -230,6 +232,7 @@ def test_breaker_holds_events_through_an_outage_and_drains_them_once_after_recov
           OUTAGE["seconds"] - 3, "the breaker to open and hold events")
     row = outage_row()
     assert row["circuit_breaker"]["failures"] == OUTAGE["failures"] and row["error_rate"] > 0
+    records.dev.wait_for(r"→ outage \S+: held: the destination's circuit breaker is open")
     time.sleep(max(0.0, outage_start + OUTAGE["seconds"] - time.time()))
     during = [r for r in receiver.requests[1:]]
     switch.down = False

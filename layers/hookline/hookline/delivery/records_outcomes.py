@@ -37,8 +37,8 @@ def not_sent(delivery: Any, ctx: Any, gate: guards.Gate) -> Any:
         delay = retry.jittered(deferral.hold_delay(held_for, gate.extras.get("cool_down") or 1, gate.delay),
                                deps.rng)
         if ctx.held_since is None:
-            _log(deps, task, HELD, held_since=gate.held_since, last_error="held: the destination's circuit "
-                 "breaker is open", next_attempt_at=now + delay)
+            _log(deps, task, HELD, held_since=gate.held_since, last_error="the destination's circuit breaker is open",
+                 next_attempt_at=now + delay)
     else:
         delay = max(gate.delay, 0.0)
     kept = _defer(delivery, ctx, delay, gate.held_since if held else None)

@@ -22,6 +22,7 @@ delivery blocks its key for at most that long.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ import jmespath
 
 CLAIM_MARGIN_SECONDS = 30.0
 BUSY_WAIT_SECONDS = 3.0  # in-process wait for another delivery of the same key, before deferring
-BUSY_POLL_SECONDS = 0.1
+BUSY_POLL_SECONDS = 0.05  # first look again; doubles up to 0.8 s (each look is a conditional write)
 BUSY_DEFER_SECONDS = 2
 
 
@@ -87,28 +88,45 @@ class StaleGuard:
         self.clock = clock
         self.sleep = sleep
         self.monotonic = monotonic
+        # The writes of one key from this process go one at a time: a batch often holds several versions
+        # of one record, and conflicting conditional writes cost a write each. DynamoDB's conditions make
+        # the guard hold across processes.
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, route: str, key: str) -> threading.Lock:
+        with self._locks_guard:
+            if len(self._locks) > 10_000:
+                self._locks.clear()
+            return self._locks.setdefault((route, key), threading.Lock())
 
     def claim(self, route: str, key: str, version: float, event_id: str, hold_seconds: float,
               wait_seconds: float = BUSY_WAIT_SECONDS) -> Claim:
         give_up = self.monotonic() + wait_seconds
+        pause = BUSY_POLL_SECONDS
         while True:
             now = self.clock()
-            won, old = self.store.claim_version(route, key, version, event_id,
-                                                until=now + hold_seconds + CLAIM_MARGIN_SECONDS, now=now)
+            with self._lock(route, key):
+                won, old = self.store.claim_version(route, key, version, event_id,
+                                                    until=now + hold_seconds + CLAIM_MARGIN_SECONDS, now=now)
             if won:
                 return Claim("claimed")
             delivered = old.get("delivered")
             if delivered is not None and float(delivered) >= version and old.get("delivered_event") != event_id:
                 return Claim("stale", float(delivered), old.get("delivered_event"))
-            if self.monotonic() >= give_up:
+            left = give_up - self.monotonic()
+            if left <= 0:
                 return Claim("busy")
-            self.sleep(BUSY_POLL_SECONDS)
+            self.sleep(min(pause, left))
+            pause = min(pause * 2, 0.8)
 
     def commit(self, route: str, key: str, version: float, event_id: str) -> None:
-        self.store.commit_version(route, key, version, event_id, now=self.clock())
+        with self._lock(route, key):
+            self.store.commit_version(route, key, version, event_id, now=self.clock())
 
     def release(self, route: str, key: str, event_id: str) -> None:
-        self.store.release_version(route, key, event_id)
+        with self._lock(route, key):
+            self.store.release_version(route, key, event_id)
 
 
 def describe_stale(version: float, claim: Claim) -> str:
