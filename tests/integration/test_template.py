@@ -258,13 +258,14 @@ def test_outputs_the_cli_reads() -> None:
 def test_dashboard_body_is_json_after_substitution() -> None:
     body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for name in ("AWS::Region", "Stage", "WebhookApi", "IngressFunction", "DeliverFunction", "SyncFunction",
-                 "DeliveryQueue.QueueName", "DeadLetterQueue.QueueName"):
+                 "DeliveryQueue.QueueName", "DeadLetterQueue.QueueName", "OrderedDeliveryQueue.QueueName"):
         body = body.replace("${" + name + "}", "x")
     assert "${" not in body
     widgets = json.loads(body)["widgets"]
     metric_names = json.dumps(widgets)
     for metric in ("Accepted", "Duplicate", "Rejected", "Delivered", "Retried", "DeadLettered",
-                   "DeliveryLatency", "SchemaDrift", "ApproximateAgeOfOldestMessage", "5xx", "4xx"):
+                   "DeliveryLatency", "SchemaDrift", "ApproximateAgeOfOldestMessage", "5xx", "4xx",
+                   "Stale", "Held", "Deferred", "BreakerOpened", "BreakerOpenSeconds"):
         assert metric in metric_names
 
 
