@@ -148,8 +148,8 @@ def test_a_destination_not_known_healthy_gets_at_most_failures_requests_in_fligh
     clock = Clock()
     b, _ = breakers(clock)
     admitted = [b.admit("crm", CFG, 5, wait_seconds=0) for _ in range(5)]
-    # Idle (no 2xx seen): 3 may be in flight, the rest wait for an answer (here: no wait, so held)
-    assert [a.kind for a in admitted] == [brk.SEND] * 3 + [brk.HOLD] * 2
+    # Idle (no 2xx seen): 3 may be in flight, the rest wait for an answer (here: no wait: deferred)
+    assert [a.kind for a in admitted] == [brk.SEND] * 3 + [brk.WAIT] * 2
     # Once one answers 2xx, the destination is healthy: requests flow without reading the shared state
     b.settle(admitted[0], CFG, "ok")
     assert all(b.admit("crm", CFG, 5, wait_seconds=0).kind == brk.SEND for _ in range(10))

@@ -39,12 +39,12 @@ ADMIT_WAIT_SECONDS = 0.1  # poll interval while waiting for an in-flight request
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
-SEND, PROBE, HOLD = "send", "probe", "hold"
+SEND, PROBE, HOLD, WAIT = "send", "probe", "hold", "wait"  # wait: not open, but no in-flight budget left
 
 
 @dataclass
 class Admission:
-    kind: str  # send | probe | hold
+    kind: str  # send | probe | hold | wait
     destination: str
     retry_in: float = 0.0  # hold: seconds until the next probe may go
     opened_at: float | None = None
@@ -109,7 +109,7 @@ class Breakers:
                     return Admission(SEND, destination)
                 left = give_up - mono
                 if left <= 0:
-                    return Admission(HOLD, destination, retry_in=1.0)
+                    return Admission(WAIT, destination, retry_in=1.0)
                 self._cond.wait(min(left, ADMIT_WAIT_SECONDS))
 
     def settle(self, admission: Admission, cfg: Any, outcome: str) -> bool:

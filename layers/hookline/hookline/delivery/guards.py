@@ -84,6 +84,9 @@ class Guards:
                 now = self.clock()
                 admission = self.breakers.admit(dest_name, cfg, destination.timeout_seconds,
                                                 wait_seconds=min(destination.timeout_seconds + 1, 15))
+                if admission.kind == brk.WAIT:  # the breaker is closed; earlier requests are still unanswered
+                    self._undo(gate)
+                    return Gate(False, DEFER, delay=admission.retry_in, reason="breaker_budget", held_since=held_since)
                 if admission.kind == brk.HOLD:
                     since = held_since if held_since is not None else now
                     self._undo(gate)
