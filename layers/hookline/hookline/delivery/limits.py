@@ -172,17 +172,22 @@ class ConcurrencyLimiter:
         holder = uuid.uuid4().hex
         while True:
             now = self.clock()
-            with self._cond:
-                mine = set(self._held.get(destination, set()))
-            for i in range(limit):
-                slot = (self._offset + i) % limit
-                if slot in mine:
-                    continue
+            tried: set[int] = set()
+            while True:
+                # Threads of this process try different slots (held or being tried here are skipped).
+                with self._cond:
+                    mine = self._held.setdefault(destination, set())
+                    free = [(self._offset + i) % limit for i in range(limit)]
+                    slot = next((x for x in free if x not in mine and x not in tried), None)
+                    if slot is None:
+                        break
+                    mine.add(slot)
+                tried.add(slot)
                 if self.store.acquire_slot(destination, slot, holder, until=now + hold_seconds + LEASE_MARGIN_SECONDS,
                                            now=now):
-                    with self._cond:
-                        self._held.setdefault(destination, set()).add(slot)
                     return Lease(destination, slot, holder)
+                with self._cond:
+                    mine.discard(slot)
             if time.monotonic() >= give_up:
                 self._done(destination)
                 return Deferred("concurrency", 1.0)
