@@ -21,7 +21,7 @@ REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos checkov-tool scan
+.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos checkov-tool scan records-proof
 
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG))"
@@ -116,6 +116,12 @@ iam-report: venv
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py
 	$(BIN)/python benchmarks/bench_sync_requests.py
+	$(BIN)/python benchmarks/bench_records.py
+
+# The full breaker proof (about 2 minutes): a destination down for 60 s with 100 events queued,
+# breaker {failures: 3, cool_down_seconds: 10}. `make test` runs the same test at a reduced size.
+records-proof: venv
+	RECORDS_PROOF=1 $(BIN)/pytest -q -rP tests/e2e/test_records.py -k breaker --timeout 600
 
 # The long proof (a few minutes); a 60-event run of the same harness is part of `make test`.
 CHAOS_EVENTS ?= 1000

@@ -116,9 +116,11 @@ def test_what_sam_creates_is_deployed_and_what_moto_cannot_run_is_read_from_the_
     events = {f.logical_id: f.events for f in stack.functions()}
     (route,) = events["IngressFunction"]
     assert (route.type, route.method, route.path) == ("HttpApi", "POST", "/webhooks/{source}")
-    (sqs,) = events["DeliverFunction"]
+    sqs, ordered = events["DeliverFunction"]
     assert (sqs.type, sqs.queue, sqs.batch_size, sqs.maximum_batching_window_seconds,
             sqs.function_response_types) == ("SQS", "DeliveryQueue", 10, 1, ("ReportBatchItemFailures",))
+    assert (ordered.type, ordered.queue, ordered.batch_size, ordered.function_response_types) == (
+        "SQS", "OrderedDeliveryQueue", 10, ("ReportBatchItemFailures",))
     (schedule,) = events["SyncFunction"]
     assert (schedule.type, schedule.name, schedule.schedule_expression, schedule.enabled, schedule.input) == (
         "ScheduleV2", "SyncSchedule", "rate(1 minute)", False, '{"job": "due"}')
@@ -144,7 +146,8 @@ def test_function_environment_as_deployed_points_at_working_resources(aws: None)
 
 def test_two_stacks_in_one_account_do_not_collide(aws: None) -> None:
     a, b = deploy("one").resources, deploy("two").resources
-    data = ("IdempotencyTable", "EventsTable", "DeliveryQueue", "DeadLetterQueue", "PayloadBucket", "AlarmTopic")
+    data = ("IdempotencyTable", "EventsTable", "RecordsTable", "DeliveryQueue", "DeadLetterQueue",
+            "OrderedDeliveryQueue", "OrderedDeadLetterQueue", "PayloadBucket", "AlarmTopic")
     assert {a[lid].physical_id for lid in data}.isdisjoint(b[lid].physical_id for lid in data)
 
 
@@ -255,13 +258,14 @@ def test_outputs_the_cli_reads() -> None:
 def test_dashboard_body_is_json_after_substitution() -> None:
     body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for name in ("AWS::Region", "Stage", "WebhookApi", "IngressFunction", "DeliverFunction", "SyncFunction",
-                 "DeliveryQueue.QueueName", "DeadLetterQueue.QueueName"):
+                 "DeliveryQueue.QueueName", "DeadLetterQueue.QueueName", "OrderedDeliveryQueue.QueueName"):
         body = body.replace("${" + name + "}", "x")
     assert "${" not in body
     widgets = json.loads(body)["widgets"]
     metric_names = json.dumps(widgets)
     for metric in ("Accepted", "Duplicate", "Rejected", "Delivered", "Retried", "DeadLettered",
-                   "DeliveryLatency", "SchemaDrift", "ApproximateAgeOfOldestMessage", "5xx", "4xx"):
+                   "DeliveryLatency", "SchemaDrift", "ApproximateAgeOfOldestMessage", "5xx", "4xx",
+                   "Stale", "Held", "Deferred", "BreakerOpened", "BreakerOpenSeconds"):
         assert metric in metric_names
 
 

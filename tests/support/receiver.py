@@ -22,6 +22,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int | None = None  # set when the script's `respond` chose it
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -35,6 +36,8 @@ class Script:
     body: bytes = b'{"ok": true}'
     # Answers computed from the request (a search endpoint): (status, body). Overrides statuses/body.
     responder: Callable[[Received], tuple[int, bytes]] | None = None
+    # Decides the status from the request instead of `statuses` (e.g. fail one record's first requests).
+    respond: Callable[[Received], int] | None = None
 
 
 class Receiver:
@@ -60,6 +63,9 @@ class Receiver:
                 answer = script.body
                 if script.responder is not None:
                     status, answer = script.responder(received)
+                if script.respond is not None:
+                    status = script.respond(received)
+                    received.status = status
                 if script.delay_seconds:
                     time.sleep(script.delay_seconds)
                 self.send_response(status)

@@ -59,7 +59,7 @@ def test_an_attempt_needs_a_status_or_an_error() -> None:
 
 
 def test_dead_letter_reasons_are_a_small_closed_vocabulary() -> None:
-    assert len(set(outcomes.DLQ_REASONS)) == len(outcomes.DLQ_REASONS) == 8
+    assert len(set(outcomes.DLQ_REASONS)) == len(outcomes.DLQ_REASONS) == 9
     assert {"permanent_http", "retries_exhausted", "mapping", "schema", "config", "payload_missing"} <= set(
         outcomes.DLQ_REASONS)
     # Permanent outcomes only ever carry a DLQ reason

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from hookline.errors import ConfigError, Problem
 
@@ -88,6 +88,40 @@ class OAuth2Config(_Model):
     audience: str | None = None
 
 
+RATE_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m)\s*$")
+
+
+def parse_rate_limit(text: str) -> tuple[float, float]:
+    """"N/s" or "N/m" -> (N, period in seconds)."""
+    m = RATE_LIMIT.match(text or "")
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"not a rate limit: {text!r}")
+    return float(m.group(1)), 1.0 if m.group(2) == "s" else 60.0
+
+
+def _check_rate_limit(value: str) -> str:
+    try:
+        parse_rate_limit(value)
+    except ValueError:
+        raise ValueError(f"rate_limit {value!r} is not \"N/s\" or \"N/m\" with N > 0 (e.g. \"5/s\")") from None
+    return value
+
+
+class CircuitBreakerConfig(_Model):
+    """Consecutive retryable failures open the breaker; held events are not attempts (delivery/breaker.py)."""
+
+    failures: int = Field(default=5, ge=1, le=1000)
+    cool_down_seconds: int = Field(default=60, ge=1, le=3600)
+    max_hold_seconds: int = Field(default=86400, ge=60, le=14 * 86400)
+
+
+def _breaker_off(value: Any) -> Any:
+    # `circuit_breaker: off` (YAML 1.1 reads a bare off as False) or the string "off".
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return "off"
+    return value
+
+
 class DestinationConfig(_Model):
     # http (default): `url`. Warehouse types: firehose (`stream`), s3 (`bucket`, `prefix`).
     type: Literal["http", "firehose", "s3"] = "http"
@@ -107,6 +141,19 @@ class DestinationConfig(_Model):
     prefix: str = Field(default="", max_length=512)
     owner: str | None = None
     review_by: date | None = None
+    # Shared by every concurrent invocation (delivery/limits.py).
+    rate_limit: Annotated[str, AfterValidator(_check_rate_limit)] | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    circuit_breaker: Annotated[CircuitBreakerConfig | Literal["off"], BeforeValidator(_breaker_off)] = Field(
+        default_factory=CircuitBreakerConfig)
+
+    @property
+    def breaker(self) -> CircuitBreakerConfig | None:
+        return None if self.circuit_breaker == "off" else self.circuit_breaker  # type: ignore[return-value]
+
+    @property
+    def rate(self) -> tuple[float, float] | None:
+        return parse_rate_limit(self.rate_limit) if self.rate_limit else None
 
 
 class RetryConfig(_Model):
@@ -149,6 +196,11 @@ class RouteConfig(_Model):
     precedence: int | None = Field(default=None, ge=0)  # higher wins when routes write one field
     owner: str | None = None
     review_by: date | None = None
+
+    # Records: the record key (JMESPath over the envelope), per-key FIFO delivery, the stale-update guard.
+    key: str | None = None
+    ordered: bool = False
+    version: str | None = None
 
 
 class EntityConfig(_Model):
@@ -363,6 +415,7 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
                                             "see 'Field mapping' in README.md"))
         if route.schema_ is not None:
             _load_schema(route.schema_, base_dir, f"{p}.schema", problems)
+        _check_record_options(route, p, problems)
     for name, sync in cfg.syncs.items():
         p = f"syncs.{name}"
         if sync.source not in cfg.sources:
@@ -382,6 +435,18 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
 
     problems += governance_problems(cfg)
     return problems
+
+
+def _check_record_options(route: RouteConfig, p: str, problems: list[Problem]) -> None:
+    for name in ("key", "version"):
+        expr = getattr(route, name)
+        if expr:
+            _check_jmespath(expr, f"{p}.{name}", problems)
+    if not route.key:
+        for name, needs in (("ordered", route.ordered), ("version", route.version)):
+            if needs:
+                problems.append(Problem(f"{p}.{name}", f"{name} needs the record key",
+                                        "add key: EXPR (e.g. key: body.data.object.id)"))
 
 
 def parse_config(data: Any, base_dir: Path | None = None, source: str = "") -> HooklineConfig:

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     events_table: str = ""
     delivery_queue_url: str = ""
     dlq_url: str = ""
+    ordered_queue_url: str = ""  # FIFO delivery queue of `ordered: true` routes
+    records_table: str = ""  # stale guard, limits and breaker state (delivery/store.py)
     payload_bucket: str = ""
     idempotency_window_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     event_log_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)

@@ -54,13 +54,35 @@ class Services:
         return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
 
     @cached_property
+    def ordered_publisher(self) -> Any:
+        from hookline.delivery.ordering import FifoPublisher
+
+        return FifoPublisher(self.settings.ordered_queue_url)
+
+    @cached_property
+    def records(self) -> Any:
+        if not self.settings.records_table:
+            return None
+        from hookline.delivery.store import RecordsStore
+
+        return RecordsStore(self.settings.records_table)
+
+    @cached_property
+    def guards(self) -> Any:
+        if self.records is None:
+            return None
+        from hookline.delivery.guards import Guards
+
+        return Guards(self.records)
+
+    @cached_property
     def ingress(self) -> Any:
         from hookline.ingress.ingress import Ingress, IngressDeps
 
         s = self.settings
         return Ingress(IngressDeps(
             config=self.config, secrets=self.secrets, publisher=self.publisher, payloads=self.payloads,
-            events=self.events, persistence=self.persistence,
+            events=self.events, persistence=self.persistence, ordered_publisher=self.ordered_publisher,
             idempotency_window_seconds=s.idempotency_window_seconds,
             large_body_threshold=s.large_body_threshold_bytes, max_body_bytes=s.max_body_bytes,
         ))
@@ -88,6 +110,7 @@ class Services:
             config=self.config, secrets=self.secrets, payloads=self.payloads, events=self.events, sqs=self.sqs,
             dlq_url=s.dlq_url, queue_url=s.delivery_queue_url, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
+            guards=self.guards, records=self.records, ordered_queue_url=s.ordered_queue_url,
         ))
 
 

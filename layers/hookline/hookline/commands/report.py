@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{report.unrouted} event(s) matched no route (hookline events --status unrouted).")
     if report.total.skipped:
         print(f"{report.total.skipped} delivery(ies) skipped on purpose (hookline events --status skipped).")
+    if report.total.stale:
+        print(f"{report.total.stale} stale update(s) not sent (hookline events --status stale).")
+    if report.total.held:
+        print(f"{report.total.held} delivery(ies) held by an open circuit breaker (hookline destinations).")
     if reviews:
         print(f"\n{len(reviews)} integration(s) past their review date (review_by:):")
         table(["KIND", "NAME", "OWNER", "REVIEW BY"], [[r.kind, r.name, r.owner, r.review_by.isoformat()]

@@ -46,9 +46,26 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
                 f"{attempts} attempts reach the template's MaxReceiveCount ({max_receives}): SQS would move the "
                 "message to the DLQ before the last retry, without its reason",
                 f"shorten the schedule, or deploy with MaxReceiveCount={attempts + 1} or more"))
+    problems += _records_template_problems(cfg, resources, str(template_path))
     if cfg.syncs and "SyncFunction" not in resources:
         problems.append(Problem(f"{template_path}:Resources.SyncFunction", "syncs are configured but the "
                                 "template has no SyncFunction", "restore it from the hookline template"))
+    return problems
+
+
+def _records_template_problems(cfg: HooklineConfig, resources: dict, where: str) -> list[Problem]:
+    """Ordered routes need the FIFO queue; versions, limits and breakers need the records table."""
+    problems = []
+    if any(r.ordered for r in cfg.routes) and "OrderedDeliveryQueue" not in resources:
+        problems.append(Problem(f"{where}:Resources.OrderedDeliveryQueue", "routes with `ordered: true` need the "
+                                "FIFO delivery queue", "restore it (and the deliver function's OrderedQueueEvent) "
+                                "from the hookline template"))
+    needs_table = any(r.version for r in cfg.routes) or any(
+        d.breaker or d.rate_limit or d.max_concurrency for d in cfg.destinations.values())
+    if needs_table and "RecordsTable" not in resources:
+        problems.append(Problem(f"{where}:Resources.RecordsTable", "version, rate_limit, max_concurrency and "
+                                "circuit_breaker keep their state in RecordsTable", "restore it from the hookline "
+                                "template, or set circuit_breaker: off and drop those keys"))
     return problems
 
 

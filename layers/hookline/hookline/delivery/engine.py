@@ -28,9 +28,14 @@ Per record (`Delivery.process`):
    delay (retry.py) and report the item failed; permanent or retries exhausted -> send the
    task to the DLQ with its reason and acknowledge it.
 
-Attempt numbers: the retry schedule is indexed by this message's `ApproximateReceiveCount`
-(a replayed message gets the whole schedule again); the attempt count recorded in the event
-log and the DLQ is the lifetime total, `prior_attempts + ApproximateReceiveCount`.
+Attempt numbers (deferral.py): the retry schedule is indexed by the attempts of this schedule,
+`schedule_attempts + ApproximateReceiveCount - deferrals` (deferrals: over a limit or held by the
+breaker, guards.py; they are re-enqueued, or counted apart on FIFO queues); a replayed message gets
+the whole schedule again. The event log and the DLQ record the lifetime total (+ `prior_attempts`).
+
+Records (guards.py, when RECORDS_TABLE is set and the route or destination uses them): stale
+guard, circuit breaker, concurrency lease and rate slot are checked between 5 and 6; a FIFO batch
+(`ordered: true` routes) is processed group by group (ordering.py).
 
 Concurrency: `handle` runs a batch through Powertools' AsyncBatchProcessor; each record's
 blocking work runs on a bounded thread pool, so a batch of ten to a slow destination takes
@@ -71,7 +76,7 @@ from pydantic import ValidationError
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
-from hookline.delivery import outcomes, retry
+from hookline.delivery import deferral, guards, ordering, outcomes, retry
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
@@ -98,6 +103,8 @@ MAX_SCHEMA_ERRORS = 5
 
 # Record statuses (also the event log's, except in_progress which is not recorded).
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
+# Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
+STALE, HELD, DEFERRED = "stale", "held", "deferred"
 
 
 # ---------------------------------------------------------------- wiring
@@ -124,6 +131,10 @@ class DeliveryDeps:
     max_workers: int = 10  # the SQS event source's BatchSize
     in_progress_delay_seconds: int = 5
     time_reserve_seconds: float = 3.0  # of the invocation, kept for the bookkeeping after the HTTP calls
+    # Records (guards.py): stale guard, limits, breaker; None = none of them (no records table).
+    guards: Any = None
+    records: Any = None  # delivery.store.RecordsStore: deferral counters of ordered (FIFO) messages
+    ordered_queue_url: str = ""
 
 
 @dataclass
@@ -142,11 +153,13 @@ class RecordResult:
     latency_ms: float | None = None  # HTTP round trips of this attempt
     end_to_end_ms: float | None = None  # received at ingress -> 2xx
     replayed: bool = False  # delivered earlier: no request made this time
+    left_on_queue: bool = False  # a deferral that kept its message (FIFO) instead of re-enqueueing it
+    open_seconds: float | None = None  # held: how long the destination's breaker has been open
 
     @property
     def report_failure(self) -> bool:
         """Left on the queue (SQS redelivers it after the visibility timeout we set)."""
-        return self.status in (RETRYING, IN_PROGRESS)
+        return self.status in (RETRYING, IN_PROGRESS) or self.left_on_queue
 
     def log_fields(self) -> dict[str, Any]:
         fields = {"event_id": self.event_id, "route": self.route, "message_id": self.message_id,
@@ -214,6 +227,10 @@ class _Ctx:
     schedule: list[int]
     started: float
     enriched: dict[str, Any] | None = None  # enrichment results, kept in the DLQ task for --dry-run
+    schedule_attempt: int = 1  # within the retry schedule, deferrals not counted (deferral.py)
+    held_since: float | None = None
+    parsed: object = None
+    probe: bool = False  # this request is the circuit breaker's probe
 
     @property
     def key(self) -> str:
@@ -244,6 +261,8 @@ class Delivery:
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
         # worker thread runs (the event log now; the S3 client on first use, under a lock).
         _ = deps.events.table
+        if deps.records is not None:
+            _ = deps.records.table
         self._payloads_lock = threading.Lock()
         self._payloads_ready = False
 
@@ -262,6 +281,8 @@ class Delivery:
         # a nominal 15-minute budget stands in: never a record stuck IN_PROGRESS for the whole window.
         budget = context if context is not None else NominalContext(self.deps.monotonic)
         self.idempotency.register_lambda_context(budget)
+        if ordering.is_fifo_batch(event):
+            return self._handle_ordered(event, deadline)
 
         async def record_handler(record: SQSRecord) -> str:
             loop = asyncio.get_running_loop()
@@ -276,6 +297,24 @@ class Delivery:
         return async_process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                               context=context)
 
+    def _handle_ordered(self, event: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+        """A FIFO batch: each message group in order, groups concurrently (ordering.py)."""
+        records = [SQSRecord(r) for r in event["Records"]]
+
+        def one(record: SQSRecord) -> RecordResult:
+            try:
+                return self.process(record, deadline)
+            except Exception as e:  # logged by process(); the record returns after its visibility timeout
+                return RecordResult(record.message_id, "error", error=type(e).__name__, left_on_queue=True)
+
+        results, skipped = ordering.process_fifo_batch(records, one, lambda r: r.report_failure, self._pool)
+        for result in results:
+            self._observe(result)
+        for record in skipped:  # behind an unfinished message of their group: SQS keeps them in order
+            self._change_visibility(record, 0)
+        failed = [r.message_id for r in results if r.report_failure] + [r.message_id for r in skipped]
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
@@ -289,7 +328,12 @@ class Delivery:
         except ValidationError as e:
             return self._dead_letter_unreadable(record, receive_count, e)
         schedule = list(self.deps.config.retry.schedule_seconds)
-        ctx = _Ctx(record, task, receive_count, task.prior_attempts + receive_count, schedule, self.deps.clock())
+        deferrals, held_since = 0, task.held_since
+        if receive_count > 1 and self.deps.records is not None and _is_fifo(record):
+            deferrals, held_since = self.deps.records.deferrals(task.route, task.event_id)
+        counted = deferral.attempts(task, receive_count, deferrals)
+        ctx = _Ctx(record, task, receive_count, counted.lifetime, schedule, self.deps.clock(),
+                   schedule_attempt=counted.schedule_attempt, held_since=held_since)
         try:
             return self._process(ctx, deadline)
         except Exception:
@@ -305,6 +349,29 @@ class Delivery:
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
         except _Retryable as r:
             return self._retry_or_dead(ctx, error=r.error, category="payload_unavailable")
+        if self.deps.guards is None or not guards.applies(job.route, job.destination):
+            return self._attempt(ctx, job, deadline)
+        gate = self.deps.guards.before(
+            event_id=ctx.task.event_id, route=job.route, destination=job.destination,
+            envelope=self._record_envelope(ctx, job.route), held_since=ctx.held_since,
+            deadline_epoch=None if deadline is None else self.deps.clock() + (deadline - self.deps.monotonic()))
+        if not gate.proceed:
+            return self._not_sent(ctx, gate)
+        ctx.probe = gate.admission is not None and gate.admission.kind == "probe"
+        result = None
+        try:
+            result = self._attempt(ctx, job, deadline)
+        finally:
+            requested = result is not None and result.latency_ms is not None
+            opened = self.deps.guards.after(
+                gate, delivered=result is not None and result.status == DELIVERED, requested=requested,
+                answered=requested and result is not None and result.reason == outcomes.PERMANENT_HTTP)
+            if opened:
+                count("BreakerOpened")
+                logger.warning("circuit breaker opened", extra={"destination": job.route.destination})
+        return result
+
+    def _attempt(self, ctx: _Ctx, job: _Job, deadline: float | None) -> RecordResult:
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline)
         except _Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
@@ -325,6 +392,10 @@ class Delivery:
             if outcome.permanent:
                 return self._dead(ctx, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "", http=http,
                                   status_code=http.status_code, mapped_text=job.mapped_text)
+            if ctx.probe:  # the breaker's probe failed: the event is held again, its schedule untouched
+                from hookline.delivery.records_outcomes import probe_failed
+
+                return probe_failed(self, ctx, http, _attempt_item(ctx, http, http.error or "", outcomes.Verdict.RETRY))
             return self._retry_or_dead(ctx, http=http, error=http.error or "", category=outcome.reason,
                                        status_code=http.status_code, retry_after=http.retry_after,
                                        mapped_text=job.mapped_text)
@@ -352,6 +423,7 @@ class Delivery:
             parsed = parse_body(raw, task.content_type, source.format)
         except BodyParseError as e:
             raise _Permanent(outcomes.PAYLOAD_INVALID, f"{e} (source format {source.format})") from None
+        ctx.parsed = parsed
         self._check_schema(f"sources.{task.source}.schema", source.schema_, parsed)
         if route.schema_ is not None:  # the label needs a scan of the routes: only when there is a schema
             self._check_schema(f"routes[{_route_index(cfg, route)}].schema ({route.name})", route.schema_, parsed)
@@ -488,11 +560,23 @@ class Delivery:
                             end_to_end_ms=None if replayed else max(delivered_at - task.received_at, 0) * 1000,
                             replayed=replayed)
 
+    def _not_sent(self, ctx: _Ctx, gate: guards.Gate) -> RecordResult:
+        from hookline.delivery.records_outcomes import not_sent
+
+        return not_sent(self, ctx, gate)
+
+    def _record_envelope(self, ctx: _Ctx, route: RouteConfig) -> dict[str, Any] | None:
+        if not (route.key and route.version):
+            return None
+        task = ctx.task
+        return build_envelope(event_id=task.event_id, source=task.source, type=task.type,
+                              received_at=task.received_at, headers=task.headers, body=ctx.parsed)
+
     def _retry_or_dead(self, ctx: _Ctx, *, error: str, category: str | None, http: HttpResult | None = None,
                        status_code: int | None = None, retry_after: str | None = None,
                        mapped_text: str | None = None) -> RecordResult:
         now = self.deps.clock()
-        delay = retry.next_delay(ctx.receive_count, ctx.schedule, retry_after, rng=self.deps.rng, now=now)
+        delay = retry.next_delay(ctx.schedule_attempt, ctx.schedule, retry_after, rng=self.deps.rng, now=now)
         if delay is None:
             return self._dead(ctx, outcomes.RETRIES_EXHAUSTED, error, http=http, status_code=status_code,
                               mapped_text=mapped_text)
@@ -511,10 +595,11 @@ class Delivery:
         self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
                                  reason=reason, last_error=error, dead_at=now)
         first = self._first_attempt_at(ctx)
-        update: dict[str, Any] = {"prior_attempts": ctx.attempt, "enriched": None}
+        dead = deferral.dead_letter_task(task, ctx.attempt)
+        enriched = None
         if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= MAX_MAPPED_BODY_ATTR_BYTES:
-            update["enriched"] = ctx.enriched
-        body = task.model_copy(update=update).model_dump_json(exclude_none=True)
+            enriched = ctx.enriched
+        body = dead.model_copy(update={"enriched": enriched}).model_dump_json(exclude_none=True)
         attrs = _dlq_attributes(
             route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
             last_error=error, attempts=ctx.attempt, first_attempt_at=first,
@@ -579,8 +664,11 @@ class Delivery:
         if url is None:
             parts = (arn or "").split(":")
             name = parts[-1] if parts else ""
-            if self.deps.queue_url and (not name or self.deps.queue_url.rstrip("/").endswith("/" + name)):
-                url = self.deps.queue_url
+            known = [u for u in (self.deps.queue_url, self.deps.ordered_queue_url) if u]
+            if known and not name:
+                url = known[0]
+            elif any(u.rstrip("/").endswith("/" + name) for u in known if name):
+                url = next(u for u in known if u.rstrip("/").endswith("/" + name))
             else:
                 kwargs = {"QueueName": name}
                 if len(parts) >= 6 and parts[4]:
@@ -615,9 +703,17 @@ class Delivery:
         elif r.status == IN_PROGRESS:
             count("DeliveryInProgress")
             logger.info("another copy is being delivered; checking again shortly", extra=fields)
+        else:
+            from hookline.delivery.records_outcomes import observe
+
+            observe(r, fields)
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _is_fifo(record: SQSRecord) -> bool:
+    return str(record.event_source_arn or "").endswith(".fifo")
 
 
 def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:

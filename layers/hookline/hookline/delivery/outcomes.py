@@ -28,9 +28,10 @@ CONFIG = "config"                        # route/source/destination gone from th
 PAYLOAD_MISSING = "payload_missing"      # the S3 claim-check object is gone (expired or deleted)
 PAYLOAD_INVALID = "payload_invalid"      # the stored body no longer parses with the source's format
 INVALID_TASK = "invalid_task"            # the queue message is not a DeliveryTask (written by something else)
+DESTINATION_DOWN = "destination_down"    # held by the circuit breaker longer than max_hold_seconds
 
 DLQ_REASONS = (PERMANENT_HTTP, RETRIES_EXHAUSTED, MAPPING, SCHEMA, CONFIG, PAYLOAD_MISSING, PAYLOAD_INVALID,
-               INVALID_TASK)
+               INVALID_TASK, DESTINATION_DOWN)
 
 # ---------------------------------------------------------------- transport error kinds
 

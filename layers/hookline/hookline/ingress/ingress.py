@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hookline.aws import MAX_BATCH_BYTES, EventLog, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
+from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
@@ -56,6 +57,7 @@ class IngressDeps:
     large_body_threshold: int = 200 * 1024
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
+    ordered_publisher: Any = None  # delivery.ordering.FifoPublisher: `ordered: true` routes
 
 
 def _error(status: int, message: str, reason: str) -> IngressResponse:
@@ -141,12 +143,14 @@ class Ingress:
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
-        routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
+        matched = matching_routes(deps.config.routes_for(source), envelope)
+        routes = [r.name for r in matched]
+        groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())
         try:
             result = self._record_once(event={"source": source, "id": dedupe_key or event_id}, event_id=event_id,
-                                       type=event_type,
-                                       received_at=received_at, raw=body, headers=headers, routes=routes)
+                                       type=event_type, received_at=received_at, raw=body, headers=headers,
+                                       routes=routes, groups=groups)
         except IdempotencyAlreadyInProgressError:
             count("InProgress")
             return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
@@ -163,7 +167,8 @@ class Ingress:
     # -- inside the idempotency record
 
     def _record_and_queue(self, event: dict[str, str], event_id: str, type: str | None, received_at: float,
-                          raw: bytes, headers: dict[str, str], routes: list[str]) -> dict[str, str]:
+                          raw: bytes, headers: dict[str, str], routes: list[str],
+                          groups: dict[str, str] | None = None) -> dict[str, str]:
         deps = self.deps
         deps.events.record_received(event_id=event_id, source=event["source"], type=type,
                                     received_at=received_at, routes=routes)
@@ -183,7 +188,12 @@ class Ingress:
             key = f"payloads/{event['source']}/{hashlib.sha256(event_id.encode()).hexdigest()}"
             deps.payloads.put(key, raw, headers.get("content-type"))
             tasks = tasks_with(s3_key=key)
-        deps.publisher.publish(tasks)
+        groups = groups or {}  # ordered routes: their tasks go to the FIFO queue, in their record's group
+        deps.publisher.publish([t for t in tasks if t.route not in groups])
+        if groups:
+            if deps.ordered_publisher is None:
+                raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
+            deps.ordered_publisher.publish_grouped([(t, groups[t.route]) for t in tasks if t.route in groups])
         return {"status": "accepted", "id": event_id}
 
     def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:

@@ -155,6 +155,8 @@ class Console:
         for i, attempt in enumerate(new, start=seen + 1):
             last = i == len(attempts)
             self.stamp(f"{OUT} {route} {event_id} attempt {i}: {self._describe(attempt, item if last else None)}")
+        if not new and item.get("status") in ("stale", "held"):  # records: not sent, and not an attempt
+            self.stamp(f"{OUT} {route} {event_id}: {item['status']}: {item.get('last_error') or ''}".rstrip(": "))
         if not new and item.get("status") == "delivered" and not failed and seen == 0:
             self.stamp(f"{OUT} {route} {event_id}: already delivered (duplicate message, nothing sent)")
 

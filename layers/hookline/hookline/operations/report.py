@@ -16,8 +16,8 @@ from typing import Any
 
 from hookline.aws import EVENT_ITEM
 
-IN_FLIGHT = frozenset({"received", "retrying"})
-STATUSES = ("received", "retrying", "delivered", "dead", "skipped", "unrouted")
+IN_FLIGHT = frozenset({"received", "retrying", "held"})
+STATUSES = ("received", "retrying", "delivered", "dead", "stale", "held", "skipped", "unrouted")
 UNROUTED = "unrouted"  # an event no route matched (shown by `events`, never delivered)
 
 DEFINITIONS = {
@@ -28,7 +28,9 @@ DEFINITIONS = {
     "retries": "attempts beyond the first, summed",
     "dead": "deliveries dead-lettered (retries exhausted or a permanent failure); replayed ones count "
             "again once delivered",
-    "in_flight": "deliveries not finished yet (received or retrying)",
+    "in_flight": "deliveries not finished yet (received, retrying or held)",
+    "stale": "deliveries not sent because their version was not newer than the last delivered one (routes[].version)",
+    "held": "deliveries held (not attempted) while their destination's circuit breaker is open; also in in_flight",
     "skipped": "deliveries the deliver function skipped on purpose",
     "duplicates": "copies of an already received event dropped at ingress (per route: of events that matched it)",
     "error_rate": "dead / (delivered + dead): the share of finished deliveries that failed",
@@ -56,6 +58,8 @@ class Stats:
     dead: int = 0
     in_flight: int = 0
     skipped: int = 0
+    stale: int = 0
+    held: int = 0
     duplicates: int = 0
     latencies: list[float] = field(default_factory=list)
 
@@ -87,13 +91,17 @@ class Stats:
             self.dead += 1
         elif status == "skipped":
             self.skipped += 1
+        elif status == "stale":
+            self.stale += 1
         elif status in IN_FLIGHT:
             self.in_flight += 1
+            self.held += status == "held"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "received": self.received, "delivered": self.delivered, "retried": self.retried,
             "retries": self.retries, "dead": self.dead, "in_flight": self.in_flight, "skipped": self.skipped,
+            "stale": self.stale, "held": self.held,
             "duplicates": self.duplicates, "error_rate": self.error_rate,
             "latency_p50_seconds": self.p50, "latency_p95_seconds": self.p95, "latency_samples": len(self.latencies),
         }

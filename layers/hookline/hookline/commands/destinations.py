@@ -1,0 +1,63 @@
+"""`hookline destinations`: each destination's circuit breaker, held events, limits and current error rate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from hookline.commands._ops import CommandError, add_stack_arg, emit_json, friendly, percent, stack_for, table
+from hookline.operations.timeparse import format_epoch
+
+DEFAULT_CONFIG = "hookline.yaml"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("destinations", help="breaker state, held events, rate limit, concurrency, error rate",
+                       description="One line per destination of the configuration: its circuit breaker "
+                                   "(closed / open / half-open, since when), events held while it is open, "
+                                   "its rate limit and concurrency cap, and failed attempts / attempts over "
+                                   "the last 5 minutes.")
+    p.add_argument("--config", default=None,
+                   help="configuration file (default: the running `hookline dev`'s, $HOOKLINE_CONFIG or "
+                        "./hookline.yaml)")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout (times in epoch seconds)")
+    add_stack_arg(p)
+    p.set_defaults(func=run)
+
+
+@friendly
+def run(args: argparse.Namespace) -> int:
+    from hookline.aws import EventLog
+    from hookline.config import load_config
+    from hookline.delivery.store import RecordsStore
+    from hookline.errors import ConfigError
+    from hookline.operations.destinations import destination_rows
+
+    stack = stack_for(args)
+    path = Path(args.config or os.environ.get("HOOKLINE_CONFIG") or stack.extra.get("config") or DEFAULT_CONFIG)
+    try:
+        config = load_config(path)
+    except ConfigError as e:
+        raise CommandError(f"{path}: {e.problems[0].path or 'file'}: {e.problems[0].message} "
+                           "(pass --config FILE)") from None
+    store = RecordsStore(stack.output("RecordsTableName"), resource=stack.resource("dynamodb"))
+    items = EventLog(stack.output("EventsTableName"), resource=stack.resource("dynamodb")).scan()
+    rows = destination_rows(config, store.breakers(), items, time.time())
+    if args.json:
+        emit_json([r.to_dict() for r in rows])
+        return 0
+    if not rows:
+        print(f"No destinations in {path}.")
+        return 0
+    table(["DESTINATION", "BREAKER", "SINCE", "HELD", "RATE LIMIT", "CONCURRENCY", "ERRORS (5 MIN)"],
+          [[r.name, r.breaker + (f" ({r.consecutive_failures} failing)" if r.breaker == "closed"
+                                 and r.consecutive_failures else ""),
+            format_epoch(r.since) if r.since else "-", r.held, r.rate_limit or "-", r.max_concurrency or "-",
+            f"{percent(r.error_rate)} of {r.attempts}" if r.attempts else "-"] for r in rows], right=(3,))
+    open_ = [r.name for r in rows if r.breaker in ("open", "half-open")]
+    if open_:
+        print(f"\nOpen: {', '.join(open_)}. Held events are re-tried by a probe every cool-down; "
+              "see README.md, Runbook: breaker open.")
+    return 0

@@ -1,0 +1,128 @@
+"""Per-key ordering: `routes[].ordered: true` events travel through an SQS FIFO queue, one group per key.
+
+- Ingress evaluates the route's `key` over the envelope and sends the task to the ordered
+  (FIFO) delivery queue with `MessageGroupId = <route>#<key>` and a deduplication id derived
+  from `event_id:route` (an ingress retry within 5 minutes is dropped by SQS itself). An event
+  whose key evaluates to nothing gets a group of its own (`<route>#~<event id>`): it is not
+  ordered against anything, and blocks nothing.
+- SQS hands out a group's messages in order and none of them while one is in flight, so a
+  retrying event (its visibility set to the retry delay) holds back the later events of its
+  key, and only those: other groups flow.
+- The deliver function processes a FIFO batch group by group (`process_fifo_batch`): in order
+  within a group, groups concurrently. At the first record of a group that is not finished
+  (retrying, deferred, in progress) the rest of that group is not processed; they are reported
+  failed and made visible again at once (SQS still holds them behind the unfinished one).
+
+Routes without `ordered` keep the standard queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+import jmespath
+
+from hookline.aws import QueuePublisher, QueueUnavailable
+from hookline.messages import DeliveryTask
+
+MAX_GROUP_ID = 128
+_GROUP_SAFE = re.compile(r"^[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+$")
+
+
+def record_key(expr: str | None, envelope: dict[str, Any]) -> str | None:
+    """The route's record key for this envelope, as text (None when the expression finds nothing)."""
+    if not expr:
+        return None
+    try:
+        value = jmespath.search(expr, envelope)
+    except Exception:  # a runtime type error in the expression: no key, as for a missing field
+        return None
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def group_id(route: str, key: str | None, event_id: str) -> str:
+    """`<route>#<key>`, hashed when it would not be a valid MessageGroupId (128 chars, printable ASCII)."""
+    raw = f"{route}#{key}" if key is not None else f"{route}#~{event_id}"
+    if len(raw) <= MAX_GROUP_ID and _GROUP_SAFE.match(raw):
+        return raw
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return f"{route[:MAX_GROUP_ID - 66]}#{digest}"
+
+
+def deduplication_id(event_id: str, route: str) -> str:
+    return hashlib.sha256(f"{event_id}:{route}".encode()).hexdigest()
+
+
+def groups_for(routes: Iterable[Any], envelope: dict[str, Any], event_id: str) -> dict[str, str]:
+    """{route name: MessageGroupId} for the ordered routes among `routes` (RouteConfig)."""
+    return {r.name: group_id(r.name, record_key(r.key, envelope), event_id) for r in routes if r.ordered}
+
+
+class FifoPublisher(QueuePublisher):
+    """Sends ordered tasks to the FIFO delivery queue (batches of 10, in the order given)."""
+
+    def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None:
+        if not self.queue_url:
+            raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL is not set)")
+        for start in range(0, len(tasks), 10):
+            chunk = tasks[start:start + 10]
+            resp = self.client.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "MessageBody": t.model_dump_json(exclude_none=True), "MessageGroupId": g,
+                          "MessageDeduplicationId": deduplication_id(t.event_id, t.route)}
+                         for i, (t, g) in enumerate(chunk)],
+            )
+            failed = resp.get("Failed") or []
+            if failed:
+                codes = ", ".join(f"{f.get('Code')}" for f in failed)
+                raise QueueUnavailable(f"{len(failed)} of {len(chunk)} ordered messages not queued ({codes})")
+
+
+def is_fifo_batch(event: dict[str, Any]) -> bool:
+    records = event.get("Records") or []
+    return bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
+
+
+def _group(record: Any) -> str:
+    return str(record.attributes.message_group_id or record.message_id)
+
+
+def process_fifo_batch(records: list[Any], process: Callable[[Any], Any], unfinished: Callable[[Any], bool],
+                       pool: Executor) -> tuple[list[Any], list[Any]]:
+    """Process each group in order (groups concurrently). Returns (results, records skipped behind a failure).
+
+    `process(record)` returns a result; `unfinished(result)` says whether the record stays on the
+    queue, which stops its group: the later records of that group are skipped, not processed.
+    """
+    groups: dict[str, list[Any]] = {}
+    for record in records:
+        groups.setdefault(_group(record), []).append(record)
+
+    def run(members: list[Any]) -> tuple[list[Any], list[Any]]:
+        done: list[Any] = []
+        for i, record in enumerate(members):
+            result = process(record)
+            done.append(result)
+            if unfinished(result):
+                return done, members[i + 1:]
+        return done, []
+
+    futures = [pool.submit(run, members) for members in groups.values()]
+    results: list[Any] = []
+    skipped: list[Any] = []
+    for f in futures:
+        done, rest = f.result()
+        results += done
+        skipped += rest
+    return results, skipped

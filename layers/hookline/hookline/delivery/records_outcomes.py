@@ -1,0 +1,122 @@
+"""What the engine does with an event its guards did not let through (guards.py): stale, deferred, held, down.
+
+- stale: acknowledged, status `stale` in the event log (reason and the versions compared), metric Stale.
+- deferred (rate limit, concurrency cap, another delivery of the key in flight) and held (breaker
+  open): not an attempt (deferral.py). On the standard queue the task is re-enqueued with a delay
+  and the attempts made so far; on a FIFO queue the message stays (visibility extended) and the
+  deferral is counted in the records table. Held events get status `held` (once, when first held)
+  and the metric BreakerOpenSeconds (the `<stack>-breaker-open` alarm watches its maximum).
+- destination_down: held past max_hold_seconds -> the DLQ with that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hookline.delivery import deferral, guards, outcomes, retry
+from hookline.observability import count, logger, metrics
+
+
+def not_sent(delivery: Any, ctx: Any, gate: guards.Gate) -> Any:
+    from hookline.delivery.engine import DEFERRED, HELD, STALE, RecordResult
+
+    task, deps = ctx.task, delivery.deps
+    message_id = ctx.record.message_id
+    if gate.verdict == guards.STALE:
+        _log(deps, task, STALE, reason="stale", last_error=gate.message)
+        return RecordResult(message_id, STALE, task.event_id, task.route, ctx.attempt - 1, reason="stale",
+                            error=gate.message)
+    if gate.verdict == guards.DOWN:
+        return delivery._dead(ctx, outcomes.DESTINATION_DOWN, gate.message)
+    now = deps.clock()
+    held = gate.verdict == guards.HOLD
+    if held:
+        held_for = now - (gate.held_since or now)
+        delay = retry.jittered(deferral.hold_delay(held_for, gate.extras.get("cool_down") or 1, gate.delay),
+                               deps.rng)
+        if ctx.held_since is None:
+            _log(deps, task, HELD, held_since=gate.held_since, last_error="the destination's circuit breaker is open",
+                 next_attempt_at=now + delay)
+    else:
+        delay = max(gate.delay, 0.0)
+    kept = _defer(delivery, ctx, delay, gate.held_since if held else None)
+    opened_at = gate.extras.get("opened_at")
+    return RecordResult(message_id, HELD if held else DEFERRED, task.event_id, task.route, ctx.attempt - 1,
+                        reason=gate.reason, delay=deferral.queue_delay(delay), left_on_queue=kept,
+                        open_seconds=(now - opened_at) if held and opened_at else None)
+
+
+def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> bool:
+    """Put the event back for later without spending an attempt. True when its message stays on the queue."""
+    from hookline.delivery.engine import _is_fifo
+
+    deps, record, task = delivery.deps, ctx.record, ctx.task
+    if _is_fifo(record):
+        if deps.records is not None:
+            deps.records.add_deferral(task.route, task.event_id, held_since)
+        delivery._change_visibility(record, deferral.queue_delay(delay))
+        return True
+    copy = deferral.requeued_task(task, ctx.receive_count, held_since)
+    try:
+        deps.sqs.send_message(QueueUrl=delivery._queue_url(record.event_source_arn),
+                              MessageBody=copy.model_dump_json(exclude_none=True),
+                              DelaySeconds=deferral.queue_delay(delay))
+        return False
+    except (ClientError, BotoCoreError) as e:
+        # Keep the message instead: this receive will then count as an attempt (MaxReceiveCount is the backstop).
+        logger.warning("could not re-enqueue a deferred event; keeping its message", extra={
+            "event_id": task.event_id, "route": task.route, "error": type(e).__name__})
+        delivery._change_visibility(record, deferral.queue_delay(delay))
+        return True
+
+
+def _log(deps: Any, task: Any, status: str, **fields: Any) -> None:
+    try:
+        deps.events.record_attempt(event_id=task.event_id, route=task.route, status=status, attempt=None,
+                                   source=task.source, received_at=task.received_at,
+                                   **{k: v for k, v in fields.items() if v is not None})
+    except (ClientError, BotoCoreError) as e:
+        logger.warning("event log not updated", extra={"event_id": task.event_id, "route": task.route,
+                                                       "status": status, "error": type(e).__name__})
+
+
+def observe(r: Any, fields: dict[str, Any]) -> None:
+    """Metrics and logs for the statuses above (event-loop thread only, like the engine's)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    if r.status == "stale":
+        count("Stale")
+        logger.info("stale version; not sent", extra=fields)
+    elif r.status == "held":
+        count("Held")
+        if r.open_seconds is not None:
+            metrics.add_metric(name="BreakerOpenSeconds", unit=MetricUnit.Seconds, value=r.open_seconds)
+        logger.info("held: circuit breaker open", extra=fields)
+    elif r.status == "deferred":
+        count("Deferred", reason=r.reason)
+        logger.info("deferred (not an attempt)", extra=fields)
+
+
+def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) -> Any:
+    """The breaker's probe failed: a real request (logged as an attempt), but the event goes back to
+    being held, without spending its retry schedule: one probe per cool-down must not dead-letter it."""
+    from hookline.delivery.engine import HELD, RecordResult
+
+    deps, task = delivery.deps, ctx.task
+    now = deps.clock()
+    held_since = ctx.held_since if ctx.held_since is not None else now
+    try:
+        deps.events.record_attempt(event_id=task.event_id, route=task.route, status=HELD, attempt=attempt,
+                                   source=task.source, received_at=task.received_at, held_since=held_since,
+                                   last_error=http.error or f"probe failed: HTTP {http.status_code}")
+    except (ClientError, BotoCoreError) as e:
+        logger.warning("event log not updated", extra={"event_id": task.event_id, "error": type(e).__name__})
+    route = deps.config.route(task.route)
+    cool_down = deps.config.destinations[route.destination].breaker.cool_down_seconds
+    delay = retry.jittered(deferral.hold_delay(now - held_since, cool_down), deps.rng)
+    kept = _defer(delivery, ctx, delay, held_since)
+    return RecordResult(ctx.record.message_id, HELD, task.event_id, task.route, ctx.attempt, reason="probe_failed",
+                        status_code=http.status_code, error=http.error, delay=delay,
+                        latency_ms=http.latency_ms, left_on_queue=kept)

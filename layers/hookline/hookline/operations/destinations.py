@@ -1,0 +1,83 @@
+"""Destination health for `hookline destinations`: pure functions over the config, breaker items and the event log.
+
+Per destination: the circuit breaker's state (closed / open / half-open), since when, how many
+events it holds (event log status `held` on routes to it), its rate limit and concurrency cap,
+and the current error rate: failed attempts / attempts over the last ERROR_WINDOW_SECONDS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hookline.aws import EVENT_ITEM
+
+ERROR_WINDOW_SECONDS = 300
+
+
+@dataclass
+class DestinationRow:
+    name: str
+    breaker: str  # closed | open | half-open | off
+    since: float | None
+    held: int
+    consecutive_failures: int
+    rate_limit: str | None
+    max_concurrency: int | None
+    attempts: int  # in the error window
+    failed: int
+    breaker_config: dict[str, Any] | None
+    next_probe_at: float | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.failed / self.attempts if self.attempts else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "breaker": self.breaker, "since": self.since, "held": self.held,
+                "consecutive_failures": self.consecutive_failures, "next_probe_at": self.next_probe_at,
+                "rate_limit": self.rate_limit, "max_concurrency": self.max_concurrency,
+                "error_rate": self.error_rate, "attempts_last_5m": self.attempts, "failed_last_5m": self.failed,
+                "circuit_breaker": self.breaker_config}
+
+
+def destination_rows(config: Any, breakers: dict[str, dict[str, Any]], items: Iterable[dict[str, Any]],
+                     now: float) -> list[DestinationRow]:
+    route_dest = {r.name: r.destination for r in config.routes}
+    held: dict[str, int] = {}
+    attempts: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for item in items:
+        route = item.get("route")
+        if route == EVENT_ITEM or route not in route_dest:
+            continue
+        dest = route_dest[route]
+        if item.get("status") == "held":
+            held[dest] = held.get(dest, 0) + 1
+        for attempt in item.get("attempts") or []:
+            at = attempt.get("at")
+            if isinstance(at, int | float) and now - at <= ERROR_WINDOW_SECONDS:
+                attempts[dest] = attempts.get(dest, 0) + 1
+                if attempt.get("outcome") != "delivered":
+                    failed[dest] = failed.get(dest, 0) + 1
+    rows = []
+    for name, dest in sorted(config.destinations.items()):
+        cfg = dest.breaker
+        item = breakers.get(name) or {}
+        state = "off" if cfg is None else str(item.get("state") or "closed")
+        probe = item.get("probe_at") if state in ("open", "half-open") else None
+        rows.append(DestinationRow(
+            name=name, breaker=state, since=_float(item.get("since")) if cfg is not None else None,
+            held=held.get(name, 0), consecutive_failures=int(item.get("failures") or 0),
+            rate_limit=dest.rate_limit, max_concurrency=dest.max_concurrency,
+            attempts=attempts.get(name, 0), failed=failed.get(name, 0),
+            breaker_config=cfg.model_dump() if cfg is not None else None, next_probe_at=_float(probe)))
+    return rows
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
