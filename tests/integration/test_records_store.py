@@ -37,17 +37,19 @@ def receiver() -> Iterator[Receiver]:
 
 def store_of(stack: Any, clock: Any = None) -> RecordsStore:
     kwargs = {"clock": clock} if clock else {}
-    return RecordsStore(stack.resources["RecordsTable"].name, resource=stack.ddb, **kwargs)
+    # the deliver role's clients: its RecordsTable statement is what these writes need
+    return RecordsStore(stack.resources["RecordsTable"].name, resource=stack.function("DeliverFunction").ddb, **kwargs)
 
 
 def make(stack: Any, cfg: Any, clock: Clock, fifo: bool = False) -> tuple[Delivery, RecordsStore]:
     records = store_of(stack, clock)
     guards = Guards(records, clock=clock, monotonic=clock, sleep=lambda s: None)
+    fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     return Delivery(DeliveryDeps(
-        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(stack.bucket, client=stack.s3),
-        events=EventLog(stack.events_table, resource=stack.ddb), sqs=stack.sqs, dlq_url=stack.dlq_url,
-        queue_url=stack.queue_url, ordered_queue_url=stack.resources["OrderedDeliveryQueue"].url,
-        persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table, boto3_client=stack.ddb_client),
+        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
+        events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
+        queue_url=fn.queue_url, ordered_queue_url=stack.resources["OrderedDeliveryQueue"].url,
+        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
         clock=clock, rng=random.Random(1), guards=guards, records=records)), records
 
 
@@ -112,14 +114,15 @@ def test_a_held_event_is_requeued_with_its_attempts_and_sends_nothing(stack: Any
     _, response = deliver(stack, delivery)
     assert len(response["batchItemFailures"]) == 1 and store.breaker("crm")["state"] == "open"
     sent: list[dict[str, Any]] = []
-    real_send = stack.sqs.send_message
+    inner = delivery.deps.sqs
+    real_send = inner.send_message
 
     def send_spy(**kwargs: Any) -> Any:
         sent.append(kwargs)
         return real_send(**kwargs)
 
     delivery.deps.sqs = type("Spy", (), {"send_message": staticmethod(send_spy),
-                                         "__getattr__": lambda self, n: getattr(stack.sqs, n)})()
+                                         "__getattr__": lambda self, n: getattr(inner, n)})()
     # When another event comes while it is open
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=task("e2").model_dump_json(exclude_none=True))
     _, response = deliver(stack, delivery)
@@ -171,14 +174,15 @@ def test_an_ordered_deferral_keeps_its_message_and_is_not_counted_as_an_attempt(
     store.add_deferral("orders-to-crm", "e4", None)  # receive 1 was a deferral (e.g. over the rate limit)
     # When it is received again (receive count 2) and its request fails
     visibility: list[int] = []
-    real = stack.sqs.change_message_visibility
+    inner = delivery.deps.sqs
+    real = inner.change_message_visibility
 
     def spy(**kwargs: Any) -> Any:
         visibility.append(kwargs["VisibilityTimeout"])
         return real(**kwargs)
 
     delivery.deps.sqs = type("Spy", (), {"change_message_visibility": staticmethod(spy),
-                                         "__getattr__": lambda self, n: getattr(stack.sqs, n)})()
+                                         "__getattr__": lambda self, n: getattr(inner, n)})()
     _, response = deliver(stack, delivery, "OrderedDeliveryQueue")
     # Then it was attempt 1 (the first delay, ~10 s), not attempt 2 (~20 s); the message stays on the queue
     assert len(response["batchItemFailures"]) == 1

@@ -219,7 +219,7 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
     assert set(ALARMS) == {
         "DlqDepthAlarm", "BacklogAgeAlarm", "DeliverErrorsAlarm", "IngressErrorsAlarm",
         "DeliverThrottlesAlarm", "IngressThrottlesAlarm", "Ingress5xxAlarm",
-        "SignatureRejectionsAlarm", "SchemaDriftAlarm", "SyncFailuresAlarm",
+        "SignatureRejectionsAlarm", "SchemaDriftAlarm", "SyncFailuresAlarm", "BreakerOpenAlarm", "OrderedDlqDepthAlarm",
     }
     for lid, alarm in ALARMS.items():
         props = alarm["Properties"]

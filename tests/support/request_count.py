@@ -89,7 +89,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.delivery.ordering import FifoPublisher
     from hookline.delivery.store import RecordsStore
     from hookline.ingress.ingress import Ingress, IngressDeps
-    from hookline.local.cfn import Provisioner, load_template
+    from hookline.local import cfn
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
     from hookline.observability import metrics
     from hookline.secrets import SecretResolver
@@ -102,8 +102,8 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     counter = RequestCounter()
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
-        resources = Provisioner(load_template(ROOT / "template.yaml"), stack_name=f"b{uuid.uuid4().hex[:6]}",
-                                session=session, region="us-east-1").provision()
+        resources = cfn.deploy(session.client, ROOT / "template.yaml", stack_name=f"b{uuid.uuid4().hex[:6]}",
+                               region="us-east-1").resources
         sqs, ddb, ddb_client, s3 = (session.client("sqs"), session.resource("dynamodb"), session.client("dynamodb"),
                                     session.client("s3"))
         counter.attach(sqs, ddb.meta.client, ddb_client, s3)
