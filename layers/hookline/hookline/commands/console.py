@@ -35,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"the console needs Flask ({e}): pip install 'hookline[local]'") from None
 
     stack = stack_for(args)
-    backend = Backend(stack, args.config, read_only=args.read_only)
-    if stack.local:
-        from hookline.console.backend import Access
+    from hookline.console.backend import Access, probe_write_access
 
-        backend._access = Access(True)  # the emulator accepts any credentials: nothing to probe
+    # The emulator accepts any credentials: there is nothing to probe.
+    probe = (lambda *_: Access(True)) if stack.local else probe_write_access
+    backend = Backend(stack, args.config, read_only=args.read_only, probe=probe)
     try:
         server = make_server(HOST, args.port, None, threaded=True)  # type: ignore[arg-type]
     except OSError as e:

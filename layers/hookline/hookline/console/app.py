@@ -62,7 +62,7 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would make Chromium send Origin: null
         response.headers["Cache-Control"] = "no-store"
         return response
 
