@@ -73,6 +73,11 @@ test: venv sam-tool
 	$(BIN)/pytest -q -n 2
 	$(MAKE) --no-print-directory sam-validate sam-build
 
+# The console's browser tests, writing their screenshots into docs/console/ (embedded in the README).
+.PHONY: console-screenshots
+console-screenshots: venv
+	HOOKLINE_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_console_browser.py
+
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py
 

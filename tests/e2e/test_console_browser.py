@@ -356,8 +356,21 @@ def test_dlq_replay_from_the_page_delivers_the_selected_events_exactly_once(stag
     assert page.locator("#would-send").inner_text() == "2"
     assert sorted(r.get_attribute("data-id") for r in page.locator("#dry-run tbody tr").all()) == \
         sorted(stage.ids["warehouse"])
-    assert "unchanged" in page.locator("#dry-run").inner_text()
+    def mapping_now() -> list[str]:
+        return [t.split("\n")[0].strip() for t in page.locator("#dry-run tbody td:last-child").all_inner_texts()]
+
+    assert mapping_now() == ["unchanged", "unchanged"]
     assert len(warehouse.requests) == seen["warehouse"]
+    # And once the route's mapping gains a field, the dry run shows the new body beside the failed one
+    config = stage.dev.cwd / "hookline.yaml"
+    cfg = yaml.safe_load(config.read_text())
+    [route] = [r for r in cfg["routes"] if r["name"] == "to-warehouse"]
+    route["transform"]["repository"] = "body.repository.full_name"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    page.reload()
+    assert mapping_now() == ["changed", "changed"]
+    changed = page.locator("details.diff[open] tr.changed")
+    assert changed.count() >= 2 and '"repository": "acme/shop"' in changed.first.inner_text()
     _shot(page, stage, "dlq-preview")
     # When the rate is set, the confirmation ticked, and Replay clicked
     page.fill("input[name=rate]", "4/s")

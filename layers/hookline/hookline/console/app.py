@@ -72,6 +72,7 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
                 "access": backend_.access, "origin": backend_.origin,
                 "csrf_token": app.config["CSRF_TOKEN"], "page": g.get("page", "")}
 
+    @app.errorhandler(400)
     @app.errorhandler(403)
     @app.errorhandler(404)
     @app.errorhandler(421)

@@ -43,14 +43,15 @@ class Buckets:
 
 def bucket_counts(rows: Iterable[EventRow], now: float, window: str) -> Buckets:
     seconds, width, _ = WINDOWS[window]
-    n = seconds // width
-    # Align to whole buckets so a reload a minute later moves the bars, not their edges.
-    end = (int(now) // width + 1) * width
-    start = end - n * width
+    since = now - seconds
+    # Whole buckets (a reload a minute later moves the bars, not their edges), from the one holding
+    # `since` to the one holding `now`; rows before `since` stay out, as in `hookline report --since`.
+    start = int(since) // width * width
+    n = int(now - start) // width + 1
     counts: list[dict[str, int]] = [{} for _ in range(n)]
     seen: set[str] = set()
     for row in rows:
-        if row.received_at is None or not start <= row.received_at < end:
+        if row.received_at is None or not since <= row.received_at <= now:
             continue
         i = int((row.received_at - start) // width)
         counts[i][row.status] = counts[i].get(row.status, 0) + 1
