@@ -57,7 +57,9 @@ def timeline(row: EventRow) -> list[dict[str, Any]]:
     if row.status == "delivered":
         steps.append({"kind": "delivered", "at": row.delivered_at, "label": "delivered"})
     elif row.status in ("dead", "stale", "skipped", "unrouted"):
-        steps.append({"kind": row.status, "at": None, "label": row.status, "reason": row.reason,
+        # The event log keeps no time for the verdict itself: it came with the last attempt.
+        last = row.attempts[-1].get("at") if row.attempts else None
+        steps.append({"kind": row.status, "at": last, "label": row.status, "reason": row.reason,
                       "error": row.last_error})
     else:  # received / retrying / held: the next step has not happened yet
         steps.append({"kind": "pending", "at": None, "label": f"{row.status}: next attempt pending"})
