@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,23 @@ _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationErro
 # A receipt handle no queue ever issued: deleting it can only fail, and how it fails says whether
 # the credentials may delete (ReceiptHandleIsInvalid) or not (AccessDenied).
 _PROBE_HANDLE = "hookline-console-permission-probe"
+
+
+_CLIENTS = threading.Lock()
+
+
+@dataclass
+class _SerialStack(StackInfo):
+    """A StackInfo whose clients are created one at a time: boto3's default session is not
+    thread-safe for that, and pages (one thread per request) and a replay thread create them."""
+
+    def client(self, service: str) -> Any:
+        with _CLIENTS:
+            return super().client(service)
+
+    def resource(self, service: str) -> Any:
+        with _CLIENTS:
+            return super().resource(service)
 
 
 @dataclass
@@ -103,7 +120,7 @@ class Backend:
 
     def __init__(self, stack: StackInfo, config_path: Path | None = None, *, read_only: bool = False,
                  probe: Callable[[Any, str, str | None], Access] = probe_write_access) -> None:
-        self.stack = stack
+        self.stack = _SerialStack(**{f.name: getattr(stack, f.name) for f in fields(stack)})
         self.config_path = config_path
         self._forced_read_only = read_only
         self._probe = probe
