@@ -182,9 +182,13 @@ def stage(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
 
 
 def _events(cwd: Path) -> list[dict[str, Any]]:
-    out = subprocess.run([sys.executable, "-m", "hookline.cli", "events", "--json"], cwd=cwd, env=dev_env(),
-                         capture_output=True, text=True, timeout=60)
-    return json.loads(out.stdout) if out.returncode == 0 else []
+    """The event log in-process (polled while the events settle; a CLI run per poll is slow under load)."""
+    from hookline.commands.events import read_items
+    from hookline.operations.report import list_events
+    from hookline.operations.stack import resolve_stack
+
+    stack = resolve_stack(state_file=cwd / ".hookline" / "dev.json")
+    return [r.to_dict() for r in list_events(read_items(stack))]
 
 
 @pytest.fixture(scope="module")
