@@ -167,3 +167,17 @@ def test_replay_needs_the_confirmation_and_a_readable_rate() -> None:
     bad = c.post("/dlq/replay", data={**base, "confirm": "yes", "rate": "fast"}, headers=host)
     assert bad.status_code == 400 and "N/s" in bad.get_data(as_text=True)
     assert backend.started == []
+
+
+def test_every_template_and_static_file_is_package_data() -> None:
+    # A non-editable install (pip install hookline) must carry what the pages load.
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["hookline"]
+    package = root / "layers/hookline/hookline"
+    files = [p.relative_to(package).as_posix() for d in ("console/templates", "console/static")
+             for p in (package / d).iterdir() if p.is_file()]
+    assert files and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files), files
