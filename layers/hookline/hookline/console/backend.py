@@ -86,7 +86,8 @@ def probe_write_access(sqs: Any, dlq_url: str, delivery_queue_url: str | None) -
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=_PROBE_HANDLE)
     except ClientError as e:
         code = str(e.response.get("Error", {}).get("Code", ""))
-        if code in _DENIED or "AccessDenied" in code:
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _DENIED or "AccessDenied" in code or status == 403:
             return Access(False, "these AWS credentials lack sqs:DeleteMessage on the DLQ")
     except Exception:  # noqa: S110 - unreachable or odd answers are not proof of a missing permission
         pass
