@@ -181,3 +181,39 @@ def test_every_template_and_static_file_is_package_data() -> None:
     files = [p.relative_to(package).as_posix() for d in ("console/templates", "console/static")
              for p in (package / d).iterdir() if p.is_file()]
     assert files and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files), files
+
+
+def test_an_unreachable_stack_gives_an_actionable_page_not_a_traceback() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    class Gone(FakeBackend):
+        def items(self) -> list[dict[str, Any]]:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:5999/")
+
+    _, c = client(Gone())
+    page = c.get("/events", headers={"Host": "127.0.0.1:8765"})
+    assert page.status_code == 502
+    assert "cannot reach http://127.0.0.1:5999/: is `hookline dev` still running?" in page.get_data(as_text=True)
+
+
+def test_events_filter_by_time_window_and_id_search() -> None:
+    class Log(FakeBackend):
+        def items(self) -> list[dict[str, Any]]:
+            return [{"event_id": f"evt-{i}", "route": "r", "received_at": NOW - i * 3600, "status": "delivered",
+                     "attempts": []} for i in range(1, 6)]
+
+    _, c = client(Log())
+    host = {"Host": "127.0.0.1:8765"}
+    html = c.get(f"/events?since={_iso(NOW - 3.5 * 3600)}&until={_iso(NOW - 1.5 * 3600)}", headers=host)
+    text = html.get_data(as_text=True)
+    assert [i for i in range(1, 6) if f'data-id="evt-{i}"' in text] == [2, 3]
+    text = c.get("/events?q=VT-4", headers=host).get_data(as_text=True)
+    assert [i for i in range(1, 6) if f'data-id="evt-{i}"' in text] == [4]
+    bad = c.get("/events?since=yesterday", headers=host).get_data(as_text=True)
+    assert "cannot read" in bad
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # The emulator accepts any credentials: there is nothing to probe.
     probe = (lambda *_: Access(True)) if stack.local else probe_write_access
     backend = Backend(stack, args.config, read_only=args.read_only, probe=probe)
+    backend.dlq_depth()  # reach the stack once now: a stale .hookline/dev.json fails here, clearly
     try:
         server = make_server(HOST, args.port, None, threaded=True)  # type: ignore[arg-type]
     except OSError as e:

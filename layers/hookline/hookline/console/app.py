@@ -72,6 +72,16 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
                 "access": backend_.access, "origin": backend_.origin,
                 "csrf_token": app.config["CSRF_TOKEN"], "page": g.get("page", "")}
 
+    @app.errorhandler(Exception)
+    def _failure(e: Exception) -> Any:
+        from flask import render_template
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return e
+        app.logger.exception("page failed")
+        return render_template("error.html", code=502, message=explain(e)), 502
+
     @app.errorhandler(400)
     @app.errorhandler(403)
     @app.errorhandler(404)
@@ -82,3 +92,24 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
         return render_template("error.html", code=e.code, message=e.description), e.code
 
     return app
+
+
+def explain(e: Exception) -> str:
+    """What went wrong reaching the stack, in the words `hookline events / dlq` use (commands/_ops.py)."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+    from hookline.operations.stack import StackNotFound
+
+    if isinstance(e, StackNotFound):
+        return str(e)
+    if isinstance(e, EndpointConnectionError):
+        return (f"cannot reach {e.kwargs.get('endpoint_url', 'the AWS endpoint')}: is `hookline dev` still running? "
+                "Restart the console next to it, or with --stack NAME")
+    if isinstance(e, NoCredentialsError):
+        return "no AWS credentials: set AWS_PROFILE (or run `aws configure`), then restart the console"
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        return f"AWS refused {e.operation_name}: {err.get('Code')}: {err.get('Message')}"
+    if isinstance(e, BotoCoreError):
+        return f"AWS error: {e}"
+    return f"unexpected {type(e).__name__}; the console's terminal has the details"

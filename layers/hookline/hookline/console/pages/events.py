@@ -27,16 +27,19 @@ def index() -> str:
     route = [r for r in args.getlist("route") if r]
     query = args.get("q", "").strip()
     since_text = args.get("since", "").strip()
+    until_text = args.get("until", "").strip()
     problem = None
-    since = None
-    if since_text:
-        try:
-            since = parse_since(since_text)
-        except ValueError as e:
-            problem = str(e)
+    since = until = None
+    try:
+        since = parse_since(since_text) if since_text else None
+        until = parse_since(until_text) if until_text else None
+    except ValueError as e:
+        problem = str(e)
     items = backend().items()
     every = list_events(items)
     rows = list_events(items, status=status or None, source=source or None, route=route or None, since=since)
+    if until is not None:
+        rows = [r for r in rows if r.received_at is not None and r.received_at < until]
     if query:
         rows = [r for r in rows if query.lower() in r.event_id.lower()]
     total = len(rows)
@@ -44,7 +47,8 @@ def index() -> str:
     return render_template(
         "events.html", rows=rows, total=total, limit=LIMIT, statuses=STATUSES, problem=problem, time_help=TIME_HELP,
         sources=sorted({r.source for r in every if r.source}), routes=sorted({r.route for r in every if r.route}),
-        chosen={"status": status, "source": source, "route": route, "q": query, "since": since_text})
+        chosen={"status": status, "source": source, "route": route, "q": query, "since": since_text,
+                "until": until_text})
 
 
 def timeline(row: EventRow) -> list[dict[str, Any]]:
