@@ -94,6 +94,16 @@ class Stage:
         self.ids = ids
         self.shots = shots
 
+    def events(self) -> list[dict[str, Any]]:
+        return _events(self.dev.cwd)
+
+    def dlq(self) -> list[dict[str, Any]]:
+        """What `hookline dlq list --json` prints, computed in-process (a CLI run costs seconds under load)."""
+        from hookline.commands.dlq import open_dlq
+        from hookline.operations.dlq import sort_entries
+
+        return [e.to_dict() for e in sort_entries(open_dlq(_stack(self.dev.cwd)).peek())]
+
     def cli_json(self, *args: str) -> Any:
         out = subprocess.run([sys.executable, "-m", "hookline.cli", *args, "--json"], cwd=self.dev.cwd,
                              env=dev_env(), capture_output=True, text=True, timeout=60)
@@ -185,10 +195,17 @@ def _events(cwd: Path) -> list[dict[str, Any]]:
     """The event log in-process (polled while the events settle; a CLI run per poll is slow under load)."""
     from hookline.commands.events import read_items
     from hookline.operations.report import list_events
-    from hookline.operations.stack import resolve_stack
 
-    stack = resolve_stack(state_file=cwd / ".hookline" / "dev.json")
-    return [r.to_dict() for r in list_events(read_items(stack))]
+    return [r.to_dict() for r in list_events(read_items(_stack(cwd)))]
+
+
+def _stack(cwd: Path) -> Any:
+    """The running dev's resources, from its state file alone (whatever AWS_* this process has)."""
+    from hookline.operations.stack import StackInfo, read_dev_state
+
+    state = read_dev_state(cwd / ".hookline" / "dev.json")
+    return StackInfo(outputs=state["outputs"], endpoint_url=state["endpoint_url"], region=state["region"],
+                     origin="test", local=True)
 
 
 @pytest.fixture(scope="module")
@@ -324,7 +341,7 @@ def test_events_filter_and_the_timeline_shows_each_attempt(stage: Stage, page: A
 
 
 def test_destinations_show_endpoint_and_recent_error_rate(stage: Stage, page: Any) -> None:
-    rows = stage.cli_json("events")
+    rows = stage.events()
     _visit(page, stage, "/destinations")
     _shot(page, stage, "destinations")
     for name in DESTINATIONS:
@@ -396,15 +413,15 @@ def test_dlq_replay_from_the_page_delivers_the_selected_events_exactly_once(stag
     assert sorted(new_requests()) == sorted(f"{i}:to-warehouse" for i in stage.ids["warehouse"])
     assert len(ledger.requests) == seen["ledger"]  # not selected: not sent
     # And the DLQ keeps only the unselected events; the replayed ones are delivered in the event log
-    after = stage.cli_json("dlq", "list")
+    after = stage.dlq()
     assert sorted(e["id"] for e in after) == sorted(stage.ids["ledger"])
-    _wait(lambda: all(r["status"] == "delivered" for r in stage.cli_json("events", "--route", "to-warehouse")),
+    _wait(lambda: all(r["status"] == "delivered" for r in stage.events() if r["route"] == "to-warehouse"),
           20, "the replayed events to be recorded as delivered")
 
 
 def test_replay_needs_the_csrf_token_and_the_console_answers_only_on_localhost(stage: Stage, page: Any) -> None:
     # Given a DLQ event id, posted without the token the pages carry
-    message_id = stage.cli_json("dlq", "list")[0]["message_id"]
+    message_id = stage.dlq()[0]["message_id"]
     form = f"id={message_id}&confirm=yes&rate=1/s".encode()
     req = urllib.request.Request(f"{stage.console.url}/dlq/replay", data=form, method="POST",
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -417,7 +434,7 @@ def test_replay_needs_the_csrf_token_and_the_console_answers_only_on_localhost(s
         urllib.request.urlopen(req, timeout=10)
     assert wrong_host.value.code == 421
     # Then nothing left the DLQ
-    assert any(e["message_id"] == message_id for e in stage.cli_json("dlq", "list"))
+    assert any(e["message_id"] == message_id for e in stage.dlq())
 
 
 def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any) -> None:
@@ -425,7 +442,7 @@ def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any) ->
     console = Console(stage.dev.cwd, "--read-only")
     try:
         assert "read-only" in console.banner
-        message_id = stage.cli_json("dlq", "list")[0]["message_id"]
+        message_id = stage.dlq()[0]["message_id"]
         # When its DLQ preview is opened
         page.goto(f"{console.url}/dlq/preview?id={message_id}")
         # Then the page says read-only and offers no replay form
@@ -437,6 +454,6 @@ def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any) ->
         resp = page.request.post(f"{console.url}/dlq/replay",
                                  form={"id": message_id, "confirm": "yes", "csrf_token": token})
         assert resp.status == 403 and "read-only" in resp.text()
-        assert any(e["message_id"] == message_id for e in stage.cli_json("dlq", "list"))
+        assert any(e["message_id"] == message_id for e in stage.dlq())
     finally:
         console.stop()

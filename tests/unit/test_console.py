@@ -217,3 +217,13 @@ def _iso(epoch: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_dry_run_diff_marks_only_the_lines_that_changed() -> None:
+    from hookline.console.pages.dlq import diff_rows
+    from hookline.operations.dlq import MappingPreview
+
+    rows = diff_rows(MappingPreview("changed", old={"number": "7", "title": "x", "token": "s3cr3t"},
+                                    new={"number": "7", "repository": "acme/shop", "title": "x", "token": "s3cr3t"}))
+    assert [(a.strip(), b.strip()) for a, b, changed in rows if changed] == [("", '"repository": "acme/shop",')]
+    assert "s3cr3t" not in repr(rows)  # redacted like `dlq replay --dry-run`

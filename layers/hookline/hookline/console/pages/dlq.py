@@ -6,6 +6,7 @@ The dry run is what `hookline dlq replay --id ... --dry-run` computes, and the r
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import Counter
 from itertools import zip_longest
@@ -40,7 +41,15 @@ def diff_rows(preview: MappingPreview) -> list[tuple[str, str, bool]]:
             return value.splitlines()
         return json.dumps(redact(value), indent=2, ensure_ascii=False, default=str, sort_keys=True).splitlines()
 
-    return [(old, new, old != new) for old, new in zip_longest(lines(preview.old), lines(preview.new), fillvalue="")]
+    old, new = lines(preview.old), lines(preview.new)
+    rows: list[tuple[str, str, bool]] = []
+    # Aligned like a diff (an added field is one marked line, not every line after it).
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            rows += [(line, line, False) for line in old[i1:i2]]
+        else:
+            rows += [(a, b, True) for a, b in zip_longest(old[i1:i2], new[j1:j2], fillvalue="")]
+    return rows
 
 
 @bp.get("/dlq/preview")
