@@ -135,7 +135,8 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stage(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Stage]:
+def stage(browser: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Stage]:
+    # (`browser` first: without chromium the module fails at once, before starting `hookline dev`)
     workdir = tmp_path_factory.mktemp("console")
     receivers = {name: Receiver(script) for name, (script, _) in DESTINATIONS.items()}
     for r in receivers.values():
@@ -403,6 +404,9 @@ def test_dlq_replay_from_the_page_delivers_the_selected_events_exactly_once(stag
     assert page.locator("#state").inner_text() == "done"
     assert page.locator("#counter").inner_text() == "2 of 2"
     assert page.locator("#summary").inner_text().startswith("sent 2, skipped 0, failed 0")
+    assert PLANTED not in page.content()
+    progress_json = stage.console.url + page.locator("#replay-progress").get_attribute("data-url")
+    assert PLANTED not in page.request.get(progress_json).text()
     _shot(page, stage, "dlq-progress")
     # And each replayed event reaches the warehouse exactly once more, with its Idempotency-Key
     def new_requests() -> list[str]:
@@ -448,6 +452,7 @@ def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any) ->
         # Then the page says read-only and offers no replay form
         assert "Read-only" in page.locator("#read-only").inner_text()
         assert page.locator("#replay-form").count() == 0
+        assert PLANTED not in page.content()
         _shot(page, stage, "read-only")
         # And a POST carrying the page's own CSRF token is refused too, as read-only
         token = page.locator("meta[name=csrf-token]").get_attribute("content")
