@@ -227,3 +227,16 @@ def test_the_dry_run_diff_marks_only_the_lines_that_changed() -> None:
                                     new={"number": "7", "repository": "acme/shop", "title": "x", "token": "s3cr3t"}))
     assert [(a.strip(), b.strip()) for a, b, changed in rows if changed] == [("", '"repository": "acme/shop",')]
     assert "s3cr3t" not in repr(rows)  # redacted like `dlq replay --dry-run`
+
+
+def test_pages_load_nothing_from_another_origin() -> None:
+    # Operators' laptops may be offline, and the CSP would block it anyway: every asset is in the package.
+    import re
+    from pathlib import Path
+
+    console = Path(__file__).resolve().parents[2] / "layers/hookline/hookline/console"
+    for path in [*(console / "templates").iterdir(), *(console / "static").iterdir()]:
+        text = path.read_text()
+        text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a namespace name, never fetched
+        assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//""", text), path
+        assert "http://" not in text and "https://" not in text, path
