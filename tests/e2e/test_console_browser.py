@@ -62,19 +62,29 @@ class Console:
         cmd = [sys.executable, "-m", "hookline.cli", "console", "--port", "0", *extra]
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=dev_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1)
-        first: list[str] = []
-        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-        reader.start()
-        reader.join(30)
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", first[0] if first else "")
+        self._first: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for n, line in enumerate(self.proc.stdout):  # drained to the end, so it never blocks on a full pipe
+            if n == 0:
+                self._first.append(line)
+
+    def started(self, timeout: float = 30.0) -> Console:
+        """Wait for its banner line; sets `url`, `port`, `banner`."""
+        deadline = time.monotonic() + timeout
+        while not self._first and time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", self._first[0] if self._first else "")
         if not match:
             self.stop()
-            raise AssertionError(f"the console did not start: {first}")
+            raise AssertionError(f"the console did not start: {self._first}")
         self.port = int(match.group(1))
         self.url = f"http://127.0.0.1:{self.port}"
-        self.banner = first[0]
-        # Drain its output so that it never blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+        self.banner = self._first[0]
+        return self
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -158,6 +168,7 @@ def stage(browser: Any, tmp_path_factory: pytest.TempPathFactory, request: pytes
     console = None
     try:
         dev.wait_ready()
+        console = Console(workdir)  # it starts while the events settle (pages read the log when loaded)
         started = time.perf_counter()
         ids: dict[str, list[str]] = {name: [f"{name}-{uuid.uuid4().hex[:8]}" for _ in range(2)]
                                      for name in DESTINATIONS}
@@ -176,8 +187,8 @@ def stage(browser: Any, tmp_path_factory: pytest.TempPathFactory, request: pytes
                         and status("search", i) == "retrying" for i in range(2)))
 
         _wait(settled, 60, "every event in its final state")
+        console.started()
         report(request, f"\nconsole e2e: events in every state after {time.perf_counter() - started:.1f} s")
-        console = Console(workdir)
         shots = tmp_path_factory.mktemp("shots")
         yield Stage(dev, receivers, console, ids, shots)
         if os.environ.get("HOOKLINE_UPDATE_SCREENSHOTS") == "1":
@@ -443,7 +454,7 @@ def test_replay_needs_the_csrf_token_and_the_console_answers_only_on_localhost(s
 
 def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any) -> None:
     # Given a console started read-only next to the same `hookline dev`
-    console = Console(stage.dev.cwd, "--read-only")
+    console = Console(stage.dev.cwd, "--read-only").started()
     try:
         assert "read-only" in console.banner
         message_id = stage.dlq()[0]["message_id"]
