@@ -113,6 +113,11 @@ loop: venv
 iam-report: venv
 	$(BIN)/pytest -q -s tests/integration/test_iam.py -k least_privilege
 
+# The console's browser tests, writing their screenshots into docs/console/ (embedded in the README).
+.PHONY: console-screenshots
+console-screenshots: venv
+	HOOKLINE_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_console_browser.py
+
 bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py
 	$(BIN)/python benchmarks/bench_sync_requests.py

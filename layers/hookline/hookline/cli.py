@@ -8,7 +8,7 @@ import sys
 
 from hookline import __version__
 
-COMMANDS = ("dev", "validate", "send", "dlq", "events", "report", "destinations", "sync", "map")
+COMMANDS = ("dev", "validate", "send", "dlq", "events", "report", "destinations", "sync", "map", "console")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,12 +32,14 @@ from hookline.operations.dlq import (
     ReplayError,
     ReplayResult,
     ReplaySummary,
+    entry_payload,
     parse_rate,
     preview_mapping,
     redact,
     redact_headers,
     redact_text,
     replay,
+    replay_held,
     sort_entries,
 )
 from hookline.operations.stack import StackInfo
@@ -146,29 +148,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _payload(entry: DlqEntry, stack: StackInfo) -> tuple[Any, str | None]:
     """The stored body, parsed like ingress would (auto) and redacted; or (None, why not)."""
-    from hookline.ingress.envelope import BodyParseError, parse_body
+    def load_s3(key: str) -> bytes:
+        from hookline.aws import PayloadStore
 
-    task = entry.task
-    if task is None:
-        return redact_text(entry.body), None
-    try:
-        if task.s3_key is not None:
-            from hookline.aws import PayloadStore
+        return PayloadStore(stack.output("PayloadBucketName"), client=stack.client("s3")).get(key)
 
-            raw = PayloadStore(stack.output("PayloadBucketName"), client=stack.client("s3")).get(task.s3_key)
-        else:
-            raw = task.inline_body()
-    except Exception as e:
-        return None, f"cannot read the body{f' (s3 key {task.s3_key})' if task.s3_key else ''}: {e}"
-    if task.body_encoding == "base64" and task.s3_key is None:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None, f"{len(raw)} bytes of binary data"
-    try:
-        return redact(parse_body(raw, task.content_type, "auto")), None
-    except BodyParseError:
-        return raw.decode("utf-8", errors="replace"), None
+    return entry_payload(entry, load_s3)
 
 
 @friendly
@@ -290,18 +275,18 @@ def _replay_messages(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetter
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with dlq.held(visibility_timeout=REPLAY_VISIBILITY_SECONDS, keep=flt.matches) as held:
-        entries = sort_entries(held)
-        progress = Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("{task.fields[last]}"), console=console,
-                            disable=args.json or not console.is_terminal, transient=False)
-        with progress:
-            bar = progress.add_task("replay", total=len(entries), last="")
+    progress = Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[last]}"), console=console,
+                        disable=args.json or not console.is_terminal, transient=False)
+    with progress:
+        bar = progress.add_task("replay", total=None, last="")
 
-            def advance(result: ReplayResult) -> None:
-                progress.update(bar, advance=1, last=f"{result.entry.key} {result.outcome}")
+        def advance(result: ReplayResult) -> None:
+            progress.update(bar, advance=1, last=f"{result.entry.key} {result.outcome}")
 
-            return replay(entries, dlq, rate=args.rate, is_delivered=_delivered_check(stack), progress=advance)
+        return replay_held(dlq, flt, visibility_timeout=REPLAY_VISIBILITY_SECONDS,
+                           on_start=lambda entries: progress.update(bar, total=len(entries)),
+                           rate=args.rate, is_delivered=_delivered_check(stack), progress=advance)
 
 
 def _print_summary(args: argparse.Namespace, summary: ReplaySummary, flt: DlqFilter) -> None:

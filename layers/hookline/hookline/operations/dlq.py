@@ -417,6 +417,20 @@ def replay(entries: list[DlqEntry], target: ReplayTarget, *, dry_run: bool = Fal
     return summary
 
 
+def replay_held(dlq: DeadLetterQueue, flt: DlqFilter, *, visibility_timeout: int,
+                on_start: Callable[[list[DlqEntry]], None] | None = None, **options: Any) -> ReplaySummary:
+    """`hookline dlq replay` and the console's replay: hold the matching messages, then `replay` them.
+
+    `on_start` sees the held entries (oldest failure first) before the first send; `options`
+    go to `replay` (rate, is_delivered, progress).
+    """
+    with dlq.held(visibility_timeout=visibility_timeout, keep=flt.matches) as held:
+        entries = sort_entries(held)
+        if on_start is not None:
+            on_start(entries)
+        return replay(entries, dlq, **options)
+
+
 def _safe_is_delivered(check: Callable[[DlqEntry], bool], entry: DlqEntry) -> bool:
     # The event log is an optimisation (delivery is idempotent anyway): when it cannot be read, send.
     try:
@@ -507,6 +521,36 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
                               enriched=task.enriched)
     return MappingPreview("unchanged" if old == new else "changed", old=old, new=new, detail=detail,
                           enriched=task.enriched)
+
+
+def entry_payload(entry: DlqEntry, load_s3: Callable[[str], bytes] | None) -> tuple[Any, str | None]:
+    """The stored body, parsed like ingress would (auto) and redacted; or (None, why not).
+
+    What `hookline dlq show` and the console's event page show: one redaction for both.
+    """
+    from hookline.ingress.envelope import BodyParseError, parse_body
+
+    task = entry.task
+    if task is None:
+        return redact_text(entry.body), None
+    try:
+        if task.s3_key is not None:
+            if load_s3 is None:
+                return None, f"the body is in S3 ({task.s3_key}) and the stack has no payload bucket output"
+            raw = load_s3(task.s3_key)
+        else:
+            raw = task.inline_body()
+    except Exception as e:
+        return None, f"cannot read the body{f' (s3 key {task.s3_key})' if task.s3_key else ''}: {e}"
+    if task.body_encoding == "base64" and task.s3_key is None:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, f"{len(raw)} bytes of binary data"
+    try:
+        return redact(parse_body(raw, task.content_type, "auto")), None
+    except BodyParseError:
+        return raw.decode("utf-8", errors="replace"), None
 
 
 # ---------------------------------------------------------------- adapter

@@ -1,0 +1,60 @@
+"""`hookline console`: the web console on 127.0.0.1, over the running `hookline dev` or a deployed stack."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hookline.commands._ops import CommandError, add_stack_arg, friendly, stack_for
+
+HOST = "127.0.0.1"  # never another address: the console acts with the operator's credentials
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("console", help="web console on 127.0.0.1: overview, events, DLQ with replay, destinations",
+                       description="A local web console over the same operations as `hookline report / events / "
+                                   "dlq`. Against a running `hookline dev` it needs no flag; with --stack it uses "
+                                   "your own AWS credentials (no new endpoint, no new IAM). It listens on "
+                                   "127.0.0.1 only. Without write permission on the queues it is read-only.")
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 = any free port)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="hookline.yaml, for destinations and the replay's mapping diff (default: $HOOKLINE_CONFIG, "
+                        "the running `hookline dev`'s, or ./hookline.yaml)")
+    p.add_argument("--read-only", action="store_true", help="never replay, whatever the credentials allow")
+    add_stack_arg(p)
+    p.set_defaults(func=run)
+
+
+@friendly
+def run(args: argparse.Namespace) -> int:
+    try:
+        from werkzeug.serving import make_server
+
+        from hookline.console import Backend, create_app
+    except ImportError as e:
+        raise CommandError(f"the console needs Flask ({e}): pip install 'hookline[local]'") from None
+
+    stack = stack_for(args)
+    from hookline.console.backend import Access, probe_write_access
+
+    # The emulator accepts any credentials: there is nothing to probe.
+    probe = (lambda *_: Access(True)) if stack.local else probe_write_access
+    backend = Backend(stack, args.config, read_only=args.read_only, probe=probe)
+    backend.dlq_depth()  # reach the stack once now: a stale .hookline/dev.json fails here, clearly
+    try:
+        server = make_server(HOST, args.port, None, threaded=True)  # type: ignore[arg-type]
+    except OSError as e:
+        raise CommandError(f"cannot listen on {HOST}:{args.port}: {e.strerror or e}; pick another --port") from None
+    port = server.server_port
+    server.app = create_app(backend, port=port)
+    access = backend.access
+    print(f"hookline console: http://{HOST}:{port}/  ({stack.origin}"
+          f"{'' if access.writable else f'; read-only: {access.why}'})", flush=True)
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,115 @@
+"""The Flask app: one blueprint per page (console/pages/), shared layout and the safety rules.
+
+Safety, for a server that can replay events with the operator's own AWS credentials:
+- it is meant to listen on 127.0.0.1 only (commands/console.py binds there), and it answers
+  only requests whose Host is that address or localhost on its port, so a web page cannot
+  reach it through DNS rebinding;
+- every POST carries a per-process CSRF token that only pages served here contain, and a
+  cross-site Origin is refused;
+- scripts and styles come from /static only (Content-Security-Policy), pages cannot be framed;
+- secrets are redacted by operations/dlq.py's functions, the ones `hookline dlq show` uses.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from flask import Flask, abort, current_app, g, request
+
+from hookline.console.backend import Backend
+from hookline.console.pages import PAGES
+from hookline.operations.timeparse import format_duration, format_epoch
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def backend() -> Backend:
+    return current_app.extensions["hookline_backend"]  # type: ignore[no-any-return]
+
+
+def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
+    """`port` = the port it listens on (None in tests): requests for any other Host are refused."""
+    app = Flask(__name__)
+    app.extensions["hookline_backend"] = backend_
+    app.config["CSRF_TOKEN"] = secrets.token_urlsafe(32)
+    app.config["ALLOWED_HOSTS"] = ({f"127.0.0.1:{port}", f"localhost:{port}"} if port else None)
+    app.jinja_env.filters["epoch"] = format_epoch
+    app.jinja_env.filters["duration"] = format_duration
+    app.jinja_env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.1f}%"
+    app.jinja_env.filters["ms"] = lambda v: "-" if v is None else f"{float(v):.0f} ms"
+
+    for page in PAGES:
+        app.register_blueprint(page.bp)
+
+    @app.before_request
+    def _guard() -> None:
+        allowed = app.config["ALLOWED_HOSTS"]
+        if allowed is not None and request.host not in allowed:
+            abort(421, "this console answers only on 127.0.0.1 / localhost")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("Origin")
+            if origin and origin.split("://", 1)[-1] != request.host:
+                abort(403, "cross-site request refused")
+            sent = request.form.get("csrf_token", "")
+            if not hmac.compare_digest(sent.encode(), app.config["CSRF_TOKEN"].encode()):
+                abort(403, "missing or wrong CSRF token: reload the page and try again")
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would make Chromium send Origin: null
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def _layout() -> dict[str, Any]:
+        return {"nav": [(p.NAV[0], p.NAV[1]) for p in PAGES if getattr(p, "NAV", None)],
+                "access": backend_.access, "origin": backend_.origin,
+                "csrf_token": app.config["CSRF_TOKEN"], "page": g.get("page", "")}
+
+    @app.errorhandler(Exception)
+    def _failure(e: Exception) -> Any:
+        from flask import render_template
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return e
+        app.logger.exception("page failed")
+        return render_template("error.html", code=502, message=explain(e)), 502
+
+    @app.errorhandler(400)
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    @app.errorhandler(421)
+    def _error(e: Any) -> Any:
+        from flask import render_template
+
+        return render_template("error.html", code=e.code, message=e.description), e.code
+
+    return app
+
+
+def explain(e: Exception) -> str:
+    """What went wrong reaching the stack, in the words `hookline events / dlq` use (commands/_ops.py)."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+    from hookline.operations.stack import StackNotFound
+
+    if isinstance(e, StackNotFound):
+        return str(e)
+    if isinstance(e, EndpointConnectionError):
+        return (f"cannot reach {e.kwargs.get('endpoint_url', 'the AWS endpoint')}: is `hookline dev` still running? "
+                "Restart the console next to it, or with --stack NAME")
+    if isinstance(e, NoCredentialsError):
+        return "no AWS credentials: set AWS_PROFILE (or run `aws configure`), then restart the console"
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        return f"AWS refused {e.operation_name}: {err.get('Code')}: {err.get('Message')}"
+    if isinstance(e, BotoCoreError):
+        return f"AWS error: {e}"
+    return f"unexpected {type(e).__name__}; the console's terminal has the details"

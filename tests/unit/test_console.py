@@ -1,0 +1,242 @@
+"""The console's pure parts and its guards, without a browser (tests/e2e/test_console_browser.py drives one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from hookline.config import parse_config
+from hookline.console import Backend, create_app
+from hookline.console.backend import Access, probe_write_access
+from hookline.console.charts import bucket_counts, stacked_bars
+from hookline.console.pages.destinations import destination_views
+from hookline.operations.report import EventRow
+from hookline.operations.stack import StackInfo
+
+NOW = 1_800_000_000.0
+
+
+def row(at: float | None, status: str, route: str = "A") -> EventRow:
+    return EventRow(event_id=f"e{at}", route=route, source="github", type=None, status=status, attempts=[],
+                    received_at=at)
+
+
+def test_buckets_count_each_row_once_by_status_inside_the_window_only() -> None:
+    # Given rows inside the last hour, one older, one without a time, and a status this console does not know
+    rows = [row(NOW - 10, "delivered"), row(NOW - 20, "delivered"), row(NOW - 30, "dead"),
+            row(NOW - 1800, "retrying"), row(NOW - 1801, "stale"), row(NOW - 3 * 3600, "delivered"),
+            row(None, "delivered"), row(NOW - 40, "paused")]
+    # When they are bucketed over 1 h (known statuses first, in reading order)
+    b = bucket_counts(rows, NOW, "1h")
+    # Then 5-minute buckets from the hour's start to now hold exactly the six rows of the window
+    assert b.width == 300 and b.start <= NOW - 3600 < b.start + 300 and b.start + len(b.counts) * 300 > NOW
+    assert {s: b.total(s) for s in b.statuses} == {"retrying": 1, "delivered": 2, "dead": 1, "stale": 1,
+                                                   "paused": 1}
+    assert b.statuses == ["retrying", "delivered", "dead", "stale", "paused"]
+    assert b.counts[int((NOW - 10 - b.start) // 300)] == {"delivered": 2, "dead": 1, "paused": 1}
+
+
+def test_the_chart_draws_one_rect_per_bucket_and_status_with_its_count() -> None:
+    b = bucket_counts([row(NOW - 10, "delivered"), row(NOW - 11, "delivered"), row(NOW - 700, "dead")], NOW, "1h")
+    svg = stacked_bars(b, "1h", "A <route>")
+    assert svg.count("<rect ") == 2
+    assert 'data-status="delivered" data-count="2"' in svg and 'data-status="dead" data-count="1"' in svg
+    assert "A &lt;route&gt;" in svg and "<route>" not in svg
+
+
+class FakeSqs:
+    def __init__(self, code: str | None) -> None:
+        self.code = code
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def delete_message(self, **kwargs: Any) -> None:
+        self.calls.append(("delete_message", kwargs))
+        if self.code:
+            raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "DeleteMessage")
+
+
+@pytest.mark.parametrize(("code", "writable"), [
+    ("ReceiptHandleIsInvalid", True),
+    ("AccessDenied", False),
+    ("AccessDeniedException", False),
+    ("InternalError", True),
+])
+def test_write_access_is_probed_with_a_delete_that_can_delete_nothing(code: str, writable: bool) -> None:
+    sqs = FakeSqs(code)
+    access = probe_write_access(sqs, "dlq-url", "queue-url")
+    assert access.writable is writable
+    assert sqs.calls == [("delete_message", {"QueueUrl": "dlq-url",
+                                             "ReceiptHandle": "hookline-console-permission-probe"})]
+    if not writable:
+        assert "sqs:DeleteMessage" in access.why
+
+
+def test_without_a_delivery_queue_the_console_is_read_only() -> None:
+    assert not probe_write_access(FakeSqs(None), "dlq-url", None).writable
+
+
+def test_destinations_show_host_and_path_but_never_credentials_or_query() -> None:
+    config = parse_config({
+        "sources": {"gh": {"verify": {"scheme": "github", "secrets": ["env:X"]}}},
+        "destinations": {"crm": {"url": "https://user:pw@crm.example.com:8443/hooks?token=abc", "method": "PUT",
+                                 "timeout_seconds": 3}},
+        "routes": [{"name": "r1", "source": "gh", "destination": "crm"}],
+    })
+    items = [{"event_id": "e1", "route": "r1", "received_at": NOW - 60, "status": "delivered",
+              "attempts": [{"at": NOW - 59, "status_code": 503, "error": "HTTP 503"},
+                           {"at": NOW - 50, "status_code": 201}]},
+             {"event_id": "e2", "route": "r1", "received_at": NOW - 40, "status": "retrying",
+              "attempts": [{"at": NOW - 39, "status_code": None, "error": "timed out"}]},
+             {"event_id": "e0", "route": "r1", "received_at": NOW - 90_000, "status": "delivered",
+              "attempts": [{"at": NOW - 90_000, "status_code": 200}]}]
+    [view] = destination_views(config, items, NOW)
+    assert view.host == "https://crm.example.com:8443/hooks"
+    assert (view.method, view.timeout_seconds, view.routes) == ("PUT", 3, ["r1"])
+    # The day-old attempt is outside the window; the timeout counts as a failure and is the last status
+    assert (view.attempts, view.failed, view.last_status_code, view.last_error) == (3, 2, None, "timed out")
+
+
+class FakeBackend(Backend):
+    def __init__(self, writable: bool = True) -> None:
+        stack = StackInfo(outputs={"DeadLetterQueueUrl": "dlq", "DeliveryQueueUrl": "q"}, region="us-east-1",
+                          origin="test")
+        super().__init__(stack, probe=lambda *_: Access(writable, "no permission"))
+        self.started: list[tuple[list[str], float | None]] = []
+
+    def items(self) -> list[dict[str, Any]]:
+        return []
+
+    def dlq_depth(self) -> int:
+        return 0
+
+    def start_replay(self, ids: list[str], rate: float | None) -> Any:
+        if not self.access.writable:
+            raise PermissionError(self.access.why)
+        self.started.append((ids, rate))
+        raise AssertionError("the guards should have stopped this request")
+
+
+def client(backend: Backend, port: int | None = 8765) -> Any:
+    app = create_app(backend, port=port)
+    return app, app.test_client()
+
+
+def test_pages_answer_only_for_localhost_on_their_port_with_a_strict_csp() -> None:
+    _, c = client(FakeBackend())
+    ok = c.get("/", headers={"Host": "127.0.0.1:8765"})
+    assert ok.status_code == 200
+    assert "script-src 'self'" in ok.headers["Content-Security-Policy"] and ok.headers["X-Frame-Options"] == "DENY"
+    assert c.get("/", headers={"Host": "localhost:8765"}).status_code == 200
+    assert c.get("/", headers={"Host": "attacker.example:8765"}).status_code == 421
+    assert c.get("/", headers={"Host": "127.0.0.1:9999"}).status_code == 421
+
+
+def test_a_post_needs_the_token_and_a_same_origin() -> None:
+    backend = FakeBackend()
+    app, c = client(backend)
+    form = {"id": "m1", "confirm": "yes", "rate": "1/s"}
+    host = {"Host": "127.0.0.1:8765"}
+    assert c.post("/dlq/replay", data=form, headers=host).status_code == 403
+    assert c.post("/dlq/replay", data={**form, "csrf_token": "guess"}, headers=host).status_code == 403
+    token = app.config["CSRF_TOKEN"]
+    cross = c.post("/dlq/replay", data={**form, "csrf_token": token},
+                   headers={**host, "Origin": "http://attacker.example"})
+    assert cross.status_code == 403
+    assert backend.started == []
+
+
+def test_read_only_pages_say_so_and_refuse_replay_even_with_the_token() -> None:
+    backend = FakeBackend(writable=False)
+    app, c = client(backend)
+    host = {"Host": "127.0.0.1:8765"}
+    page = c.get("/", headers=host).get_data(as_text=True)
+    assert "Read-only: no permission" in page
+    refused = c.post("/dlq/replay", data={"id": "m1", "confirm": "yes", "csrf_token": app.config["CSRF_TOKEN"]},
+                     headers=host)
+    assert refused.status_code == 403 and "read-only" in refused.get_data(as_text=True)
+
+
+def test_replay_needs_the_confirmation_and_a_readable_rate() -> None:
+    backend = FakeBackend()
+    app, c = client(backend)
+    base = {"id": "m1", "csrf_token": app.config["CSRF_TOKEN"]}
+    host = {"Host": "127.0.0.1:8765"}
+    assert c.post("/dlq/replay", data=base, headers=host).status_code == 400
+    bad = c.post("/dlq/replay", data={**base, "confirm": "yes", "rate": "fast"}, headers=host)
+    assert bad.status_code == 400 and "N/s" in bad.get_data(as_text=True)
+    assert backend.started == []
+
+
+def test_every_template_and_static_file_is_package_data() -> None:
+    # A non-editable install (pip install hookline) must carry what the pages load.
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["hookline"]
+    package = root / "layers/hookline/hookline"
+    files = [p.relative_to(package).as_posix() for d in ("console/templates", "console/static")
+             for p in (package / d).iterdir() if p.is_file()]
+    assert files and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files), files
+
+
+def test_an_unreachable_stack_gives_an_actionable_page_not_a_traceback() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    class Gone(FakeBackend):
+        def items(self) -> list[dict[str, Any]]:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:5999/")
+
+    _, c = client(Gone())
+    page = c.get("/events", headers={"Host": "127.0.0.1:8765"})
+    assert page.status_code == 502
+    assert "cannot reach http://127.0.0.1:5999/: is `hookline dev` still running?" in page.get_data(as_text=True)
+
+
+def test_events_filter_by_time_window_and_id_search() -> None:
+    class Log(FakeBackend):
+        def items(self) -> list[dict[str, Any]]:
+            return [{"event_id": f"evt-{i}", "route": "r", "received_at": NOW - i * 3600, "status": "delivered",
+                     "attempts": []} for i in range(1, 6)]
+
+    _, c = client(Log())
+    host = {"Host": "127.0.0.1:8765"}
+    html = c.get(f"/events?since={_iso(NOW - 3.5 * 3600)}&until={_iso(NOW - 1.5 * 3600)}", headers=host)
+    text = html.get_data(as_text=True)
+    assert [i for i in range(1, 6) if f'data-id="evt-{i}"' in text] == [2, 3]
+    text = c.get("/events?q=VT-4", headers=host).get_data(as_text=True)
+    assert [i for i in range(1, 6) if f'data-id="evt-{i}"' in text] == [4]
+    bad = c.get("/events?since=yesterday", headers=host).get_data(as_text=True)
+    assert "cannot read" in bad
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_dry_run_diff_marks_only_the_lines_that_changed() -> None:
+    from hookline.console.pages.dlq import diff_rows
+    from hookline.operations.dlq import MappingPreview
+
+    rows = diff_rows(MappingPreview("changed", old={"number": "7", "title": "x", "token": "s3cr3t"},
+                                    new={"number": "7", "repository": "acme/shop", "title": "x", "token": "s3cr3t"}))
+    assert [(a.strip(), b.strip()) for a, b, changed in rows if changed] == [("", '"repository": "acme/shop",')]
+    assert "s3cr3t" not in repr(rows)  # redacted like `dlq replay --dry-run`
+
+
+def test_pages_load_nothing_from_another_origin() -> None:
+    # Operators' laptops may be offline, and the CSP would block it anyway: every asset is in the package.
+    import re
+    from pathlib import Path
+
+    console = Path(__file__).resolve().parents[2] / "layers/hookline/hookline/console"
+    for path in [*(console / "templates").iterdir(), *(console / "static").iterdir()]:
+        text = path.read_text()
+        text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a namespace name, never fetched
+        assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//""", text), path
+        assert "http://" not in text and "https://" not in text, path
