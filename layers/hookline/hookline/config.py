@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hookline.errors import ConfigError, Problem
+from hookline.expressions import compile_expression
 
 SCHEMES = ("github", "stripe", "shopify", "standard-webhooks", "hmac-sha256")
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:/[\w./-]+|secretsmanager:[\w/+=.@:-]+)$")
@@ -28,6 +29,10 @@ CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-
 DEFAULT_SCHEDULE = (60, 300, 1800)
 SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noqa: S105 (a hint, not a secret)
+
+
+# libyaml's loader: the pure-Python one took most of the load time of a large configuration.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _check_secret_ref(value: str) -> str:
@@ -151,6 +156,13 @@ class HooklineConfig(_Model):
     def schedule_for(self, route: RouteConfig) -> list[int]:
         return list((route.retry or self.retry).schedule_seconds)
 
+    @cached_property
+    def route_index(self) -> Any:
+        """The routes compiled and indexed by source (built by parse_config, once per configuration)."""
+        from hookline.ingress.routing import RouteIndex
+
+        return RouteIndex(self.routes)
+
 
 # ---------------------------------------------------------------- loading and checks
 
@@ -189,7 +201,7 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
 
 def _check_jmespath(expr: str, path: str, problems: list[Problem]) -> None:
     try:
-        jmespath.compile(expr)
+        compile_expression(expr)
     except JMESPathError as e:
         detail = str(e).splitlines()[0]
         problems.append(Problem(path, f"invalid JMESPath expression {expr!r}: {detail}",
@@ -309,6 +321,7 @@ def parse_config(data: Any, base_dir: Path | None = None, source: str = "") -> H
     problems = semantic_problems(cfg, base_dir or Path.cwd())
     if problems:
         raise ConfigError(problems, source)
+    cfg.route_index  # noqa: B018 - compiled at load, not on the first request
     return cfg
 
 
@@ -353,7 +366,7 @@ def load_config(path: str | Path) -> HooklineConfig:
         raise ConfigError([Problem("", f"cannot read {file}: {e.strerror}",
                                    "pass --config FILE or set HOOKLINE_CONFIG")], str(file)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a SafeLoader (libyaml's, when installed)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jmespath
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -27,6 +26,7 @@ from hookline.aws import EventLog, PayloadStore, QueuePublisher, QueueUnavailabl
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.errors import SecretResolutionError
+from hookline.expressions import search
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import DeliveryTask
@@ -69,11 +69,15 @@ def matching_routes(routes: list[RouteConfig], envelope: dict[str, Any]) -> list
             matched.append(route)
             continue
         try:
-            if jmespath.search(route.when, envelope):
+            if search(route.when, envelope):
                 matched.append(route)
         except Exception as e:  # a runtime type error in a filter skips the route, it must not fail ingress
             logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(e)})
     return matched
+
+
+def _filter_failed(route: RouteConfig, error: Exception) -> None:
+    logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(error)})
 
 
 class Ingress:
@@ -129,7 +133,7 @@ class Ingress:
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
-        routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
+        routes = [r.name for r in deps.config.route_index.matching(source, envelope, on_error=_filter_failed)]
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())
         try:
             result = self._record_once(event={"source": source, "id": event_id}, type=event_type,

@@ -104,8 +104,9 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
+
+from hookline.expressions import compile_expression
 
 __all__ = [
     "RESERVED_KEYS",
@@ -596,7 +597,7 @@ class _Compiler:
         elif expr.startswith("$["):
             expr, from_root = "@" + expr[1:], True
         try:
-            compiled = jmespath.compile(expr)
+            compiled = compile_expression(expr)  # shared with the config checks: parsed once per process
         except JMESPathError as e:
             hint = " ('$' is recognised only at the start of a path: '$' or '$.body...')" if "$" in expr else ""
             self.problem(loc, f"invalid JMESPath expression {source!r}: {_jmespath_detail(e)}{hint}")
