@@ -81,6 +81,8 @@ deploy: venv sam-tool
 	$(BIN)/hookline validate --config $(CONFIG)
 	mkdir -p layers/hookline/hookline/bundled
 	cp $(CONFIG) layers/hookline/hookline/bundled/hookline.yaml
+	# Validated once here: Lambda loads this JSON form (no YAML, no checks, no JMESPath parse) at cold start.
+	$(BIN)/python -m hookline.prevalidated layers/hookline/hookline/bundled/hookline.yaml
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 	$(SAM) deploy $(DEPLOY_ARGS)
 

@@ -365,6 +365,11 @@ def load_config(path: str | Path) -> HooklineConfig:
     except OSError as e:
         raise ConfigError([Problem("", f"cannot read {file}: {e.strerror}",
                                    "pass --config FILE or set HOOKLINE_CONFIG")], str(file)) from None
+    from hookline import prevalidated
+
+    cfg = prevalidated.load(file, text)  # written by `make deploy` next to the bundled file
+    if cfg is not None:
+        return cfg
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a SafeLoader (libyaml's, when installed)
     except yaml.YAMLError as e:
