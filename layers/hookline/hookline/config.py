@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-import yaml
 from jmespath.exceptions import JMESPathError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,8 +30,18 @@ SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noqa: S105 (a hint, not a secret)
 
 
-# libyaml's loader: the pure-Python one took most of the load time of a large configuration.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _yaml() -> Any:
+    # Imported when a YAML file is read: Lambda reads the pre-validated JSON form instead.
+    import yaml
+
+    return yaml
+
+
+def _yaml_load(text: str) -> Any:
+    # libyaml's loader: the pure-Python one took most of the load time of a large configuration.
+    yaml = _yaml()
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _check_secret_ref(value: str) -> str:
@@ -231,6 +240,7 @@ def _load_schema(spec: dict[str, Any] | str, base_dir: Path, path: str, problems
 
     if isinstance(spec, str):
         file = (base_dir / spec).resolve()
+        yaml = _yaml()
         try:
             spec = json.loads(file.read_text()) if file.suffix == ".json" else yaml.safe_load(file.read_text())
         except (OSError, ValueError, yaml.YAMLError) as e:
@@ -371,8 +381,8 @@ def load_config(path: str | Path) -> HooklineConfig:
     if cfg is not None:
         return cfg
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a SafeLoader (libyaml's, when installed)
-    except yaml.YAMLError as e:
+        data = _yaml_load(text)
+    except _yaml().YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([Problem(where, f"not valid YAML: {getattr(e, 'problem', e)}",
@@ -385,4 +395,4 @@ def load_schema(spec: dict[str, Any] | str | None, base_dir: Path) -> dict[str, 
         return spec
     file = base_dir / spec
     text = file.read_text()
-    return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    return json.loads(text) if file.suffix == ".json" else _yaml().safe_load(text)
