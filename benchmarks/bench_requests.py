@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,8 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
                 cpu = time.process_time() - started
             return cpu, sink.bytes
 
+        delivery_ops: Counter[str] = Counter()
+
         def run_delivery() -> tuple[int, dict[str, int], int]:
             delivered, poller_calls, handler_calls = 0, 0, 0
             with logs_counted() as sink:
@@ -136,7 +139,9 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
                         continue
                     stack.counter.take()
                     response = deliver_app.handler(to_lambda_records(msgs, queue_arn, "us-east-1"), ctx)
-                    handler_calls += sum(stack.counter.take().values())
+                    ops = stack.counter.take()
+                    delivery_ops.update(ops)
+                    handler_calls += sum(ops.values())
                     if response["batchItemFailures"]:
                         raise SystemExit(f"delivery failed: {response}")
                     delete_processed(sqs, queue_url, msgs, response)
@@ -165,6 +170,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         ingress_ops: dict[str, int] = {}
         ingress_calls = handler_calls = poller_calls = 0
         ingress_log = delivery_log = 0
+        delivery_ops.clear()
         for _ in range(rounds):
             cpu, logged = run_ingress()
             ops = stack.counter.take()
@@ -188,6 +194,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         "ingress_requests_per_event": ingress_calls / total,
         "ingress_operations_last_round": {k: v / events for k, v in sorted(ingress_ops.items())},
         "delivery_requests_per_event": handler_calls / total,
+        "delivery_operations": {k: v / total for k, v in sorted(delivery_ops.items())},
         "delivery_poller_requests_per_event": poller_calls / total,
         "ingress_cpu_ms_median": statistics.median(ingress_cpu) * 1000,
         "baseline_cpu_ms_median": statistics.median(base_cpu) * 1000,

@@ -22,7 +22,7 @@ from hookline.expressions import compile_expression, evaluate
 _PATH_NODES = frozenset({"field", "subexpression", "index_expression", "index", "current", "identity"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Compiled:
     position: int
     route: RouteConfig
@@ -30,8 +30,17 @@ class _Compiled:
     exact: bool = False  # the filter is the indexed test itself: a hit needs no further evaluation
 
 
-def _is_path(node: dict[str, Any]) -> bool:
-    return node.get("type") in _PATH_NODES and all(_is_path(c) for c in node.get("children", ()))
+def _path_key(node: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable form of `node` if it is a plain path, else None."""
+    if node["type"] not in _PATH_NODES:
+        return None
+    key: tuple[Any, ...] = (node["type"], node.get("value"))
+    for child in node["children"]:
+        sub = _path_key(child)
+        if sub is None:
+            return None
+        key += (sub,)
+    return key
 
 
 def _conjuncts(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,14 +49,16 @@ def _conjuncts(node: dict[str, Any]) -> list[dict[str, Any]]:
     return [node]
 
 
-def _string_test(node: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
-    """(path, string) when `node` is `path == 'string'` (either way round), else None."""
-    if node.get("type") != "comparator" or node.get("value") != "eq":
+def _string_test(node: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...], str] | None:
+    """(path, its key, string) when `node` is `path == 'string'` (either way round), else None."""
+    if node["type"] != "comparator" or node["value"] != "eq":
         return None
     left, right = node["children"]
     for path, literal in ((left, right), (right, left)):
-        if literal.get("type") == "literal" and isinstance(literal.get("value"), str) and _is_path(path):
-            return path, literal["value"]
+        if literal["type"] == "literal" and isinstance(literal["value"], str):
+            key = _path_key(path)
+            if key is not None:
+                return path, key, literal["value"]
     return None
 
 
@@ -63,20 +74,21 @@ class _SourceRoutes:
         self.scanned: list[_Compiled] = []
         self.groups: dict[str, _Group] = {}
 
-    def add(self, entry: _Compiled) -> None:
-        if entry.when is None:
+    def add(self, position: int, route: RouteConfig, when: dict[str, Any] | None) -> None:
+        entry = _Compiled(position, route, when)
+        if when is None:
             self.always.append(entry)
             return
-        for conjunct in _conjuncts(entry.when):
+        for conjunct in _conjuncts(when):
             test = _string_test(conjunct)
             if test is None:
                 continue
-            path, value = test
-            key = repr(path)  # the parser builds nodes with a fixed key order: equal paths, equal reprs
-            group = self.groups.setdefault(key, _Group(path, {}))
-            exact = conjunct is entry.when
-            group.by_value.setdefault(value, []).append(
-                _Compiled(entry.position, entry.route, entry.when, exact))
+            path, key, value = test
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = _Group(path, {})
+            entry.exact = conjunct is when
+            group.by_value.setdefault(value, []).append(entry)
             return
         self.scanned.append(entry)
 
@@ -88,7 +100,10 @@ class RouteIndex:
         self._sources: dict[str, _SourceRoutes] = {}
         for position, route in enumerate(routes):
             when = compile_expression(route.when).parsed if route.when else None
-            self._sources.setdefault(route.source, _SourceRoutes()).add(_Compiled(position, route, when))
+            routes_of = self._sources.get(route.source)
+            if routes_of is None:
+                routes_of = self._sources[route.source] = _SourceRoutes()
+            routes_of.add(position, route, when)
 
     def matching(self, source: str, envelope: Mapping[str, Any], on_error: Any = None) -> list[RouteConfig]:
         """The routes of `source` whose filter holds for `envelope`, in configuration order.
