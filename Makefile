@@ -73,8 +73,17 @@ test: venv sam-tool
 	$(BIN)/pytest -q -n 2
 	$(MAKE) --no-print-directory sam-validate sam-build
 
+# One line per benchmark: each prints its figures and writes JSON; bench_table.py prints them as one table.
+BENCH_OUT := .bench
 bench: venv
-	$(BIN)/python benchmarks/bench_delivery_batch.py
+	@mkdir -p $(BENCH_OUT) && rm -f $(BENCH_OUT)/*.json
+	$(BIN)/python benchmarks/bench_requests.py --json $(BENCH_OUT)/requests.json
+	$(BIN)/python benchmarks/bench_routing.py --json $(BENCH_OUT)/routing.json
+	$(BIN)/python benchmarks/bench_delivery_batch.py --json $(BENCH_OUT)/delivery_batch.json
+	$(BIN)/python benchmarks/bench_delivery_batch.py --backend server --json $(BENCH_OUT)/delivery_batch_server.json
+	$(BIN)/python benchmarks/bench_memory.py --json $(BENCH_OUT)/memory.json
+	$(BIN)/python benchmarks/bench_cold_import.py --json $(BENCH_OUT)/cold_import.json
+	$(BIN)/python benchmarks/bench_table.py $(BENCH_OUT)
 
 # One command redeploys a changed configuration: validate it, bundle it into the layer, build, deploy.
 deploy: venv sam-tool
@@ -87,4 +96,4 @@ deploy: venv sam-tool
 	$(SAM) deploy $(DEPLOY_ARGS)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .hookline
+	rm -rf .aws-sam .pytest_cache .hookline .bench
