@@ -81,6 +81,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_routing.py --json $(BENCH_OUT)/routing.json
 	$(BIN)/python benchmarks/bench_delivery_batch.py --json $(BENCH_OUT)/delivery_batch.json
 	$(BIN)/python benchmarks/bench_delivery_batch.py --backend server --json $(BENCH_OUT)/delivery_batch_server.json
+	$(BIN)/python benchmarks/bench_delivery_batch.py --backend inprocess --json $(BENCH_OUT)/delivery_batch_inprocess.json
 	$(BIN)/python benchmarks/bench_memory.py --json $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/bench_cold_import.py --json $(BENCH_OUT)/cold_import.json
 	$(BIN)/python benchmarks/bench_table.py $(BENCH_OUT)

@@ -68,6 +68,7 @@ def cost(req: dict[str, Any], batch: dict[str, Any] | None) -> tuple[float, list
 def rows(folder: Path) -> list[tuple[str, str, str]]:
     req, cold, routing, batch = (_load(folder, n) for n in ("requests", "cold_import", "routing", "delivery_batch"))
     batch_server, memory = _load(folder, "delivery_batch_server"), _load(folder, "memory")
+    batch_inprocess = _load(folder, "delivery_batch_inprocess")
     out: list[tuple[str, str, str]] = []
     missing = "not run"
     if req:
@@ -101,7 +102,7 @@ def rows(folder: Path) -> list[tuple[str, str, str]]:
                         f"min {routing['prevalidated_load_ms_min']:.0f} ms", "<= 100 ms"))
     else:
         out.append(("route matching / config load", missing, ""))
-    for data in (batch, batch_server):
+    for data in (batch, batch_server, batch_inprocess):
         if data:
             out.append((f"batch of 10 / one delivery, 200 ms destination [{data['backend']}]",
                         f"median {data['ratio_median']:.2f}, min {data['ratio_min']:.2f}; fixed cost per batch "
