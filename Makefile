@@ -118,10 +118,20 @@ iam-report: venv
 console-screenshots: venv
 	HOOKLINE_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_console_browser.py
 
+# One line per benchmark: each prints its figures and writes JSON; bench_table.py prints them as one table.
+BENCH_OUT := .bench
 bench: venv
-	$(BIN)/python benchmarks/bench_delivery_batch.py
+	@mkdir -p $(BENCH_OUT) && rm -f $(BENCH_OUT)/*.json
+	$(BIN)/python benchmarks/bench_requests.py --json $(BENCH_OUT)/requests.json
+	$(BIN)/python benchmarks/bench_routing.py --json $(BENCH_OUT)/routing.json
+	$(BIN)/python benchmarks/bench_delivery_batch.py --json $(BENCH_OUT)/delivery_batch.json
+	$(BIN)/python benchmarks/bench_delivery_batch.py --backend server --json $(BENCH_OUT)/delivery_batch_server.json
+	$(BIN)/python benchmarks/bench_delivery_batch.py --backend inprocess --json $(BENCH_OUT)/delivery_batch_inprocess.json
+	$(BIN)/python benchmarks/bench_memory.py --json $(BENCH_OUT)/memory.json
+	$(BIN)/python benchmarks/bench_cold_import.py --json $(BENCH_OUT)/cold_import.json
 	$(BIN)/python benchmarks/bench_sync_requests.py
 	$(BIN)/python benchmarks/bench_records.py
+	$(BIN)/python benchmarks/bench_table.py $(BENCH_OUT)
 
 # The full breaker proof (about 2 minutes): a destination down for 60 s with 100 events queued,
 # breaker {failures: 3, cool_down_seconds: 10}. `make test` runs the same test at a reduced size.
@@ -138,8 +148,10 @@ chaos: venv
 deploy: venv sam-tool
 	$(BIN)/hookline validate --config $(CONFIG)
 	$(BIN)/python -m hookline.mapping.bundle $(CONFIG) layers/hookline/hookline/bundled
+	# Validated once here: Lambda loads this JSON form (no YAML, no checks, no JMESPath parse) at cold start.
+	$(BIN)/python -m hookline.prevalidated layers/hookline/hookline/bundled/hookline.yaml
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 	$(SAM) deploy $(DEPLOY_ARGS)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .hookline
+	rm -rf .aws-sam .pytest_cache .hookline .bench

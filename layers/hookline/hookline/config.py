@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-import jmespath
-import yaml
 from jmespath.exceptions import JMESPathError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from hookline.errors import ConfigError, Problem
+from hookline.expressions import compile_expression
 
 SCHEMES = ("github", "stripe", "shopify", "standard-webhooks", "hmac-sha256")
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:/[\w./-]+|secretsmanager:[\w/+=.@:-]+)$")
@@ -29,6 +29,20 @@ CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-
 DEFAULT_SCHEDULE = (60, 300, 1800)
 SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noqa: S105 (a hint, not a secret) # nosec B105
+
+
+
+def _yaml() -> Any:
+    # Imported when a YAML file is read: Lambda reads the pre-validated JSON form instead.
+    import yaml
+
+    return yaml
+
+
+def _yaml_load(text: str) -> Any:
+    # libyaml's loader: the pure-Python one took most of the load time of a large configuration.
+    yaml = _yaml()
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _check_secret_ref(value: str) -> str:
@@ -271,6 +285,13 @@ class HooklineConfig(_Model):
     def schedule_for(self, route: RouteConfig) -> list[int]:
         return list((route.retry or self.retry).schedule_seconds)
 
+    @cached_property
+    def route_index(self) -> Any:
+        """The routes compiled and indexed by source (built by parse_config, once per configuration)."""
+        from hookline.ingress.routing import RouteIndex
+
+        return RouteIndex(self.routes)
+
 
 # ---------------------------------------------------------------- loading and checks
 
@@ -309,7 +330,7 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
 
 def _check_jmespath(expr: str, path: str, problems: list[Problem]) -> None:
     try:
-        jmespath.compile(expr)
+        compile_expression(expr)
     except JMESPathError as e:
         detail = str(e).splitlines()[0]
         problems.append(Problem(path, f"invalid JMESPath expression {expr!r}: {detail}",
@@ -339,6 +360,7 @@ def _load_schema(spec: dict[str, Any] | str, base_dir: Path, path: str, problems
 
     if isinstance(spec, str):
         file = (base_dir / spec).resolve()
+        yaml = _yaml()
         try:
             spec = json.loads(file.read_text()) if file.suffix == ".json" else yaml.safe_load(file.read_text())
         except (OSError, ValueError, yaml.YAMLError) as e:
@@ -464,6 +486,7 @@ def parse_config(data: Any, base_dir: Path | None = None, source: str = "") -> H
     problems = semantic_problems(cfg, base_dir or Path.cwd())
     if problems:
         raise ConfigError(problems, source)
+    cfg.route_index  # noqa: B018 - compiled at load, not on the first request
     return cfg
 
 
@@ -507,9 +530,14 @@ def load_config(path: str | Path) -> HooklineConfig:
     except OSError as e:
         raise ConfigError([Problem("", f"cannot read {file}: {e.strerror}",
                                    "pass --config FILE or set HOOKLINE_CONFIG")], str(file)) from None
+    from hookline import prevalidated
+
+    cfg = prevalidated.load(file, text)  # written by `make deploy` next to the bundled file
+    if cfg is not None:
+        return cfg
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
+        data = _yaml_load(text)
+    except _yaml().YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([Problem(where, f"not valid YAML: {getattr(e, 'problem', e)}",
@@ -522,4 +550,4 @@ def load_schema(spec: dict[str, Any] | str | None, base_dir: Path) -> dict[str, 
         return spec
     file = base_dir / spec
     text = file.read_text()
-    return json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    return json.loads(text) if file.suffix == ".json" else _yaml().safe_load(text)

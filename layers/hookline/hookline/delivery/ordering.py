@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
-import jmespath
-
 from hookline.aws import QueuePublisher, QueueUnavailable
+from hookline.expressions import search as expr_search
 from hookline.messages import DeliveryTask
 
 MAX_GROUP_ID = 128
@@ -39,7 +38,7 @@ def record_key(expr: str | None, envelope: dict[str, Any]) -> str | None:
     if not expr:
         return None
     try:
-        value = jmespath.search(expr, envelope)
+        value = expr_search(expr, envelope)
     except Exception:  # a runtime type error in the expression: no key, as for a missing field
         return None
     if value is None or value == "" or isinstance(value, bool):

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import jmespath
+from hookline.expressions import search as expr_search
 
 CLAIM_MARGIN_SECONDS = 30.0
 BUSY_WAIT_SECONDS = 3.0  # in-process wait for another delivery of the same key, before deferring
@@ -68,7 +68,7 @@ def parse_version(value: Any) -> float | None:
 
 def version_of(expr: str, envelope: dict[str, Any]) -> float | None:
     try:
-        value = jmespath.search(expr, envelope)
+        value = expr_search(expr, envelope)
     except Exception:
         return None
     return parse_version(value)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jmespath
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -29,6 +28,7 @@ from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
+from hookline.expressions import search
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import DeliveryTask
@@ -72,11 +72,15 @@ def matching_routes(routes: list[RouteConfig], envelope: dict[str, Any]) -> list
             matched.append(route)
             continue
         try:
-            if jmespath.search(route.when, envelope):
+            if search(route.when, envelope):
                 matched.append(route)
         except Exception as e:  # a runtime type error in a filter skips the route, it must not fail ingress
             logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(e)})
     return matched
+
+
+def _filter_failed(route: RouteConfig, error: Exception) -> None:
+    logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(error)})
 
 
 class Ingress:
@@ -143,7 +147,7 @@ class Ingress:
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
-        matched = matching_routes(deps.config.routes_for(source), envelope)
+        matched = deps.config.route_index.matching(source, envelope, on_error=_filter_failed)
         routes = [r.name for r in matched]
         groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())

@@ -100,9 +100,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jmespath
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
+from hookline.expressions import compile_expression
 from hookline.mapping.casts import _CASTS, _CastError, _not_json, _preview, _to_datetime, _to_string, _type_name
 from hookline.mapping.dates import DateOutput, date_output
 from hookline.mapping.errors import MappingError, MappingSpecError
@@ -231,7 +231,7 @@ class _Compiler:
         elif expr.startswith("$["):
             expr, from_root = "@" + expr[1:], True
         try:
-            compiled = jmespath.compile(expr)
+            compiled = compile_expression(expr)  # shared with the config checks: parsed once per process
         except JMESPathError as e:
             hint = " ('$' is recognised only at the start of a path: '$' or '$.body...')" if "$" in expr else ""
             self.problem(loc, f"invalid JMESPath expression {source!r}: {_jmespath_detail(e)}{hint}")

@@ -25,6 +25,7 @@ import jmespath
 
 from hookline.config import PaginationConfig, SyncConfig
 from hookline.errors import Problem
+from hookline.expressions import search as expr_search
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "cursor": {"param": "cursor"},
@@ -113,7 +114,7 @@ def next_request(sync: SyncConfig, current: Request, page: Any, records: int, li
         return None
     params = dict(current.params)
     if pag.style == "cursor":
-        cursor = jmespath.search(str(pag.next_path), page) if isinstance(page, dict | list) else None
+        cursor = expr_search(str(pag.next_path), page) if isinstance(page, dict | list) else None
         if cursor in (None, "") or (str(cursor) == params.get(str(pag.param))):
             return None  # no cursor, or the same one again (an API that repeats its last page)
         params[str(pag.param)] = str(cursor)
@@ -127,7 +128,7 @@ def next_request(sync: SyncConfig, current: Request, page: Any, records: int, li
         params[str(pag.param)] = str(here + (1 if pag.style == "page" else records))
         return Request(current.url, params)
     if pag.style == "next_url":
-        target = jmespath.search(str(pag.next_path), page) if isinstance(page, dict | list) else None
+        target = expr_search(str(pag.next_path), page) if isinstance(page, dict | list) else None
     else:
         target = link_next
     if not target or not isinstance(target, str):

@@ -29,9 +29,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import jmespath
-
 from hookline.config import HooklineConfig, SyncConfig
+from hookline.expressions import search as expr_search
 from hookline.observability import logger
 from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 
@@ -98,12 +97,12 @@ def max_watermark(a: str | None, b: Any) -> str | None:
 def record_identity(name: str, sync: SyncConfig, record: Any) -> tuple[str, str]:
     """(event id, version): `<sync>:<id>@<version>`, version from version_path, else the watermark
     field, else a hash of the record (so a changed record is always a new event)."""
-    found = jmespath.search(sync.id_path, record) if isinstance(record, dict) else None
+    found = expr_search(sync.id_path, record) if isinstance(record, dict) else None
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     if found is None or found == "":
         found = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
     path = sync.version_path or (sync.watermark.path if sync.watermark else None)
-    version = jmespath.search(path, record) if path and isinstance(record, dict) else None
+    version = expr_search(path, record) if path and isinstance(record, dict) else None
     if version is None or version == "":
         version = "h" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
     return f"{name}:{found}@{version}", str(version)
@@ -192,7 +191,7 @@ def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
             if outcome is None:
                 break  # status and reason set
             page = outcome
-            records = jmespath.search(sync.items_path, page.data)
+            records = expr_search(sync.items_path, page.data)
             records = [] if records is None else (records if isinstance(records, list) else [records])
             counts = rt.recorder.record_page(name, sync, records, run.run_id)
             run.pages += 1
@@ -203,7 +202,7 @@ def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
             if sync.watermark:
                 for r in records:
                     if isinstance(r, dict):
-                        max_seen = max_watermark(max_seen, jmespath.search(sync.watermark.path, r))
+                        max_seen = max_watermark(max_seen, expr_search(sync.watermark.path, r))
             try:
                 next_req = next_request(sync, next_req, page.data, len(records), page.link_next)
             except PaginationError as e:

@@ -1,0 +1,229 @@
+"""AWS requests per event (ingress, delivery), warm ingress CPU against a hand-written handler, log bytes.
+
+Both handlers run as Lambda runs them (functions/ingress/app.py and functions/deliver/app.py with
+their decorators) against moto in-process (tables, queues and bucket from template.yaml), with
+signed 1.9 KB GitHub `issues` events and one route to a local HTTP receiver. AWS calls are counted
+per operation with a botocore `before-call` hook. The delivery side counts the handler's own calls
+and, apart, the ReceiveMessage / DeleteMessageBatch that Lambda's event source mapping makes for
+it (batches of 10).
+
+The baseline is the least an ingress can do with the same guarantees' shape: HMAC compare,
+json.loads, one conditional PutItem, one SendMessage, same moto, same session. CPU is
+process_time (moto's work included on both sides). Rounds alternate hookline and baseline.
+
+    .venv/bin/python benchmarks/bench_requests.py [--events 200] [--rounds 5] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import (
+    GITHUB_CONFIG,
+    LambdaContext,
+    Stack,
+    github_payload,
+    http_event,
+    load_handler,
+    logs_counted,
+    moto_stack,
+    write_json,
+)
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # template.yaml's LOG_LEVEL
+
+
+def _services(stack: Stack, dest_url: str) -> Any:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from hookline.aws import EventLog, PayloadStore, QueuePublisher
+    from hookline.config import parse_config
+    from hookline.local.cfn import function_environment, load_template
+    from hookline.secrets import SecretResolver
+    from hookline.settings import Settings
+    from hookline.wiring import Services
+
+    s, r = stack.session, stack.resources
+    env = function_environment(load_template(Path(__file__).resolve().parents[1] / "template.yaml"),
+                               "DeliverFunction", r)
+    settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+    config = parse_config({**GITHUB_CONFIG, "destinations": {"crm": {"url": f"{dest_url}/contacts"}}})
+    ddb = s.client("dynamodb")
+    return Services(
+        settings, config=config, secrets=SecretResolver(),
+        publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs")),
+        payloads=PayloadStore(r["PayloadBucket"].name, client=s.client("s3")),
+        events=EventLog(r["EventsTable"].name, resource=s.resource("dynamodb")),
+        persistence=DynamoDBPersistenceLayer(table_name=r["IdempotencyTable"].name, boto3_client=ddb),
+        delivery_persistence=DynamoDBPersistenceLayer(table_name=r["IdempotencyTable"].name, boto3_client=ddb),
+        sqs=s.client("sqs"),
+    )
+
+
+class Baseline:
+    """A hand-written ingress: verify, parse, one conditional PutItem, one SendMessage."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.ddb = stack.session.client("dynamodb")
+        self.sqs = stack.session.client("sqs")
+        self.table = stack.resources["IdempotencyTable"].name
+        self.queue_url = ""
+        self.secret = os.environ["BENCH_GH_SECRET"].encode()
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        headers = event["headers"]
+        body = event["body"].encode()
+        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, headers.get("x-hub-signature-256", "")):
+            return {"statusCode": 401}
+        payload = json.loads(body)
+        event_id = headers["x-github-delivery"]
+        try:
+            self.ddb.put_item(TableName=self.table, Item={"id": {"S": f"github#{event_id}"}},
+                              ConditionExpression="attribute_not_exists(id)")
+        except self.ddb.exceptions.ConditionalCheckFailedException:
+            return {"statusCode": 200}
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(
+            {"id": event_id, "type": headers.get("x-github-event"), "body": payload}))
+        return {"statusCode": 202}
+
+
+def measure(events: int, rounds: int) -> dict[str, Any]:
+    from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
+    from hookline.wiring import install
+    from tests.support.receiver import Receiver
+
+    with moto_stack() as stack, Receiver() as receiver:
+        svc = _services(stack, receiver.url)
+        install(svc)
+        ingress_app, deliver_app = load_handler("ingress"), load_handler("deliver")
+        baseline = Baseline(stack)
+        sqs = stack.session.client("sqs")
+        queue_url, queue_arn = stack.url("DeliveryQueue"), stack.resources["DeliveryQueue"].arn
+        ctx = LambdaContext()
+        payloads = [github_payload(i) for i in range(events)]
+
+        def run_ingress() -> tuple[float, int]:
+            reqs = [http_event(p) for p in payloads]
+            with logs_counted() as sink:
+                started = time.process_time()
+                for ev in reqs:
+                    response = ingress_app.handler(ev, ctx)
+                    if response["statusCode"] != 202:
+                        raise SystemExit(f"ingress answered {response}")
+                cpu = time.process_time() - started
+            return cpu, sink.bytes
+
+        delivery_ops: Counter[str] = Counter()
+
+        def run_delivery() -> tuple[int, dict[str, int], int]:
+            delivered, poller_calls, handler_calls = 0, 0, 0
+            with logs_counted() as sink:
+                while delivered < events:
+                    msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                               **RECEIVE_ATTRIBUTES).get("Messages", [])
+                    poller_calls += 1
+                    if not msgs:
+                        continue
+                    stack.counter.take()
+                    response = deliver_app.handler(to_lambda_records(msgs, queue_arn, "us-east-1"), ctx)
+                    ops = stack.counter.take()
+                    delivery_ops.update(ops)
+                    handler_calls += sum(ops.values())
+                    if response["batchItemFailures"]:
+                        raise SystemExit(f"delivery failed: {response}")
+                    delete_processed(sqs, queue_url, msgs, response)
+                    poller_calls += 1
+                    delivered += len(msgs)
+            stack.counter.take()
+            return handler_calls, {"poller": poller_calls}, sink.bytes
+
+        def run_baseline() -> float:
+            # A fresh queue per round: the same empty-queue start as hookline's (moto slows as a queue grows).
+            baseline.queue_url = sqs.create_queue(QueueName=f"baseline-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            reqs = [http_event(p) for p in payloads]
+            started = time.process_time()
+            for ev in reqs:
+                if baseline.handle(ev)["statusCode"] != 202:
+                    raise SystemExit("baseline failed")
+            return time.process_time() - started
+
+        # Warm up: imports, clients, connection pools, the first-call wiring.
+        run_ingress()
+        run_delivery()
+        run_baseline()
+        stack.counter.take()
+
+        ratios, ingress_cpu, base_cpu = [], [], []
+        ingress_ops: dict[str, int] = {}
+        ingress_calls = handler_calls = poller_calls = 0
+        ingress_log = delivery_log = 0
+        delivery_ops.clear()
+        for _ in range(rounds):
+            cpu, logged = run_ingress()
+            ops = stack.counter.take()
+            ingress_ops = dict(ops)
+            ingress_calls += sum(ops.values())
+            ingress_log += logged
+            h, p, dlog = run_delivery()
+            handler_calls += h
+            poller_calls += p["poller"]
+            delivery_log += dlog
+            b = run_baseline()
+            stack.counter.take()
+            ingress_cpu.append(cpu / events)
+            base_cpu.append(b / events)
+            ratios.append(cpu / b)
+        install(None)
+
+    total = events * rounds
+    return {
+        "events_per_round": events, "rounds": rounds,
+        "ingress_requests_per_event": ingress_calls / total,
+        "ingress_operations_last_round": {k: v / events for k, v in sorted(ingress_ops.items())},
+        "delivery_requests_per_event": handler_calls / total,
+        "delivery_operations": {k: v / total for k, v in sorted(delivery_ops.items())},
+        "delivery_poller_requests_per_event": poller_calls / total,
+        "ingress_cpu_ms_median": statistics.median(ingress_cpu) * 1000,
+        "baseline_cpu_ms_median": statistics.median(base_cpu) * 1000,
+        "cpu_ratio_median": statistics.median(ratios), "cpu_ratio_min": min(ratios),
+        "ingress_log_bytes_per_event": ingress_log / total,
+        "delivery_log_bytes_per_event": delivery_log / total,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200, help="events per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    r = measure(args.events, args.rounds)
+    print(f"{args.rounds} rounds x {args.events} signed 1.9 KB GitHub events, one route, moto in-process")
+    print(f"AWS requests per event, ingress  : {r['ingress_requests_per_event']:.2f}  "
+          f"{r['ingress_operations_last_round']}")
+    print(f"AWS requests per event, delivery : {r['delivery_requests_per_event']:.2f} "
+          f"+ {r['delivery_poller_requests_per_event']:.2f} receive/delete (event source mapping, batch 10)")
+    print(f"warm ingress CPU per event       : {r['ingress_cpu_ms_median']:.2f} ms vs hand-written "
+          f"{r['baseline_cpu_ms_median']:.2f} ms -> ratio median {r['cpu_ratio_median']:.2f}, "
+          f"min {r['cpu_ratio_min']:.2f}")
+    print(f"log bytes per event              : ingress {r['ingress_log_bytes_per_event']:.0f}, "
+          f"delivery {r['delivery_log_bytes_per_event']:.0f}")
+    write_json(args.json, r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
