@@ -122,7 +122,8 @@ class Stage:
 
 
 def _send(dev: DevProcess, config: Path, event: str, delivery: str) -> int:
-    body = json.dumps(ISSUE).encode()
+    # Each delivery its own body: the same signed bytes under a new delivery id are a duplicate (replay guard).
+    body = json.dumps({**ISSUE, "delivery": delivery}).encode()
     verify = load_config(config).sources["github"].verify
     headers = sign(verify, GITHUB_SECRET, body, msg_id=delivery)
     headers.update({"X-GitHub-Event": event, "Content-Type": "application/json", "X-Api-Key": PLANTED,

@@ -47,13 +47,27 @@ class Counting:
         return out
 
 
+def role_session(stack: Any, function: str | None = None, counter: Counting | None = None) -> Any:
+    """A session with `function`'s role keys (IAM enforced), or the administrator's (None: the event
+    source mapping, whose AWS-managed poller policy moto's CloudFormation does not attach)."""
+    if function:
+        creds = stack.credentials[function]
+        keys = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+                "aws_session_token": creds["SessionToken"]}
+    else:
+        frozen = stack.admin.get_credentials().get_frozen_credentials()
+        keys = {"aws_access_key_id": frozen.access_key, "aws_secret_access_key": frozen.secret_key}
+    session = boto3.session.Session(region_name=stack.region, **keys)
+    if counter is not None:
+        session.events.register("before-call.*.*", counter)  # before any client: all of them inherit it
+    return session
+
+
 @pytest.fixture
 def counted(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Counting]]:
     monkeypatch.setenv("BUDGET_SECRET", SECRET)
-    session = boto3.session.Session(region_name=stack.region)
     counter = Counting()
-    session.events.register("before-call.*.*", counter)  # before any client: all of them inherit it
-    yield session, counter
+    yield (lambda function=None: role_session(stack, function, counter)), counter
 
 
 def _config(routes: int, url: str = "http://127.0.0.1:9/x") -> Any:
@@ -77,7 +91,8 @@ def _ingress(stack: Any, session: Any, routes: int) -> Ingress:
 
 
 def _send(ingress: Ingress, delivery_id: str) -> int:
-    body = json.dumps({"action": "opened", "issue": {"number": 1, "title": "t"}}).encode()
+    # Each delivery its own body: the same signed bytes under a new delivery id are a duplicate (replay guard).
+    body = json.dumps({"action": "opened", "issue": {"number": 1, "title": "t"}, "delivery": delivery_id}).encode()
     headers = sign(ingress.deps.config.sources["github"].verify, SECRET, body, msg_id=delivery_id)
     headers.update({"X-GitHub-Event": "issues", "Content-Type": "application/json"})
     return ingress.accept("github", headers, body).status
@@ -85,8 +100,8 @@ def _send(ingress: Ingress, delivery_id: str) -> int:
 
 @pytest.mark.parametrize("routes", sorted(INGRESS_BUDGET))
 def test_ingress_requests_per_event_within_budget(stack: Any, counted: tuple[Any, Counting], routes: int) -> None:
-    session, counter = counted
-    ingress = _ingress(stack, session, routes)
+    sessions, counter = counted
+    ingress = _ingress(stack, sessions("IngressFunction"), routes)
     # Given warm clients, When events are accepted
     assert _send(ingress, "warm-up") == 202
     counter.take()
@@ -100,8 +115,8 @@ def test_ingress_requests_per_event_within_budget(stack: Any, counted: tuple[Any
 
 
 def test_duplicate_costs_within_budget(stack: Any, counted: tuple[Any, Counting]) -> None:
-    session, counter = counted
-    ingress = _ingress(stack, session, 1)
+    sessions, counter = counted
+    ingress = _ingress(stack, sessions("IngressFunction"), 1)
     assert _send(ingress, "dup") == 202
     counter.take()
     assert _send(ingress, "dup") == 200
@@ -111,11 +126,11 @@ def test_duplicate_costs_within_budget(stack: Any, counted: tuple[Any, Counting]
 
 
 def test_delivery_requests_per_message_within_budget(stack: Any, counted: tuple[Any, Counting]) -> None:
-    session, counter = counted
+    sessions, counter = counted
+    session, poller = sessions("DeliverFunction"), sessions()
     with Receiver() as receiver:
         cfg = _config(1, f"{receiver.url}/contacts")
-        ingress_session = boto3.session.Session(region_name=stack.region)  # not counted: only delivery is
-        ingress = _ingress(stack, ingress_session, 1)
+        ingress = _ingress(stack, role_session(stack, "IngressFunction"), 1)  # not counted: only delivery is
         for i in range(20):
             assert _send(ingress, f"m-{uuid.uuid4().hex}-{i}") == 202
         sqs = session.client("sqs")
@@ -132,13 +147,13 @@ def test_delivery_requests_per_message_within_budget(stack: Any, counted: tuple[
         delivered, batches = 0, 0
         counter.take()
         while delivered < 20:
-            messages = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
+            messages = poller.client("sqs").receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
                                            **RECEIVE_ATTRIBUTES).get("Messages", [])
             poller_calls += counter.take()
             response = delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), None)
             handler_calls += counter.take()
             assert response["batchItemFailures"] == []
-            delete_processed(sqs, stack.queue_url, messages, response)
+            delete_processed(poller.client("sqs"), stack.queue_url, messages, response)
             poller_calls += counter.take()
             delivered += len(messages)
             batches += 1 if messages else 0
