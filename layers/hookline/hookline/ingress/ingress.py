@@ -19,6 +19,7 @@ import jmespath
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyItemNotFoundError,
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -147,6 +148,9 @@ class Ingress:
             result = self._record_once(event={"source": source, "id": dedupe_key or event_id}, event_id=event_id,
                                        type=event_type,
                                        received_at=received_at, raw=body, headers=headers, routes=routes)
+        except _SameIdOtherBytes:
+            self._mark_duplicate({"id": event_id}, None)
+            return IngressResponse(200, {"status": "duplicate", "id": event_id})
         except IdempotencyAlreadyInProgressError:
             count("InProgress")
             return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
@@ -165,8 +169,12 @@ class Ingress:
     def _record_and_queue(self, event: dict[str, str], event_id: str, type: str | None, received_at: float,
                           raw: bytes, headers: dict[str, str], routes: list[str]) -> dict[str, str]:
         deps = self.deps
-        deps.events.record_received(event_id=event_id, source=event["source"], type=type,
-                                    received_at=received_at, routes=routes)
+        digest = event["id"] if event["id"] != event_id else None  # keyed on the signed bytes, not the id
+        before = deps.events.record_event(event_id=event_id, source=event["source"], type=type,
+                                          received_at=received_at, routes=routes, body_sha256=digest) or {}
+        if digest and self._accepted_with_other_bytes(event["source"], digest, before, received_at):
+            raise _SameIdOtherBytes(event_id)
+        deps.events.record_routes(event_id=event_id, source=event["source"], received_at=received_at, routes=routes)
 
         def tasks_with(**body: Any) -> list[DeliveryTask]:
             return [DeliveryTask(event_id=event_id, source=event["source"], route=route, type=type,
@@ -186,6 +194,23 @@ class Ingress:
         deps.publisher.publish(tasks)
         return {"status": "accepted", "id": event_id}
 
+    def _accepted_with_other_bytes(self, source: str, digest: str, before: dict[str, Any], now: float) -> bool:
+        """This id was received before with other signed bytes, which were accepted (still remembered).
+
+        Only then is it a duplicate: bytes whose recording failed (a 503) left no idempotency record,
+        so the sender's retry is the event. One read, only on this rare path.
+        """
+        earlier = before.get("body_sha256")
+        if not earlier or earlier == digest:
+            return False
+        if float(before.get("received_at") or 0) < now - self.deps.idempotency_window_seconds:
+            return False
+        try:
+            record = self.deps.persistence.get_record({"source": source, "id": earlier})
+        except IdempotencyItemNotFoundError:
+            return False
+        return record is not None and not record.is_expired
+
     def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:
         event_id = (response or {}).get("id", "")
         count("Duplicate")
@@ -195,6 +220,10 @@ class Ingress:
         except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
             logger.warning("duplicate not counted", extra={"error": _describe(e)})
         return {"status": "duplicate", "id": event_id}
+
+
+class _SameIdOtherBytes(Exception):
+    """A known event id with other signed bytes: a duplicate (raised inside the record, which is removed)."""
 
 
 # Signatures prove nothing downstream, and credentials must not rest in queue and DLQ messages.
