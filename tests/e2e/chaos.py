@@ -225,6 +225,7 @@ class Figures:
     pairs: int = 0
     delivered: int = 0
     dlq: Counter[str] = field(default_factory=Counter)
+    dead: dict[str, str] = field(default_factory=dict)  # (event:route) -> DLQ reason
     dlq_entries: int = 0
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
@@ -254,6 +255,7 @@ class Figures:
             f"{len(self.after_replay_not_once)}; permanent pairs back in the DLQ: "
             f"{self.after_replay_permanent_in_dlq} of {self.permanent_pairs}",
             f"  time: {', '.join(f'{k} {v:.0f} s' for k, v in self.seconds.items())}",
+            *(f"  in the DLQ: {key} {reason}" for key, reason in sorted(self.dead.items())),
         ]
 
     def check(self) -> None:
@@ -321,6 +323,7 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.pairs = len(pairs)
             dead, figures.dlq_entries = dlq_pairs(workdir)
             figures.dlq = Counter(dead.values())
+            figures.dead = dead
             delivered = {k for k in pairs if receiver.effects[k] >= 1}
             figures.delivered = len(delivered)
             figures.lost = [k for k in pairs if k not in delivered and k not in dead]
