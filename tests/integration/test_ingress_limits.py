@@ -251,3 +251,21 @@ def test_concurrent_invocations_in_one_process_each_see_their_own_request(
     for i, answer in answers.items():
         assert answer["statusCode"] == 202, (i, answer)
         assert json.loads(answer["body"])["id"] == f"id-{i}", (i, answer)
+
+
+def test_a_failed_completion_after_queueing_answers_202_not_503(stack: Any) -> None:
+    # Given an idempotency table that takes the claim but fails the final "completed" write
+    class FailingCompletion(DynamoDBPersistenceLayer):
+        def _update_record(self, data_record: Any) -> None:
+            raise RuntimeError("injected: UpdateItem throttled")
+
+    ingress = make(stack)
+    ingress.deps.persistence = FailingCompletion(table_name=stack.idempotency_table,
+                                                 boto3_client=stack.ddb_client)
+    ingress = Ingress(ingress.deps)
+    body = b'{"n": 9}'
+    # When an event is recorded and queued, and only the completion fails
+    resp = ingress.accept("shop", signed("shop", body, "s-done"), body)
+    # Then the sender is told the truth: accepted (a 503 would invite a retry of a queued event)
+    assert (resp.status, resp.body) == (202, {"status": "accepted", "id": "s-done"})
+    assert len(queued(stack)) == 1

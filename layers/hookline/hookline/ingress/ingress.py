@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class Ingress:
             expires_after_seconds=deps.idempotency_window_seconds,
             response_hook=self._mark_duplicate,
         )
+        self._queued = threading.local()  # the event id this thread last queued (see record())
         self._record_once = idempotent_function(
             data_keyword_argument="event",
             persistence_store=deps.persistence,
@@ -144,6 +146,7 @@ class Ingress:
                                   type=event_type, body=parsed)
         routes = [r.name for r in matching_routes(deps.config.routes_for(source), envelope)]
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())
+        self._queued.event_id = None
         try:
             result = self._record_once(event={"source": source, "id": dedupe_key or event_id}, event_id=event_id,
                                        type=event_type,
@@ -154,7 +157,17 @@ class Ingress:
         except IdempotencyAlreadyInProgressError:
             count("InProgress")
             return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
-        except (IdempotencyPersistenceLayerError, QueueUnavailable, ClientError, BotoCoreError) as e:
+        except IdempotencyPersistenceLayerError as e:
+            if self._queued.event_id != event_id:
+                logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
+                return _error(503, "event store or queue unavailable; nothing was recorded, retry later",
+                              "unavailable")
+            # Only the record's final "completed" write failed: the event is queued, so it is accepted.
+            # Copies meet the in-progress record (409) until it expires; delivery keys keep one effect.
+            logger.warning("event queued; its idempotency record could not be completed",
+                           extra={"error": _describe(e)})
+            result = {"status": "accepted", "id": event_id}
+        except (QueueUnavailable, ClientError, BotoCoreError) as e:
             logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
             return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
         if result.get("status") == "duplicate":
@@ -192,6 +205,7 @@ class Ingress:
             deps.payloads.put(key, raw, headers.get("content-type"))
             tasks = tasks_with(s3_key=key)
         deps.publisher.publish(tasks)
+        self._queued.event_id = event_id
         return {"status": "accepted", "id": event_id}
 
     def _accepted_with_other_bytes(self, source: str, digest: str, before: dict[str, Any], now: float) -> bool:
