@@ -74,7 +74,8 @@ class Settings:
     ingress_error: float = 0.05
     deliver_kill: float = 0.05
     workers: int = 6
-    settle_timeout: float = 900.0
+    queue_limit: int = 150  # senders wait while the delivery queue holds more (see Backpressure)
+    settle_timeout: float = 0.0  # 0: 300 s plus 3 s per event (the emulator slows as its queue grows)
 
 
 @dataclass
@@ -186,6 +187,28 @@ class Stack:
         return sum(int(v) for v in attrs.values())
 
 
+class Backpressure:
+    """Senders wait while the delivery queue holds more than `limit` messages.
+
+    The emulator's queue slows down as it grows (DESIGN.md), and a flood of 1,000 events in
+    seconds is not what senders do; events still arrive faster than they are delivered.
+    """
+
+    def __init__(self, stack: Stack, limit: int) -> None:
+        self.stack, self.limit = stack, limit
+        self._lock = threading.Lock()
+        self._checked, self._depth = 0.0, 0
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                if time.monotonic() - self._checked > 0.5:
+                    self._depth, self._checked = self.stack.queue_depth(), time.monotonic()
+                if self._depth <= self.limit:
+                    return
+            time.sleep(0.5)
+
+
 def settle(stack: Stack, receiver: ChaosReceiver, timeout: float) -> float:
     """Wait until the delivery queue has been empty and the receiver quiet for a few seconds."""
     t0 = time.monotonic()
@@ -225,6 +248,7 @@ class Figures:
     pairs: int = 0
     delivered: int = 0
     dlq: Counter[str] = field(default_factory=Counter)
+    dead: dict[str, str] = field(default_factory=dict)  # (event:route) -> DLQ reason
     dlq_entries: int = 0
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
@@ -254,6 +278,7 @@ class Figures:
             f"{len(self.after_replay_not_once)}; permanent pairs back in the DLQ: "
             f"{self.after_replay_permanent_in_dlq} of {self.permanent_pairs}",
             f"  time: {', '.join(f'{k} {v:.0f} s' for k, v in self.seconds.items())}",
+            *(f"  in the DLQ: {key} {reason}" for key, reason in sorted(self.dead.items())),
         ]
 
     def check(self) -> None:
@@ -301,11 +326,18 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.sends = sum(e.copies for e in events)
             figures.concurrent_events = sum(e.concurrent for e in events)
             t0 = time.monotonic()
-            with ThreadPoolExecutor(settings.workers) as pool:
-                list(pool.map(lambda e: send_event(dev.url, cfg, e), events))
-            figures.seconds["sending"] = time.monotonic() - t0
             stack = Stack(workdir)
-            figures.seconds["settling"] = settle(stack, receiver, settings.settle_timeout)
+            gate = Backpressure(stack, settings.queue_limit)
+
+            def send(event: Event) -> None:
+                gate.wait()
+                send_event(dev.url, cfg, event)
+
+            with ThreadPoolExecutor(settings.workers) as pool:
+                list(pool.map(send, events))
+            figures.seconds["sending"] = time.monotonic() - t0
+            patience = settings.settle_timeout or 300 + 3 * settings.events
+            figures.seconds["settling"] = settle(stack, receiver, patience)
 
             # ---- first count
             for e in events:
@@ -320,6 +352,7 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.pairs = len(pairs)
             dead, figures.dlq_entries = dlq_pairs(workdir)
             figures.dlq = Counter(dead.values())
+            figures.dead = dead
             delivered = {k for k in pairs if receiver.effects[k] >= 1}
             figures.delivered = len(delivered)
             figures.lost = [k for k in pairs if k not in delivered and k not in dead]
@@ -335,7 +368,7 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             t1 = time.monotonic()
             summary = hookline(workdir, "dlq", "replay", "--json")
             figures.replayed = {k: summary[k] for k in ("matched", "sent", "skipped", "failed") if k in summary}
-            settle(stack, receiver, settings.settle_timeout)
+            settle(stack, receiver, patience)
             figures.seconds["replay"] = time.monotonic() - t1
             dead_after, _ = dlq_pairs(workdir)
             permanent = {k for k in pairs if receiver.is_permanent(k)}

@@ -146,11 +146,35 @@ def test_the_same_signed_bytes_under_a_new_id_are_a_duplicate(stack: Any, source
     assert len(queued(stack)) == (ROUTES if source == "github" else 1)
 
 
-def test_a_different_body_under_the_same_id_scheme_is_a_new_event(stack: Any) -> None:
+def test_a_different_body_under_a_new_id_is_a_new_event(stack: Any) -> None:
     ingress = make(stack)
     one, two = b'{"n": 1}', b'{"n": 2}'
     assert ingress.accept("shop", signed("shop", one, "s-1"), one).status == 202
     assert ingress.accept("shop", signed("shop", two, "s-2"), two).status == 202
+
+
+def test_the_same_id_with_other_signed_bytes_is_still_a_duplicate(stack: Any) -> None:
+    # The contract: the same event id again within the window is a duplicate, whatever its bytes
+    ingress = make(stack)
+    one, two = b'{"n": 1, "attempt": 1}', b'{"n": 1, "attempt": 2}'
+    assert ingress.accept("shop", signed("shop", one, "s-same"), one).status == 202
+    again = ingress.accept("shop", signed("shop", two, "s-same"), two)
+    assert (again.status, again.body) == (200, {"status": "duplicate", "id": "s-same"})
+    assert len(queued(stack)) == 1
+
+
+def test_the_same_id_with_other_bytes_after_a_503_is_accepted(stack: Any) -> None:
+    # Given a first copy that failed to queue (503: nothing recorded, the sender retries)
+    from tests.integration.test_ingress import FlakyPublisher
+
+    publisher = FlakyPublisher(QueuePublisher(stack.queue_url, client=stack.sqs), failures=1)
+    ingress = make(stack)
+    ingress.deps.publisher = publisher
+    one, two = b'{"n": 5, "attempt": 1}', b'{"n": 5, "attempt": 2}'
+    assert ingress.accept("shop", signed("shop", one, "s-retry"), one).status == 503
+    # When the sender's retry carries other bytes under the same id, it is the event, accepted
+    assert ingress.accept("shop", signed("shop", two, "s-retry"), two).status == 202
+    assert [t.inline_body() for t in queued(stack)] == [two]
 
 
 def test_standard_webhooks_ids_are_signed_so_each_new_id_is_a_new_event(stack: Any) -> None:
@@ -229,3 +253,21 @@ def test_concurrent_invocations_in_one_process_each_see_their_own_request(
     for i, answer in answers.items():
         assert answer["statusCode"] == 202, (i, answer)
         assert json.loads(answer["body"])["id"] == f"id-{i}", (i, answer)
+
+
+def test_a_failed_completion_after_queueing_answers_202_not_503(stack: Any) -> None:
+    # Given an idempotency table that takes the claim but fails the final "completed" write
+    class FailingCompletion(DynamoDBPersistenceLayer):
+        def _update_record(self, data_record: Any) -> None:
+            raise RuntimeError("injected: UpdateItem throttled")
+
+    ingress = make(stack)
+    ingress.deps.persistence = FailingCompletion(table_name=stack.idempotency_table,
+                                                 boto3_client=stack.ddb_client)
+    ingress = Ingress(ingress.deps)
+    body = b'{"n": 9}'
+    # When an event is recorded and queued, and only the completion fails
+    resp = ingress.accept("shop", signed("shop", body, "s-done"), body)
+    # Then the sender is told the truth: accepted (a 503 would invite a retry of a queued event)
+    assert (resp.status, resp.body) == (202, {"status": "accepted", "id": "s-done"})
+    assert len(queued(stack)) == 1

@@ -130,14 +130,29 @@ class EventLog:
     def record_received(self, *, event_id: str, source: str, type: str | None, received_at: float,
                         routes: list[str]) -> None:
         """The event item, then one item per matched route; an ingress retry never resets a status."""
-        self.table.update_item(
+        self.record_event(event_id=event_id, source=source, type=type, received_at=received_at, routes=routes)
+        self.record_routes(event_id=event_id, source=source, received_at=received_at, routes=routes)
+
+    def record_event(self, *, event_id: str, source: str, type: str | None, received_at: float,
+                     routes: list[str], body_sha256: str | None = None) -> dict[str, Any]:
+        """The `#event` item; returns it as it was before (empty when new), at no extra request."""
+        sets = ("#s = :source, #t = :type, received_at = if_not_exists(received_at, :at), routes = :routes, "
+                "expires_at = :exp, duplicates = if_not_exists(duplicates, :zero)")
+        values: dict[str, Any] = {":source": source, ":type": type, ":at": received_at, ":routes": routes,
+                                  ":exp": self._expires(), ":zero": 0}
+        if body_sha256:
+            sets += ", body_sha256 = if_not_exists(body_sha256, :digest)"
+            values[":digest"] = body_sha256
+        resp = self.table.update_item(
             Key={"event_id": event_id, "route": EVENT_ITEM},
-            UpdateExpression="SET #s = :source, #t = :type, received_at = if_not_exists(received_at, :at), "
-                             "routes = :routes, expires_at = :exp, duplicates = if_not_exists(duplicates, :zero)",
+            UpdateExpression="SET " + sets,
             ExpressionAttributeNames={"#s": "source", "#t": "type"},
-            ExpressionAttributeValues=_to_dynamo({":source": source, ":type": type, ":at": received_at,
-                                                  ":routes": routes, ":exp": self._expires(), ":zero": 0}),
+            ExpressionAttributeValues=_to_dynamo(values),
+            ReturnValues="ALL_OLD",
         )
+        return _from_dynamo(resp.get("Attributes") or {})
+
+    def record_routes(self, *, event_id: str, source: str, received_at: float, routes: list[str]) -> None:
         for route in routes:
             self._init_route(event_id, route, source, received_at, "received")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyItemNotFoundError,
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -90,6 +92,7 @@ class Ingress:
             expires_after_seconds=deps.idempotency_window_seconds,
             response_hook=self._mark_duplicate,
         )
+        self._queued = threading.local()  # the event id this thread last queued (see record())
         self._record_once = idempotent_function(
             data_keyword_argument="event",
             persistence_store=deps.persistence,
@@ -151,14 +154,28 @@ class Ingress:
         routes = [r.name for r in matched]
         groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())
+        self._queued.event_id = None
         try:
             result = self._record_once(event={"source": source, "id": dedupe_key or event_id}, event_id=event_id,
                                        type=event_type, received_at=received_at, raw=body, headers=headers,
                                        routes=routes, groups=groups)
+        except _SameIdOtherBytes:
+            self._mark_duplicate({"id": event_id}, None)
+            return IngressResponse(200, {"status": "duplicate", "id": event_id})
         except IdempotencyAlreadyInProgressError:
             count("InProgress")
             return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
-        except (IdempotencyPersistenceLayerError, QueueUnavailable, ClientError, BotoCoreError) as e:
+        except IdempotencyPersistenceLayerError as e:
+            if self._queued.event_id != event_id:
+                logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
+                return _error(503, "event store or queue unavailable; nothing was recorded, retry later",
+                              "unavailable")
+            # Only the record's final "completed" write failed: the event is queued, so it is accepted.
+            # Copies meet the in-progress record (409) until it expires; delivery keys keep one effect.
+            logger.warning("event queued; its idempotency record could not be completed",
+                           extra={"error": _describe(e)})
+            result = {"status": "accepted", "id": event_id}
+        except (QueueUnavailable, ClientError, BotoCoreError) as e:
             logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
             return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
         if result.get("status") == "duplicate":
@@ -174,8 +191,12 @@ class Ingress:
                           raw: bytes, headers: dict[str, str], routes: list[str],
                           groups: dict[str, str] | None = None) -> dict[str, str]:
         deps = self.deps
-        deps.events.record_received(event_id=event_id, source=event["source"], type=type,
-                                    received_at=received_at, routes=routes)
+        digest = event["id"] if event["id"] != event_id else None  # keyed on the signed bytes, not the id
+        before = deps.events.record_event(event_id=event_id, source=event["source"], type=type,
+                                          received_at=received_at, routes=routes, body_sha256=digest) or {}
+        if digest and self._accepted_with_other_bytes(event["source"], digest, before, received_at):
+            raise _SameIdOtherBytes(event_id)
+        deps.events.record_routes(event_id=event_id, source=event["source"], received_at=received_at, routes=routes)
 
         def tasks_with(**body: Any) -> list[DeliveryTask]:
             return [DeliveryTask(event_id=event_id, source=event["source"], route=route, type=type,
@@ -198,7 +219,25 @@ class Ingress:
             if deps.ordered_publisher is None:
                 raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
             deps.ordered_publisher.publish_grouped([(t, groups[t.route]) for t in tasks if t.route in groups])
+        self._queued.event_id = event_id
         return {"status": "accepted", "id": event_id}
+
+    def _accepted_with_other_bytes(self, source: str, digest: str, before: dict[str, Any], now: float) -> bool:
+        """This id was received before with other signed bytes, which were accepted (still remembered).
+
+        Only then is it a duplicate: bytes whose recording failed (a 503) left no idempotency record,
+        so the sender's retry is the event. One read, only on this rare path.
+        """
+        earlier = before.get("body_sha256")
+        if not earlier or earlier == digest:
+            return False
+        if float(before.get("received_at") or 0) < now - self.deps.idempotency_window_seconds:
+            return False
+        try:
+            record = self.deps.persistence.get_record({"source": source, "id": earlier})
+        except IdempotencyItemNotFoundError:
+            return False
+        return record is not None and not record.is_expired
 
     def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:
         event_id = (response or {}).get("id", "")
@@ -209,6 +248,10 @@ class Ingress:
         except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
             logger.warning("duplicate not counted", extra={"error": _describe(e)})
         return {"status": "duplicate", "id": event_id}
+
+
+class _SameIdOtherBytes(Exception):
+    """A known event id with other signed bytes: a duplicate (raised inside the record, which is removed)."""
 
 
 # Signatures prove nothing downstream, and credentials must not rest in queue and DLQ messages.

@@ -7,8 +7,9 @@
   event fails with a 5xx-like ClientError, as a throttled or unavailable table or queue does:
   the idempotency claim (PutItem), the event log writes (UpdateItem), the S3 claim check and the
   queue batch (SendMessageBatch). Not the idempotency record's final "completed" write: a failure
-  there, after the messages are queued, is answered 503 and re-accepted once the in-progress
-  record expires (delivery's Idempotency-Key keeps the effect single; see the README's Guarantees);
+  there, after the messages are queued, is answered 202 and a later copy is accepted again once
+  the in-progress record expires (delivery's Idempotency-Key keeps the effect single; see the
+  README's Guarantees), which would blur the run's "accepted twice" count;
 - `deliver_kill` (0..1): the chance that a deliver invocation "dies" after its handler returned
   (every HTTP 2xx is done) but before the poller acknowledges the batch: nothing is deleted, and
   the messages it had not failed come back after `kill_visibility_seconds` (Lambda would wait for
