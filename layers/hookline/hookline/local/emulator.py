@@ -7,8 +7,10 @@ which is how the unmodified handlers and the other CLI commands find it.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,19 @@ _AWS_ENV = {
 _DROPPED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
 
 
+_preloading: threading.Thread | None = None
+
+
+def preload() -> None:
+    """Start importing moto's CloudFormation in the background (it imports every moto service: seconds),
+    so that it overlaps with reading the config and translating the template. Idempotent."""
+    global _preloading
+    if _preloading is None:
+        _preloading = threading.Thread(target=importlib.import_module, args=("moto.cloudformation.parsing",),
+                                       daemon=True, name="import moto.cloudformation")
+        _preloading.start()
+
+
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -44,6 +59,7 @@ class Emulator:
         from hookline.local import moto_fixes
 
         moto_fixes.install()  # atomic conditional writes, before the first request
+        preload()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
         self.server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self.server.start()
