@@ -154,7 +154,10 @@ def stage(browser: Any, tmp_path_factory: pytest.TempPathFactory, request: pytes
         r.__enter__()
     cfg = {
         "sources": {"github": {"verify": {"scheme": "github", "secrets": ["env:E2E_GITHUB_SECRET"]}}},
-        "destinations": {name: {"url": f"{r.url}/{name}", "timeout_seconds": 5} for name, r in receivers.items()},
+        # warehouse's 6 failures in a row would open its circuit breaker (5) and hold an event: off, so both die
+        "destinations": {name: {"url": f"{r.url}/{name}", "timeout_seconds": 5,
+                                **({"circuit_breaker": "off"} if name == "warehouse" else {})}
+                         for name, r in receivers.items()},
         "routes": [{"name": f"to-{name}", "source": "github", "destination": name,
                     "when": f"headers.\"x-github-event\" == '{name}'",
                     "transform": {"title": "body.issue.title", "number": {"path": "body.issue.number",
@@ -349,7 +352,8 @@ def test_events_filter_and_the_timeline_shows_each_attempt(stage: Stage, page: A
                                                                           "number": "7"}
     headers = dict(zip(section.locator("table.kv th").all_inner_texts(),
                        section.locator("table.kv td").all_inner_texts(), strict=True))
-    assert headers["x-api-key"] == "***" and headers["x-partner-token"] == "***"
+    # credential headers never travel in queue or DLQ messages (ingress drops them), so there is nothing to show
+    assert headers and "x-api-key" not in headers and "x-partner-token" not in headers
     _shot(page, stage, "event-dead")
 
 
