@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from hookline.commands._ops import table
-from hookline.commands.validate import DEFAULT_CONFIG, print_problems
+from hookline.commands.validate import DEFAULT_CONFIG
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,15 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookline.config import load_config
-    from hookline.errors import ConfigError
+    from hookline.commands.validate import load_or_report
     from hookline.governance import flows, mermaid
 
-    path = Path(args.config)
-    try:
-        cfg = load_config(path)
-    except ConfigError as e:
-        print_problems(path, e.problems)
+    cfg = load_or_report(Path(args.config))
+    if cfg is None:
         return 1
     if args.mermaid:
         print(mermaid(cfg), end="")

@@ -119,15 +119,11 @@ def run_try(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hookline.commands.validate import print_problems
-    from hookline.config import load_config
-    from hookline.errors import ConfigError
+    from hookline.commands.validate import load_or_report
 
     path = Path(args.config)
-    try:
-        cfg = load_config(path)
-    except ConfigError as e:
-        print_problems(path, e.problems)
+    cfg = load_or_report(path)
+    if cfg is None:
         return 1
     try:
         route = cfg.route(args.route)

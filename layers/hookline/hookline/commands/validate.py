@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from hookline.config import HooklineConfig, load_config
 from hookline.errors import ConfigError, Problem
@@ -98,12 +99,19 @@ def _find_template(config: Path, explicit: str | None) -> Path | None:
     return found if found.is_file() else None
 
 
-def run(args: argparse.Namespace) -> int:
-    path = Path(args.config)
+def load_or_report(path: Path) -> Any:
+    """The configuration, or None after printing every problem in it (the caller exits 1)."""
     try:
-        cfg = load_config(path)
+        return load_config(path)
     except ConfigError as e:
         print_problems(path, e.problems)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    cfg = load_or_report(path)
+    if cfg is None:
         return 1
     template = _find_template(path, args.template)
     if template is None:
