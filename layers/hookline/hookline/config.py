@@ -42,7 +42,7 @@ def _yaml() -> Any:
 def _yaml_load(text: str) -> Any:
     # libyaml's loader: the pure-Python one took most of the load time of a large configuration.
     yaml = _yaml()
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # nosec B506 - a SafeLoader (libyaml)
 
 
 def _check_secret_ref(value: str) -> str:

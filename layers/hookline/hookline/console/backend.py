@@ -89,7 +89,7 @@ def probe_write_access(sqs: Any, dlq_url: str, delivery_queue_url: str | None) -
         status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _DENIED or "AccessDenied" in code or status == 403:
             return Access(False, "these AWS credentials lack sqs:DeleteMessage on the DLQ")
-    except Exception:  # noqa: S110 - unreachable or odd answers are not proof of a missing permission
+    except Exception:  # noqa: S110 # nosec B110 - unreachable or odd answers are not proof of a missing permission
         pass
     return Access(True)
 

@@ -77,7 +77,7 @@ class RateLimiter:
         self.store = store
         self.clock = clock
         self.sleep = sleep
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # nosec B311 - jitter that spreads writes over shards, not crypto
         self._pools: dict[str, _Pool] = {}
         self._lock = threading.Lock()
 
@@ -153,7 +153,7 @@ class ConcurrencyLimiter:
         self.store = store
         self.clock = clock
         self.sleep = sleep
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # nosec B311 - jitter that spreads writes over shards, not crypto
         self._local: dict[str, int] = {}
         self._held: dict[str, set[int]] = {}
         self._offset = self.rng.randrange(1 << 30)  # this process starts its search here: fewer collisions

@@ -34,7 +34,7 @@ def _iso(t: float) -> str:
 class DemoOrders:
     def __init__(self, host: str = "127.0.0.1", port: int = 8082, *, initial: int = 12,
                  change_seconds: float = 20.0, seed: int = 7) -> None:
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # nosec B311 - the demo API's made-up orders
         self._lock = threading.Lock()
         self.orders: list[dict[str, Any]] = []
         now = time.time() - 3600
