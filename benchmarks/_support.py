@@ -58,6 +58,7 @@ class Stack:
     session: Any
     resources: Any
     counter: CallCounter
+    deployed: Any = None  # hookline.local.cfn.LocalStack (moto_stack)
 
     def url(self, logical: str) -> str:
         return self.resources[logical].url or ""
@@ -68,14 +69,13 @@ def moto_stack(name: str = "bench") -> Iterator[Stack]:
     import boto3
     from moto import mock_aws
 
-    from hookline.local.cfn import Provisioner, load_template
+    from hookline.local import cfn
 
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
-        resources = Provisioner(load_template(ROOT / "template.yaml"), stack_name=name, session=session,
-                                region=REGION).provision()
+        deployed = cfn.deploy(session.client, ROOT / "template.yaml", stack_name=name, region=REGION)
         counter = CallCounter().attach(session)
-        yield Stack(session, resources, counter)
+        yield Stack(session, deployed.resources, counter, deployed)
 
 
 GITHUB_CONFIG: dict[str, Any] = {

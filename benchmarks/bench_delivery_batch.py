@@ -48,11 +48,11 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ["BENCH_TOKEN"] = "bench-token"  # noqa: S105 - a dummy header secret
 
 from _support import moto_server_stack, moto_stack, write_json  # noqa: E402
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
 from hookline.aws import EventLog, PayloadStore  # noqa: E402
 from hookline.config import parse_config  # noqa: E402
+from hookline.delivery.claims import RouteClaims  # noqa: E402
 from hookline.delivery.engine import Delivery, DeliveryDeps  # noqa: E402
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records  # noqa: E402
 from hookline.messages import DeliveryTask  # noqa: E402
@@ -155,8 +155,7 @@ def main() -> int:
             payloads=PayloadStore(res["PayloadBucket"].name, client=session.client("s3")),
             events=EventLog(res["EventsTable"].name, resource=session.resource("dynamodb")), sqs=sqs,
             dlq_url=res["DeadLetterQueue"].url or "", queue_url=queue_url or "",
-            persistence=DynamoDBPersistenceLayer(table_name=res["IdempotencyTable"].name,
-                                                 boto3_client=session.client("dynamodb")),
+            persistence=RouteClaims(res["EventsTable"].name, boto3_client=session.client("dynamodb")),
         )
         delivery = Delivery(deps)
         delivery_instant = Delivery(DeliveryDeps(**{**deps.__dict__, "config": cfg_instant}))

@@ -50,14 +50,13 @@ def _services(stack: Stack, dest_url: str) -> Any:
 
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
     from hookline.config import parse_config
-    from hookline.local.cfn import function_environment, load_template
+    from hookline.delivery.claims import RouteClaims
     from hookline.secrets import SecretResolver
     from hookline.settings import Settings
     from hookline.wiring import Services
 
     s, r = stack.session, stack.resources
-    env = function_environment(load_template(Path(__file__).resolve().parents[1] / "template.yaml"),
-                               "DeliverFunction", r)
+    env = next(f for f in stack.deployed.functions() if f.logical_id == "DeliverFunction").environment
     settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
     config = parse_config({**GITHUB_CONFIG, "destinations": {"crm": {"url": f"{dest_url}/contacts"}}})
     ddb = s.client("dynamodb")
@@ -67,7 +66,7 @@ def _services(stack: Stack, dest_url: str) -> Any:
         payloads=PayloadStore(r["PayloadBucket"].name, client=s.client("s3")),
         events=EventLog(r["EventsTable"].name, resource=s.resource("dynamodb")),
         persistence=DynamoDBPersistenceLayer(table_name=r["IdempotencyTable"].name, boto3_client=ddb),
-        delivery_persistence=DynamoDBPersistenceLayer(table_name=r["IdempotencyTable"].name, boto3_client=ddb),
+        delivery_persistence=RouteClaims(r["EventsTable"].name, boto3_client=ddb),
         sqs=s.client("sqs"),
     )
 
@@ -114,9 +113,11 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         queue_url, queue_arn = stack.url("DeliveryQueue"), stack.resources["DeliveryQueue"].arn
         ctx = LambdaContext()
         payloads = [github_payload(i) for i in range(events)]
+        serial = iter(range(events, 10**9))
 
         def run_ingress() -> tuple[float, int]:
-            reqs = [http_event(p) for p in payloads]
+            # New bytes each round: the same signed bytes under a new delivery id are a duplicate (replay guard).
+            reqs = [http_event(github_payload(next(serial))) for _ in range(events)]
             with logs_counted() as sink:
                 started = time.process_time()
                 for ev in reqs:

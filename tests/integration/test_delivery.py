@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from standardwebhooks import Webhook
 
 from hookline.aws import EventLog, PayloadStore
 from hookline.config import parse_config
 from hookline.delivery import engine as delivery_module
+from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.http import HttpSender
 from hookline.delivery.oauth import TokenCache
@@ -124,7 +124,7 @@ def task(event_id: str = "evt-1", route: str = "orders-to-crm", body: Any = ORDE
 
 
 def make_delivery(stack: Any, cfg: Any, *, sqs: Any = None, events: Any = None, sender: HttpSender | None = None,
-                  config_dir: Path | None = None, rng: Any = None, **deps: Any) -> Delivery:
+                  config_dir: Path | None = None, rng: Any = None, persistence: Any = None, **deps: Any) -> Delivery:
     fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     return Delivery(DeliveryDeps(
         config=cfg,
@@ -134,7 +134,7 @@ def make_delivery(stack: Any, cfg: Any, *, sqs: Any = None, events: Any = None, 
         sqs=sqs or fn.sqs,
         dlq_url=fn.dlq_url,
         queue_url=fn.queue_url,
-        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
+        persistence=persistence or RouteClaims(fn.events_table, boto3_client=fn.ddb_client),  # as in wiring.py
         sender=sender,
         config_dir=config_dir or Path.cwd(),
         rng=rng or random.Random(1),
@@ -393,22 +393,25 @@ class Crash(BaseException):
     """The function dies (timeout, out of memory): nothing after this point runs."""
 
 
-class CrashingEventLog(EventLog):
+class CrashingClaims(RouteClaims):
+    """Dies once, right after the write that completes the claim and logs the delivered attempt."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.armed = True
 
-    def record_attempt(self, **kwargs: Any) -> None:
-        if self.armed and kwargs.get("status") == "delivered":
+    def _update_record(self, data_record: Any) -> None:
+        super()._update_record(data_record)
+        if self.armed:
             self.armed = False
-            raise Crash("killed right after the HTTP call")
-        super().record_attempt(**kwargs)
+            raise Crash("killed right after the HTTP call was recorded")
 
 
 def test_a_crash_after_the_http_call_gives_no_second_request(stack: Any, receiver: Receiver,
                                                              lambda_context: Any) -> None:
-    events = CrashingEventLog(stack.events_table, resource=stack.function("DeliverFunction").ddb)
-    delivery = make_delivery(stack, config(receiver.url), events=events)
+    fn = stack.function("DeliverFunction")
+    delivery = make_delivery(stack, config(receiver.url),
+                             persistence=CrashingClaims(fn.events_table, boto3_client=fn.ddb_client))
     enqueue(stack, task("evt-crash"))
     messages = receive(stack)
     # When the function dies after the destination answered 2xx (no batch response at all)
@@ -423,7 +426,8 @@ def test_a_crash_after_the_http_call_gives_no_second_request(stack: Any, receive
     # Then it is acknowledged, recorded as delivered, and no second request was made
     assert failed(response) == set()
     assert len(receiver.requests) == 1
-    assert route_item(stack, "evt-crash")["status"] == "delivered"
+    item = route_item(stack, "evt-crash")
+    assert item["status"] == "delivered" and len(item["attempts"]) == 1
     assert receive(stack) == []
 
 

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from hookline import cli
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
+from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
@@ -160,8 +161,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
             events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
-            queue_url=fn.queue_url,
-            persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
+            queue_url=fn.queue_url, persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
         ))
         info = MotoStack(outputs={
             "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from hookline.aws import EventLog, PayloadStore
+from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.guards import Guards
 from hookline.delivery.store import RecordsStore
@@ -49,7 +49,7 @@ def make(stack: Any, cfg: Any, clock: Clock, fifo: bool = False) -> tuple[Delive
         config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
         events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
         queue_url=fn.queue_url, ordered_queue_url=stack.resources["OrderedDeliveryQueue"].url,
-        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
+        persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
         clock=clock, rng=random.Random(1), guards=guards, records=records)), records
 
 
@@ -195,14 +195,15 @@ def test_an_ordered_deferral_keeps_its_message_and_is_not_counted_as_an_attempt(
 
 def test_with_every_records_feature_off_the_default_path_costs_no_extra_request(receiver: Receiver) -> None:
     counted = count_requests({}, {"circuit_breaker": "off"}, f"{receiver.url}/x", events=10)
-    # The same requests as before the records features existed (measured on the commit before them)
-    assert counted.operations("ingress") == {"dynamodb.PutItem": 10, "dynamodb.UpdateItem": 30,
+    # The default path's requests, no more (docs/INTERNALS.md "Event log items and request budget"):
+    # ingress claim, `#event`, queue, completion; delivery claim and completion (with the attempt logged)
+    assert counted.operations("ingress") == {"dynamodb.PutItem": 10, "dynamodb.UpdateItem": 20,
                                              "sqs.SendMessageBatch": 10}
-    assert counted.operations("deliver") == {"dynamodb.PutItem": 10, "dynamodb.UpdateItem": 20}
+    assert counted.operations("deliver") == {"dynamodb.UpdateItem": 20}
 
 
 def test_the_default_breaker_costs_at_most_one_read_per_destination_while_healthy(receiver: Receiver) -> None:
     counted = count_requests({}, {}, f"{receiver.url}/x", events=20)
     ops = counted.operations("deliver")
     assert ops.pop("dynamodb.GetItem", 0) <= 2
-    assert ops == {"dynamodb.PutItem": 20, "dynamodb.UpdateItem": 40}
+    assert ops == {"dynamodb.UpdateItem": 40}

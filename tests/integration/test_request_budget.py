@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
+from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
@@ -28,11 +29,12 @@ from tests.support.receiver import Receiver
 
 SECRET = "budget-test-secret"
 
-# Requests per event, today. Item 1 of issue 12 (records redesign) lowers these.
-# routes matched -> requests: PutItem (claim), UpdateItem x (1 + routes), SendMessageBatch, UpdateItem (done)
-INGRESS_BUDGET = {1: 5, 3: 7}
+# Requests per event (issue 12 item 1; docs/INTERNALS.md "Records and request budget").
+# routes matched -> requests: PutItem (claim), UpdateItem (`#event`), SendMessageBatch, UpdateItem (done):
+# the route items are created by delivery, so the count no longer grows with the routes.
+INGRESS_BUDGET = {1: 4, 3: 4}
 INGRESS_DUPLICATE_BUDGET = 2  # the conditional PutItem that finds the record, the duplicate counter
-DELIVERY_BUDGET = 3  # per delivered message: PutItem (claim), UpdateItem (attempt), UpdateItem (claim done)
+DELIVERY_BUDGET = 2  # per delivered message: UpdateItem (claim), UpdateItem (claim done + attempt logged)
 
 
 class Counting:
@@ -139,8 +141,7 @@ def test_delivery_requests_per_message_within_budget(stack: Any, counted: tuple[
             payloads=PayloadStore(stack.bucket, client=session.client("s3")),
             events=EventLog(stack.events_table, resource=session.resource("dynamodb")), sqs=sqs,
             dlq_url=stack.dlq_url, queue_url=stack.queue_url,
-            persistence=DynamoDBPersistenceLayer(table_name=stack.idempotency_table,
-                                                 boto3_client=session.client("dynamodb")),
+            persistence=RouteClaims(stack.events_table, boto3_client=session.client("dynamodb")),
         ))
         handler_calls: Counter[str] = Counter()
         poller_calls: Counter[str] = Counter()

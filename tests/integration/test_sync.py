@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
+from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.messages import DeliveryTask
@@ -293,7 +293,7 @@ def deliver_all(stack: Any, cfg: Any) -> None:
         config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
         events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
         queue_url=fn.queue_url, config_dir=Path.cwd(), rng=random.Random(1),
-        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
+        persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client)))
     try:
         while True:
             msgs = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,

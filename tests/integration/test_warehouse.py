@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from hookline.aws import EventLog, PayloadStore
 from hookline.config import parse_config
+from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.sinks import Warehouse
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
@@ -65,7 +65,7 @@ def deliver(stack: Stack, cfg: Any, warehouse: Warehouse) -> dict[str, Any]:
         config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
         events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
         queue_url=fn.queue_url, config_dir=Path.cwd(), rng=random.Random(1), warehouse=warehouse,
-        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client)))
+        persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client)))
     try:
         response = delivery.handle(to_lambda_records(msgs, stack.queue_arn, stack.region), None)
         delete_processed(stack.sqs, stack.queue_url, msgs, response)

@@ -84,6 +84,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
 
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
     from hookline.config import parse_config
+    from hookline.delivery.claims import RouteClaims
     from hookline.delivery.engine import Delivery, DeliveryDeps
     from hookline.delivery.guards import Guards
     from hookline.delivery.ordering import FifoPublisher
@@ -118,8 +119,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore("unused", client=s3), events=events_log,
             sqs=sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url, ordered_queue_url=fifo.url,
-            persistence=DynamoDBPersistenceLayer(table_name=resources["IdempotencyTable"].name,
-                                                 boto3_client=ddb_client),
+            persistence=RouteClaims(resources["EventsTable"].name, boto3_client=ddb_client),
             guards=Guards(records), records=records, rng=random.Random(1)))
         _ = events_log.table, records.table
         with counter.in_phase("ingress"):

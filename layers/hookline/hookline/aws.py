@@ -199,14 +199,48 @@ class EventLog:
         from boto3.dynamodb.conditions import Key
 
         resp = self.table.query(KeyConditionExpression=Key("event_id").eq(event_id))
-        return [_from_dynamo(i) for i in resp.get("Items", [])]
+        items = [_public(i) for i in resp.get("Items", [])]
+        return items + list(_not_yet_attempted(items))
 
     def scan(self) -> Iterator[dict[str, Any]]:
+        """Every item; a matched route that delivery has not written yet is yielded as `received`."""
         kwargs: dict[str, Any] = {}
+        events: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
         while True:
             resp = self.table.scan(**kwargs)
-            for item in resp.get("Items", []):
-                yield _from_dynamo(item)
+            for raw in resp.get("Items", []):
+                item = _public(raw)
+                if item.get("route") == EVENT_ITEM:
+                    if item.get("routes"):
+                        events.append(item)
+                else:
+                    seen.add((item.get("event_id"), item.get("route")))
+                yield item
             if "LastEvaluatedKey" not in resp:
-                return
+                break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        yield from _not_yet_attempted(events, seen)
+
+
+def _public(raw: dict[str, Any]) -> dict[str, Any]:
+    """An item as readers see it: without delivery's claim attributes (delivery/claims.py)."""
+    item = {k: v for k, v in _from_dynamo(raw).items() if not k.startswith("idem_")}
+    if item.get("route") != EVENT_ITEM and "status" not in item and not str(item.get("route", "")).startswith("#"):
+        item["status"] = "received"  # a claim taken, nothing recorded yet: delivery is in progress
+    return item
+
+
+def _not_yet_attempted(items: list[dict[str, Any]],
+                       seen: set[tuple[str, str]] | None = None) -> Iterator[dict[str, Any]]:
+    """Ingress writes only the `#event` item (its `routes`); delivery creates each route's item when it
+    first claims or records it. Until then the route's item reads as received."""
+    if seen is None:
+        seen = {(i.get("event_id"), i.get("route")) for i in items if i.get("route") != EVENT_ITEM}
+    for event in items:
+        if event.get("route") != EVENT_ITEM:
+            continue
+        for route in event.get("routes") or []:
+            if (event["event_id"], route) not in seen:
+                yield {"event_id": event["event_id"], "route": route, "status": "received",
+                       "source": event.get("source"), "received_at": event.get("received_at"), "attempts": []}

@@ -97,9 +97,10 @@ class Services:
     def delivery_persistence(self) -> Any:
         # Not `persistence`: Powertools keeps per-function state (key prefix, expiry) in the layer
         # object, so ingress and delivery sharing one in a process (`hookline dev`) would mix them.
-        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+        # Its records live in the event log's (event, route) items: delivery/claims.py.
+        from hookline.delivery.claims import RouteClaims
 
-        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
+        return RouteClaims(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
     def delivery(self) -> Any:

@@ -373,7 +373,7 @@ class Delivery:
 
     def _attempt(self, ctx: _Ctx, job: _Job, deadline: float | None) -> RecordResult:
         try:
-            saved = self._send_once(key=ctx.key, job=job, deadline=deadline)
+            saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task))
         except _Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
             ctx.enriched = job.late.enriched if job.late else None
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
@@ -518,7 +518,8 @@ class Delivery:
         body, content_type, late.mapped_text = _serialize(mapped, job.destination, self._transform(job.route))
         return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
 
-    def _send(self, key: str, job: _Job, deadline: float | None) -> dict[str, Any]:
+    def _send(self, key: str, job: _Job, deadline: float | None,
+              fields: dict[str, Any] | None = None) -> dict[str, Any]:
         if job.late is not None:
             job = self._enrich_and_map(job, job.late, deadline)
         if job.destination.type != "http":
@@ -529,8 +530,15 @@ class Delivery:
         if not result.outcome.delivered:
             raise _NotDelivered(result)
         # Saved in the idempotency record: what a later copy of the message reports.
-        return {"status_code": result.status_code, "at": result.started_at,
-                "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
+        saved = {"status_code": result.status_code, "at": result.started_at,
+                 "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
+        if getattr(self.deps.persistence, "logs_delivery", False):
+            # delivery/claims.py: the claim's completion writes the attempt too (one write, not two).
+            from hookline.delivery.claims import LOG_KEY
+
+            saved[LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved),
+                              "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
+        return saved
 
     def _warehouse(self) -> Any:
         with self._payloads_lock:
@@ -546,14 +554,12 @@ class Delivery:
         task = ctx.task
         replayed = bool(saved.get("replayed"))
         delivered_at = float(saved.get("delivered_at") or self.deps.clock())
-        attempt = None if replayed else {
-            "at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
-            "error": None, "outcome": outcomes.Verdict.DELIVERED.value,
-        }
-        # Not best-effort: if this write fails the message is retried, and the retry sends nothing
-        # (the idempotency record answers) but records the delivery.
-        self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=DELIVERED,
-                                        attempt=attempt, delivered_at=delivered_at, **_item_fields(task))
+        if not getattr(self.deps.persistence, "logs_delivery", False):  # else: written with the claim's completion
+            # Not best-effort: if this write fails the message is retried, and the retry sends nothing
+            # (the idempotency record answers) but records the delivery.
+            self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=DELIVERED,
+                                            attempt=None if replayed else _delivered_attempt(saved),
+                                            delivered_at=delivered_at, **_item_fields(task))
         return RecordResult(ctx.record.message_id, DELIVERED, task.event_id, task.route, ctx.attempt,
                             status_code=saved.get("status_code"),
                             latency_ms=None if replayed else saved.get("latency_ms"),
@@ -718,6 +724,11 @@ def _is_fifo(record: SQSRecord) -> bool:
 
 def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
     return {**(response or {}), "replayed": True}
+
+
+def _delivered_attempt(saved: dict[str, Any]) -> dict[str, Any]:
+    return {"at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
+            "error": None, "outcome": outcomes.Verdict.DELIVERED.value}
 
 
 def _item_fields(task: DeliveryTask) -> dict[str, Any]:

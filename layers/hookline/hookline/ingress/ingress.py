@@ -196,7 +196,8 @@ class Ingress:
                                           received_at=received_at, routes=routes, body_sha256=digest) or {}
         if digest and self._accepted_with_other_bytes(event["source"], digest, before, received_at):
             raise _SameIdOtherBytes(event_id)
-        deps.events.record_routes(event_id=event_id, source=event["source"], received_at=received_at, routes=routes)
+        # No item per route here: the `#event` item lists them, and delivery creates each one (EventLog reads
+        # a missing one as received). One request per event instead of one per route.
 
         def tasks_with(**body: Any) -> list[DeliveryTask]:
             return [DeliveryTask(event_id=event_id, source=event["source"], route=route, type=type,

@@ -1,0 +1,138 @@
+"""Delivery claims kept in the event log's (event, route) item: one write completes both. boto3 adapter.
+
+A Powertools persistence layer (the idempotency protocol is Powertools', unchanged: claim before
+the send, INPROGRESS until the invocation's time runs out, COMPLETED for the window), whose record
+is not an item of its own but `idem_*` attributes of the EventsTable item `(event_id, route)`:
+
+- claim (`_put_record`): a conditional UpdateItem, not a PutItem, so the item's attempt log survives;
+- completion (`_update_record`): the same UpdateItem also appends the delivered attempt and sets the
+  route's status, so a delivery costs two writes (claim, completion) instead of three;
+- release on failure (`_delete_record`): REMOVE of the `idem_*` attributes (the log stays).
+
+The delivered attempt travels in the function's result under `LOG_KEY`; it is written, not stored
+in the saved response. Readers (aws.EventLog) drop the `idem_*` attributes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
+LOG_KEY = "log"  # in the delivery function's result: {"status", "attempt", "fields"} for the event log
+_SEP = ":"  # route names never contain it (config: ^[A-Za-z0-9_.-]+$); event ids may
+
+
+def _value(value: Any) -> dict[str, Any]:
+    from decimal import Decimal
+
+    return TypeSerializer().serialize(json.loads(json.dumps(value), parse_float=Decimal))
+
+
+class RouteClaims(DynamoDBPersistenceLayer):
+    """Powertools records as attributes of the event log's `(event_id, route)` items."""
+
+    logs_delivery = True  # the engine does not write the delivered attempt separately
+
+    def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, boto3_client: Any = None) -> None:
+        super().__init__(table_name=table_name, key_attr="event_id", expiry_attr=f"{CLAIM_PREFIX}expiration",
+                         in_progress_expiry_attr=f"{CLAIM_PREFIX}in_progress_expiration",
+                         status_attr=f"{CLAIM_PREFIX}status", data_attr=f"{CLAIM_PREFIX}data",
+                         validation_key_attr=f"{CLAIM_PREFIX}validation", boto3_client=boto3_client)
+        self.ttl_seconds = ttl_seconds
+
+    def _get_hashed_idempotency_key(self, data: Any) -> str | None:
+        # The key is the item's own key ("<event_id>:<route>", delivery.http.idempotency_key), not a hash.
+        return data if isinstance(data, str) and _SEP in data else super()._get_hashed_idempotency_key(data)
+
+    def _get_key(self, idempotency_key: str) -> dict:
+        event_id, route = idempotency_key.rsplit(_SEP, 1)
+        return {"event_id": {"S": event_id}, "route": {"S": route}}
+
+    def _expires_at(self) -> dict[str, str]:
+        return {"N": str(int(dt.datetime.now().timestamp()) + self.ttl_seconds)}
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        values: dict[str, Any] = {
+            ":status": {"S": data_record.status}, ":expiry": {"N": str(data_record.expiry_timestamp)},
+            ":inprogress": {"S": "INPROGRESS"}, ":exp": self._expires_at(),
+            ":now": {"N": str(int(dt.datetime.now().timestamp()))},
+            ":now_ms": {"N": str(int(dt.datetime.now().timestamp() * 1000))},
+        }
+        sets = "#status = :status, #expiry = :expiry, expires_at = :exp"
+        if data_record.in_progress_expiry_timestamp is not None:
+            sets += ", #ip = :ip"
+            values[":ip"] = {"N": str(data_record.in_progress_expiry_timestamp)}
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
+                UpdateExpression=f"SET {sets} REMOVE #data",
+                # Powertools' own condition: no live claim, or an expired one, or an in-progress one whose
+                # invocation is over.
+                ConditionExpression="attribute_not_exists(#status) OR #expiry < :now OR "
+                                    "(#status = :inprogress AND attribute_exists(#ip) AND #ip < :now_ms)",
+                ExpressionAttributeNames={"#status": self.status_attr, "#expiry": self.expiry_attr,
+                                          "#ip": self.in_progress_expiry_attr, "#data": self.data_attr},
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            item = exc.response.get("Item")  # type: ignore[typeddict-item]
+            if not item:
+                raise IdempotencyItemAlreadyExistsError() from exc
+            old = self._item_to_data_record(item)
+            self._save_to_cache(data_record=old)
+            raise IdempotencyItemAlreadyExistsError(old_data_record=old) from exc
+
+    def _item_to_data_record(self, item: dict[str, Any]) -> DataRecord:
+        record = super()._item_to_data_record(item)
+        data = self._deserializer.deserialize({"M": item})
+        record.idempotency_key = f"{data['event_id']}{_SEP}{data['route']}"
+        return record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        response = json.loads(data_record.response_data or "{}")
+        log = response.pop(LOG_KEY, None) or {}
+        names = {"#status": self.status_attr, "#expiry": self.expiry_attr, "#data": self.data_attr}
+        values: dict[str, Any] = {":status": {"S": data_record.status},
+                                  ":expiry": {"N": str(data_record.expiry_timestamp)},
+                                  ":data": {"S": json.dumps(response, sort_keys=True)}, ":exp": self._expires_at()}
+        sets = ["#status = :status", "#expiry = :expiry", "#data = :data", "expires_at = :exp"]
+        if log.get("status"):
+            names["#st"] = "status"
+            values[":st"] = _value(log["status"])
+            sets.append("#st = :st")
+        if log.get("attempt") is not None:
+            values[":attempt"] = _value([log["attempt"]])
+            values[":empty"] = {"L": []}
+            sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempt)")
+        for i, (name, value) in enumerate((log.get("fields") or {}).items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = _value(value)
+            sets.append(f"#f{i} = :f{i}")
+        self.client.update_item(TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
+                                UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeNames=names,
+                                ExpressionAttributeValues=values)
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
+                UpdateExpression="REMOVE #status, #expiry, #ip, #data, #validation",
+                ConditionExpression="attribute_exists(event_id)",  # never create an empty item
+                ExpressionAttributeNames={"#status": self.status_attr, "#expiry": self.expiry_attr,
+                                          "#ip": self.in_progress_expiry_attr, "#data": self.data_attr,
+                                          "#validation": self.validation_key_attr},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
