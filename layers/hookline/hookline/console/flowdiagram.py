@@ -83,8 +83,8 @@ def flow_svg(cfg: Any) -> str:
                           [name, " · ".join(sub) or "source"], "owner" if name in owners else ""))
     for name, dest in cfg.destinations.items():
         sub = [f"★ owner of {', '.join(owners[name])}"] if name in owners else []
-        kind = dest.type if dest.type != "http" else "destination"
+        sub = ([dest.type] if dest.type != "http" else []) + sub
         boxes.append(_box("destination", name, COLUMN_X[2], ys[("dst", name)], COLUMN_W[2],
-                          [name, " · ".join([kind, *sub])], "owner" if name in owners else ""))
+                          [name, " · ".join(sub) or "destination"], "owner" if name in owners else ""))
     parts += edges + boxes + ["</svg>"]
     return "".join(parts)
