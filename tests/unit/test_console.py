@@ -253,6 +253,8 @@ GOVERNED = {
     "routes": [{"name": "customers", "source": "shop", "destination": "crm", "writes": "customer",
                 "one_way_copy": True, "transform": {"email": "body.email"}},
                {"name": "orders", "source": "shop", "destination": "lake"}],
+    "syncs": {"nightly": {"source": "crm-hooks", "url": "https://api.example.com/customers?api_key=zzz",
+                          "every": "1h"}},
 }
 
 
@@ -327,7 +329,9 @@ def test_the_map_page_shows_the_rows_of_hookline_map_and_draws_every_flow() -> N
     assert html.count('class="map-node destination') == 2 and html.count('<path class="edge') == 4
     assert 'class="map-node destination owner" data-destination="crm"' in html
     assert html.count('<path class="edge copy"') == 2
-    assert "token=abc" not in html
+    # And the sync that feeds a source, as `hookline map` lists it, without its URL
+    assert "syncs: nightly (crm-hooks, every 1h)" in html and "sync nightly every 1h" in html
+    assert "token=abc" not in html and "api_key=zzz" not in html
 
 
 def test_the_map_page_without_a_valid_configuration_says_where_it_looked() -> None:
