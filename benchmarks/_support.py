@@ -177,6 +177,9 @@ def _serve_moto(conn: Any) -> None:
 
     from moto.server import ThreadedMotoServer
 
+    from hookline.local import moto_fixes
+
+    moto_fixes.install()  # the emulator `hookline dev` runs: atomic writes, AWS::NoValue in CloudFormation
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the benchmark's terminal
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -193,7 +196,7 @@ def moto_server_stack(name: str = "bench") -> Iterator[Stack]:
 
     import boto3
 
-    from hookline.local.cfn import Provisioner, load_template
+    from hookline.local import cfn
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -204,10 +207,9 @@ def moto_server_stack(name: str = "bench") -> Iterator[Stack]:
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
     try:
         session = boto3.session.Session(region_name=REGION)
-        resources = Provisioner(load_template(ROOT / "template.yaml"), stack_name=name, session=session,
-                                region=REGION).provision()
+        deployed = cfn.deploy(session.client, ROOT / "template.yaml", stack_name=name, region=REGION)
         counter = CallCounter().attach(session)
-        yield Stack(session, resources, counter)
+        yield Stack(session, deployed.resources, counter, deployed)
     finally:
         if old is None:
             os.environ.pop("AWS_ENDPOINT_URL", None)

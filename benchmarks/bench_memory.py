@@ -100,7 +100,6 @@ def model(cpu: list[float], wall: list[float]) -> dict[int, float]:
 
 
 def measure(invocations: int) -> dict[str, Any]:
-    from hookline.local.cfn import function_environment, load_template
     from tests.support.receiver import Receiver, Script
 
     items = [{"id": f"item-{i}", "name": f"Item {i}", "email": f"u{i}@example.com"} for i in range(SYNC_ITEMS)]
@@ -118,9 +117,9 @@ def measure(invocations: int) -> dict[str, Any]:
                        {"name": "pulled", "source": "crm-pull", "destination": "crm"}],
             "syncs": {"contacts": {"source": "crm-pull", "url": f"{api.url}/contacts"}},
         }))
-        template = load_template(ROOT / "template.yaml")
+        deployed = {f.logical_id: f.environment for f in stack.deployed.functions()}  # as CloudFormation set them
         for handler, logical in (("ingress", "IngressFunction"), ("sync", "SyncFunction")):
-            env = {**os.environ, **function_environment(template, logical, stack.resources),
+            env = {**os.environ, **deployed[logical],
                    "HOOKLINE_CONFIG": str(config), "AWS_LAMBDA_FUNCTION_NAME": f"hookline-{handler}",
                    "POWERTOOLS_TRACE_DISABLED": "1", "PYTHONPATH": os.pathsep.join(
                        [str(ROOT / "layers" / "hookline"), str(ROOT)])}

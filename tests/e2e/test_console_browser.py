@@ -32,7 +32,7 @@ import yaml
 
 from hookline.config import load_config
 from hookline.ingress.signatures import sign
-from hookline.operations.timeparse import format_duration
+from hookline.operations.timeparse import format_duration, format_epoch
 from tests.e2e.helpers import GITHUB_SECRET, REPO, DevProcess, dev_env, free_port, report
 from tests.support.receiver import Receiver, Script
 
@@ -52,7 +52,18 @@ DESTINATIONS = {
     "warehouse": (Script(statuses=[500]), [1, 1]),
     "ledger": (Script(statuses=[422]), [1, 1]),
     "search": (Script(statuses=[503]), [600]),
+    "outage": (Script(statuses=[500]), None),  # its breaker opens at the first failure: its events are held
 }
+# destination name -> more of its configuration (issue 10's limits and breaker)
+DESTINATION_EXTRA: dict[str, dict[str, Any]] = {
+    "crm": {"rate_limit": "50/s", "max_concurrency": 4},
+    "outage": {"circuit_breaker": {"failures": 1, "cool_down_seconds": 600}},
+    # its 6 failures (2 events x 3 attempts) must exhaust the retries, not open the default breaker (5)
+    "warehouse": {"circuit_breaker": {"failures": 10}},
+}
+# issue 11's governance: every route writes the issue entity, owned by its source; billing owns invoices
+ENTITIES = {"issue": {"owner": "github", "steward": "support team", "fields": ["title", "number"]},
+            "invoice": {"owner": "billing", "fields": ["amount"]}}
 
 
 class Console:
@@ -154,11 +165,10 @@ def stage(browser: Any, tmp_path_factory: pytest.TempPathFactory, request: pytes
         r.__enter__()
     cfg = {
         "sources": {"github": {"verify": {"scheme": "github", "secrets": ["env:E2E_GITHUB_SECRET"]}}},
-        # warehouse's 6 failures in a row would open its circuit breaker (5) and hold an event: off, so both die
-        "destinations": {name: {"url": f"{r.url}/{name}", "timeout_seconds": 5,
-                                **({"circuit_breaker": "off"} if name == "warehouse" else {})}
+        "destinations": {name: {"url": f"{r.url}/{name}", "timeout_seconds": 5, **DESTINATION_EXTRA.get(name, {})}
                          for name, r in receivers.items()},
-        "routes": [{"name": f"to-{name}", "source": "github", "destination": name,
+        "entities": ENTITIES,
+        "routes": [{"name": f"to-{name}", "source": "github", "destination": name, "writes": "issue",
                     "when": f"headers.\"x-github-event\" == '{name}'",
                     "transform": {"title": "body.issue.title", "number": {"path": "body.issue.number",
                                                                           "type": "string"}},
@@ -188,9 +198,14 @@ def stage(browser: Any, tmp_path_factory: pytest.TempPathFactory, request: pytes
                 return rows.get((ids[name][i], f"to-{name}"), {}).get("status")
             return (all(status("crm", i) == "delivered" and status("billing", i) == "delivered"
                         and status("warehouse", i) == "dead" and status("ledger", i) == "dead"
-                        and status("search", i) == "retrying" for i in range(2)))
+                        and status("search", i) == "retrying" and status("outage", i) == "held"
+                        for i in range(2)))
 
-        _wait(settled, 60, "every event in its final state")
+        try:
+            _wait(settled, 60, "every event in its final state")
+        except AssertionError as e:
+            now = {f"{r['route']}/{r['id']}": r["status"] for r in _events(workdir)}
+            raise AssertionError(f"{e}; statuses now: {now}") from None
         console.started()
         report(request, f"\nconsole e2e: events in every state after {time.perf_counter() - started:.1f} s")
         shots = tmp_path_factory.mktemp("shots")
@@ -285,7 +300,8 @@ def test_overview_shows_the_figures_of_hookline_report(stage: Stage, page: Any) 
     assert set(expected["routes"]) == {f"to-{n}" for n in DESTINATIONS}
     for route, figures in [*expected["routes"].items(), ("TOTAL", expected["total"])]:
         row = f"#routes tr[data-route='{route}']"
-        for field in ("received", "delivered", "retried", "dead", "in_flight", "skipped", "duplicates"):
+        for field in ("received", "delivered", "retried", "dead", "in_flight", "held", "stale", "skipped",
+                      "duplicates"):
             assert _cell(page, row, field) == str(figures[field]), (route, field)
         assert _cell(page, row, "error_rate") == _pct(figures["error_rate"]), route
         assert _cell(page, row, "latency_p50_seconds") == format_duration(figures["latency_p50_seconds"]), route
@@ -301,7 +317,8 @@ def test_overview_shows_the_figures_of_hookline_report(stage: Stage, page: Any) 
         assert counted == expected["routes"][f"to-{name}"]["received"]
     statuses = {page.locator("figure[data-route='All routes'] rect").nth(i).get_attribute("data-status")
                 for i in range(page.locator("figure[data-route='All routes'] rect").count())}
-    assert statuses == {"delivered", "retrying", "dead", "unrouted"}
+    assert statuses == {"delivered", "retrying", "dead", "held", "unrouted"}
+    assert expected["routes"]["to-outage"]["held"] == 2  # the held column is not trivially zero
     # And the 1 h and 7 d windows hold the same events (all received minutes ago)
     for window in ("1h", "7d"):
         _visit(page, stage, f"/?window={window}")
@@ -352,15 +369,32 @@ def test_events_filter_and_the_timeline_shows_each_attempt(stage: Stage, page: A
                                                                           "number": "7"}
     headers = dict(zip(section.locator("table.kv th").all_inner_texts(),
                        section.locator("table.kv td").all_inner_texts(), strict=True))
-    # credential headers never travel in queue or DLQ messages (ingress drops them), so there is nothing to show
-    assert headers and "x-api-key" not in headers and "x-partner-token" not in headers
+    # (ingress drops credential-named headers since issue 9: they never reach the DLQ, so none to redact)
+    assert headers["x-github-event"] == "warehouse"
+    assert not {"x-api-key", "x-partner-token", "authorization"} & set(headers), headers
     _shot(page, stage, "event-dead")
 
 
 def test_destinations_show_endpoint_and_recent_error_rate(stage: Stage, page: Any) -> None:
     rows = stage.events()
+    health = {d["name"]: d for d in stage.cli_json("destinations")}
     _visit(page, stage, "/destinations")
     _shot(page, stage, "destinations")
+    # The breaker, held events and limits are what `hookline destinations` says
+    assert health["outage"]["breaker"] == "open" and health["outage"]["held"] == 2
+    assert _cell(page, "#destinations tr[data-destination='outage']", "breaker") == \
+        f"open since {format_epoch(health['outage']['since'])}"
+    for name, d in health.items():
+        row = f"#destinations tr[data-destination='{name}']"
+        assert _cell(page, row, "held") == str(d["held"]), name
+        assert _cell(page, row, "rate limit") == (d["rate_limit"] or "-"), name
+        assert _cell(page, row, "concurrency") == str(d["max_concurrency"] or "-"), name
+        if d["breaker"] == "closed":
+            failing = d["consecutive_failures"]
+            assert _cell(page, row, "breaker") == "closed" + (f" ({failing} failing)" if failing else ""), name
+        else:
+            assert _cell(page, row, "breaker") == f"{d['breaker']} since {format_epoch(d['since'])}", name
+    assert (health["crm"]["rate_limit"], health["crm"]["max_concurrency"]) == ("50/s", 4)
     for name in DESTINATIONS:
         attempts = [a for r in rows if r["route"] == f"to-{name}" for a in r["attempt_history"]]
         failed = [a for a in attempts if not 200 <= (a.get("status_code") or 0) < 300]
@@ -369,6 +403,46 @@ def test_destinations_show_endpoint_and_recent_error_rate(stage: Stage, page: An
         assert _cell(page, row, "error_rate") == _pct(len(failed) / len(attempts)), name
         last = max(attempts, key=lambda a: a["at"])
         assert _cell(page, row, "last_status") == str(last["status_code"]), name
+
+
+def _map_rows(text: str) -> list[dict[str, str]]:
+    """`hookline map`'s table, cut at its header's column starts (cells hold single spaces only)."""
+    lines = text.splitlines()
+    header = lines[0]
+    names = ["ENTITY", "OWNER (STEWARD)", "ROUTE", "FROM -> TO", "FIELDS WRITTEN", "NOTE"]
+    starts = [header.index(n) for n in names]
+    keys = ["entity", "owner", "route", "flow", "fields", "note"]
+    rows = []
+    for line in lines[1:]:
+        if not line.strip():
+            break
+        cuts = [*starts, None]
+        rows.append({k: line[cuts[i]:cuts[i + 1]].strip() for i, k in enumerate(keys)})
+    return rows
+
+
+def test_map_shows_the_rows_of_hookline_map(stage: Stage, page: Any) -> None:
+    # Given what `hookline map` prints for the running configuration
+    out = subprocess.run([sys.executable, "-m", "hookline.cli", "map", "--config", "hookline.yaml"],
+                         cwd=stage.dev.cwd, env=dev_env(), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    expected = _map_rows(out.stdout)
+    assert len(expected) == len(DESTINATIONS) + 1  # a row per route, and the entity no route writes
+    # When the map is opened
+    _visit(page, stage, "/map")
+    _shot(page, stage, "map")
+    # Then its table has the same rows, in the same order
+    shown = [{k: str(r.locator(f"[data-field='{k}']").inner_text()).strip() for k in expected[0]}
+             for r in page.locator("#flows tbody tr").all()]
+    assert shown == expected
+    assert {"entity": "invoice", "owner": "billing", "route": "-", "flow": "-", "fields": "amount",
+            "note": "no route writes it"} in shown
+    # And the diagram has a box per source, route and destination, two curves per route, the owner starred
+    svg = page.locator("svg.flowmap")
+    assert svg.locator("g.map-node.route").count() == len(DESTINATIONS)
+    assert svg.locator("g.map-node.destination").count() == len(DESTINATIONS)
+    assert svg.locator("path.edge").count() == 2 * len(DESTINATIONS)
+    assert svg.locator("g.map-node.source.owner[data-source='github']").count() == 1
 
 
 def test_dlq_replay_from_the_page_delivers_the_selected_events_exactly_once(stage: Stage, page: Any) -> None:

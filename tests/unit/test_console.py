@@ -240,3 +240,101 @@ def test_pages_load_nothing_from_another_origin() -> None:
         text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a namespace name, never fetched
         assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//""", text), path
         assert "http://" not in text and "https://" not in text, path
+
+
+GOVERNED = {
+    "sources": {"shop": {"verify": {"scheme": "github", "secrets": ["env:X"]}},
+                "crm-hooks": {"verify": {"scheme": "github", "secrets": ["env:X"]}}},
+    "destinations": {"crm": {"url": "https://crm.example.com/in?token=abc", "rate_limit": "5/s",
+                             "max_concurrency": 2, "circuit_breaker": {"failures": 1, "cool_down_seconds": 600}},
+                     "lake": {"type": "firehose", "stream": "orders-lake", "circuit_breaker": "off"}},
+    "entities": {"customer": {"owner": "crm", "steward": "sales ops", "fields": ["email"]},
+                 "invoice": {"owner": "lake", "fields": ["amount"]}},
+    "routes": [{"name": "customers", "source": "shop", "destination": "crm", "writes": "customer",
+                "one_way_copy": True, "transform": {"email": "body.email"}},
+               {"name": "orders", "source": "shop", "destination": "lake"}],
+    "syncs": {"nightly": {"source": "crm-hooks", "url": "https://api.example.com/customers?api_key=zzz",
+                          "every": "1h"}},
+}
+
+
+class ConfiguredBackend(FakeBackend):
+    def __init__(self, raw: dict[str, Any], breakers: dict[str, dict[str, Any]] | None = None,
+                 items: list[dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        self._config = parse_config(raw)
+        self._breakers = breakers
+        self._items = items or []
+
+    def config(self) -> Any:
+        return self._config
+
+    def items(self) -> list[dict[str, Any]]:
+        return self._items
+
+    def destination_rows(self, config: Any) -> list[Any]:
+        from hookline.operations.destinations import destination_rows
+        from hookline.operations.stack import StackNotFound
+
+        if self._breakers is None:
+            raise StackNotFound("the stack (test) has no output 'RecordsTableName'")
+        return destination_rows(config, self._breakers, self._items, NOW)
+
+
+def _cells(html: str, row_attr: str) -> dict[str, str]:
+    import re
+
+    row = re.search(rf'<tr {row_attr}>(.*?)</tr>', html, re.S)
+    assert row, row_attr
+    return dict(re.findall(r'<td data-field="([^"]+)">(.*?)</td>', row.group(1), re.S))
+
+
+def test_destinations_show_breaker_limits_and_held_as_hookline_destinations_reads_them() -> None:
+    from hookline.operations.timeparse import format_epoch
+
+    items = [{"event_id": f"e{i}", "route": "customers", "status": "held", "received_at": NOW - 30, "attempts": []}
+             for i in range(3)]
+    backend = ConfiguredBackend(GOVERNED, {"crm": {"state": "open", "since": NOW - 20, "failures": 1}}, items)
+    _, c = client(backend)
+    html = c.get("/destinations", headers={"Host": "127.0.0.1:8765"}).get_data(as_text=True)
+    crm = _cells(html, 'data-destination="crm"')
+    assert (crm["rate limit"], crm["concurrency"], crm["held"]) == ("5/s", "2", "3")
+    assert crm["breaker"] == f"open since {format_epoch(NOW - 20)}"
+    lake = _cells(html, 'data-destination="lake"')
+    assert (lake["breaker"], lake["rate limit"], lake["held"]) == ("off", "-", "0")
+    # A warehouse destination has no URL: its stream is shown instead
+    assert "<code>firehose:orders-lake</code>" in html and "token=abc" not in html
+    # A stack deployed before the records table existed: the page still answers, and says so
+    html = client(ConfiguredBackend(GOVERNED, None))[1].get(
+        "/destinations", headers={"Host": "127.0.0.1:8765"}).get_data(as_text=True)
+    assert _cells(html, 'data-destination="crm"')["breaker"] == "unknown (the stack has no records table)"
+
+
+def test_the_map_page_shows_the_rows_of_hookline_map_and_draws_every_flow() -> None:
+    from hookline.governance import flows
+
+    backend = ConfiguredBackend(GOVERNED, {})
+    _, c = client(backend)
+    resp = c.get("/map", headers={"Host": "127.0.0.1:8765"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    expected = flows(backend.config())
+    assert [f.route for f in expected] == ["customers", "-", "orders"]
+    customers = _cells(html, 'data-route="customers" data-entity="customer"')
+    assert customers == {"entity": "customer", "owner": "crm (sales ops)", "route": "customers",
+                         "flow": "shop -&gt; crm", "fields": "email", "note": "one-way copy"}
+    assert _cells(html, 'data-route="-" data-entity="invoice"')["note"] == "no route writes it"
+    # The diagram: a box per source, route and destination, two curves per route, owners starred
+    assert html.count('class="map-node source') == 2 and html.count('class="map-node route') == 2
+    assert html.count('class="map-node destination') == 2 and html.count('<path class="edge') == 4
+    assert 'class="map-node destination owner" data-destination="crm"' in html
+    assert html.count('<path class="edge copy"') == 2
+    # And the sync that feeds a source, as `hookline map` lists it, without its URL
+    assert "syncs: nightly (crm-hooks, every 1h)" in html and "sync nightly every 1h" in html
+    assert "token=abc" not in html and "api_key=zzz" not in html
+
+
+def test_the_map_page_without_a_valid_configuration_says_where_it_looked() -> None:
+    _, c = client(FakeBackend())
+    html = c.get("/map", headers={"Host": "127.0.0.1:8765"}).get_data(as_text=True)
+    assert "No valid configuration at hookline.yaml" in html

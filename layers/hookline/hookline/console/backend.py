@@ -180,6 +180,17 @@ class Backend:
     def event_items(self, event_id: str) -> list[dict[str, Any]]:
         return self.event_log().get(event_id)
 
+    # -- destinations
+
+    def destination_rows(self, config: Any) -> list[Any]:
+        """What `hookline destinations --json` prints (commands/destinations.py): the breaker items of
+        the records table (stack output RecordsTableName) and the event log, through `destination_rows`."""
+        from hookline.delivery.store import RecordsStore
+        from hookline.operations.destinations import destination_rows
+
+        store = RecordsStore(self.stack.output("RecordsTableName"), resource=self.stack.resource("dynamodb"))
+        return destination_rows(config, store.breakers(), self.items(), time.time())
+
     # -- the DLQ
 
     def dlq(self) -> DeadLetterQueue:

@@ -3,6 +3,6 @@
 Adding a page = a module here + one line below (order = the order in the top bar).
 """
 
-from hookline.console.pages import destinations, dlq, events, overview
+from hookline.console.pages import destinations, dlq, events, flowmap, overview
 
-PAGES = [overview, events, dlq, destinations]
+PAGES = [overview, events, dlq, destinations, flowmap]

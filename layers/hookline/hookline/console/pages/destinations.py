@@ -12,16 +12,53 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template
 
 from hookline.operations.report import list_events
+from hookline.operations.stack import StackNotFound
+from hookline.operations.timeparse import format_epoch
 
 bp = Blueprint("destinations", __name__)
 NAV = ("Destinations", "destinations.index")
 RECENT_SECONDS = 24 * 3600
+
+
+def _health(name: str, backend: Any) -> Any | None:
+    """This destination's row of `hookline destinations` (one read of the records table per page), or
+    None when the stack has no records table (deployed before breakers existed)."""
+    if "destination_health" not in g:
+        config = backend.config()
+        try:
+            g.destination_health = {r.name: r for r in backend.destination_rows(config)} if config else {}
+        except StackNotFound:
+            g.destination_health = {}
+    return g.destination_health.get(name)
+
+
+def breaker_text(row: Any | None) -> str:
+    """closed | closed (N failing) | open since T | half-open since T | off, as `hookline destinations` says it."""
+    if row is None:
+        return "unknown (the stack has no records table)"
+    if row.breaker == "closed":
+        return "closed" + (f" ({row.consecutive_failures} failing)" if row.consecutive_failures else "")
+    if row.breaker in ("open", "half-open") and row.since:
+        return f"{row.breaker} since {format_epoch(row.since)}"
+    return str(row.breaker)
+
+
+def _held(name: str, backend: Any) -> str:
+    row = _health(name, backend)
+    return "-" if row is None else str(row.held)
+
+
 # Extra columns other capabilities contribute: (heading, value(name, destination config, backend)).
 # Each is one line here; the value is shown as text in the column after "routes".
-COLUMNS: list[tuple[str, Callable[[str, Any, Any], Any]]] = []
+COLUMNS: list[tuple[str, Callable[[str, Any, Any], Any]]] = [
+    ("rate limit", lambda name, d, backend: d.rate_limit or "-"),
+    ("concurrency", lambda name, d, backend: d.max_concurrency or "-"),
+    ("breaker", lambda name, d, backend: breaker_text(_health(name, backend))),
+    ("held", lambda name, d, backend: _held(name, backend)),
+]
 
 
 @dataclass
@@ -43,6 +80,14 @@ class DestinationView:
         return self.failed / self.attempts if self.attempts else None
 
 
+def _where(d: Any) -> str:
+    if d.type == "firehose":
+        return f"firehose:{d.stream}"
+    if d.type == "s3":
+        return f"s3://{d.bucket}/{d.prefix}"
+    return _host(d.url or "")
+
+
 def _host(url: str) -> str:
     # Never the whole URL: a query string or user-info may carry a token.
     parts = urlsplit(url)
@@ -50,7 +95,7 @@ def _host(url: str) -> str:
 
 
 def destination_views(config: Any, items: list[dict[str, Any]], now: float) -> list[DestinationView]:
-    views = {name: DestinationView(name, _host(d.url), d.method, d.timeout_seconds)
+    views = {name: DestinationView(name, _where(d), d.method, d.timeout_seconds)
              for name, d in config.destinations.items()}
     route_to = {r.name: r.destination for r in config.routes}
     for route, dest in route_to.items():
