@@ -60,7 +60,7 @@ def child(handler: str, invocations: int) -> dict[str, Any]:
             assert response["statusCode"] == 202, response
         else:
             result = app.handler({"job": "all"}, ctx)
-            assert result["jobs"][0]["items"] == SYNC_ITEMS, result
+            assert result["runs"][0]["seen"] == SYNC_ITEMS, result
 
     stdout, sys.stdout = sys.stdout, sink  # Metrics flush to stdout
     try:
