@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
 
 from hookline.commands._ops import CommandError, add_stack_arg, emit_json, friendly, percent, stack_for, table
 from hookline.operations.timeparse import format_epoch
-
-DEFAULT_CONFIG = "hookline.yaml"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from hookline.operations.destinations import destination_rows
 
     stack = stack_for(args)
-    path = Path(args.config or os.environ.get("HOOKLINE_CONFIG") or stack.extra.get("config") or DEFAULT_CONFIG)
+    path = stack.config_file(args.config)
     try:
         config = load_config(path)
     except ConfigError as e:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from itertools import zip_longest
-from pathlib import Path
 from typing import Any
 
 from hookline.commands._ops import (
@@ -46,7 +44,6 @@ from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import HELP as TIME_HELP
 from hookline.operations.timeparse import argparse_since, format_epoch
 
-DEFAULT_CONFIG = "hookline.yaml"
 REPLAY_VISIBILITY_SECONDS = 300
 
 
@@ -216,15 +213,11 @@ def _indent(text: str, prefix: str = "  ") -> str:
 # ---------------------------------------------------------------- replay
 
 
-def _config_path(args: argparse.Namespace, stack: StackInfo) -> Path:
-    return Path(args.config or os.environ.get("HOOKLINE_CONFIG") or stack.extra.get("config") or DEFAULT_CONFIG)
-
-
 def _load_config(args: argparse.Namespace, stack: StackInfo) -> Any | None:
     from hookline.config import load_config
     from hookline.errors import ConfigError
 
-    path = _config_path(args, stack)
+    path = stack.config_file(args.config)
     if not path.exists():
         note(f"note: no configuration at {path}: mapping changes are not shown (pass --config FILE)")
         return None
@@ -343,7 +336,7 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueue, f
         from hookline.aws import PayloadStore
 
         store = PayloadStore(stack.outputs["PayloadBucketName"], client=stack.client("s3"))
-    base_dir = _config_path(args, stack).parent
+    base_dir = stack.config_file(args.config).parent
     previews = [preview_mapping(e, config, store.get if store else None, base_dir) for e in entries]
     summary = replay(entries, dlq, dry_run=True)
     if args.json:

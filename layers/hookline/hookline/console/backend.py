@@ -7,7 +7,6 @@ operations/dlq.DeadLetterQueue) and returns the same domain objects those comman
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -158,11 +157,8 @@ class Backend:
         except ConfigError:
             return None
 
-    def config_file(self) -> Path | None:
-        # The same order as `hookline dlq replay --dry-run` (commands/dlq.py _config_path).
-        text = (str(self.config_path) if self.config_path else None) or os.environ.get("HOOKLINE_CONFIG") \
-            or self.stack.extra.get("config") or "hookline.yaml"
-        return Path(text)
+    def config_file(self) -> Path:
+        return self.stack.config_file(self.config_path)  # the same file as `hookline dlq replay --dry-run`
 
     # -- the event log
 

@@ -45,6 +45,11 @@ class StackInfo:
     def resource(self, service: str) -> Any:
         return boto3.resource(service, **self._kwargs())
 
+    def config_file(self, explicit: str | Path | None = None) -> Path:
+        """The hookline.yaml an operator command reads: --config, else $HOOKLINE_CONFIG, else the running
+        `hookline dev`'s, else ./hookline.yaml."""
+        return Path(explicit or os.environ.get("HOOKLINE_CONFIG") or self.extra.get("config") or "hookline.yaml")
+
     def output(self, key: str) -> str:
         try:
             return self.outputs[key]
