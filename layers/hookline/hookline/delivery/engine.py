@@ -229,7 +229,7 @@ class _Ctx:
     enriched: dict[str, Any] | None = None  # enrichment results, kept in the DLQ task for --dry-run
     schedule_attempt: int = 1  # within the retry schedule, deferrals not counted (deferral.py)
     held_since: float | None = None
-    parsed: object = None
+    envelope: dict[str, Any] | None = None  # built once by _prepare; the stale guard reads the record's version
     probe: bool = False  # this request is the circuit breaker's probe
 
     @property
@@ -423,25 +423,25 @@ class Delivery:
             parsed = parse_body(raw, task.content_type, source.format)
         except BodyParseError as e:
             raise _Permanent(outcomes.PAYLOAD_INVALID, f"{e} (source format {source.format})") from None
-        ctx.parsed = parsed
         self._check_schema(f"sources.{task.source}.schema", source.schema_, parsed)
         if route.schema_ is not None:  # the label needs a scan of the routes: only when there is a schema
             self._check_schema(f"routes[{_route_index(cfg, route)}].schema ({route.name})", route.schema_, parsed)
+        envelope = ctx.envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
+                                                 received_at=task.received_at, headers=task.headers, body=parsed)
         if route.transform is None:
             return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
-        envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
-                                  received_at=task.received_at, headers=task.headers, body=parsed)
         if route.enrich:
             return _Job(task.event_id, route, dest, b"", "", None, late=_Late(envelope))
         from hookline.mapping.compiler import MappingError
 
+        transform = self._transform(route)
         try:
-            mapped = self._transform(route).apply(envelope)
+            mapped = transform.apply(envelope)
         except MappingError as e:
             raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
         except RecursionError:
             raise _Permanent(outcomes.MAPPING, f"route {route.name!r}: the body is nested too deeply to map") from None
-        body, content_type, text = _serialize(mapped, dest, self._transform(route))
+        body, content_type, text = _serialize(mapped, dest, transform)
         return _Job(task.event_id, route, dest, body, content_type, text)
 
     def _load_body(self, task: DeliveryTask) -> bytes:
@@ -572,11 +572,7 @@ class Delivery:
         return not_sent(self, ctx, gate)
 
     def _record_envelope(self, ctx: _Ctx, route: RouteConfig) -> dict[str, Any] | None:
-        if not (route.key and route.version):
-            return None
-        task = ctx.task
-        return build_envelope(event_id=task.event_id, source=task.source, type=task.type,
-                              received_at=task.received_at, headers=task.headers, body=ctx.parsed)
+        return ctx.envelope if route.key and route.version else None
 
     def _retry_or_dead(self, ctx: _Ctx, *, error: str, category: str | None, http: HttpResult | None = None,
                        status_code: int | None = None, retry_after: str | None = None,
