@@ -411,7 +411,7 @@ def test_report_figures_match_a_hand_count(ops: Ops) -> None:
 
     def received(eid: str, ago: float, routes: list[str], dups: int = 0) -> float:
         at = now - ago
-        log.record_received(event_id=eid, source="github", type="issues", received_at=at, routes=routes)
+        log.record_event(event_id=eid, source="github", type="issues", received_at=at, routes=routes)
         for _ in range(dups):
             log.record_duplicate(eid)
         return at

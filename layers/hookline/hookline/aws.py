@@ -127,12 +127,6 @@ class EventLog:
     def _expires(self) -> int:
         return int(self._clock()) + self.ttl_seconds
 
-    def record_received(self, *, event_id: str, source: str, type: str | None, received_at: float,
-                        routes: list[str]) -> None:
-        """The event item, then one item per matched route; an ingress retry never resets a status."""
-        self.record_event(event_id=event_id, source=source, type=type, received_at=received_at, routes=routes)
-        self.record_routes(event_id=event_id, source=source, received_at=received_at, routes=routes)
-
     def record_event(self, *, event_id: str, source: str, type: str | None, received_at: float,
                      routes: list[str], body_sha256: str | None = None) -> dict[str, Any]:
         """The `#event` item; returns it as it was before (empty when new), at no extra request."""
@@ -151,21 +145,6 @@ class EventLog:
             ReturnValues="ALL_OLD",
         )
         return _from_dynamo(resp.get("Attributes") or {})
-
-    def record_routes(self, *, event_id: str, source: str, received_at: float, routes: list[str]) -> None:
-        for route in routes:
-            self._init_route(event_id, route, source, received_at, "received")
-
-    def _init_route(self, event_id: str, route: str, source: str, received_at: float, status: str) -> None:
-        self.table.update_item(
-            Key={"event_id": event_id, "route": route},
-            UpdateExpression="SET #st = if_not_exists(#st, :status), #s = :source, "
-                             "received_at = if_not_exists(received_at, :at), expires_at = :exp, "
-                             "attempts = if_not_exists(attempts, :empty)",
-            ExpressionAttributeNames={"#st": "status", "#s": "source"},
-            ExpressionAttributeValues=_to_dynamo({":status": status, ":source": source, ":at": received_at,
-                                                  ":exp": self._expires(), ":empty": []}),
-        )
 
     def record_duplicate(self, event_id: str) -> None:
         self.table.update_item(

@@ -30,7 +30,6 @@ from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
-from hookline.expressions import search
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.messages import DeliveryTask
@@ -67,21 +66,8 @@ def _error(status: int, message: str, reason: str) -> IngressResponse:
     return IngressResponse(status, {"error": message})
 
 
-def matching_routes(routes: list[RouteConfig], envelope: dict[str, Any]) -> list[RouteConfig]:
-    matched = []
-    for route in routes:
-        if not route.when:
-            matched.append(route)
-            continue
-        try:
-            if search(route.when, envelope):
-                matched.append(route)
-        except Exception as e:  # a runtime type error in a filter skips the route, it must not fail ingress
-            logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(e)})
-    return matched
-
-
-def _filter_failed(route: RouteConfig, error: Exception) -> None:
+def filter_failed(route: RouteConfig, error: Exception) -> None:
+    """`RouteIndex.matching`'s on_error: a runtime type error in a filter skips the route and is logged."""
     logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(error)})
 
 
@@ -150,7 +136,7 @@ class Ingress:
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
-        matched = deps.config.route_index.matching(source, envelope, on_error=_filter_failed)
+        matched = deps.config.route_index.matching(source, envelope, on_error=filter_failed)
         routes = [r.name for r in matched]
         groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         self.idempotency.register_lambda_context(context if context is not None else NominalContext())

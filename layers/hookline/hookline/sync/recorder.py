@@ -30,7 +30,7 @@ from typing import Any
 
 from hookline.config import HooklineConfig, SyncConfig
 from hookline.ingress.envelope import build_envelope
-from hookline.ingress.ingress import matching_routes
+from hookline.ingress.ingress import filter_failed
 from hookline.messages import DeliveryTask
 from hookline.sync.state import EVENT_ITEM
 
@@ -129,7 +129,7 @@ class Recorder:
         headers = {"content-type": "application/json", "x-hookline-sync": name}
         envelope = build_envelope(event_id=event_id, source=sync.source, received_at=now, headers=headers,
                                   type=sync.type, body=record)
-        routes = [r.name for r in matching_routes(self.config.routes_for(sync.source), envelope)]
+        routes = [r.name for r in self.config.route_index.matching(sync.source, envelope, on_error=filter_failed)]
         inline: dict[str, Any]
         if routes and len(raw) > self.large_body_threshold:
             import hashlib
