@@ -135,15 +135,18 @@ def test_destination_types_need_their_keys() -> None:
 
 
 def test_send_message_batches_keep_to_ten_entries_and_the_byte_limit() -> None:
+    from hookline.aws import batches
     from hookline.messages import DeliveryTask
-    from hookline.sync.recorder import pack
 
     def task(i: int, size: int) -> DeliveryTask:
         return DeliveryTask(event_id=f"e{i}", source="s", route="r", received_at=1.0, body="x" * size)
 
-    small = pack([task(i, 10) for i in range(25)])
+    def body(t: DeliveryTask) -> str:
+        return t.model_dump_json(exclude_none=True)
+
+    small = batches([task(i, 10) for i in range(25)], body=body)
     assert [len(b) for b in small] == [10, 10, 5]
-    big = pack([task(i, 100 * 1024) for i in range(5)])
+    big = batches([task(i, 100 * 1024) for i in range(5)], body=body)
     assert [len(b) for b in big] == [2, 2, 1]  # 3 x 100 KiB would pass SQS's 256 KiB per call
 
 

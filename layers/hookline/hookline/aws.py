@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 
@@ -20,6 +20,7 @@ EVENT_ITEM = "#event"
 # SendMessageBatch: at most 10 entries, and the bodies together within 256 KiB (also one message's limit).
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
+T = TypeVar("T")
 
 
 def _client(service: str, client: Any | None) -> Any:
@@ -50,16 +51,17 @@ class QueuePublisher:
                 raise QueueUnavailable(f"{len(failed)} of {len(chunk)} messages not queued ({codes})")
 
 
-def batches(bodies: list[str]) -> list[list[str]]:
-    """Message bodies in order, grouped within SendMessageBatch's entry count and payload size."""
-    out: list[list[str]] = []
+def batches(bodies: list[T], body: Callable[[T], str] = str) -> list[list[T]]:
+    """Message bodies (or items carrying one) in order, grouped within SendMessageBatch's entry count
+    and payload size."""
+    out: list[list[T]] = []
     size = 0
-    for body in bodies:
-        n = len(body.encode())
+    for item in bodies:
+        n = len(body(item).encode())
         if not out or len(out[-1]) >= MAX_BATCH_ENTRIES or size + n > MAX_BATCH_BYTES:
             out.append([])
             size = 0
-        out[-1].append(body)
+        out[-1].append(item)
         size += n
     return out
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
-from hookline.aws import QueuePublisher, QueueUnavailable
+from hookline.aws import QueuePublisher, QueueUnavailable, batches
 from hookline.expressions import search as expr_search
 from hookline.messages import DeliveryTask
 
@@ -74,13 +74,13 @@ class FifoPublisher(QueuePublisher):
     def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None:
         if not self.queue_url:
             raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL is not set)")
-        for start in range(0, len(tasks), 10):
-            chunk = tasks[start:start + 10]
+        entries = [(t.model_dump_json(exclude_none=True), t, g) for t, g in tasks]
+        for chunk in batches(entries, body=lambda entry: entry[0]):  # within the entry count and the byte limit
             resp = self.client.send_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "MessageBody": t.model_dump_json(exclude_none=True), "MessageGroupId": g,
+                Entries=[{"Id": str(i), "MessageBody": body, "MessageGroupId": g,
                           "MessageDeduplicationId": deduplication_id(t.event_id, t.route)}
-                         for i, (t, g) in enumerate(chunk)],
+                         for i, (body, t, g) in enumerate(chunk)],
             )
             failed = resp.get("Failed") or []
             if failed:

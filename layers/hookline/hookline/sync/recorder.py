@@ -6,13 +6,13 @@ Per page (N records, R matching routes each), in this order:
    `unchanged`; claimed by a live run that is not this one: left to it (`unchanged` too).
 2. A conditional PutItem per remaining version (the claim, see state.py): the one write that
    makes "overlapping runs never queue a version twice" hold. A lost race = unchanged.
-3. BatchWriteItem: the route items (status `received`), *before* the queue, so a fast
-   delivery's status is never overwritten by them.
-4. SendMessageBatch: up to 10 tasks a request within SQS's 256 KiB batch limit (large records
-   go to the payload bucket, as at ingress).
-5. BatchWriteItem: mark the claims `queued`.
+3. SendMessageBatch: up to 10 tasks a request within SQS's 256 KiB batch limit
+   (`QueuePublisher.publish`, as at ingress; large records go to the payload bucket). No route
+   items: as for a webhook, readers show each of the claim's `routes` as received until delivery
+   writes its own item.
+4. BatchWriteItem: mark the claims `queued`.
 
-A crash between 2 and 5 leaves claims without `queued`: the same run, resumed from its
+A crash between 2 and 4 leaves claims without `queued`: the same run, resumed from its
 checkpoint, takes them back at once; any other run after `claim_seconds`. Queueing a task twice
 that way is harmless: delivery is once per event and route (its own idempotency record).
 
@@ -34,33 +34,11 @@ from hookline.ingress.ingress import filter_failed
 from hookline.messages import DeliveryTask
 from hookline.sync.state import EVENT_ITEM
 
-SQS_BATCH_BYTES = 256 * 1024
-SQS_BATCH_ENTRIES = 10
-_ENTRY_OVERHEAD = 64  # Id and framing, per entry
-
 
 @dataclass
 class PageCounts:
     queued: int = 0
     unchanged: int = 0
-
-
-def pack(tasks: list[DeliveryTask], max_entries: int = SQS_BATCH_ENTRIES,
-         max_bytes: int = SQS_BATCH_BYTES) -> list[list[DeliveryTask]]:
-    """Group tasks into SendMessageBatch calls: <= 10 entries and <= 256 KiB of bodies each."""
-    batches: list[list[DeliveryTask]] = []
-    current: list[DeliveryTask] = []
-    size = 0
-    for task in tasks:
-        n = len(task.model_dump_json(exclude_none=True).encode()) + _ENTRY_OVERHEAD
-        if current and (len(current) >= max_entries or size + n > max_bytes):
-            batches.append(current)
-            current, size = [], 0
-        current.append(task)
-        size += n
-    if current:
-        batches.append(current)
-    return batches
 
 
 class Recorder:
@@ -113,12 +91,7 @@ class Recorder:
                 counts.unchanged += 1
         if not claimed:
             return counts
-        route_items = [{"event_id": t.event_id, "route": t.route, "status": "received", "source": t.source,
-                        "received_at": t.received_at, "expires_at": item["expires_at"], "attempts": []}
-                       for item, tasks in claimed for t in tasks]
-        self.store.write(route_items)
-        for batch in pack([t for _, tasks in claimed for t in tasks]):
-            self.publisher.publish(batch)
+        self.publisher.publish([t for _, tasks in claimed for t in tasks])
         self.store.write([{**item, "queued": True} for item, _ in claimed])
         counts.queued = len(claimed)
         return counts
