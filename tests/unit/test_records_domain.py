@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from typing import Any
@@ -357,3 +358,27 @@ def test_validate_names_the_template_resources_the_records_options_need(tmp_path
     assert paths == {"Resources.OrderedDeliveryQueue", "Resources.RecordsTable"}  # the breaker is on by default
     off = parse_config(base(dest={"circuit_breaker": "off"}))
     assert template_problems(off, template) == []
+
+
+def test_ordered_tasks_are_sent_within_sqs_batch_byte_limit() -> None:
+    # Given five 100 KiB tasks for the FIFO queue (3 of them would pass SQS's 256 KiB per call)
+    from hookline.delivery.ordering import FifoPublisher
+    from hookline.messages import DeliveryTask
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.calls: list[list[dict]] = []
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:
+            self.calls.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    sqs = Sqs()
+    tasks = [(DeliveryTask(event_id=f"e{i}", source="s", route="r", received_at=1.0, body="x" * 100 * 1024), "r#k")
+             for i in range(5)]
+    # When they are published
+    FifoPublisher("https://sqs/q.fifo", client=sqs).publish_grouped(tasks)
+    # Then each call stays within the limit, in order, with its group
+    assert [len(c) for c in sqs.calls] == [2, 2, 1]
+    assert [e["MessageGroupId"] for c in sqs.calls for e in c] == ["r#k"] * 5
+    assert [json.loads(e["MessageBody"])["event_id"] for c in sqs.calls for e in c] == [f"e{i}" for i in range(5)]
