@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,14 @@ def test_console_dead_letter_line() -> None:
     console.batch("DeliverFunction", BatchResult([{"messageId": "m", "body": json.dumps(
         {"event_id": "d-2", "route": "r"})}], Inv()))
     assert lines(console) == ["→ r d-2 attempt 1: 404 in 5 ms, dead-lettered: permanent_http"]
+
+
+def test_console_shows_the_retry_delay_delivery_chose_even_when_it_reads_the_item_late() -> None:
+    # Delivery chose a 1 s retry; the console reads the item 0.6 s later (a loaded machine)
+    item = {"event_id": "d-1", "route": "r", "status": "retrying", "next_attempt_at": time.time() + 0.4,
+            "attempts": [{"at": 1, "status_code": 500, "latency_ms": 5, "error": "HTTP 500", "outcome": "retry",
+                          "retry_in": 1}]}
+    console = Console(FakeEvents([item]), io.StringIO())
+    record = {"messageId": "m", "body": json.dumps({"event_id": "d-1", "route": "r"})}
+    console.batch("DeliverFunction", BatchResult([record], Inv(), failed_ids={"m"}))
+    assert lines(console) == ["→ r d-1 attempt 1: 500 in 5 ms, retry in 1 s"]

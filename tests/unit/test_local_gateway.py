@@ -7,6 +7,7 @@ import http.client
 import json
 import socket
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,31 @@ def test_expect_100_continue_gets_its_answer_with_or_without_a_body(server: Any,
     # With a body: "100 Continue", then the answer; without one there is nothing to continue to: just the answer.
     answers = _answers(server.host, server.port, raw, expect=2 if length else 1)
     assert [a[0] for a in answers] == ([100, 200] if length else [200])
+
+
+def test_over_http_the_listener_has_the_exchange_before_the_client_has_the_answer(code: Path) -> None:
+    # The console (and the tests above, asserting on `seen` right after the response) rely on this order:
+    # with the answer written first, a loaded machine let the client read it before the listener ran.
+    seen: list[Exchange] = []
+
+    def slow_listener(exchange: Exchange) -> None:
+        time.sleep(0.3)
+        seen.append(exchange)
+
+    gw = Gateway(HttpApi([Route("POST", "/webhooks/{source}", fn(code, "echo"))]), port=0,
+                 listener=slow_listener).start()
+    try:
+        conn = http.client.HTTPConnection(gw.host, gw.port, timeout=5)
+        conn.request("POST", "/webhooks/github", body=iter([b'{"a":', b' 1}']),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200
+        assert [(e.status, e.path_parameters) for e in seen] == [(200, {"source": "github"})]
+        with socket.create_connection((gw.host, gw.port), timeout=5) as s:
+            s.sendall(b"NOT A REQUEST\r\n\r\n")
+            while s.recv(4096):
+                pass
+        assert [e.status for e in seen] == [200, 400]
+    finally:
+        gw.stop()

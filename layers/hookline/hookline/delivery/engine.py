@@ -584,8 +584,11 @@ class Delivery:
                               mapped_text=mapped_text)
         self._change_visibility(ctx.record, delay)
         task = ctx.task
-        self._record_best_effort(task, RETRYING, _attempt_item(ctx, http, error, outcomes.Verdict.RETRY),
-                                 last_error=error, next_attempt_at=now + delay)
+        attempt = _attempt_item(ctx, http, error, outcomes.Verdict.RETRY)
+        # The delay chosen, kept as chosen: a reader working it out later from next_attempt_at and its own
+        # clock gets less (a 1 s retry read half a second late showed as "retry in 0 s").
+        attempt["retry_in"] = delay
+        self._record_best_effort(task, RETRYING, attempt, last_error=error, next_attempt_at=now + delay)
         return RecordResult(ctx.record.message_id, RETRYING, task.event_id, task.route, ctx.attempt,
                             reason=category, status_code=status_code, error=error, delay=delay,
                             latency_ms=http.latency_ms if http else None)

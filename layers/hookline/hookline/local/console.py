@@ -183,7 +183,10 @@ class Console:
         if status == "dead" or (item is None and outcome == "permanent"):
             reason = (item or {}).get("reason") or outcome
             return f"{result}, dead-lettered: {reason}"
+        if status == "retrying" and isinstance(attempt.get("retry_in"), int | float):
+            return f"{result}, retry in {round(attempt['retry_in'])} s"
         if status == "retrying" and item and isinstance(item.get("next_attempt_at"), int | float):
+            # An attempt recorded before retry_in existed: what is left of its wait.
             delay = max(0, round(item["next_attempt_at"] - time.time()))
             return f"{result}, retry in {delay} s"
         return f"{result}, {outcome or status or 'failed'}"
