@@ -46,8 +46,6 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # template.yaml's LOG_LEV
 
 
 def _services(stack: Stack, dest_url: str) -> Any:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
     from hookline.config import parse_config
     from hookline.delivery.claims import RouteClaims
@@ -65,7 +63,6 @@ def _services(stack: Stack, dest_url: str) -> Any:
         publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs")),
         payloads=PayloadStore(r["PayloadBucket"].name, client=s.client("s3")),
         events=EventLog(r["EventsTable"].name, resource=s.resource("dynamodb")),
-        persistence=DynamoDBPersistenceLayer(table_name=r["IdempotencyTable"].name, boto3_client=ddb),
         delivery_persistence=RouteClaims(r["EventsTable"].name, boto3_client=ddb),
         sqs=s.client("sqs"),
     )

@@ -30,7 +30,7 @@ def receive(event: APIGatewayProxyEventV2, context: object) -> dict:
         raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
     except (binascii.Error, ValueError):
         return _json(400, {"error": "request body is marked base64 but is not valid base64"})
-    result = services().ingress.accept(source, event.headers, raw, context=context)
+    result = services().ingress.accept(source, event.headers, raw)
     return _json(result.status, result.body, result.headers)
 
 

@@ -51,19 +51,22 @@ _SESSION = boto3.Session(region_name=REGION, botocore_session=_BOTOCORE)
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-def iam_action(model: Any) -> str:
-    """The IAM action a botocore operation is authorised as (`dynamodb:PutItem`)."""
+def iam_actions(model: Any, params: Any = None) -> set[str]:
+    """The IAM actions a botocore operation is authorised as (`dynamodb:PutItem`; a transaction: its items')."""
     service = model.service_model
     prefix = service.metadata.get("signingName") or service.endpoint_prefix
     action = f"{prefix}:{model.name}"
-    return moto_fixes.IAM_ACTION_OF.get(action, action)
+    if action in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"):
+        return {moto_fixes.TRANSACTION_ITEM_ACTIONS[kind] for entry in (params or {}).get("TransactItems", [])
+                for kind in entry}
+    return {moto_fixes.IAM_ACTION_OF.get(action, action)}
 
 
 def record_calls(client: Any, into: set[str]) -> Any:
-    def before_call(model: Any, **_: Any) -> None:
-        into.add(iam_action(model))
+    def before_call(model: Any, params: Any = None, **_: Any) -> None:
+        into.update(iam_actions(model, params))
 
-    client.meta.events.register("before-call", before_call)
+    client.meta.events.register("before-parameter-build", before_call)
     return client
 
 
@@ -151,7 +154,7 @@ class Stack:
                           AWS_SESSION_TOKEN=creds["SessionToken"])
         calls = self.calls[function]
         # Sessions made from here on (boto3's default one, Powertools Parameters' own) record the calls.
-        recorder = ("before-call", lambda model, **_: calls.add(iam_action(model)))
+        recorder = ("before-parameter-build", lambda model, params=None, **_: calls.update(iam_actions(model, params)))
         botocore.handlers.BUILTIN_HANDLERS.append(recorder)
         boto3.DEFAULT_SESSION = boto3.Session(region_name=self.region)  # reads the role's keys set above
         try:

@@ -62,7 +62,7 @@ def test_a_permission_missing_from_the_template_fails_the_function_with_access_d
         tmp_path: Path) -> None:
     from hookline.observability import logger
 
-    # Given a template whose ingress role lost dynamodb:PutItem (the idempotency record)
+    # Given a template whose ingress role lost dynamodb:PutItem (the event's record, inside a transaction)
     changed = template_without(tmp_path, "IngressFunction", "dynamodb:PutItem")
     with mock_aws():
         for stack in deploy_with_iam(changed):
@@ -130,11 +130,14 @@ def api() -> Any:
 
 def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
     """Every path of the three functions that touches AWS, each under its own role."""
-    # ingress: accepted, duplicate, claim-checked large body, and a queue failure (record removed)
-    ingress = ingress_tests.make_ingress(stack, threshold=1024)
+    # ingress: accepted (claim-checked large body); a copy after the in-flight window with no delivery yet
+    # (looks for route items, queues again); a replay under a new id (reads the first record); a queue
+    # failure (record released)
+    ingress = ingress_tests.make_ingress(stack, threshold=1024, in_flight_seconds=0)
     headers, body = ingress_tests.github_request({"issue": {"number": 1, "pad": "x" * 2000}}, delivery="d-1")
     assert ingress.accept("github", headers, body).status == 202
     assert ingress.accept("github", headers, body).status == 200
+    assert ingress.accept("github", {**headers, "x-github-delivery": "d-1-replayed"}, body).status == 200
     flaky = ingress_tests.FlakyPublisher(QueuePublisher(stack.queue_url, client=stack.function("IngressFunction").sqs),
                                          failures=1)
     headers, body = ingress_tests.github_request({"issue": {"number": 2}}, delivery="d-2")
@@ -221,7 +224,7 @@ def test_statements_scoped_to_a_resource_are_enforced_per_resource(stack: Stack)
                                         "deliverystream/allowed-stream"}]}))
     fn = stack.function("IngressFunction")
     # Then its own table and the named stream work, the others are denied
-    fn.ddb_client.put_item(TableName=stack.idempotency_table, Item={"id": {"S": "x"}})
+    fn.ddb_client.put_item(TableName=stack.events_table, Item={"event_id": {"S": "x"}, "route": {"S": "#event"}})
     with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
         fn.ddb_client.put_item(TableName="other", Item={"id": {"S": "x"}})
     records = [{"Data": b"{}"}]

@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 
 from hookline.aws import EVENT_ITEM, EventLog, PayloadStore, QueuePublisher
@@ -38,7 +37,8 @@ CONFIG = {
 }
 
 
-def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, threshold: int = 200 * 1024) -> Ingress:
+def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, threshold: int = 200 * 1024,
+                 **deps: Any) -> Ingress:
     cfg = parse_config(CONFIG)
     fn = stack.function("IngressFunction")  # only the ingress role's permissions
     return Ingress(IngressDeps(
@@ -47,9 +47,13 @@ def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, thr
         publisher=publisher or QueuePublisher(fn.queue_url, client=fn.sqs),
         payloads=payloads or PayloadStore(fn.bucket, client=fn.s3),
         events=EventLog(fn.events_table, resource=fn.ddb),
-        persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
-        large_body_threshold=threshold,
+        large_body_threshold=threshold, **deps,
     ))
+
+
+def delivery_began(stack: Any, event_id: str, route: str) -> None:
+    """What delivery's first claim leaves behind: the route's item (ingress's proof that the event was queued)."""
+    EventLog(stack.events_table, resource=stack.ddb).record_attempt(event_id=event_id, route=route, status="retrying")
 
 
 def github_request(payload: dict, delivery: str = "d-1", event: str = "issues") -> tuple[dict, bytes]:
@@ -102,12 +106,87 @@ def test_duplicate_answers_200_and_is_not_queued_again(stack: Any) -> None:
     ingress = make_ingress(stack)
     headers, body = github_request({"issue": {"number": 2}}, delivery="d-dup")
     assert ingress.accept("github", headers, body).status == 202
+    delivery_began(stack, "d-dup", "all-to-wh")
     again = ingress.accept("github", headers, body)
     assert (again.status, again.body) == (200, {"status": "duplicate", "id": "d-dup"})
+    assert ingress.accept("github", headers, body).status == 200
     assert len(queued(stack)) == 2  # the two routes of the first copy only
     event_item = next(i for i in EventLog(stack.events_table, resource=stack.ddb).get("d-dup")
                       if i["route"] == EVENT_ITEM)
-    assert event_item["duplicates"] == 1
+    assert event_item["duplicates"] == 2
+
+
+class Clock:
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_copy_before_delivery_begins_waits_then_finds_the_event_queued_once(stack: Any) -> None:
+    # Given an accepted event whose delivery has not begun
+    clock = Clock()
+    ingress = make_ingress(stack, clock=clock, in_flight_seconds=10)
+    headers, body = github_request({"issue": {"number": 21}}, delivery="d-wait")
+    assert ingress.accept("github", headers, body).status == 202
+    # When a copy comes within the first invocation's queueing window: it cannot know yet, so 409
+    clock.now += 5
+    early = ingress.accept("github", headers, body)
+    assert (early.status, early.headers) == (409, {"Retry-After": "1"})
+    # When a copy comes later and still no delivery has begun: it queues the event (harmless if the
+    # first invocation did too: each (event, route) is delivered under its own claim), once
+    clock.now += 10
+    late = ingress.accept("github", headers, body)
+    assert (late.status, late.body) == (200, {"status": "duplicate", "id": "d-wait"})
+    assert ingress.accept("github", headers, body).status == 200
+    tasks = queued(stack)
+    assert sorted(t.route for t in tasks) == ["all-to-wh", "all-to-wh", "issues-to-crm", "issues-to-crm"]
+    assert {t.event_id for t in tasks} == {"d-wait"}
+    assert len({t.received_at for t in tasks}) == 1  # the copies carry the first one's time
+
+
+class Crash(BaseException):
+    """The invocation dies (timeout, out of memory): no handler code runs after it."""
+
+
+class CrashingPublisher(QueuePublisher):
+    def publish(self, tasks: list[DeliveryTask]) -> None:
+        raise Crash
+
+
+def test_an_event_recorded_by_an_invocation_that_died_before_queueing_is_queued_by_its_copy(stack: Any) -> None:
+    # Given an invocation that wrote the record and died before the queue batch
+    clock = Clock()
+    fn = stack.function("IngressFunction")
+    headers, body = github_request({"issue": {"number": 22}}, delivery="d-crash")
+    with pytest.raises(Crash):
+        make_ingress(stack, publisher=CrashingPublisher(fn.queue_url, client=fn.sqs), clock=clock).accept(
+            "github", headers, body)
+    assert queued(stack) == []
+    # When the sender retries after the invocation's window
+    clock.now += 11
+    retry = make_ingress(stack, clock=clock).accept("github", headers, body)
+    # Then the event is not lost: answered as the recorded event, and queued once per route
+    assert (retry.status, retry.body) == (200, {"status": "duplicate", "id": "d-crash"})
+    assert sorted(t.route for t in queued(stack)) == ["all-to-wh", "issues-to-crm"]
+
+
+def test_a_record_whose_release_failed_is_queued_by_a_later_copy(stack: Any) -> None:
+    # Given a queue failure (503) whose record could not be removed either
+    clock = Clock()
+    fn = stack.function("IngressFunction")
+    ingress = make_ingress(stack, publisher=FlakyPublisher(QueuePublisher(fn.queue_url, client=fn.sqs), failures=1),
+                           clock=clock)
+    ingress.deps.events.release_event = lambda *_: (_ for _ in ()).throw(  # type: ignore[method-assign]
+        ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "DeleteItem"))
+    headers, body = github_request({"issue": {"number": 23}}, delivery="d-stuck")
+    assert ingress.accept("github", headers, body).status == 503
+    # Then a copy inside the window waits, a copy after it queues the event: nothing is lost
+    assert ingress.accept("github", headers, body).status == 409
+    clock.now += 11
+    assert ingress.accept("github", headers, body).status == 200
+    assert sorted(t.route for t in queued(stack)) == ["all-to-wh", "issues-to-crm"]
 
 
 def race(stack: Any, ingress: Ingress, delivery: str) -> tuple[list[int], list[str]]:
@@ -179,9 +258,9 @@ def test_queue_failure_answers_503_and_the_senders_retry_succeeds(stack: Any) ->
     assert len(queued(stack)) == 2
 
 
-def test_idempotency_table_failure_answers_503(stack: Any) -> None:
+def test_event_table_failure_answers_503(stack: Any) -> None:
     headers, body = github_request({"issue": {"number": 5}}, delivery="d-ddb")
-    stack.ddb_client.delete_table(TableName=stack.idempotency_table)
+    stack.ddb_client.delete_table(TableName=stack.events_table)
     resp = make_ingress(stack).accept("github", headers, body)
     assert resp.status == 503
     assert queued(stack) == []
@@ -247,6 +326,7 @@ def test_handler_answers_the_sample_event_from_events_folder(stack: Any, monkeyp
         with stack.run_as("IngressFunction"):
             ok = app.handler(load_event("ingress/github-issues"), lambda_context)
             bad = app.handler(load_event("ingress/github-bad-signature"), lambda_context)
+            delivery_began(stack, json.loads(ok["body"])["id"], "issues-to-crm")
             again = app.handler(load_event("ingress/github-issues"), lambda_context)
     finally:
         install(None)
@@ -267,10 +347,11 @@ def test_logs_never_carry_secrets_or_signatures(stack: Any, lambda_context: Any)
     # Given one accepted, one duplicate and one forged request
     ingress = make_ingress(stack)
     headers, body = github_request({"issue": {"number": 7}}, delivery="d-logs")
-    ingress.accept("github", headers, body, context=lambda_context)
-    ingress.accept("github", headers, body, context=lambda_context)
+    ingress.accept("github", headers, body)
+    delivery_began(stack, "d-logs", "all-to-wh")
+    ingress.accept("github", headers, body)
     forged = dict(headers, **{"x-hub-signature-256": "sha256=" + "0" * 64})
-    ingress.accept("github", forged, body + b"!", context=lambda_context)
+    ingress.accept("github", forged, body + b"!")
     logger._logger.removeHandler(handler)
     # Then the structured logs mention the event but neither the secret nor any signature
     logs = stream.getvalue()
@@ -310,4 +391,5 @@ def test_copy_arriving_while_the_first_is_recorded_answers_409_with_retry_after(
     assert (second.status, second.body, second.headers) == (409, {"status": "in_progress", "id": "d-409"},
                                                            {"Retry-After": "1"})
     assert first[0].status == 202
+    delivery_began(stack, "d-409", "all-to-wh")
     assert ingress.accept("github", headers, body).status == 200

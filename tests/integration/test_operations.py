@@ -19,7 +19,6 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 
 from hookline import cli
@@ -154,7 +153,6 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
             payloads=PayloadStore(fn.bucket, client=fn.s3),
             events=EventLog(fn.events_table, resource=fn.ddb),
-            persistence=DynamoDBPersistenceLayer(table_name=fn.idempotency_table, boto3_client=fn.ddb_client),
             large_body_threshold=2048,
         ))
         fn = stack.function("DeliverFunction")
@@ -411,7 +409,8 @@ def test_report_figures_match_a_hand_count(ops: Ops) -> None:
 
     def received(eid: str, ago: float, routes: list[str], dups: int = 0) -> float:
         at = now - ago
-        log.record_event(event_id=eid, source="github", type="issues", received_at=at, routes=routes)
+        assert log.claim_event(event_id=eid, source="github", type="issues", received_at=at, routes=routes,
+                               queue_by=at, token="t", window_start=0) is None
         for _ in range(dups):
             log.record_duplicate(eid)
         return at

@@ -79,7 +79,6 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
     import boto3
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from moto import mock_aws
 
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
@@ -114,8 +113,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(queue.url, client=sqs),
             ordered_publisher=FifoPublisher(fifo.url, client=sqs), payloads=PayloadStore("unused", client=s3),
-            events=events_log, persistence=DynamoDBPersistenceLayer(table_name=resources["IdempotencyTable"].name,
-                                                                    boto3_client=ddb_client)))
+            events=events_log))
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore("unused", client=s3), events=events_log,
             sqs=sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url, ordered_queue_url=fifo.url,

@@ -25,11 +25,6 @@ from typing import Any
 import standardwebhooks.webhooks as sw
 import stripe
 import yaml
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer, DataRecord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,31 +197,6 @@ def test_parse_body_raises_nothing_but_body_parse_error(body: bytes, content_typ
 # ---------------------------------------------------------------- the whole ingress handler
 
 
-class MemoryPersistence(BasePersistenceLayer):
-    """Powertools' idempotency records in a dict (the property is about the handler, not DynamoDB)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: dict[str, DataRecord] = {}
-
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        if idempotency_key not in self.records:
-            raise IdempotencyItemNotFoundError
-        return self.records[idempotency_key]
-
-    def _put_record(self, data_record: DataRecord) -> None:
-        old = self.records.get(data_record.idempotency_key)
-        if old is not None and not old.is_expired:
-            raise IdempotencyItemAlreadyExistsError(old_data_record=old)
-        self.records[data_record.idempotency_key] = data_record
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        self.records[data_record.idempotency_key] = data_record
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self.records.pop(data_record.idempotency_key, None)
-
-
 class Sink:
     def __init__(self) -> None:
         self.items: list[Any] = []
@@ -272,7 +242,7 @@ def _handler_setup(monkeypatch: Any) -> tuple[Any, Any]:
     config = parse_config(PROPERTY_CONFIG)
     sink = Sink()
     ingress = Ingress(IngressDeps(config=config, secrets=SecretResolver(), publisher=sink, payloads=sink,
-                                  events=sink, persistence=MemoryPersistence(), clock=lambda: NOW))
+                                  events=sink, clock=lambda: NOW))
     return app, Services(config=config, ingress=ingress)
 
 

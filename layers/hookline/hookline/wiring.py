@@ -48,12 +48,6 @@ class Services:
         return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
-    def persistence(self) -> Any:
-        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
-
-    @cached_property
     def ordered_publisher(self) -> Any:
         from hookline.delivery.ordering import FifoPublisher
 
@@ -82,7 +76,7 @@ class Services:
         s = self.settings
         return Ingress(IngressDeps(
             config=self.config, secrets=self.secrets, publisher=self.publisher, payloads=self.payloads,
-            events=self.events, persistence=self.persistence, ordered_publisher=self.ordered_publisher,
+            events=self.events, ordered_publisher=self.ordered_publisher,
             idempotency_window_seconds=s.idempotency_window_seconds,
             large_body_threshold=s.large_body_threshold_bytes, max_body_bytes=s.max_body_bytes,
         ))

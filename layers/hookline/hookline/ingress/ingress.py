@@ -1,32 +1,25 @@
 """Ingress: verify a webhook, record it exactly once, queue one task per matching route.
 
-Order matters for "nothing is recorded on a 503": the Powertools idempotency record is
-written first (INPROGRESS), then the event log, the S3 claim check and the queue
-messages; any failure raises inside the idempotent function, Powertools deletes the
-record, and the sender's retry is processed as new instead of being answered "duplicate".
+Two requests per event: the `#event` item, written under a condition, is both the event log entry
+and the idempotency record; then one SendMessageBatch. "Nothing is recorded on a 503": when the
+queueing fails, the item is deleted again (only the item this invocation wrote), and the sender's
+retry is processed as new. A crash between the two leaves a record nobody queued: its copies find
+that out (Ingress._copy) and queue it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from secrets import token_hex
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyItemNotFoundError,
-    IdempotencyPersistenceLayerError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.aws import MAX_BATCH_BYTES, EventLog, PayloadStore, QueuePublisher, QueueUnavailable
-from hookline.budget import NominalContext
+from hookline.aws import MAX_BATCH_BYTES, EventInFlight, EventLog, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
@@ -53,8 +46,10 @@ class IngressDeps:
     publisher: QueuePublisher
     payloads: PayloadStore
     events: EventLog
-    persistence: BasePersistenceLayer
     idempotency_window_seconds: int = 7 * 24 * 3600
+    # How long the invocation that recorded an event may still be queueing it: copies meanwhile get 409
+    # (unless delivery has begun); after it, a copy queues an event that no delivery has seen.
+    in_flight_seconds: float = 10.0
     large_body_threshold: int = 200 * 1024
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
@@ -74,21 +69,10 @@ def filter_failed(route: RouteConfig, error: Exception) -> None:
 class Ingress:
     def __init__(self, deps: IngressDeps) -> None:
         self.deps = deps
-        self.idempotency = IdempotencyConfig(
-            expires_after_seconds=deps.idempotency_window_seconds,
-            response_hook=self._mark_duplicate,
-        )
-        self._queued = threading.local()  # the event id this thread last queued (see record())
-        self._record_once = idempotent_function(
-            data_keyword_argument="event",
-            persistence_store=deps.persistence,
-            config=self.idempotency,
-            key_prefix="hookline-ingress",
-        )(self._record_and_queue)
 
     # -- the request
 
-    def accept(self, source: str, headers: Mapping[str, str], body: bytes, context: Any = None) -> IngressResponse:
+    def accept(self, source: str, headers: Mapping[str, str], body: bytes) -> IngressResponse:
         deps = self.deps
         src = deps.config.sources.get(source)
         if src is None:
@@ -123,11 +107,12 @@ class Ingress:
         # own redeliveries carry the same bytes, so they stay duplicates.
         dedupe_key = None if id_signed else signatures.body_digest(body)
         return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
-                           context=context, dedupe_key=dedupe_key)
+                           dedupe_key=dedupe_key)
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
-               parsed: Any, context: Any = None, dedupe_key: str | None = None) -> IngressResponse:
-        """Record a verified (or pulled) event once and queue it for its matching routes.
+               parsed: Any, dedupe_key: str | None = None) -> IngressResponse:
+        """Record a verified event once and queue it for its matching routes: one conditional write, one
+        queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
         `dedupe_key` (default: the event id) is what "once" is decided on, within the idempotency window.
         """
@@ -139,106 +124,124 @@ class Ingress:
         matched = deps.config.route_index.matching(source, envelope, on_error=filter_failed)
         routes = [r.name for r in matched]
         groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
-        self.idempotency.register_lambda_context(context if context is not None else NominalContext())
-        self._queued.event_id = None
+        token = token_hex(8)
         try:
-            result = self._record_once(event={"source": source, "id": dedupe_key or event_id}, event_id=event_id,
-                                       type=event_type, received_at=received_at, raw=body, headers=headers,
-                                       routes=routes, groups=groups)
-        except _SameIdOtherBytes:
-            self._mark_duplicate({"id": event_id}, None)
-            return IngressResponse(200, {"status": "duplicate", "id": event_id})
-        except IdempotencyAlreadyInProgressError:
-            count("InProgress")
-            return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
-        except IdempotencyPersistenceLayerError as e:
-            if self._queued.event_id != event_id:
-                logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
-                return _error(503, "event store or queue unavailable; nothing was recorded, retry later",
-                              "unavailable")
-            # Only the record's final "completed" write failed: the event is queued, so it is accepted.
-            # Copies meet the in-progress record (409) until it expires; delivery keys keep one effect.
-            logger.warning("event queued; its idempotency record could not be completed",
-                           extra={"error": _describe(e)})
-            result = {"status": "accepted", "id": event_id}
+            earlier = deps.events.claim_event(
+                event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
+                queue_by=received_at + deps.in_flight_seconds, token=token,
+                window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key)
+        except EventInFlight:
+            return _in_progress(event_id)
+        except (ClientError, BotoCoreError) as e:
+            return _unavailable(e)
+        queued = _Queued(event_id, source, event_type, received_at, headers, body, routes, groups)
+        if earlier is not None:
+            return self._copy(earlier, queued, received_at)
+        try:
+            self._queue(queued)
         except (QueueUnavailable, ClientError, BotoCoreError) as e:
-            logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
-            return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
-        if result.get("status") == "duplicate":
-            # The id first accepted: a replay under a new id is answered with the original's.
-            return IngressResponse(200, {"status": "duplicate", "id": result.get("id") or event_id})
+            self._release(event_id, token, dedupe_key)
+            return _unavailable(e)
         count("Accepted")
         logger.info("event accepted", extra={"source": source, "routes": routes, "bytes": len(body)})
         return IngressResponse(202, {"status": "accepted", "id": event_id})
 
-    # -- inside the idempotency record
+    # -- a copy of a recorded event
 
-    def _record_and_queue(self, event: dict[str, str], event_id: str, type: str | None, received_at: float,
-                          raw: bytes, headers: dict[str, str], routes: list[str],
-                          groups: dict[str, str] | None = None) -> dict[str, str]:
+    def _copy(self, earlier: dict[str, Any], event: _Queued, now: float) -> IngressResponse:
+        """No completion is written after the queue batch: a copy finds out whether its event was queued.
+
+        Queued for sure: marked `queued` by an earlier copy, no route to queue, or delivery has begun
+        (it creates a route's item with its first claim). Otherwise, while the first invocation may
+        still be queueing (`queue_by`), the copy waits (409); after that the first one ended without
+        queueing (a crash between the write and the queue), and the copy queues the event. Queueing
+        twice is harmless: each (event, route) is delivered under its own claim.
+        """
+        first_id = earlier.get("event_id") or event.event_id
+        recorded_routes = list(earlier.get("routes") or [])
+        try:
+            known = bool(earlier.get("queued")) or not recorded_routes or self.deps.events.delivery_started(first_id)
+            if not known:
+                if now < float(earlier.get("queue_by") or 0):
+                    return _in_progress(first_id)
+                logger.warning("event recorded but never queued (its invocation ended first): queued now",
+                               extra={"routes": recorded_routes})
+                self._queue(event.as_recorded(first_id, earlier, recorded_routes))
+        except (QueueUnavailable, ClientError, BotoCoreError) as e:
+            return _unavailable(e)
+        count("Duplicate")
+        logger.info("duplicate dropped")
+        try:
+            self.deps.events.record_duplicate(first_id, queued=not earlier.get("queued"))
+        except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
+            logger.warning("duplicate not counted", extra={"error": _describe(e)})
+        # The id first accepted: a replay under a new id is answered with the original's.
+        return IngressResponse(200, {"status": "duplicate", "id": first_id})
+
+    def _release(self, event_id: str, token: str, digest: str | None) -> None:
+        try:
+            self.deps.events.release_event(event_id, token, digest)
+        except (ClientError, BotoCoreError) as e:
+            # The record stays: copies wait (409) until `queue_by`, then queue the event themselves.
+            logger.warning("event record not released after a failed queueing", extra={"error": _describe(e)})
+
+    # -- queueing
+
+    def _queue(self, event: _Queued) -> None:
         deps = self.deps
-        digest = event["id"] if event["id"] != event_id else None  # keyed on the signed bytes, not the id
-        before = deps.events.record_event(event_id=event_id, source=event["source"], type=type,
-                                          received_at=received_at, routes=routes, body_sha256=digest) or {}
-        if digest and self._accepted_with_other_bytes(event["source"], digest, before, received_at):
-            raise _SameIdOtherBytes(event_id)
-        # No item per route here: the `#event` item lists them, and delivery creates each one (EventLog reads
-        # a missing one as received). One request per event instead of one per route.
 
         def tasks_with(**body: Any) -> list[DeliveryTask]:
-            return [DeliveryTask(event_id=event_id, source=event["source"], route=route, type=type,
-                                 received_at=received_at, headers=headers,
-                                 content_type=headers.get("content-type"), **body)
-                    for route in routes]
+            return [DeliveryTask(event_id=event.event_id, source=event.source, route=route, type=event.type,
+                                 received_at=event.received_at, headers=event.headers,
+                                 content_type=event.headers.get("content-type"), **body)
+                    for route in event.routes]
 
+        raw = event.body
         inline = len(raw) <= deps.large_body_threshold
         if inline:
             text, encoding = DeliveryTask.encode_body(raw)
             tasks = tasks_with(body=text, body_encoding=encoding)
         # One copy per route must fit one SendMessageBatch; if not, S3 holds the body once (claim check).
         if not inline or sum(len(t.model_dump_json(exclude_none=True).encode()) for t in tasks) > MAX_BATCH_BYTES:
-            key = f"payloads/{event['source']}/{hashlib.sha256(event_id.encode()).hexdigest()}"
-            deps.payloads.put(key, raw, headers.get("content-type"))
+            key = f"payloads/{event.source}/{hashlib.sha256(event.event_id.encode()).hexdigest()}"
+            deps.payloads.put(key, raw, event.headers.get("content-type"))
             tasks = tasks_with(s3_key=key)
-        groups = groups or {}  # ordered routes: their tasks go to the FIFO queue, in their record's group
+        groups = event.groups  # ordered routes: their tasks go to the FIFO queue, in their record's group
         deps.publisher.publish([t for t in tasks if t.route not in groups])
-        if groups:
+        if any(t.route in groups for t in tasks):
             if deps.ordered_publisher is None:
                 raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
             deps.ordered_publisher.publish_grouped([(t, groups[t.route]) for t in tasks if t.route in groups])
-        self._queued.event_id = event_id
-        return {"status": "accepted", "id": event_id}
-
-    def _accepted_with_other_bytes(self, source: str, digest: str, before: dict[str, Any], now: float) -> bool:
-        """This id was received before with other signed bytes, which were accepted (still remembered).
-
-        Only then is it a duplicate: bytes whose recording failed (a 503) left no idempotency record,
-        so the sender's retry is the event. One read, only on this rare path.
-        """
-        earlier = before.get("body_sha256")
-        if not earlier or earlier == digest:
-            return False
-        if float(before.get("received_at") or 0) < now - self.deps.idempotency_window_seconds:
-            return False
-        try:
-            record = self.deps.persistence.get_record({"source": source, "id": earlier})
-        except IdempotencyItemNotFoundError:
-            return False
-        return record is not None and not record.is_expired
-
-    def _mark_duplicate(self, response: Any, data_record: Any) -> dict[str, str]:
-        event_id = (response or {}).get("id", "")
-        count("Duplicate")
-        logger.info("duplicate dropped")
-        try:
-            self.deps.events.record_duplicate(event_id)
-        except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
-            logger.warning("duplicate not counted", extra={"error": _describe(e)})
-        return {"status": "duplicate", "id": event_id}
 
 
-class _SameIdOtherBytes(Exception):
-    """A known event id with other signed bytes: a duplicate (raised inside the record, which is removed)."""
+@dataclass(frozen=True)
+class _Queued:
+    """What the tasks of one event are made of."""
+
+    event_id: str
+    source: str
+    type: str | None
+    received_at: float
+    headers: dict[str, str]
+    body: bytes
+    routes: list[str]
+    groups: dict[str, str]
+
+    def as_recorded(self, event_id: str, item: dict[str, Any], routes: list[str]) -> _Queued:
+        """This copy's bytes under the first copy's id, time and routes (a late queueing)."""
+        return _Queued(event_id, self.source, item.get("type", self.type),
+                       float(item.get("received_at") or self.received_at), self.headers, self.body, routes,
+                       {r: g for r, g in self.groups.items() if r in routes})
+
+
+def _in_progress(event_id: str) -> IngressResponse:
+    count("InProgress")
+    return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
+
+
+def _unavailable(e: Exception) -> IngressResponse:
+    logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
+    return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
 
 
 # Signatures prove nothing downstream, and credentials must not rest in queue and DLQ messages.
@@ -253,8 +256,9 @@ def _forwardable(headers: dict[str, str], signature_header: str | None) -> dict[
 
 
 def _describe(e: Exception) -> str:
-    if isinstance(e, ClientError):
-        return f"{e.response.get('Error', {}).get('Code')}: {e.operation_name}"
+    if isinstance(e, ClientError):  # AWS's message names the action and resource (an AccessDenied's fix)
+        error = e.response.get("Error", {})
+        return f"{error.get('Code')}: {e.operation_name}: {error.get('Message') or ''}".rstrip(": ")
     cause = e.__cause__ or (e.args[1] if len(e.args) > 1 and isinstance(e.args[1], Exception) else None)
     return f"{type(e).__name__}: {cause or e}"
 

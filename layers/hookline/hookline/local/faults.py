@@ -5,11 +5,9 @@
 - `seed` (int): the faults are drawn from `random.Random(seed)`, one stream per fault kind;
 - `ingress_error` (0..1): the chance that an AWS call the ingress function makes to record an
   event fails with a 5xx-like ClientError, as a throttled or unavailable table or queue does:
-  the idempotency claim (PutItem), the event log writes (UpdateItem), the S3 claim check and the
-  queue batch (SendMessageBatch). Not the idempotency record's final "completed" write: a failure
-  there, after the messages are queued, is answered 202 and a later copy is accepted again once
-  the in-progress record expires (delivery's Idempotency-Key keeps the effect single; see the
-  README's Guarantees), which would blur the run's "accepted twice" count;
+  the `#event` record (PutItem), the S3 claim check, the queue batch (SendMessageBatch), and a
+  copy's look for delivery (Query) and duplicate counter (UpdateItem). Not the release of a record
+  whose queueing failed (DeleteItem): that record's copies would wait out `in_flight_seconds`;
 - `deliver_kill` (0..1): the chance that a deliver invocation "dies" after its handler returned
   (every HTTP 2xx is done) but before the poller acknowledges the batch: nothing is deleted, and
   the messages it had not failed come back after `kill_visibility_seconds` (Lambda would wait for
@@ -33,7 +31,7 @@ from typing import Any
 ENV = "HOOKLINE_FAULTS"
 INGRESS_FUNCTION = "IngressFunction"
 DELIVER_FUNCTION = "DeliverFunction"
-INGRESS_OPERATIONS = frozenset({"PutItem", "UpdateItem", "PutObject", "SendMessageBatch"})
+INGRESS_OPERATIONS = frozenset({"PutItem", "UpdateItem", "Query", "PutObject", "SendMessageBatch"})
 
 
 @dataclass
@@ -65,9 +63,6 @@ class Faults:
 
     def ingress_call_fails(self, operation: str, params: Any = None) -> bool:
         if operation not in INGRESS_OPERATIONS:
-            return False
-        table = (params or {}).get("TableName") if isinstance(params, dict) else None
-        if operation == "UpdateItem" and table and table == os.environ.get("IDEMPOTENCY_TABLE"):
             return False
         if not threading.current_thread().name.startswith(INGRESS_FUNCTION + "-"):
             return False

@@ -17,6 +17,8 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
 3. **Batch actions are authorised as their single action**, as AWS does (`SendMessageBatch`
    needs `sqs:SendMessage`; there is no `sqs:SendMessageBatch` permission). moto checked them
    as actions of their own, which no correct policy grants.
+   A DynamoDB transaction is authorised as the action of each of its items on that item's table
+   (`Put` needs `dynamodb:PutItem`...; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
 4. **Inline role policies from CloudFormation are evaluable.** moto stores an
    `AWS::IAM::Role`'s `Policies[].PolicyDocument` as a dict where its IAM enforcement
    expects JSON text (a KeyError on the first authorised request); they are stored as JSON.
@@ -41,6 +43,10 @@ IAM_ACTION_OF = {
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 }
+# A transaction's items, each authorised as its own action on its own table.
+TRANSACTION_ITEM_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem",
+                            "Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem",
+                            "Get": "dynamodb:GetItem"}
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 
 
@@ -147,6 +153,25 @@ def _batch_actions_as_their_single_action() -> None:
         self._action = IAM_ACTION_OF.get(self._action, self._action)
 
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+    check = IAMRequestBase.check_action_permitted
+
+    @functools.wraps(check)
+    def check_action_permitted(self: Any, resource: str) -> None:
+        if self._action not in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"):
+            return check(self, resource)
+        action = self._action
+        try:
+            for entry in json.loads(self._body or b"{}").get("TransactItems") or []:
+                for kind, item in entry.items():
+                    table = str(item.get("TableName", ""))
+                    arn = table if table.startswith("arn:") else (
+                        f"arn:aws:dynamodb:{self._region}:{self.account_id}:table/{table}")
+                    self._action = TRANSACTION_ITEM_ACTIONS.get(kind, action)
+                    check(self, arn)
+        finally:
+            self._action = action
+
+    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
 
 
 def _no_value_drops_list_items() -> None:
