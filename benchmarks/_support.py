@@ -36,20 +36,36 @@ os.environ["BENCH_GH_SECRET"] = "bench-github-secret"  # noqa: S105 - a dummy si
 
 
 class CallCounter:
-    """Counts AWS API calls by operation through a botocore `before-call` hook."""
+    """Counts AWS API calls by operation through a botocore `before-call` hook, and the DynamoDB write
+    units they are billed (items under 1 KB: 1 per written item, 2 per item of a transaction)."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.write_units = 0
 
     def attach(self, session: Any) -> CallCounter:
         session.events.register("before-call.*.*", self._seen)
+        session.events.register("before-parameter-build.dynamodb.*", self._units)
         return self
 
     def _seen(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
 
+    def _units(self, model: Any, params: Any = None, **_: Any) -> None:
+        params = params or {}
+        if model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.write_units += 1
+        elif model.name == "TransactWriteItems":
+            self.write_units += 2 * len(params.get("TransactItems") or [])
+        elif model.name == "BatchWriteItem":
+            self.write_units += sum(len(v) for v in (params.get("RequestItems") or {}).values())
+
     def take(self) -> Counter[str]:
         out, self.calls = self.calls, Counter()
+        return out
+
+    def take_write_units(self) -> int:
+        out, self.write_units = self.write_units, 0
         return out
 
 

@@ -95,7 +95,7 @@ def _prepare_ready(tmp: Path) -> None:
     env = _env(None, False)
     subprocess.run([sys.executable, "-m", "hookline.prevalidated", str(config)], env=env, capture_output=True,
                    check=False, cwd="/")  # absent before the pre-validated form existed: the YAML is loaded
-    READY_ENV.update({"HOOKLINE_CONFIG": str(config), "IDEMPOTENCY_TABLE": "idem", "EVENTS_TABLE": "events",
+    READY_ENV.update({"HOOKLINE_CONFIG": str(config), "EVENTS_TABLE": "events",
                       "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
                       "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
                       "PAYLOAD_BUCKET": "payloads", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})

@@ -74,7 +74,7 @@ class Baseline:
     def __init__(self, stack: Stack) -> None:
         self.ddb = stack.session.client("dynamodb")
         self.sqs = stack.session.client("sqs")
-        self.table = stack.resources["IdempotencyTable"].name
+        self.table = stack.resources["EventsTable"].name
         self.queue_url = ""
         self.secret = os.environ["BENCH_GH_SECRET"].encode()
 
@@ -87,8 +87,8 @@ class Baseline:
         payload = json.loads(body)
         event_id = headers["x-github-delivery"]
         try:
-            self.ddb.put_item(TableName=self.table, Item={"id": {"S": f"github#{event_id}"}},
-                              ConditionExpression="attribute_not_exists(id)")
+            self.ddb.put_item(TableName=self.table, Item={"event_id": {"S": event_id}, "route": {"S": "#event"}},
+                              ConditionExpression="attribute_not_exists(event_id)")
         except self.ddb.exceptions.ConditionalCheckFailedException:
             return {"statusCode": 200}
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(
@@ -125,6 +125,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
             return cpu, sink.bytes
 
         delivery_ops: Counter[str] = Counter()
+        delivery_units = [0]
 
         def run_delivery() -> tuple[int, dict[str, int], int]:
             delivered, poller_calls, handler_calls = 0, 0, 0
@@ -138,6 +139,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
                     stack.counter.take()
                     response = deliver_app.handler(to_lambda_records(msgs, queue_arn, "us-east-1"), ctx)
                     ops = stack.counter.take()
+                    delivery_units[0] += stack.counter.take_write_units()
                     delivery_ops.update(ops)
                     handler_calls += sum(ops.values())
                     if response["batchItemFailures"]:
@@ -163,8 +165,11 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         run_delivery()
         run_baseline()
         stack.counter.take()
+        stack.counter.take_write_units()
+        delivery_units[0] = 0
 
         ratios, ingress_cpu, base_cpu = [], [], []
+        ingress_units = 0
         ingress_ops: dict[str, int] = {}
         ingress_calls = handler_calls = poller_calls = 0
         ingress_log = delivery_log = 0
@@ -172,6 +177,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         for _ in range(rounds):
             cpu, logged = run_ingress()
             ops = stack.counter.take()
+            ingress_units += stack.counter.take_write_units()
             ingress_ops = dict(ops)
             ingress_calls += sum(ops.values())
             ingress_log += logged
@@ -181,6 +187,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
             delivery_log += dlog
             b = run_baseline()
             stack.counter.take()
+            stack.counter.take_write_units()
             ingress_cpu.append(cpu / events)
             base_cpu.append(b / events)
             ratios.append(cpu / b)
@@ -194,6 +201,8 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         "delivery_requests_per_event": handler_calls / total,
         "delivery_operations": {k: v / total for k, v in sorted(delivery_ops.items())},
         "delivery_poller_requests_per_event": poller_calls / total,
+        "ingress_write_units_per_event": ingress_units / total,
+        "delivery_write_units_per_event": delivery_units[0] / total,
         "ingress_cpu_ms_median": statistics.median(ingress_cpu) * 1000,
         "baseline_cpu_ms_median": statistics.median(base_cpu) * 1000,
         "cpu_ratio_median": statistics.median(ratios), "cpu_ratio_min": min(ratios),
@@ -212,6 +221,8 @@ def main() -> int:
     print(f"{args.rounds} rounds x {args.events} signed 1.9 KB GitHub events, one route, moto in-process")
     print(f"AWS requests per event, ingress  : {r['ingress_requests_per_event']:.2f}  "
           f"{r['ingress_operations_last_round']}")
+    print(f"DynamoDB write units per event   : ingress {r['ingress_write_units_per_event']:.2f}, "
+          f"delivery {r['delivery_write_units_per_event']:.2f}")
     print(f"AWS requests per event, delivery : {r['delivery_requests_per_event']:.2f} "
           f"+ {r['delivery_poller_requests_per_event']:.2f} receive/delete (event source mapping, batch 10)")
     print(f"warm ingress CPU per event       : {r['ingress_cpu_ms_median']:.2f} ms vs hand-written "

@@ -6,7 +6,8 @@ run (the handler and its baseline alternate), as min and median of its rounds.
 
 Cost model, us-east-1 list prices, per million events with one route:
 HTTP API $1.00/M requests; SQS $0.40/M requests; DynamoDB on demand $0.625/M write units and
-$0.125/M read units (every write counted as 1 WRU: the items are under 1 KB); Lambda arm64
+$0.125/M read units (the write units bench_requests counted: items are under 1 KB, so 1 per written
+item and 2 per item of a transaction; 1 read unit per read); Lambda arm64
 $0.0000133334/GB-s plus $0.20/M invocations (ingress: one invocation per event; delivery: one per
 batch of 10); CloudWatch Logs $0.50/GB ingested, from the bytes the handlers wrote per event.
 Lambda durations: ingress = its CPU time at 512 MB's CPU share (512/1769 vCPU) plus 8 ms per AWS
@@ -47,6 +48,8 @@ def cost(req: dict[str, Any], batch: dict[str, Any] | None) -> tuple[float, list
         ops[k] = ops.get(k, 0) + v
     sqs = sum(v for k, v in ops.items() if k.startswith("sqs:")) + req["delivery_poller_requests_per_event"]
     writes = sum(v for k, v in ops.items() if k.split(":")[-1] in _WRITES)
+    if "ingress_write_units_per_event" in req:
+        writes = req["ingress_write_units_per_event"] + req["delivery_write_units_per_event"]
     reads = sum(v for k, v in ops.items() if k.split(":")[-1] in _READS)
     ingress_calls = req["ingress_requests_per_event"]
     ingress_s = (req["ingress_cpu_ms_median"] / (MEMORY_MB / FULL_VCPU_MB) + ingress_calls * AWS_CALL_MS) / 1000
@@ -56,7 +59,7 @@ def cost(req: dict[str, Any], batch: dict[str, Any] | None) -> tuple[float, list
     parts = [
         ("HTTP API", PRICE["http_api"]),
         (f"SQS ({sqs:.2f} requests)", sqs * PRICE["sqs"]),
-        (f"DynamoDB ({writes:.2f} writes, {reads:.2f} reads)", writes * PRICE["wru"] + reads * PRICE["rru"]),
+        (f"DynamoDB ({writes:.2f} write units, {reads:.2f} reads)", writes * PRICE["wru"] + reads * PRICE["rru"]),
         ("Lambda requests (1 + 0.1)", 1.1 * PRICE["lambda_req"]),
         (f"Lambda GB-s ({ingress_s * 1000:.0f} ms + {delivery_s * 1000:.0f} ms at {MEMORY_MB} MB)",
          (ingress_s + delivery_s) * gb * PRICE["gb_s"] * 1e6),
@@ -72,8 +75,11 @@ def rows(folder: Path) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     missing = "not run"
     if req:
+        units = (f"; {req['ingress_write_units_per_event']:.2f} DynamoDB write units"
+                 if "ingress_write_units_per_event" in req else "")
         out.append(("AWS requests per event, ingress",
-                    f"{req['ingress_requests_per_event']:.2f} ({_ops(req['ingress_operations_last_round'])})", "2"))
+                    f"{req['ingress_requests_per_event']:.2f} ({_ops(req['ingress_operations_last_round'])}){units}",
+                    "2"))
         out.append(("AWS requests per event, delivery",
                     f"{req['delivery_requests_per_event']:.2f} ({_ops(req.get('delivery_operations', {}))}) + "
                     f"{req['delivery_poller_requests_per_event']:.2f} Receive/DeleteMessageBatch", "<= 2.25"))

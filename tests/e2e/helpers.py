@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -22,12 +23,23 @@ from tests.support.receiver import Receiver
 REPO = Path(__file__).resolve().parents[2]
 GITHUB_SECRET = "e2e-github-secret"
 READY = re.compile(r"ready in ([\d.]+) s")
+T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def as_a_sender_retries(send: Callable[[], T], status: Callable[[T], int], timeout: float = 20.0) -> T:
+    """Send, and send again while the answer is 409 (in progress: `Retry-After: 1`), as real senders do."""
+    deadline = time.monotonic() + timeout
+    answer = send()
+    while status(answer) == 409 and time.monotonic() < deadline:
+        time.sleep(1)
+        answer = send()
+    return answer
 
 
 def dev_env(**extra: str) -> dict[str, str]:

@@ -185,10 +185,6 @@ class Stack:
         return self.resources["DeadLetterQueue"].arn
 
     @property
-    def idempotency_table(self) -> str:
-        return self.resources["IdempotencyTable"].name
-
-    @property
     def events_table(self) -> str:
         return self.resources["EventsTable"].name
 

@@ -164,7 +164,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         info = MotoStack(outputs={
             "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
             "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,
-            "EventsTableName": stack.events_table, "IdempotencyTableName": stack.idempotency_table,
+            "EventsTableName": stack.events_table,
             "PayloadBucketName": stack.bucket,
         }, endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)")
         info.session = stack.admin

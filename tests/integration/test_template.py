@@ -44,7 +44,6 @@ def test_tables_have_the_template_keys_and_billing(aws: None) -> None:
     resources = deploy().resources
     ddb = boto3.client("dynamodb")
     expected = {
-        "IdempotencyTable": [{"AttributeName": "id", "KeyType": "HASH"}],
         "EventsTable": [{"AttributeName": "event_id", "KeyType": "HASH"},
                         {"AttributeName": "route", "KeyType": "RANGE"}],
     }
@@ -136,7 +135,7 @@ def test_function_environment_as_deployed_points_at_working_resources(aws: None)
     sqs.send_message(QueueUrl=env["DELIVERY_QUEUE_URL"], MessageBody="{}")
     sqs.send_message(QueueUrl=env["DLQ_URL"], MessageBody="{}")
     ddb.put_item(TableName=env["EVENTS_TABLE"], Item={"event_id": {"S": "e1"}, "route": {"S": "#event"}})
-    ddb.put_item(TableName=env["IDEMPOTENCY_TABLE"], Item={"id": {"S": "k"}})
+    ddb.put_item(TableName=env["RECORDS_TABLE"], Item={"pk": {"S": "k"}})
     s3.put_object(Bucket=env["PAYLOAD_BUCKET"], Key="p", Body=b"{}")
     # Then they all reached the deployed resources
     assert queue_attributes(stack.resources["DeliveryQueue"].url or "")["ApproximateNumberOfMessages"] == "1"
@@ -146,7 +145,7 @@ def test_function_environment_as_deployed_points_at_working_resources(aws: None)
 
 def test_two_stacks_in_one_account_do_not_collide(aws: None) -> None:
     a, b = deploy("one").resources, deploy("two").resources
-    data = ("IdempotencyTable", "EventsTable", "RecordsTable", "DeliveryQueue", "DeadLetterQueue",
+    data = ("EventsTable", "RecordsTable", "DeliveryQueue", "DeadLetterQueue",
             "OrderedDeliveryQueue", "OrderedDeadLetterQueue", "PayloadBucket", "AlarmTopic")
     assert {a[lid].physical_id for lid in data}.isdisjoint(b[lid].physical_id for lid in data)
 
@@ -187,7 +186,7 @@ def test_deploying_through_a_moto_server_endpoint(monkeypatch: pytest.MonkeyPatc
 
 
 def test_tables_declare_pitr_sse_and_on_demand_billing() -> None:
-    for lid in ("IdempotencyTable", "EventsTable"):
+    for lid in ("EventsTable", "RecordsTable"):
         props = RESOURCES[lid]["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -248,7 +247,7 @@ def test_app_metric_alarms_match_what_the_app_emits() -> None:
 def test_outputs_the_cli_reads() -> None:
     assert set(TEMPLATE["Outputs"]) >= {
         "WebhookUrl", "DeliveryQueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "DeliveryQueueArn",
-        "IdempotencyTableName", "EventsTableName", "PayloadBucketName", "AlarmTopicArn",
+        "EventsTableName", "PayloadBucketName", "AlarmTopicArn",
         "IngressFunctionName", "DeliverFunctionName", "SyncFunctionName", "DashboardName",
     }
     assert TEMPLATE["Outputs"]["WebhookUrl"]["Value"] == {

@@ -351,7 +351,7 @@ def test_validate_names_the_template_resources_the_records_options_need(tmp_path
 
     template = tmp_path / "template.yaml"
     template.write_text("Resources:\n" + "".join(f"  {r}: {{Type: X}}\n" for r in (
-        "IngressFunction", "DeliverFunction", "DeliveryQueue", "DeadLetterQueue", "IdempotencyTable", "EventsTable",
+        "IngressFunction", "DeliverFunction", "DeliveryQueue", "DeadLetterQueue", "EventsTable",
         "PayloadBucket")))
     cfg = parse_config(base({"key": "body.id", "ordered": True}))
     paths = {p.path.split(":")[-1] for p in template_problems(cfg, template)}

@@ -15,7 +15,6 @@ class Settings(BaseSettings):
 
     hookline_config: Path = BUNDLED_CONFIG
     hookline_stage: str = "dev"
-    idempotency_table: str = ""
     events_table: str = ""
     delivery_queue_url: str = ""
     dlq_url: str = ""

@@ -150,8 +150,7 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
 
     settings = Settings(hookline_config=path, events_table=stack.output("EventsTableName"),
                         delivery_queue_url=stack.output("DeliveryQueueUrl"),
-                        payload_bucket=stack.output("PayloadBucketName"),
-                        idempotency_table=stack.output("IdempotencyTableName"))
+                        payload_bucket=stack.output("PayloadBucketName"))
     svc = Services(settings, config=cfg)
     with _progress() as progress:
         bar = progress.add_task(f"sync {args.name}: starting", total=None)

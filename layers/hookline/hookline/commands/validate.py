@@ -34,7 +34,7 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
     resources = tpl.get("Resources", {})
     problems = []
     for needed in ("IngressFunction", "DeliverFunction", "DeliveryQueue", "DeadLetterQueue",
-                   "IdempotencyTable", "EventsTable", "PayloadBucket"):
+                   "EventsTable", "PayloadBucket"):
         if needed not in resources:
             problems.append(Problem(f"{template_path}:Resources.{needed}", "missing from the template",
                                     "restore it from the hookline template"))
