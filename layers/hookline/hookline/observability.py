@@ -27,8 +27,14 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
-    """X-Ray is on (Lambda sets the daemon address when the function's Tracing is Active) and not switched off."""
+    """X-Ray is on (Lambda sets the daemon address when the function's Tracing is Active) and not switched off.
+
+    Outside Lambda, or under SAM local or Chalice, Powertools' Tracer disables itself: the SDK is not
+    even imported then (outside Lambda its centralised sampler alone imports botocore).
+    """
     if env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRUE:
+        return False
+    if not env.get("LAMBDA_TASK_ROOT") or env.get("AWS_SAM_LOCAL") or env.get("AWS_CHALICE_CLI_MODE"):
         return False
     return bool(env.get("AWS_XRAY_DAEMON_ADDRESS") or env.get("_X_AMZN_TRACE_ID"))
 
@@ -58,13 +64,12 @@ class NoTracer:
 def _tracer() -> Any:
     if not tracing_enabled():
         return NoTracer()
-    from aws_lambda_powertools import Tracer
+    from hookline.xray import tracer
 
-    return Tracer(service=SERVICE)
+    return tracer(SERVICE)
 
 
 tracer = _tracer()
-
 
 
 def count(name: str, reason: str | None = None, value: float = 1) -> None:
