@@ -21,6 +21,7 @@ from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
+from hookline.delivery.ordering import FifoPublisher
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
@@ -407,3 +408,33 @@ def test_fetch_errors_never_carry_the_credentials(api: PagedApi) -> None:
     assert "answered 401" in str(e.value) and "orders-t0ken" not in str(e.value)
     assert parse_retry_after(email.utils.formatdate(1_800_000_010, usegmt=True), now=1_800_000_000) == 10.0
     assert parse_retry_after("3", now=0) == 3.0 and parse_retry_after(None, now=0) == 1.0
+
+
+def test_an_ordered_routes_pulled_records_go_to_the_fifo_queue_in_their_keys_group(stack: Any, api: PagedApi) -> None:
+    # Given a sync whose route is `ordered: true` by the record's id, beside an unordered route
+    cfg = parse_config({
+        "sources": {"shop": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:SHOP_SECRET"], "header": "x-sig"}}},
+        "destinations": {"wh": {"url": "http://127.0.0.1:9/in"}},
+        "routes": [{"name": "orders-in-order", "source": "shop", "destination": "wh", "key": "body.id",
+                    "ordered": True},
+                   {"name": "orders-any-order", "source": "shop", "destination": "wh"}],
+        "syncs": {"orders": sync_spec(api, STYLES[0])},
+    })
+    fn = stack.function("SyncFunction")
+    fifo_url = stack.resources["OrderedDeliveryQueue"].url
+    rt = runtime(stack, cfg, Clock())
+    rt.recorder.ordered_publisher = FifoPublisher(fifo_url, client=fn.sqs)
+    # When it runs
+    assert run_job("orders", cfg, rt)[0].queued == 7
+    # Then the ordered route's tasks are on the FIFO queue, grouped by route and record key ...
+    fifo: list[tuple[DeliveryTask, str]] = []
+    while got := stack.sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10,
+                                           MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", []):
+        for m in got:
+            fifo.append((DeliveryTask.model_validate_json(m["Body"]), m["Attributes"]["MessageGroupId"]))
+            stack.sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=m["ReceiptHandle"])
+    assert ids([t for t, _ in fifo]) == ALL7 and {t.route for t, _ in fifo} == {"orders-in-order"}
+    assert len({g for _, g in fifo}) == 7  # one group per key
+    # ... and only the other route's are on the standard queue
+    standard = drain(stack)
+    assert ids(standard) == ALL7 and {t.route for t in standard} == {"orders-any-order"}

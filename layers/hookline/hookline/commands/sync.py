@@ -150,6 +150,7 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
 
     settings = Settings(hookline_config=path, events_table=stack.output("EventsTableName"),
                         delivery_queue_url=stack.output("DeliveryQueueUrl"),
+                        ordered_queue_url=stack.output("OrderedDeliveryQueueUrl"),
                         payload_bucket=stack.output("PayloadBucketName"))
     svc = Services(settings, config=cfg)
     with _progress() as progress:

@@ -68,6 +68,18 @@ def groups_for(routes: Iterable[Any], envelope: dict[str, Any], event_id: str) -
     return {r.name: group_id(r.name, record_key(r.key, envelope), event_id) for r in routes if r.ordered}
 
 
+def publish(tasks: list[DeliveryTask], group_of: Callable[[DeliveryTask], str | None], publisher: Any,
+            ordered_publisher: Any) -> None:
+    """Each task to its queue: an ordered route's (it has a group) to the FIFO queue in its record's
+    group, the others to the standard queue. Ingress and sync both queue this way."""
+    publisher.publish([t for t in tasks if group_of(t) is None])
+    ordered = [(t, group) for t in tasks if (group := group_of(t)) is not None]
+    if ordered:
+        if ordered_publisher is None:
+            raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
+        ordered_publisher.publish_grouped(ordered)
+
+
 class FifoPublisher(QueuePublisher):
     """Sends ordered tasks to the FIFO delivery queue (batches of 10, in the order given)."""
 

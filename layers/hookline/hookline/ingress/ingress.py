@@ -206,12 +206,7 @@ class Ingress:
             key = f"payloads/{event.source}/{hashlib.sha256(event.event_id.encode()).hexdigest()}"
             deps.payloads.put(key, raw, event.headers.get("content-type"))
             tasks = tasks_with(s3_key=key)
-        groups = event.groups  # ordered routes: their tasks go to the FIFO queue, in their record's group
-        deps.publisher.publish([t for t in tasks if t.route not in groups])
-        if any(t.route in groups for t in tasks):
-            if deps.ordered_publisher is None:
-                raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
-            deps.ordered_publisher.publish_grouped([(t, groups[t.route]) for t in tasks if t.route in groups])
+        ordering.publish(tasks, lambda t: event.groups.get(t.route), deps.publisher, deps.ordered_publisher)
 
 
 @dataclass(frozen=True)

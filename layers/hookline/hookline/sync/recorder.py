@@ -7,7 +7,8 @@ Per page (N records, R matching routes each), in this order:
 2. A conditional PutItem per remaining version (the claim, see state.py): the one write that
    makes "overlapping runs never queue a version twice" hold. A lost race = unchanged.
 3. SendMessageBatch: up to 10 tasks a request within SQS's 256 KiB batch limit
-   (`QueuePublisher.publish`, as at ingress; large records go to the payload bucket). No route
+   (`ordering.publish`, as at ingress: an `ordered: true` route's tasks to the FIFO queue in their
+   record key's group; large records go to the payload bucket). No route
    items: as for a webhook, readers show each of the claim's `routes` as received until delivery
    writes its own item.
 4. BatchWriteItem: mark the claims `queued`.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookline.config import HooklineConfig, SyncConfig
+from hookline.delivery import ordering
 from hookline.ingress.envelope import build_envelope
 from hookline.ingress.ingress import filter_failed
 from hookline.messages import DeliveryTask
@@ -44,10 +46,12 @@ class PageCounts:
 class Recorder:
     def __init__(self, config: HooklineConfig, store: Any, publisher: Any, payloads: Any, *,
                  large_body_threshold: int = 200 * 1024, event_log_ttl_seconds: int = 30 * 24 * 3600,
-                 claim_seconds: float = 900.0, clock: Callable[[], float] = time.time) -> None:
+                 claim_seconds: float = 900.0, clock: Callable[[], float] = time.time,
+                 ordered_publisher: Any = None) -> None:
         self.config = config
         self.store = store
         self.publisher = publisher
+        self.ordered_publisher = ordered_publisher
         self.payloads = payloads
         self.large_body_threshold = large_body_threshold
         self.ttl = event_log_ttl_seconds
@@ -83,26 +87,30 @@ class Recorder:
                 fresh.append((event_id, record, version))
         self.store.write(refresh)
         claimed: list[tuple[dict[str, Any], list[DeliveryTask]]] = []
+        groups: dict[tuple[str, str], str] = {}
         for event_id, record, version in fresh:
-            item, tasks = self._event(name, sync, event_id, record, version, now)
+            item, tasks, event_groups = self._event(name, sync, event_id, record, version, now)
             if self.store.claim(item, run_id, now + self.claim_seconds):
                 claimed.append((item, tasks))
+                groups.update({(event_id, route): g for route, g in event_groups.items()})
             else:
                 counts.unchanged += 1
         if not claimed:
             return counts
-        self.publisher.publish([t for _, tasks in claimed for t in tasks])
+        ordering.publish([t for _, event_tasks in claimed for t in event_tasks],
+                         lambda t: groups.get((t.event_id, t.route)), self.publisher, self.ordered_publisher)
         self.store.write([{**item, "queued": True} for item, _ in claimed])
         counts.queued = len(claimed)
         return counts
 
     def _event(self, name: str, sync: SyncConfig, event_id: str, record: Any, version: str,
-               now: float) -> tuple[dict[str, Any], list[DeliveryTask]]:
+               now: float) -> tuple[dict[str, Any], list[DeliveryTask], dict[str, str]]:
         raw = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"content-type": "application/json", "x-hookline-sync": name}
         envelope = build_envelope(event_id=event_id, source=sync.source, received_at=now, headers=headers,
                                   type=sync.type, body=record)
-        routes = [r.name for r in self.config.route_index.matching(sync.source, envelope, on_error=filter_failed)]
+        matched = self.config.route_index.matching(sync.source, envelope, on_error=filter_failed)
+        routes = [r.name for r in matched]
         inline: dict[str, Any]
         if routes and len(raw) > self.large_body_threshold:
             import hashlib
@@ -118,4 +126,4 @@ class Recorder:
         item = {"event_id": event_id, "route": EVENT_ITEM, "source": sync.source, "type": sync.type,
                 "received_at": now, "routes": routes, "expires_at": int(now) + self.ttl, "duplicates": 0,
                 "sync": name, "version": version}
-        return item, tasks
+        return item, tasks, ordering.groups_for(matched, envelope, event_id)

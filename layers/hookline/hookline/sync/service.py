@@ -19,7 +19,7 @@ def build_runtime(svc: Any, *, remaining: Callable[[], float] | None = None,
     s = svc.settings
     recorder = Recorder(svc.config, store, svc.publisher, svc.payloads,
                         large_body_threshold=s.large_body_threshold_bytes,
-                        event_log_ttl_seconds=s.event_log_ttl_seconds)
+                        event_log_ttl_seconds=s.event_log_ttl_seconds, ordered_publisher=svc.ordered_publisher)
     return Runtime(store=store, recorder=recorder, fetch=HttpFetcher(svc.secrets), remaining=remaining,
                    on_page=on_page)
 
