@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from hookline.aws import EVENT_ITEM, EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
 from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
@@ -46,7 +47,7 @@ def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, thr
         secrets=SecretResolver(),
         publisher=publisher or QueuePublisher(fn.queue_url, client=fn.sqs),
         payloads=payloads or PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb),
+        records=IngressRecords(fn.events_table, client=fn.ddb_client),
         large_body_threshold=threshold, **deps,
     ))
 
@@ -178,7 +179,7 @@ def test_a_record_whose_release_failed_is_queued_by_a_later_copy(stack: Any) -> 
     fn = stack.function("IngressFunction")
     ingress = make_ingress(stack, publisher=FlakyPublisher(QueuePublisher(fn.queue_url, client=fn.sqs), failures=1),
                            clock=clock)
-    ingress.deps.events.release_event = lambda *_: (_ for _ in ()).throw(  # type: ignore[method-assign]
+    ingress.deps.records.release = lambda *_: (_ for _ in ()).throw(  # type: ignore[method-assign]
         ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "DeleteItem"))
     headers, body = github_request({"issue": {"number": 23}}, delivery="d-stuck")
     assert ingress.accept("github", headers, body).status == 503

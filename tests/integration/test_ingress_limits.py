@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from hookline.aws import MAX_BATCH_BYTES, EventLog, PayloadStore, QueuePublisher
+from hookline.aws import MAX_BATCH_BYTES, PayloadStore, QueuePublisher
 from hookline.config import parse_config
 from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
@@ -54,7 +55,7 @@ def make(stack: Any, client: Any = None) -> Ingress:
         config=parse_config(config()), secrets=SecretResolver(),
         publisher=QueuePublisher(fn.queue_url, client=client or fn.sqs),
         payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb),
+        records=IngressRecords(fn.events_table, client=fn.ddb_client),
     ))
 
 

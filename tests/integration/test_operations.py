@@ -27,6 +27,7 @@ from hookline.config import parse_config
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.messages import DeliveryTask
@@ -152,7 +153,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
             payloads=PayloadStore(fn.bucket, client=fn.s3),
-            events=EventLog(fn.events_table, resource=fn.ddb),
+            records=IngressRecords(fn.events_table, client=fn.ddb_client),
             large_body_threshold=2048,
         ))
         fn = stack.function("DeliverFunction")
@@ -406,13 +407,14 @@ def test_a_refused_send_keeps_the_event_in_the_dlq_and_the_replay_goes_on(ops: O
 def test_report_figures_match_a_hand_count(ops: Ops) -> None:
     now = time.time()
     log = EventLog(ops.stack.events_table, resource=ops.stack.ddb)
+    ingress = IngressRecords(ops.stack.events_table, client=ops.stack.ddb_client)
 
     def received(eid: str, ago: float, routes: list[str], dups: int = 0) -> float:
         at = now - ago
-        assert log.claim_event(event_id=eid, source="github", type="issues", received_at=at, routes=routes,
-                               queue_by=at, token="t", window_start=0) is None
+        assert ingress.claim(event_id=eid, source="github", type="issues", received_at=at, routes=routes,
+                             queue_by=at, token="t", window_start=0) is None
         for _ in range(dups):
-            log.record_duplicate(eid)
+            ingress.count_duplicate(eid)
         return at
 
     def attempt(eid: str, route: str, status: str, at: float, code: int | None, **fields: Any) -> None:

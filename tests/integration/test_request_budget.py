@@ -21,6 +21,7 @@ from hookline.config import parse_config
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.records import IngressRecords, client_config
 from hookline.ingress.signatures import sign
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
@@ -87,7 +88,7 @@ def _ingress(stack: Any, session: Any, routes: int) -> Ingress:
         config=_config(routes), secrets=SecretResolver(),
         publisher=QueuePublisher(stack.queue_url, client=session.client("sqs")),
         payloads=PayloadStore(stack.bucket, client=session.client("s3")),
-        events=EventLog(stack.events_table, resource=session.resource("dynamodb")),
+        records=IngressRecords(stack.events_table, client=session.client("dynamodb", config=client_config())),
     ))
 
 

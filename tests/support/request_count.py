@@ -89,6 +89,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.delivery.ordering import FifoPublisher
     from hookline.delivery.store import RecordsStore
     from hookline.ingress.ingress import Ingress, IngressDeps
+    from hookline.ingress.records import IngressRecords
     from hookline.local import cfn
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
     from hookline.observability import metrics
@@ -113,7 +114,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(queue.url, client=sqs),
             ordered_publisher=FifoPublisher(fifo.url, client=sqs), payloads=PayloadStore("unused", client=s3),
-            events=events_log))
+            records=IngressRecords(resources["EventsTable"].name, client=ddb_client)))
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore("unused", client=s3), events=events_log,
             sqs=sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url, ordered_queue_url=fifo.url,

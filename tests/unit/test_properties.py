@@ -242,7 +242,7 @@ def _handler_setup(monkeypatch: Any) -> tuple[Any, Any]:
     config = parse_config(PROPERTY_CONFIG)
     sink = Sink()
     ingress = Ingress(IngressDeps(config=config, secrets=SecretResolver(), publisher=sink, payloads=sink,
-                                  events=sink, clock=lambda: NOW))
+                                  records=sink, clock=lambda: NOW))
     return app, Services(config=config, ingress=ingress)
 
 

@@ -73,8 +73,6 @@ class QueueUnavailable(Exception):
     pass
 
 
-class EventInFlight(Exception):
-    """Another copy of this event is being recorded or released right now: the sender should come back."""
 
 
 class PayloadStore:
@@ -103,11 +101,11 @@ def _to_dynamo(value: Any) -> Any:
     return json.loads(json.dumps(value), parse_float=Decimal)
 
 
-def _from_dynamo(value: Any) -> Any:
+def from_dynamo(value: Any) -> Any:
     if isinstance(value, list):
-        return [_from_dynamo(v) for v in value]
+        return [from_dynamo(v) for v in value]
     if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
+        return {k: from_dynamo(v) for k, v in value.items()}
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, set):
@@ -135,112 +133,6 @@ class EventLog:
 
     def _expires(self) -> int:
         return int(self._clock()) + self.ttl_seconds
-
-    def claim_event(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
-                    queue_by: float, token: str, window_start: float,
-                    digest: str | None = None) -> dict[str, Any] | None:
-        """Ingress's one write: the `#event` item is also the event's idempotency record.
-
-        With `digest` (the signature does not cover the id), a replay guard item keyed on the digest of
-        the signed bytes is written in the same transaction: one request, and both the id and the bytes
-        are "once". None: this call recorded the event. Otherwise the record already there (read by the
-        failed condition; a GetItem when only the guard matched: the same bytes under another id).
-        """
-        from botocore.exceptions import ClientError
-
-        record: dict[str, Any] = {
-            "event_id": event_id, "route": EVENT_ITEM, "source": source, "received_at": _decimal(received_at),
-            "routes": routes, "expires_at": self._expires(), "duplicates": 0, "queue_by": _decimal(queue_by),
-            "token": token,
-        }
-        if type is not None:
-            record["type"] = type
-        if digest is not None:
-            record["body_sha256"] = digest
-        # A record older than the idempotency window is over: the same key is a new event.
-        fresh = {"ConditionExpression": "attribute_not_exists(event_id) OR received_at < :since",
-                 "ExpressionAttributeValues": {":since": _decimal(window_start)},
-                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
-        try:
-            if digest is None:
-                self.table.put_item(Item=record, **fresh)
-                return None
-            guard = {"event_id": GUARD_PREFIX + digest, "route": GUARD_ITEM, "event_ref": event_id,
-                     "received_at": record["received_at"], "expires_at": record["expires_at"], "token": token}
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table_name, "Item": record, **fresh}},
-                {"Put": {"TableName": self.table_name, "Item": guard, **fresh}},
-            ])
-            return None
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
-                return _from_dynamo(_deserialize(e.response.get("Item") or {}))
-            if code != "TransactionCanceledException":
-                raise
-            return self._claimed_earlier(e.response.get("CancellationReasons") or [], e)
-
-    def _claimed_earlier(self, reasons: list[dict[str, Any]], error: Exception) -> dict[str, Any]:
-        codes = [r.get("Code") for r in reasons]
-        if "TransactionConflict" in codes:
-            raise EventInFlight("another copy is being recorded at this moment") from error
-        if len(codes) != 2 or "ConditionalCheckFailed" not in codes:
-            raise error
-        if codes[0] == "ConditionalCheckFailed":  # this id was recorded
-            return _from_dynamo(_deserialize(reasons[0].get("Item") or {}))
-        first_id = _deserialize(reasons[1].get("Item") or {}).get("event_ref")  # these bytes, under another id
-        item = self.table.get_item(Key={"event_id": first_id, "route": EVENT_ITEM}, ConsistentRead=True).get("Item")
-        if item is None:
-            raise EventInFlight(f"the event first received as {first_id!r} is being released") from error
-        return _from_dynamo(item)
-
-    @property
-    def client(self) -> Any:
-        return self.table.meta.client
-
-    def release_event(self, event_id: str, token: str, digest: str | None = None) -> bool:
-        """Remove this invocation's record (and guard) after its queueing failed, unless a copy has since
-        queued it."""
-        from botocore.exceptions import ClientError
-
-        mine = {"ConditionExpression": "#tok = :tok AND attribute_not_exists(queued)",
-                "ExpressionAttributeNames": {"#tok": "token"}, "ExpressionAttributeValues": {":tok": token}}
-        try:
-            if digest is None:
-                self.table.delete_item(Key={"event_id": event_id, "route": EVENT_ITEM}, **mine)
-            else:
-                self.client.transact_write_items(TransactItems=[
-                    {"Delete": {"TableName": self.table_name, "Key": {"event_id": event_id, "route": EVENT_ITEM},
-                                **mine}},
-                    {"Delete": {"TableName": self.table_name,
-                                "Key": {"event_id": GUARD_PREFIX + digest, "route": GUARD_ITEM}, **mine}},
-                ])
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") not in ("ConditionalCheckFailedException",
-                                                                 "TransactionCanceledException"):
-                raise
-            return False
-        return True
-
-    def record_duplicate(self, event_id: str, queued: bool = False) -> None:
-        """Count a dropped copy; `queued`: its delivery is known to have been queued (no more checks)."""
-        self.table.update_item(
-            Key={"event_id": event_id, "route": EVENT_ITEM},
-            UpdateExpression="ADD duplicates :one" + (" SET queued = :yes" if queued else ""),
-            ConditionExpression="attribute_exists(event_id)",  # released meanwhile: no stray counter item
-            ExpressionAttributeValues={":one": 1, **({":yes": True} if queued else {})},
-        )
-
-    def delivery_started(self, event_id: str) -> bool:
-        """Any route item exists: delivery received at least one of the event's tasks (it writes the
-        route's item with its first claim), so the event was queued."""
-        from boto3.dynamodb.conditions import Key
-
-        resp = self.table.query(
-            KeyConditionExpression=Key("event_id").eq(event_id) & Key("route").gt(EVENT_ITEM),
-            ConsistentRead=True, Limit=1, ProjectionExpression="#r", ExpressionAttributeNames={"#r": "route"},
-        )  # route names ([A-Za-z0-9_.-]) sort after "#event"
-        return bool(resp.get("Items"))
 
     def record_attempt(self, *, event_id: str, route: str, status: str, attempt: dict[str, Any] | None = None,
                        **fields: Any) -> None:
@@ -293,18 +185,6 @@ class EventLog:
         yield from _not_yet_attempted(events, seen)
 
 
-def _decimal(value: float) -> Decimal:
-    return Decimal(repr(value))
-
-
-def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    """An item in DynamoDB's wire form (a failed condition's ALL_OLD, which boto3's resource layer leaves raw)."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
-    return {k: deserializer.deserialize(v) for k, v in item.items()}
-
-
 # Ingress's bookkeeping on the `#event` item (its idempotency record), not part of the log.
 _RECORD_ONLY = frozenset({"token", "queue_by", "queued"})
 
@@ -312,7 +192,7 @@ _RECORD_ONLY = frozenset({"token", "queue_by", "queued"})
 def _public(raw: dict[str, Any]) -> dict[str, Any]:
     """An item as readers see it: without delivery's claim attributes (delivery/claims.py) or ingress's
     record bookkeeping."""
-    item = {k: v for k, v in _from_dynamo(raw).items() if not k.startswith("idem_") and k not in _RECORD_ONLY}
+    item = {k: v for k, v in from_dynamo(raw).items() if not k.startswith("idem_") and k not in _RECORD_ONLY}
     if item.get("route") != EVENT_ITEM and "status" not in item and not str(item.get("route", "")).startswith("#"):
         item["status"] = "received"  # a claim taken, nothing recorded yet: delivery is in progress
     return item

@@ -48,6 +48,12 @@ class Services:
         return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
+    def ingress_records(self) -> Any:
+        from hookline.ingress.records import IngressRecords
+
+        return IngressRecords(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
+
+    @cached_property
     def ordered_publisher(self) -> Any:
         from hookline.delivery.ordering import FifoPublisher
 
@@ -76,7 +82,7 @@ class Services:
         s = self.settings
         return Ingress(IngressDeps(
             config=self.config, secrets=self.secrets, publisher=self.publisher, payloads=self.payloads,
-            events=self.events, ordered_publisher=self.ordered_publisher,
+            records=self.ingress_records, ordered_publisher=self.ordered_publisher,
             idempotency_window_seconds=s.idempotency_window_seconds,
             large_body_threshold=s.large_body_threshold_bytes, max_body_bytes=s.max_body_bytes,
         ))

@@ -19,12 +19,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.aws import MAX_BATCH_BYTES, EventInFlight, EventLog, PayloadStore, QueuePublisher, QueueUnavailable
+from hookline.aws import MAX_BATCH_BYTES, PayloadStore, QueuePublisher, QueueUnavailable
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
+from hookline.ingress.records import EventInFlight, IngressRecords
 from hookline.messages import DeliveryTask
 from hookline.observability import SENSITIVE_HEADERS, count, logger
 from hookline.secrets import SecretResolver
@@ -45,7 +46,7 @@ class IngressDeps:
     secrets: SecretResolver
     publisher: QueuePublisher
     payloads: PayloadStore
-    events: EventLog
+    records: IngressRecords
     idempotency_window_seconds: int = 7 * 24 * 3600
     # How long the invocation that recorded an event may still be queueing it: copies meanwhile get 409
     # (unless delivery has begun); after it, a copy queues an event that no delivery has seen.
@@ -126,7 +127,7 @@ class Ingress:
         groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         token = token_hex(8)
         try:
-            earlier = deps.events.claim_event(
+            earlier = deps.records.claim(
                 event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
                 queue_by=received_at + deps.in_flight_seconds, token=token,
                 window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key)
@@ -160,7 +161,7 @@ class Ingress:
         first_id = earlier.get("event_id") or event.event_id
         recorded_routes = list(earlier.get("routes") or [])
         try:
-            known = bool(earlier.get("queued")) or not recorded_routes or self.deps.events.delivery_started(first_id)
+            known = bool(earlier.get("queued")) or not recorded_routes or self.deps.records.delivery_started(first_id)
             if not known:
                 if now < float(earlier.get("queue_by") or 0):
                     return _in_progress(first_id)
@@ -172,7 +173,7 @@ class Ingress:
         count("Duplicate")
         logger.info("duplicate dropped")
         try:
-            self.deps.events.record_duplicate(first_id, queued=not earlier.get("queued"))
+            self.deps.records.count_duplicate(first_id, queued=not earlier.get("queued"))
         except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
             logger.warning("duplicate not counted", extra={"error": _describe(e)})
         # The id first accepted: a replay under a new id is answered with the original's.
@@ -180,7 +181,7 @@ class Ingress:
 
     def _release(self, event_id: str, token: str, digest: str | None) -> None:
         try:
-            self.deps.events.release_event(event_id, token, digest)
+            self.deps.records.release(event_id, token, digest)
         except (ClientError, BotoCoreError) as e:
             # The record stays: copies wait (409) until `queue_by`, then queue the event themselves.
             logger.warning("event record not released after a failed queueing", extra={"error": _describe(e)})

@@ -1,0 +1,167 @@
+"""Ingress's record of an event: the event log's `#event` item, which is also its idempotency record.
+
+A boto3 adapter on the low-level DynamoDB client, with items written in DynamoDB's wire form: the
+resource layer's type transformation (a deep copy and a walk of every request) and botocore's
+parameter validation were a third of ingress's own CPU per event, for requests whose shape is
+fixed here and covered by the tests. Layout and guarantees: docs/INTERNALS.md ("Event log items").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hookline.aws import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo
+
+# A record older than the idempotency window is over: the same key is a new event.
+_FRESH = "attribute_not_exists(event_id) OR received_at < :since"
+# Only the invocation that wrote a record may delete it, and not once a copy has queued the event.
+_MINE = "#tok = :tok AND attribute_not_exists(queued)"
+
+
+class EventInFlight(Exception):
+    """Another copy of this event is being recorded or released right now: the sender should come back."""
+
+
+def client_config() -> Any:
+    """Lambda's client for these requests: no client-side parameter validation (DynamoDB validates)."""
+    from botocore.config import Config
+
+    return Config(parameter_validation=False)
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value)}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return from_dynamo({k: deserializer.deserialize(v) for k, v in item.items()})
+
+
+class IngressRecords:
+    def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, client: Any | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.table_name = table_name
+        self.ttl_seconds = ttl_seconds
+        self._client = client
+        self._clock = clock
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb", config=client_config())
+        return self._client
+
+    def _key(self, event_id: str) -> dict[str, Any]:
+        return {"event_id": _s(event_id), "route": _s(EVENT_ITEM)}
+
+    def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
+              queue_by: float, token: str, window_start: float, digest: str | None = None) -> dict[str, Any] | None:
+        """Record the event once. None: this call recorded it. Otherwise the record already there (read by
+        the failed condition; a GetItem when only the guard matched: the same bytes under another id).
+
+        With `digest` (the signature does not cover the id), a replay guard item keyed on the digest of the
+        signed bytes is written in the same transaction: one request, and both the id and the bytes are
+        "once" (each item needs its own condition).
+        """
+        expires = {"N": str(int(self._clock()) + self.ttl_seconds)}
+        record: dict[str, Any] = {
+            **self._key(event_id), "source": _s(source), "received_at": _n(received_at),
+            "routes": {"L": [_s(r) for r in routes]}, "expires_at": expires, "duplicates": {"N": "0"},
+            "queue_by": _n(queue_by), "token": _s(token),
+        }
+        if type is not None:
+            record["type"] = _s(type)
+        if digest is not None:
+            record["body_sha256"] = _s(digest)
+        fresh = {"ConditionExpression": _FRESH, "ExpressionAttributeValues": {":since": _n(window_start)},
+                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        try:
+            if digest is None:
+                self.client.put_item(TableName=self.table_name, Item=record, **fresh)
+                return None
+            guard = {"event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM), "event_ref": _s(event_id),
+                     "received_at": record["received_at"], "expires_at": expires, "token": _s(token)}
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": record, **fresh}},
+                {"Put": {"TableName": self.table_name, "Item": guard, **fresh}},
+            ])
+            return None
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                return _plain(e.response.get("Item") or {})
+            if code != "TransactionCanceledException":
+                raise
+            return self._claimed_earlier(e.response.get("CancellationReasons") or [], e)
+
+    def _claimed_earlier(self, reasons: list[dict[str, Any]], error: Exception) -> dict[str, Any]:
+        codes = [r.get("Code") for r in reasons]
+        if "TransactionConflict" in codes:
+            raise EventInFlight("another copy is being recorded at this moment") from error
+        if len(codes) != 2 or "ConditionalCheckFailed" not in codes:
+            raise error
+        if codes[0] == "ConditionalCheckFailed":  # this id was recorded
+            return _plain(reasons[0].get("Item") or {})
+        first_id = _plain(reasons[1].get("Item") or {}).get("event_ref")  # these bytes, under another id
+        item = self.client.get_item(TableName=self.table_name, Key=self._key(str(first_id)),
+                                    ConsistentRead=True).get("Item")
+        if item is None:
+            raise EventInFlight(f"the event first received as {first_id!r} is being released") from error
+        return _plain(item)
+
+    def release(self, event_id: str, token: str, digest: str | None = None) -> bool:
+        """Remove this invocation's record (and guard) after its queueing failed, unless a copy has since
+        queued it."""
+        mine = {"ConditionExpression": _MINE, "ExpressionAttributeNames": {"#tok": "token"},
+                "ExpressionAttributeValues": {":tok": _s(token)}}
+        try:
+            if digest is None:
+                self.client.delete_item(TableName=self.table_name, Key=self._key(event_id), **mine)
+            else:
+                guard_key = {"event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM)}
+                self.client.transact_write_items(TransactItems=[
+                    {"Delete": {"TableName": self.table_name, "Key": self._key(event_id), **mine}},
+                    {"Delete": {"TableName": self.table_name, "Key": guard_key, **mine}},
+                ])
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") not in ("ConditionalCheckFailedException",
+                                                                 "TransactionCanceledException"):
+                raise
+            return False
+        return True
+
+    def count_duplicate(self, event_id: str, queued: bool = False) -> None:
+        """Count a dropped copy; `queued`: the event is known to be queued (later copies check nothing)."""
+        values: dict[str, Any] = {":one": {"N": "1"}}
+        if queued:
+            values[":yes"] = {"BOOL": True}
+        self.client.update_item(
+            TableName=self.table_name, Key=self._key(event_id),
+            UpdateExpression="ADD duplicates :one" + (" SET queued = :yes" if queued else ""),
+            ConditionExpression="attribute_exists(event_id)",  # released meanwhile: no stray counter item
+            ExpressionAttributeValues=values,
+        )
+
+    def delivery_started(self, event_id: str) -> bool:
+        """Any route item exists: delivery received at least one of the event's tasks (it writes the
+        route's item with its first claim), so the event was queued."""
+        resp = self.client.query(
+            TableName=self.table_name, ConsistentRead=True, Limit=1, ProjectionExpression="#r",
+            KeyConditionExpression="event_id = :e AND #r > :event",  # route names [A-Za-z0-9_.-] sort after it
+            ExpressionAttributeNames={"#r": "route"},
+            ExpressionAttributeValues={":e": _s(event_id), ":event": _s(EVENT_ITEM)},
+        )
+        return bool(resp.get("Items"))
