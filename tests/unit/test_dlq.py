@@ -21,7 +21,6 @@ from hookline.operations.dlq import (
     SENT_NOT_DELETED,
     SKIPPED,
     WOULD_SEND,
-    DeadLetterQueue,
     DlqEntry,
     DlqFilter,
     ReplayError,
@@ -33,6 +32,7 @@ from hookline.operations.dlq import (
     replay,
     sort_entries,
 )
+from hookline.operations.dlq_queue import DeadLetterQueue
 from hookline.operations.stack import StackInfo
 
 

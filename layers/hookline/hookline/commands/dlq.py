@@ -23,7 +23,6 @@ from hookline.operations.dlq import (
     INTERRUPTED,
     NOT_ATTEMPTED,
     SENT,
-    DeadLetterQueue,
     DlqEntry,
     DlqFilter,
     MappingPreview,
@@ -40,6 +39,7 @@ from hookline.operations.dlq import (
     replay_held,
     sort_entries,
 )
+from hookline.operations.dlq_queue import DeadLetterQueue
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import HELP as TIME_HELP
 from hookline.operations.timeparse import argparse_since, format_epoch

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from hookline.operations.dlq import (
-    DeadLetterQueue,
     DlqEntry,
     DlqFilter,
     MappingPreview,
@@ -30,6 +29,7 @@ from hookline.operations.dlq import (
     replay_held,
     sort_entries,
 )
+from hookline.operations.dlq_queue import DeadLetterQueue
 from hookline.operations.stack import StackInfo
 
 # `hookline dlq replay` holds the messages this long while it works (commands/dlq.py).
