@@ -167,6 +167,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
             "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,
             "EventsTableName": stack.events_table,
             "PayloadBucketName": stack.bucket,
+            "OrderedDeadLetterQueueUrl": stack.resources["OrderedDeadLetterQueue"].url,
         }, endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)")
         info.session = stack.admin
         monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
@@ -270,6 +271,28 @@ def test_replay_route_a_redelivers_only_a_and_the_dlq_keeps_b(ops: Ops) -> None:
     report = ops.run_json("report")
     assert report["routes"][A]["delivered"] == 25 and report["routes"][A]["retried"] == 25
     assert report["routes"][B]["dead"] == 25
+
+
+def test_the_ordered_routes_fifo_dlq_is_listed_and_replayed_with_the_other(ops: Ops) -> None:
+    # Given one dead letter in each DLQ: the standard one, and the FIFO DLQ of ordered routes (what the
+    # FIFO delivery queue redrives after OrderedMaxReceiveCount receives)
+    ops.webhook("iss-std", "issues", {"issue": {"title": "t", "number": 1}})
+    ops.drain()
+    fifo_dlq = ops.stack.resources["OrderedDeadLetterQueue"].url
+    task = DeliveryTask(event_id="iss-fifo", source="github", route=A, received_at=time.time(), headers={},
+                        body='{"issue": {"number": 2}}')
+    ops.stack.sqs.send_message(QueueUrl=fifo_dlq, MessageBody=task.model_dump_json(exclude_none=True),
+                               MessageGroupId=f"{A}#2", MessageDeduplicationId="iss-fifo")
+    # Then `dlq list` shows both
+    listed = {(e["id"], e["route"]) for e in ops.run_json("dlq", "list")}
+    assert ("iss-fifo", A) in listed and ("iss-std", A) in listed
+    # And a replay of the FIFO one sends it to the standard delivery queue and removes it from its DLQ
+    fix_destinations(ops)
+    summary = ops.run_json("dlq", "replay", "--id", "iss-fifo")
+    assert (summary["matched"], summary["sent"]) == (1, 1)
+    assert ops.queue_keys() == Counter({f"iss-fifo:{A}": 1})
+    assert ops.keys(fifo_dlq) == Counter()
+    assert f"iss-std:{A}" in ops.dlq_keys()
 
 
 def test_replay_human_output_and_rate(ops: Ops) -> None:

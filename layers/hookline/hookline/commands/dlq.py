@@ -39,7 +39,7 @@ from hookline.operations.dlq import (
     replay_held,
     sort_entries,
 )
-from hookline.operations.dlq_queue import DeadLetterQueue
+from hookline.operations.dlq_queue import DeadLetterQueue, DeadLetterQueues
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import HELP as TIME_HELP
 from hookline.operations.timeparse import argparse_since, format_epoch
@@ -107,10 +107,14 @@ def _filter(args: argparse.Namespace) -> DlqFilter:
     return DlqFilter.of(routes=args.route, ids=args.id, reasons=args.reason, since=args.since)
 
 
-def open_dlq(stack: StackInfo) -> DeadLetterQueue:
-    return DeadLetterQueue(
-        stack.client("sqs"), stack.output("DeadLetterQueueUrl"), stack.outputs.get("DeliveryQueueUrl"),
+def open_dlq(stack: StackInfo) -> DeadLetterQueues:
+    """The standard DLQ and, when the stack has one, the ordered routes' FIFO DLQ, read as one."""
+    sqs, delivery_queue = stack.client("sqs"), stack.outputs.get("DeliveryQueueUrl")
+    standard = DeadLetterQueue(
+        sqs, stack.output("DeadLetterQueueUrl"), delivery_queue,
         dlq_arn=stack.outputs.get("DeadLetterQueueArn"), delivery_queue_arn=stack.outputs.get("DeliveryQueueArn"))
+    ordered = stack.outputs.get("OrderedDeadLetterQueueUrl")
+    return DeadLetterQueues(standard, *([DeadLetterQueue(sqs, ordered, delivery_queue)] if ordered else []))
 
 
 # ---------------------------------------------------------------- list
@@ -262,7 +266,7 @@ def run_replay(args: argparse.Namespace) -> int:
     return 1 if (summary.failed or summary.interrupted) else 0
 
 
-def _replay_messages(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueue,
+def _replay_messages(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues,
                      flt: DlqFilter) -> ReplaySummary:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -308,8 +312,8 @@ def _print_summary(args: argparse.Namespace, summary: ReplaySummary, flt: DlqFil
         print("Failed events are still in the DLQ: check the error, then run the replay again.", file=sys.stderr)
 
 
-def _move_task(args: argparse.Namespace, dlq: DeadLetterQueue) -> int:
-    count = dlq.approximate_count()
+def _move_task(args: argparse.Namespace, dlq: DeadLetterQueues) -> int:
+    count, *ordered = dlq.counts()
     rate = max(1, round(args.rate)) if args.rate else None
     try:
         handle = dlq.start_redrive(max_per_second=rate)
@@ -324,10 +328,13 @@ def _move_task(args: argparse.Namespace, dlq: DeadLetterQueue) -> int:
     print(f"  task handle: {handle}")
     print(f"  follow it:   aws sqs list-message-move-tasks --source-arn {dlq.dlq_arn}")
     print(f"  stop it:     aws sqs cancel-message-move-task --task-handle {handle}")
+    if sum(ordered):
+        print(f"The ordered routes' FIFO DLQ holds about {sum(ordered)} more: a move task cannot send them to the "
+              "standard delivery queue; run `hookline dlq replay --per-message` for those.")
     return 0
 
 
-def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueue, flt: DlqFilter) -> int:
+def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues, flt: DlqFilter) -> int:
     all_entries = dlq.peek()
     entries = sort_entries(e for e in all_entries if flt.matches(e))
     config = _load_config(args, stack)

@@ -29,7 +29,7 @@ from hookline.operations.dlq import (
     replay_held,
     sort_entries,
 )
-from hookline.operations.dlq_queue import DeadLetterQueue
+from hookline.operations.dlq_queue import DeadLetterQueues
 from hookline.operations.stack import StackInfo
 
 # `hookline dlq replay` holds the messages this long while it works (commands/dlq.py).
@@ -189,7 +189,7 @@ class Backend:
 
     # -- the DLQ
 
-    def dlq(self) -> DeadLetterQueue:
+    def dlq(self) -> DeadLetterQueues:
         from hookline.commands.dlq import open_dlq
 
         return open_dlq(self.stack)

@@ -1,10 +1,10 @@
-"""A dead letter queue over SQS: read without consuming, hold while replaying, send back."""
+"""The dead letter queues over SQS: read without consuming, hold while replaying, send back."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from hookline.operations.dlq import (
@@ -178,3 +178,75 @@ def _aws_error(e: Exception) -> str:
         err = response["Error"]
         return f"{err.get('Code')}: {err.get('Message')}".rstrip(": ")
     return f"{type(e).__name__}: {e}"
+
+
+class DeadLetterQueues:
+    """The standard DLQ and the ordered routes' FIFO DLQ (the FIFO delivery queue's redrive target: what
+    outlived OrderedMaxReceiveCount) read as one, so `hookline dlq` and the console see every dead
+    letter. Each entry is held, released and deleted in its own queue; every replay goes to the standard
+    delivery queue (a replay is not ordered). A whole-queue move task covers the standard DLQ only."""
+
+    def __init__(self, primary: DeadLetterQueue, *others: DeadLetterQueue) -> None:
+        self.primary = primary
+        self.queues = [primary, *others]
+        self._origin: dict[str, DeadLetterQueue] = {}
+
+    @property
+    def dlq_arn(self) -> str | None:
+        return self.primary.dlq_arn
+
+    @property
+    def delivery_queue_url(self) -> str | None:
+        return self.primary.delivery_queue_url
+
+    @property
+    def delivery_queue_arn(self) -> str | None:
+        return self.primary.delivery_queue_arn
+
+    def approximate_count(self) -> int:
+        return sum(q.approximate_count() for q in self.queues)
+
+    def counts(self) -> list[int]:
+        return [q.approximate_count() for q in self.queues]
+
+    def _from(self, queue: DeadLetterQueue, entries: list[DlqEntry]) -> list[DlqEntry]:
+        for entry in entries:
+            self._origin[entry.message_id] = queue
+        return entries
+
+    def peek(self, limit: int | None = None) -> list[DlqEntry]:
+        out: list[DlqEntry] = []
+        for queue in self.queues:
+            left = None if limit is None else limit - len(out)
+            if left is not None and left <= 0:
+                break
+            out += self._from(queue, queue.peek(limit=left))
+        return out
+
+    @contextmanager
+    def held(self, visibility_timeout: int = 120, limit: int | None = None,
+             keep: Callable[[DlqEntry], bool] | None = None) -> Iterator[list[DlqEntry]]:
+        with ExitStack() as stack:
+            entries: list[DlqEntry] = []
+            for queue in self.queues:
+                left = None if limit is None else limit - len(entries)
+                if left is not None and left <= 0:
+                    break
+                entries += self._from(queue, stack.enter_context(
+                    queue.held(visibility_timeout=visibility_timeout, limit=left, keep=keep)))
+            yield entries
+
+    def release(self, entries: Iterable[DlqEntry]) -> None:
+        for queue in self.queues:
+            queue.release([e for e in entries if self._origin.get(e.message_id) is queue])
+
+    def send(self, entry: DlqEntry) -> None:
+        for queue in self.queues:  # a long replay from one queue must not let the other's hold lapse
+            queue._keep_hidden()
+        self.primary.send(entry)
+
+    def delete(self, entry: DlqEntry) -> None:
+        self._origin.get(entry.message_id, self.primary).delete(entry)
+
+    def start_redrive(self, max_per_second: int | None = None) -> str:
+        return self.primary.start_redrive(max_per_second=max_per_second)
