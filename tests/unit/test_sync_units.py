@@ -194,3 +194,29 @@ def test_sync_run_against_a_deployed_stack_invokes_the_function(monkeypatch: Any
         assert _json.loads(lam.calls[0]["Payload"]) == {"job": "orders"} and lam.calls[0]["FunctionName"] == "fn"
         out = capsys.readouterr().out
         assert f"sync orders: {status}" in out
+
+
+def test_every_operator_command_reads_the_same_configuration(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --config, else the running `hookline dev`'s (on the local stack), else $HOOKLINE_CONFIG, else ./hookline.yaml
+    from datetime import date
+
+    from hookline.commands.reviews import overdue
+    from hookline.operations.stack import StackInfo
+
+    files = {}
+    for name in ("dev", "env", "flag"):
+        files[name] = tmp_path / f"{name}.yaml"
+        files[name].write_text(f"sources: {{}}\ndestinations:\n  {name}: {{url: 'https://x.example.com', "
+                               "owner: o, review_by: 2026-01-01}\nroutes: []\n")
+    monkeypatch.setenv("HOOKLINE_CONFIG", str(files["env"]))
+    local = StackInfo(outputs={}, region="us-east-1", origin="hookline dev", extra={"config": str(files["dev"])},
+                      local=True)
+    deployed = StackInfo(outputs={}, region="us-east-1", origin="stack s", extra={"config": str(files["dev"])})
+    assert local.config_file() == files["dev"] and deployed.config_file() == files["env"]
+    assert local.config_file(files["flag"]) == files["flag"]
+    today = date(2026, 6, 1)
+    assert [r.name for r in overdue(None, local, today)] == ["dev"]
+    assert [r.name for r in overdue(None, deployed, today)] == ["env"]
+    assert [r.name for r in overdue(str(files["flag"]), local, today)] == ["flag"]
+    monkeypatch.delenv("HOOKLINE_CONFIG")
+    assert str(deployed.config_file()) == "hookline.yaml"

@@ -18,8 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "127.0.0.1 only. Without write permission on the queues it is read-only.")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 = any free port)")
     p.add_argument("--config", type=Path, default=None,
-                   help="hookline.yaml, for destinations and the replay's mapping diff (default: $HOOKLINE_CONFIG, "
-                        "the running `hookline dev`'s, or ./hookline.yaml)")
+                   help="hookline.yaml, for destinations and the replay's mapping diff (default: the running "
+                        "`hookline dev`'s, else $HOOKLINE_CONFIG or ./hookline.yaml)")
     p.add_argument("--read-only", action="store_true", help="never replay, whatever the credentials allow")
     add_stack_arg(p)
     p.set_defaults(func=run)

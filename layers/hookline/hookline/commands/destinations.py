@@ -16,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "its rate limit and concurrency cap, and failed attempts / attempts over "
                                    "the last 5 minutes.")
     p.add_argument("--config", default=None,
-                   help="configuration file (default: the running `hookline dev`'s, $HOOKLINE_CONFIG or "
-                        "./hookline.yaml)")
+                   help="configuration file (default: the running `hookline dev`'s, else $HOOKLINE_CONFIG "
+                        "or ./hookline.yaml)")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout (times in epoch seconds)")
     add_stack_arg(p)
     p.set_defaults(func=run)

@@ -78,8 +78,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--rate", type=_rate, default=None, metavar="N/s",
                     help="at most N events per second (e.g. 10/s, 600/m); default: as fast as possible")
     rp.add_argument("--config", default=None,
-                    help="configuration for the --dry-run mapping diff (default: $HOOKLINE_CONFIG, the running "
-                         "`hookline dev`'s, or ./hookline.yaml; skipped when absent)")
+                    help="configuration for the --dry-run mapping diff (default: the running "
+                         "`hookline dev`'s, else $HOOKLINE_CONFIG or ./hookline.yaml; skipped when absent)")
     rp.add_argument("--per-message", action="store_true",
                     help="on AWS, replay message by message even without a filter (instead of a move task)")
     rp.add_argument("--json", action="store_true", help="machine-readable summary on stdout")

@@ -14,8 +14,8 @@ def overdue(config: str | None, stack: Any = None, today: Any = None) -> list[An
     from hookline.errors import ConfigError
     from hookline.governance import overdue_reviews
 
-    path = config or (stack.extra.get("config") if stack is not None and getattr(stack, "local", False) else None) \
-        or os.environ.get("HOOKLINE_CONFIG", "hookline.yaml")
+    path = stack.config_file(config) if stack is not None else Path(config or os.environ.get("HOOKLINE_CONFIG")
+                                                                      or "hookline.yaml")
     if not Path(path).is_file():
         return []
     try:

@@ -53,8 +53,8 @@ def _config(args: argparse.Namespace, stack: StackInfo | None) -> Any:
     from hookline.config import load_config
     from hookline.errors import ConfigError
 
-    path = args.config or (stack.extra.get("config") if stack and stack.local else None) \
-        or os.environ.get("HOOKLINE_CONFIG", "hookline.yaml")
+    path = stack.config_file(args.config) if stack else Path(args.config or os.environ.get("HOOKLINE_CONFIG")
+                                                             or "hookline.yaml")
     try:
         return load_config(path), Path(path)
     except ConfigError as e:

@@ -46,9 +46,10 @@ class StackInfo:
         return boto3.resource(service, **self._kwargs())
 
     def config_file(self, explicit: str | Path | None = None) -> Path:
-        """The hookline.yaml an operator command reads: --config, else $HOOKLINE_CONFIG, else the running
-        `hookline dev`'s, else ./hookline.yaml."""
-        return Path(explicit or os.environ.get("HOOKLINE_CONFIG") or self.extra.get("config") or "hookline.yaml")
+        """The hookline.yaml an operator command reads: --config, else (on the local stack) the one the running
+        `hookline dev` runs, else $HOOKLINE_CONFIG, else ./hookline.yaml. Every command reads it in this order."""
+        running = self.extra.get("config") if self.local else None
+        return Path(explicit or running or os.environ.get("HOOKLINE_CONFIG") or "hookline.yaml")
 
     def output(self, key: str) -> str:
         try:
