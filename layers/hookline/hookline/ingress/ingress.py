@@ -115,7 +115,8 @@ class Ingress:
         """Record a verified event once and queue it for its matching routes: one conditional write, one
         queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
-        `dedupe_key` (default: the event id) is what "once" is decided on, within the idempotency window.
+        The event id is "once" within the idempotency window; with `dedupe_key` (the digest of the signed
+        bytes, when the signature does not cover the id) those bytes are "once" too.
         """
         deps = self.deps
         logger.set_correlation_id(event_id)
@@ -169,7 +170,7 @@ class Ingress:
                                extra={"routes": recorded_routes})
                 self._queue(event.as_recorded(first_id, earlier, recorded_routes))
         except (QueueUnavailable, ClientError, BotoCoreError) as e:
-            return _unavailable(e)
+            return _unavailable(e, "event store or queue unavailable while checking a copy; retry later")
         count("Duplicate")
         logger.info("duplicate dropped")
         try:
@@ -235,9 +236,12 @@ def _in_progress(event_id: str) -> IngressResponse:
     return IngressResponse(409, {"status": "in_progress", "id": event_id}, {"Retry-After": "1"})
 
 
-def _unavailable(e: Exception) -> IngressResponse:
+_NOT_RECORDED = "event store or queue unavailable; nothing was recorded, retry later"
+
+
+def _unavailable(e: Exception, message: str = _NOT_RECORDED) -> IngressResponse:
     logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
-    return _error(503, "event store or queue unavailable; nothing was recorded, retry later", "unavailable")
+    return _error(503, message, "unavailable")
 
 
 # Signatures prove nothing downstream, and credentials must not rest in queue and DLQ messages.
