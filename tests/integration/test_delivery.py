@@ -219,6 +219,7 @@ def test_delivered_with_the_mapped_body_and_the_contract_headers(stack: Any, rec
     [attempt] = item["attempts"]
     assert attempt["status_code"] == 200 and attempt["outcome"] == "delivered" and attempt["latency_ms"] >= 0
     assert item["delivered_at"] >= item["received_at"]
+    assert item["expires_at"] > time.time() + 29 * 24 * 3600  # the event log's TTL (30 days), set by the claim
     assert counted.names() == ["Delivered"]
 
 

@@ -3,7 +3,7 @@
 Ingress fans out (one DeliveryTask per matched route), so every route retries and
 dead-letters on its own and one route's failure never re-sends another's success.
 
-Per record (`Delivery.process`):
+Per record (`Delivery.process`; steps 2-5 in prepare.py):
 
 1. Read the DeliveryTask; a body that is not one goes to the DLQ (`invalid_task`).
 2. Look up route, source and destination in the current configuration (gone: `config`).
@@ -63,7 +63,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -75,11 +74,11 @@ from pydantic import ValidationError
 
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
-from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
+from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import deferral, guards, ordering, outcomes, retry
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
-from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
+from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
 from hookline.messages import (
     DLQ_ATTR_ATTEMPTS,
     DLQ_ATTR_EVENT_ID,
@@ -99,7 +98,6 @@ from hookline.secrets import SecretResolver
 KEY_PREFIX = "hookline-delivery"
 MAX_MAPPED_BODY_ATTR_BYTES = 64 * 1024
 MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for the attributes' names
-MAX_SCHEMA_ERRORS = 5
 
 # Record statuses (also the event log's, except in_progress which is not recorded).
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
@@ -174,48 +172,12 @@ class RetryLater(Exception):
     """Raised to Powertools' batch processor: report this record as a batch item failure."""
 
 
-class _Permanent(Exception):
-    def __init__(self, reason: str, error: str, status_code: int | None = None) -> None:
-        super().__init__(error)
-        self.reason = reason
-        self.error = error
-        self.status_code = status_code
-
-
-class _Retryable(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
 class _NotDelivered(Exception):
     """Raised inside the idempotent function on any non-2xx: Powertools deletes the record."""
 
     def __init__(self, result: HttpResult) -> None:
         super().__init__(result.error or f"HTTP {result.status_code}")
         self.result = result
-
-
-@dataclass(frozen=True)
-class _Job:
-    """A request ready to send."""
-
-    event_id: str
-    route: RouteConfig
-    destination: DestinationConfig
-    body: bytes
-    content_type: str
-    mapped_text: str | None  # the mapped JSON, when a transform made the body
-    late: _Late | None = None  # routes with `enrich`: body made inside the once-per-key send
-
-
-@dataclass
-class _Late:
-    """Enrichment, mapping and formatting, deferred into `_send` so a delivered event calls nothing."""
-
-    envelope: dict[str, Any]
-    mapped_text: str | None = None
-    enriched: dict[str, Any] | None = None
 
 
 @dataclass
@@ -229,7 +191,7 @@ class _Ctx:
     enriched: dict[str, Any] | None = None  # enrichment results, kept in the DLQ task for --dry-run
     schedule_attempt: int = 1  # within the retry schedule, deferrals not counted (deferral.py)
     held_since: float | None = None
-    envelope: dict[str, Any] | None = None  # built once by _prepare; the stale guard reads the record's version
+    envelope: dict[str, Any] | None = None  # built once by Preparer.prepare; the stale guard reads the record's version
     probe: bool = False  # this request is the circuit breaker's probe
 
     @property
@@ -253,18 +215,17 @@ class Delivery:
             key_prefix=KEY_PREFIX,
         )(self._send)
         self._pool = ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="hookline-deliver")
-        self._transforms: dict[str, Any] = {}
+        self._prep = Preparer(deps.config, deps.payloads, deps.config_dir)
+        self._transforms = self._prep.transforms  # compiled per route (tests put their own in)
         self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic,
                                  base_dir=deps.config_dir)
-        self._validators: dict[str, Any] = {}
         self._queue_urls: dict[str, str] = {}
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
-        # worker thread runs (the event log now; the S3 client on first use, under a lock).
+        # worker thread runs (the event log now; the S3 client on first use, under a lock: prepare.py).
         _ = deps.events.table
         if deps.records is not None:
             _ = deps.records.table
-        self._payloads_lock = threading.Lock()
-        self._payloads_ready = False
+        self._warehouse_lock = threading.Lock()
 
     # -- the Lambda entry point
 
@@ -344,10 +305,10 @@ class Delivery:
 
     def _process(self, ctx: _Ctx, deadline: float | None) -> RecordResult:
         try:
-            job = self._prepare(ctx)
-        except _Permanent as p:
+            job = self._prep.prepare(ctx)
+        except Permanent as p:
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
-        except _Retryable as r:
+        except Retryable as r:
             return self._retry_or_dead(ctx, error=r.error, category="payload_unavailable")
         if self.deps.guards is None or not guards.applies(job.route, job.destination):
             return self._attempt(ctx, job, deadline)
@@ -371,10 +332,10 @@ class Delivery:
                 logger.warning("circuit breaker opened", extra={"destination": job.route.destination})
         return result
 
-    def _attempt(self, ctx: _Ctx, job: _Job, deadline: float | None) -> RecordResult:
+    def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task))
-        except _Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
+        except Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
             ctx.enriched = job.late.enriched if job.late else None
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
         except IdempotencyAlreadyInProgressError:
@@ -401,104 +362,9 @@ class Delivery:
                                        mapped_text=job.mapped_text)
         return self._delivered(ctx, saved)
 
-    # -- preparing the request
-
-    def _prepare(self, ctx: _Ctx) -> _Job:
-        cfg, task = self.deps.config, ctx.task
-        try:
-            route = cfg.route(task.route)
-        except KeyError:
-            raise _Permanent(outcomes.CONFIG, f"route {task.route!r} is not in the configuration "
-                                              "(removed or renamed?)") from None
-        ctx.schedule = cfg.schedule_for(route)
-        source = cfg.sources.get(task.source)
-        if source is None:
-            raise _Permanent(outcomes.CONFIG, f"source {task.source!r} is not in the configuration")
-        dest = cfg.destinations.get(route.destination)
-        if dest is None:
-            raise _Permanent(outcomes.CONFIG, f"destination {route.destination!r} of route {route.name!r} "
-                                              "is not in the configuration")
-        raw = self._load_body(task)
-        try:
-            parsed = parse_body(raw, task.content_type, source.format)
-        except BodyParseError as e:
-            raise _Permanent(outcomes.PAYLOAD_INVALID, f"{e} (source format {source.format})") from None
-        self._check_schema(f"sources.{task.source}.schema", source.schema_, parsed)
-        if route.schema_ is not None:  # the label needs a scan of the routes: only when there is a schema
-            self._check_schema(f"routes[{_route_index(cfg, route)}].schema ({route.name})", route.schema_, parsed)
-        envelope = ctx.envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
-                                                 received_at=task.received_at, headers=task.headers, body=parsed)
-        if route.transform is None:
-            return _Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
-        if route.enrich:
-            return _Job(task.event_id, route, dest, b"", "", None, late=_Late(envelope))
-        from hookline.mapping.compiler import MappingError
-
-        transform = self._transform(route)
-        try:
-            mapped = transform.apply(envelope)
-        except MappingError as e:
-            raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
-        except RecursionError:
-            raise _Permanent(outcomes.MAPPING, f"route {route.name!r}: the body is nested too deeply to map") from None
-        body, content_type, text = _serialize(mapped, dest, transform)
-        return _Job(task.event_id, route, dest, body, content_type, text)
-
-    def _load_body(self, task: DeliveryTask) -> bytes:
-        if task.s3_key is None:
-            return task.inline_body()
-        if not self._payloads_ready:
-            with self._payloads_lock:
-                _ = self.deps.payloads.client
-                self._payloads_ready = True
-        try:
-            return self.deps.payloads.get(task.s3_key)
-        except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise _Permanent(outcomes.PAYLOAD_MISSING, f"payload {task.s3_key} is no longer in the bucket "
-                                                           f"(expired or deleted)") from None
-            raise _Retryable(f"cannot read payload {task.s3_key}: {code or type(e).__name__}") from None
-        except BotoCoreError as e:
-            raise _Retryable(f"cannot read payload {task.s3_key}: {type(e).__name__}") from None
-
-    def _transform(self, route: RouteConfig) -> Any:
-        transform = self._transforms.get(route.name)
-        if transform is None:
-            from hookline.mapping.compiler import MappingSpecError, compile_transform
-
-            try:
-                transform = compile_transform(route.transform, self.deps.config_dir)
-            except MappingSpecError as e:  # `hookline validate` rejects these; a hand-built config may not
-                raise _Permanent(outcomes.CONFIG, truncate(f"route {route.name!r}: {e}")) from None
-            self._transforms[route.name] = transform
-        return transform
-
-    def _check_schema(self, where: str, spec: dict[str, Any] | str | None, body: object) -> None:
-        if spec is None:
-            return
-        validator = self._validators.get(where)
-        if validator is None:
-            validator = self._validators[where] = self._compile_schema(where, spec)
-        errors = list(validator.iter_errors(body))
-        if errors:
-            raise _Permanent(outcomes.SCHEMA, describe_schema_errors(where, errors))
-
-    def _compile_schema(self, where: str, spec: dict[str, Any] | str) -> Any:
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
-
-        try:
-            schema = load_schema(spec, self.deps.config_dir)
-            Draft202012Validator.check_schema(schema)
-        except (OSError, ValueError, yaml.YAMLError, SchemaError) as e:
-            detail = e.message if isinstance(e, SchemaError) else f"{type(e).__name__}: {e}"
-            raise _Permanent(outcomes.CONFIG, truncate(f"cannot use the JSON Schema at {where}: {detail}")) from None
-        return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
     # -- the HTTP call, once per event and route
 
-    def _enrich_and_map(self, job: _Job, late: _Late, deadline: float | None) -> _Job:
+    def _enrich_and_map(self, job: Job, late: Late, deadline: float | None) -> Job:
         from hookline.mapping.compiler import MappingError
 
         try:
@@ -507,18 +373,19 @@ class Delivery:
             late.enriched = e.enriched
             if e.http is not None:
                 raise _NotDelivered(e.http) from None
-            raise _Permanent(e.reason, truncate(e.error)) from None
+            raise Permanent(e.reason, truncate(e.error)) from None
+        transform = self._prep.transform(job.route)
         try:
-            mapped = self._transform(job.route).apply({**late.envelope, "enriched": late.enriched})
+            mapped = transform.apply({**late.envelope, "enriched": late.enriched})
         except MappingError as e:
-            raise _Permanent(outcomes.MAPPING, truncate(str(e))) from None
+            raise Permanent(outcomes.MAPPING, truncate(str(e))) from None
         except RecursionError:
-            raise _Permanent(outcomes.MAPPING, f"route {job.route.name!r}: the body is nested too deeply to map") \
+            raise Permanent(outcomes.MAPPING, f"route {job.route.name!r}: the body is nested too deeply to map") \
                 from None
-        body, content_type, late.mapped_text = _serialize(mapped, job.destination, self._transform(job.route))
+        body, content_type, late.mapped_text = serialize_mapped(mapped, job.destination, transform)
         return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
 
-    def _send(self, key: str, job: _Job, deadline: float | None,
+    def _send(self, key: str, job: Job, deadline: float | None,
               fields: dict[str, Any] | None = None) -> dict[str, Any]:
         if job.late is not None:
             job = self._enrich_and_map(job, job.late, deadline)
@@ -541,7 +408,7 @@ class Delivery:
         return saved
 
     def _warehouse(self) -> Any:
-        with self._payloads_lock:
+        with self._warehouse_lock:
             if self.deps.warehouse is None:
                 from hookline.delivery.sinks import Warehouse
 
@@ -734,55 +601,6 @@ def _item_fields(task: DeliveryTask) -> dict[str, Any]:
     # Ingress writes these when it records the event; repeating them keeps an item filterable
     # by `hookline events` even when it was created here (e.g. a replay after the log expired).
     return {"source": task.source, "received_at": task.received_at}
-
-
-def _route_index(cfg: HooklineConfig, route: RouteConfig) -> int:
-    return next((i for i, r in enumerate(cfg.routes) if r.name == route.name), -1)
-
-
-def _serialize(mapped: Any, dest: DestinationConfig, transform: Any) -> tuple[bytes, str, str]:
-    """The mapped body in the destination's format (mapping/formats.py); failures are `mapping`."""
-    from hookline.mapping.formats import FormatError, serialize
-
-    try:
-        return serialize(mapped, dest.format, xml_root=dest.xml_root, csv_header=dest.csv_header,
-                         columns=transform.columns)
-    except FormatError as e:
-        raise _Permanent(outcomes.MAPPING, truncate(f"{dest.format} body: {e}")) from None
-    except RecursionError:
-        raise _Permanent(outcomes.MAPPING, f"mapped body is nested too deeply to encode as {dest.format}") from None
-
-
-def _passthrough_content_type(task: DeliveryTask, source: SourceConfig, parsed: object) -> str:
-    """Without a transform the original body goes out unchanged: JSON as application/json, else as it came."""
-    media = (task.content_type or "").split(";")[0].strip().lower()
-    if source.format == "json" or media.endswith(("/json", "+json")):
-        return "application/json"
-    if source.format == "auto" and media in ("", "text/plain", "application/octet-stream") \
-            and not isinstance(parsed, str):
-        return "application/json"  # `auto` found JSON in an unlabelled body
-    return task.content_type or "application/octet-stream"
-
-
-def describe_schema_errors(where: str, errors: list[Any], limit: int = MAX_SCHEMA_ERRORS,
-                           max_chars: int = 500) -> str:
-    """'body does not match sources.x.schema: $.email: 'email' is a required property; ... (+2 more)'.
-
-    The first errors by JSON path, each message cut to 100 characters, as many as fit in
-    `max_chars` together with the count of the ones left out.
-    """
-    ordered = sorted(errors, key=lambda e: (e.json_path, e.message))
-    head = f"body does not match {where}: "
-    parts: list[str] = []
-    for e in ordered[:limit]:
-        part = f"{e.json_path}: {truncate(e.message, 100)}"
-        rest = len(ordered) - len(parts) - 1
-        tail = f" (+{rest} more)" if rest else ""
-        if parts and len(head) + len("; ".join([*parts, part])) + len(tail) > max_chars:
-            break
-        parts.append(part)
-    left = len(ordered) - len(parts)
-    return truncate(head + "; ".join(parts) + (f" (+{left} more)" if left else ""), max_chars)
 
 
 def _attempt_item(ctx: _Ctx, http: HttpResult | None, error: str, verdict: outcomes.Verdict) -> dict[str, Any]:
