@@ -28,12 +28,13 @@ PERMANENT_CODES = frozenset({"ResourceNotFoundException", "NoSuchBucket", "Acces
 
 class Warehouse:
     def __init__(self, firehose: Any = None, s3: Any = None, *, window: float = 0.05,
-                 clock: Any = time.time) -> None:
+                 clock: Any = time.time, sleep: Any = time.sleep) -> None:
         self._clients = {"firehose": firehose, "s3": s3}
         self._lock = threading.Lock()
         self._coalescers: dict[str, Coalescer] = {}
         self._window = window
         self._clock = clock
+        self._sleep = sleep  # a batch's first line waits this long (the window) for the others to join
 
     def _client(self, service: str) -> Any:
         with self._lock:  # boto3 client creation is not thread-safe
@@ -47,8 +48,14 @@ class Warehouse:
             if c is None:
                 put = (lambda lines, d=dest: self._put_firehose(d, lines)) if dest.type == "firehose" \
                     else (lambda lines, d=dest: self._put_s3(d, lines))
-                c = self._coalescers[name] = Coalescer(put, window=self._window)
+                c = self._coalescers[name] = Coalescer(put, window=self._window, sleep=self._sleep)
             return c
+
+    def pending(self) -> int:
+        """Lines waiting, across destinations, for their batch's call."""
+        with self._lock:
+            coalescers = list(self._coalescers.values())
+        return sum(c.pending() for c in coalescers)
 
     def send(self, dest: DestinationConfig, *, body: bytes, name: str | None = None) -> HttpResult:
         started, t0 = self._clock(), time.perf_counter()

@@ -101,6 +101,11 @@ class Coalescer:
         self._batch: list[_Pending] = []
         self._bytes = 0
 
+    def pending(self) -> int:
+        """Lines waiting for the current batch's call."""
+        with self._lock:
+            return len(self._batch)
+
     def submit(self, line: bytes) -> tuple[str, bool] | None:
         """Blocks until this line's batch is written; None when stored, else (error, permanent)."""
         item = _Pending(line)
