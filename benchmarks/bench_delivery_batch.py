@@ -9,16 +9,16 @@ and times only the handler call. The goal: a batch of 10 takes at most 1.5x a si
 The third figure, the same batch to a destination answering at once, is the fixed cost of the
 batch.
 
-Backends (--backend): `server` (the default) runs moto as a server in another process, so each AWS
-call is an HTTP round trip whose work runs outside this process's GIL, as a real endpoint's does;
+Backends (--backend): `server` runs moto as a server in another process, so each AWS call is an
+HTTP round trip whose work runs outside this process's GIL, as a real endpoint's does;
 `inprocess` runs moto in this process, where every DynamoDB call is CPU work under the GIL (a few
-ms per call, three calls per delivery) that no real endpoint costs the caller; `stub` serialises
+ms per call, two calls per delivery) that no real endpoint costs the caller; `stub` (the default) serialises
 each DynamoDB call the handler makes as botocore does, then answers it after sleeping
 --aws-latency-ms (a network wait: the GIL is released) instead of sending it. A moto server on
 this 2-core machine, shared with other work, answers one call at a time under its own GIL, which
 no real endpoint does either: `stub` is the closest to DynamoDB's parallel ~5-10 ms answers.
 
-    .venv/bin/python benchmarks/bench_delivery_batch.py [--rounds 5] [--delay 0.2] [--backend server]
+    .venv/bin/python benchmarks/bench_delivery_batch.py [--rounds 5] [--delay 0.2] [--backend stub|server|inprocess]
 """
 
 from __future__ import annotations

@@ -98,9 +98,14 @@ class Services:
         # Not `persistence`: Powertools keeps per-function state (key prefix, expiry) in the layer
         # object, so ingress and delivery sharing one in a process (`hookline dev`) would mix them.
         # Its records live in the event log's (event, route) items: delivery/claims.py.
+        import boto3
+
         from hookline.delivery.claims import RouteClaims
 
-        return RouteClaims(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
+        # A client of boto3's default session: without one, Powertools makes a session of its own, whose
+        # loader reads botocore's data again (70-80 ms of the first invocation).
+        return RouteClaims(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds,
+                           boto3_client=boto3.client("dynamodb"))
 
     @cached_property
     def delivery(self) -> Any:
