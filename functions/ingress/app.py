@@ -30,7 +30,7 @@ def receive(event: dict, context: object) -> dict:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
     except (binascii.Error, ValueError):
         return _json(400, {"error": "request body is marked base64 but is not valid base64"})
-    result = services().ingress.accept(source, event.get("headers") or {}, raw)
+    result = services().ingress.accept(source, event.get("headers") or {}, raw, context=context)
     return _json(result.status, result.body, result.headers)
 
 

@@ -147,6 +147,31 @@ def test_a_copy_before_delivery_begins_waits_then_finds_the_event_queued_once(st
     assert len({t.received_at for t in tasks}) == 1  # the copies carry the first one's time
 
 
+class Remaining:
+    """A Lambda context with this many seconds left."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_the_first_invocations_deadline_bounds_the_in_progress_window(stack: Any) -> None:
+    # Given an event accepted by an invocation with 5 s left
+    clock = Clock()
+    ingress = make_ingress(stack, clock=clock, in_flight_seconds=600)
+    headers, body = github_request({"issue": {"number": 24}}, delivery="d-deadline")
+    assert ingress.accept("github", headers, body, context=Remaining(5)).status == 202
+    # Then a copy before that deadline is in progress; after it (the first invocation is over for sure,
+    # and no delivery has begun) the copy queues the event
+    clock.now += 4
+    assert ingress.accept("github", headers, body).status == 409
+    clock.now += 2
+    assert ingress.accept("github", headers, body).status == 200
+    assert len(queued(stack)) == 4  # two routes, queued by the first and by the late copy
+
+
 class Crash(BaseException):
     """The invocation dies (timeout, out of memory): no handler code runs after it."""
 
@@ -166,7 +191,7 @@ def test_an_event_recorded_by_an_invocation_that_died_before_queueing_is_queued_
             "github", headers, body)
     assert queued(stack) == []
     # When the sender retries after the invocation's window
-    clock.now += 11
+    clock.now += 31  # past the default in-flight window (30 s, when there is no Lambda context)
     retry = make_ingress(stack, clock=clock).accept("github", headers, body)
     # Then the event is not lost: answered as the recorded event, and queued once per route
     assert (retry.status, retry.body) == (200, {"status": "duplicate", "id": "d-crash"})
@@ -185,7 +210,7 @@ def test_a_record_whose_release_failed_is_queued_by_a_later_copy(stack: Any) -> 
     assert ingress.accept("github", headers, body).status == 503
     # Then a copy inside the window waits, a copy after it queues the event: nothing is lost
     assert ingress.accept("github", headers, body).status == 409
-    clock.now += 11
+    clock.now += 31  # past the default in-flight window (30 s, when there is no Lambda context)
     assert ingress.accept("github", headers, body).status == 200
     assert sorted(t.route for t in queued(stack)) == ["all-to-wh", "issues-to-crm"]
 

@@ -48,9 +48,10 @@ class IngressDeps:
     payloads: PayloadStore
     records: IngressRecords
     idempotency_window_seconds: int = 7 * 24 * 3600
-    # How long the invocation that recorded an event may still be queueing it: copies meanwhile get 409
-    # (unless delivery has begun); after it, a copy queues an event that no delivery has seen.
-    in_flight_seconds: float = 10.0
+    # How long the invocation that recorded an event may still be queueing it, when there is no Lambda
+    # context to ask (its remaining time is used when there is): copies meanwhile get 409 (unless
+    # delivery has begun); after it, a copy queues an event that no delivery has seen.
+    in_flight_seconds: float = 30.0
     large_body_threshold: int = 200 * 1024
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
@@ -73,7 +74,7 @@ class Ingress:
 
     # -- the request
 
-    def accept(self, source: str, headers: Mapping[str, str], body: bytes) -> IngressResponse:
+    def accept(self, source: str, headers: Mapping[str, str], body: bytes, context: Any = None) -> IngressResponse:
         deps = self.deps
         src = deps.config.sources.get(source)
         if src is None:
@@ -108,10 +109,10 @@ class Ingress:
         # own redeliveries carry the same bytes, so they stay duplicates.
         dedupe_key = None if id_signed else signatures.body_digest(body)
         return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
-                           dedupe_key=dedupe_key)
+                           dedupe_key=dedupe_key, context=context)
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
-               parsed: Any, dedupe_key: str | None = None) -> IngressResponse:
+               parsed: Any, dedupe_key: str | None = None, context: Any = None) -> IngressResponse:
         """Record a verified event once and queue it for its matching routes: one conditional write, one
         queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
@@ -127,10 +128,13 @@ class Ingress:
         routes = [r.name for r in matched]
         groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
         token = token_hex(8)
+        # Until this invocation's deadline it may still be queueing; after it, it is certainly over.
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        in_flight = remaining() / 1000 if remaining else deps.in_flight_seconds
         try:
             earlier = deps.records.claim(
                 event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
-                queue_by=received_at + deps.in_flight_seconds, token=token,
+                queue_by=received_at + in_flight, token=token,
                 window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key)
         except EventInFlight:
             return _in_progress(event_id)

@@ -7,7 +7,7 @@
   event fails with a 5xx-like ClientError, as a throttled or unavailable table or queue does:
   the `#event` record (PutItem), the S3 claim check, the queue batch (SendMessageBatch), and a
   copy's look for delivery (Query) and duplicate counter (UpdateItem). Not the release of a record
-  whose queueing failed (DeleteItem): that record's copies would wait out `in_flight_seconds`;
+  whose queueing failed (DeleteItem): that record's copies would wait out the invocation's deadline;
 - `deliver_kill` (0..1): the chance that a deliver invocation "dies" after its handler returned
   (every HTTP 2xx is done) but before the poller acknowledges the batch: nothing is deleted, and
   the messages it had not failed come back after `kill_visibility_seconds` (Lambda would wait for
