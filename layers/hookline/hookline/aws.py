@@ -73,8 +73,6 @@ class QueueUnavailable(Exception):
     pass
 
 
-
-
 class PayloadStore:
     """Claim check: bodies too large for a queue message live in S3 under a content key."""
 

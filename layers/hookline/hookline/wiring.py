@@ -95,9 +95,9 @@ class Services:
 
     @cached_property
     def delivery_persistence(self) -> Any:
-        # Not `persistence`: Powertools keeps per-function state (key prefix, expiry) in the layer
-        # object, so ingress and delivery sharing one in a process (`hookline dev`) would mix them.
-        # Its records live in the event log's (event, route) items: delivery/claims.py.
+        # Powertools keeps per-function state (key prefix, expiry) in its persistence layer object: one
+        # per Services (a function's), never shared. Its records live in the event log's (event, route)
+        # items: delivery/claims.py.
         import boto3
 
         from hookline.delivery.claims import RouteClaims
