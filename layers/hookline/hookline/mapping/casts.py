@@ -15,6 +15,8 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from hookline.mapping.dates import iso_8601
+
 # Epoch numbers at least this large are milliseconds (1e11 s is the year 5138).
 _EPOCH_MS_THRESHOLD = 100_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -193,18 +195,8 @@ def _to_datetime(value: Any, fmt: str | None) -> datetime:
         raise _CastError("not an ISO-8601 date-time or an epoch number") from None
 
 
-def _iso(moment: datetime) -> str:
-    text = moment.replace(microsecond=0, tzinfo=None).isoformat()
-    micro = moment.microsecond
-    if micro and micro % 1000 == 0:
-        text += f".{micro // 1000:03d}"
-    elif micro:
-        text += f".{micro:06d}"
-    return text + "Z"
-
-
 def _cast_datetime(value: Any, fmt: str | None = None) -> str:
-    return _iso(_to_datetime(value, fmt))
+    return iso_8601(_to_datetime(value, fmt))  # UTC: ends in Z
 
 
 _CASTS: dict[str, Callable[[Any, str | None], Any]] = {

@@ -19,13 +19,14 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["KEYWORDS", "DateOutput", "date_output"]
+__all__ = ["KEYWORDS", "DateOutput", "date_output", "iso_8601"]
 
 KEYWORDS = ("epoch", "epoch_ms", "date")
 _SAMPLE = datetime(2026, 11, 27, 12, 34, 56, tzinfo=UTC)
 
 
-def _iso(moment: datetime) -> str:
+def iso_8601(moment: datetime) -> str:
+    """ISO-8601 with milliseconds or microseconds when there are any; `Z` for UTC, else the offset."""
     text = moment.replace(microsecond=0, tzinfo=None).isoformat()
     micro = moment.microsecond
     if micro and micro % 1000 == 0:
@@ -55,7 +56,7 @@ class DateOutput:
         if self.output_format == "date":
             return local.date().isoformat()
         if self.output_format is None:
-            return _iso(local)
+            return iso_8601(local)
         return local.strftime(self.output_format)
 
 
