@@ -22,6 +22,14 @@ def stack_for(args: argparse.Namespace) -> StackInfo:
     return resolve_stack(getattr(args, "stack", None))
 
 
+def header_line(text: str) -> tuple[str, str] | None:
+    """A `Name: value` header from the command line, stripped; None when it has no name or no colon."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        return None
+    return name.strip(), value.strip()
+
+
 class CommandError(Exception):
     """An error the user can act on: printed to stderr, exit code 1."""
 

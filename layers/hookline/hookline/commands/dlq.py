@@ -22,6 +22,7 @@ from hookline.commands._ops import (
 from hookline.operations.dlq import (
     INTERRUPTED,
     NOT_ATTEMPTED,
+    REPLAY_VISIBILITY_SECONDS,
     SENT,
     DlqEntry,
     DlqFilter,
@@ -43,8 +44,6 @@ from hookline.operations.dlq_queue import DeadLetterQueue, DeadLetterQueues
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import HELP as TIME_HELP
 from hookline.operations.timeparse import argparse_since, format_epoch
-
-REPLAY_VISIBILITY_SECONDS = 300
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

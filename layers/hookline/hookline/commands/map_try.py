@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hookline.commands._ops import header_line
+
 MOCK_HELP = ("an enrichment step's answer: NAME=FILE (its JSON response, status 200) or NAME=STATUS "
              "(e.g. contact=404); repeatable")
 
@@ -61,10 +63,10 @@ _SUFFIX_TYPES = {".json": "application/json", ".xml": "application/xml", ".txt":
 def _headers(values: list[str]) -> dict[str, str]:
     out = {}
     for value in values:
-        name, sep, rest = value.partition(":")
-        if not sep or not name.strip():
+        header = header_line(value)
+        if header is None:
             raise _Usage(f"--header {value!r}: write it as 'Name: value'")
-        out[name.strip()] = rest.strip()
+        out[header[0]] = header[1]
     return out
 
 

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hookline.commands._ops import header_line
 from hookline.commands.validate import DEFAULT_CONFIG, print_problems
 from hookline.operations.stack import read_dev_state
 
@@ -75,10 +76,10 @@ def build_request(verify: Any, secret: str, body: bytes, *, event: str | None, m
         headers[verify.type_header] = event
     headers.update(sign(verify, secret, body, msg_id=msg_id))
     for item in extra:
-        name, sep, value = item.partition(":")
-        if not sep or not name.strip():
+        header = header_line(item)
+        if header is None:
             raise ValueError(f"-H {item!r}: expected 'Name: value'")
-        headers[name.strip()] = value.strip()
+        headers[header[0]] = header[1]
     return headers
 
 

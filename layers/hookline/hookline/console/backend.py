@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hookline.operations.dlq import (
+    REPLAY_VISIBILITY_SECONDS,
     DlqEntry,
     DlqFilter,
     MappingPreview,
@@ -32,8 +33,6 @@ from hookline.operations.dlq import (
 from hookline.operations.dlq_queue import DeadLetterQueues
 from hookline.operations.stack import StackInfo
 
-# `hookline dlq replay` holds the messages this long while it works (commands/dlq.py).
-REPLAY_VISIBILITY_SECONDS = 300
 # Error codes that mean "these credentials may not do that" (SQS answers with either spelling).
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation",
                      "InvalidClientTokenId", "KMS.AccessDeniedException"})

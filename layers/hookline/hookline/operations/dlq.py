@@ -416,6 +416,11 @@ def replay(entries: list[DlqEntry], target: ReplayTarget, *, dry_run: bool = Fal
     return summary
 
 
+# How long a replay (`hookline dlq replay`, the console's) keeps the matching messages hidden from other
+# readers while it works; a long replay extends the hold before it lapses.
+REPLAY_VISIBILITY_SECONDS = 300
+
+
 def replay_held(dlq: Any, flt: DlqFilter, *, visibility_timeout: int,
                 on_start: Callable[[list[DlqEntry]], None] | None = None, **options: Any) -> ReplaySummary:
     """`hookline dlq replay` and the console's replay: hold the matching messages of `dlq`
