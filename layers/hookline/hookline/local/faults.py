@@ -61,7 +61,7 @@ class Faults:
 
     # -- ingress: an AWS call fails
 
-    def ingress_call_fails(self, operation: str, params: Any = None) -> bool:
+    def ingress_call_fails(self, operation: str) -> bool:
         if operation not in INGRESS_OPERATIONS:
             return False
         if not threading.current_thread().name.startswith(INGRESS_FUNCTION + "-"):
@@ -108,7 +108,7 @@ def _patch_aws_calls(faults: Faults) -> None:
     original = BaseClient._make_api_call
 
     def make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
-        if faults.ingress_call_fails(operation_name, api_params):
+        if faults.ingress_call_fails(operation_name):
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected by HOOKLINE_FAULTS"},
                                "ResponseMetadata": {"HTTPStatusCode": 503}}, operation_name)
         return original(self, operation_name, api_params)
