@@ -13,6 +13,9 @@ process_time (moto's work included on both sides). Rounds alternate hookline and
 The same ratio is then measured with every AWS call answered at once (no moto: each side's own
 CPU and botocore's client side), since in-process moto's work per call differs by operation (a
 TransactWriteItems parses its conditions four times, a PutItem once) in a way no endpoint does.
+A GitHub delivery id is not signed, so ingress writes a replay guard with its record (one
+TransactWriteItems); the same figures are also printed for a source whose signature covers the id
+(Standard Webhooks, signed with the `standardwebhooks` library: one conditional PutItem).
 
     .venv/bin/python benchmarks/bench_requests.py [--events 200] [--rounds 5] [--json FILE]
 """
@@ -20,6 +23,7 @@ TransactWriteItems parses its conditions four times, a PutItem once) in a way no
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
@@ -29,6 +33,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +53,37 @@ from _support import (
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # template.yaml's LOG_LEVEL
 
 
+SW_SECRET = "whsec_" + base64.b64encode(b"bench-standard-webhooks-key").decode()
+os.environ["BENCH_SW_SECRET"] = SW_SECRET
+
+
+def _config(dest_url: str) -> dict[str, Any]:
+    """The GitHub source and route, plus the same route from a Standard Webhooks source (to another app)."""
+    github_route = GITHUB_CONFIG["routes"][0]
+    return {
+        "sources": {**GITHUB_CONFIG["sources"],
+                    "sw": {"verify": {"scheme": "standard-webhooks", "secrets": ["env:BENCH_SW_SECRET"]}}},
+        "destinations": {"crm": {"url": f"{dest_url}/contacts"}, "tickets": {"url": f"{dest_url}/tickets"}},
+        "routes": [github_route, {**github_route, "name": "sw-to-tickets", "source": "sw", "destination": "tickets",
+                                  "when": "type == 'issues'"}],
+    }
+
+
+def sw_event(payload: bytes) -> dict[str, Any]:
+    """A Standard Webhooks request (the signature covers the id), signed by the `standardwebhooks` library."""
+    from standardwebhooks.webhooks import Webhook
+
+    from hookline.local.apigw_events import http_api_event
+
+    body = json.dumps({"type": "issues", "data": json.loads(payload)}).encode()
+    msg_id, now = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
+    headers = {"content-type": "application/json", "webhook-id": msg_id,
+               "webhook-timestamp": str(int(now.timestamp())),
+               "webhook-signature": Webhook(SW_SECRET).sign(msg_id, now, body.decode())}
+    return http_api_event(method="POST", path="/webhooks/sw", headers=headers, body=body,
+                          path_parameters={"source": "sw"})
+
+
 def _services(stack: Stack, dest_url: str) -> Any:
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
     from hookline.config import parse_config
@@ -60,7 +96,7 @@ def _services(stack: Stack, dest_url: str) -> Any:
     s, r = stack.session, stack.resources
     env = next(f for f in stack.deployed.functions() if f.logical_id == "DeliverFunction").environment
     settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
-    config = parse_config({**GITHUB_CONFIG, "destinations": {"crm": {"url": f"{dest_url}/contacts"}}})
+    config = parse_config(_config(dest_url))
     ddb = s.client("dynamodb")
     return Services(
         settings, config=config, secrets=SecretResolver(),
@@ -117,9 +153,9 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         payloads = [github_payload(i) for i in range(events)]
         serial = iter(range(events, 10**9))
 
-        def run_ingress() -> tuple[float, int]:
+        def run_ingress(make: Any = http_event) -> tuple[float, int]:
             # New bytes each round: the same signed bytes under a new delivery id are a duplicate (replay guard).
-            reqs = [http_event(github_payload(next(serial))) for _ in range(events)]
+            reqs = [make(github_payload(next(serial))) for _ in range(events)]
             with logs_counted() as sink:
                 started = time.process_time()
                 for ev in reqs:
@@ -175,6 +211,10 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         delivery_units[0] = 0
 
         ratios, ingress_cpu, base_cpu = [], [], []
+        sw_ratios: list[float] = []
+        sw_cpu: list[float] = []
+        sw_units = 0
+        sw_ops: dict[str, int] = {}
         ingress_units = 0
         ingress_ops: dict[str, int] = {}
         ingress_calls = handler_calls = poller_calls = 0
@@ -191,12 +231,18 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
             handler_calls += h
             poller_calls += p["poller"]
             delivery_log += dlog
+            sw, _logged = run_ingress(sw_event)
+            sw_units += stack.counter.take_write_units()
+            sw_ops = dict(stack.counter.take())
+            run_delivery()
             b = run_baseline()
             stack.counter.take()
             stack.counter.take_write_units()
             ingress_cpu.append(cpu / events)
+            sw_cpu.append(sw / events)
             base_cpu.append(b / events)
             ratios.append(cpu / b)
+            sw_ratios.append(sw / b)
         # The same handlers with AWS answered at once.
         instant_ratios: list[float] = []
         instant_cpu: list[float] = []
@@ -204,12 +250,15 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         baseline.queue_url = "https://instant/queue"
         assert stack.instant is not None
         stack.instant.active = True
+        instant_sw: list[float] = []
         for _ in range(rounds):
             cpu, _logged = run_ingress()
+            sw, _logged = run_ingress(sw_event)
             b = run_baseline(fresh_queue=False)
             instant_cpu.append(cpu / events)
             instant_base.append(b / events)
             instant_ratios.append(cpu / b)
+            instant_sw.append(sw / b)
         stack.instant.active = False
         stack.counter.take()
         stack.counter.take_write_units()
@@ -228,6 +277,11 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         "ingress_cpu_ms_median": statistics.median(ingress_cpu) * 1000,
         "baseline_cpu_ms_median": statistics.median(base_cpu) * 1000,
         "cpu_ratio_median": statistics.median(ratios), "cpu_ratio_min": min(ratios),
+        "signed_id_operations_last_round": {k: v / events for k, v in sorted(sw_ops.items())},
+        "signed_id_write_units_per_event": sw_units / total,
+        "signed_id_cpu_ms_median": statistics.median(sw_cpu) * 1000,
+        "signed_id_cpu_ratio_median": statistics.median(sw_ratios), "signed_id_cpu_ratio_min": min(sw_ratios),
+        "instant_signed_id_cpu_ratio_median": statistics.median(instant_sw),
         "instant_ingress_cpu_ms_median": statistics.median(instant_cpu) * 1000,
         "instant_baseline_cpu_ms_median": statistics.median(instant_base) * 1000,
         "instant_cpu_ratio_median": statistics.median(instant_ratios), "instant_cpu_ratio_min": min(instant_ratios),
@@ -256,6 +310,10 @@ def main() -> int:
     print(f"  same, AWS answered at once     : {r['instant_ingress_cpu_ms_median']:.2f} ms vs hand-written "
           f"{r['instant_baseline_cpu_ms_median']:.2f} ms -> ratio median {r['instant_cpu_ratio_median']:.2f}, "
           f"min {r['instant_cpu_ratio_min']:.2f}")
+    print(f"  signed id (Standard Webhooks)  : {r['signed_id_cpu_ms_median']:.2f} ms -> ratio median "
+          f"{r['signed_id_cpu_ratio_median']:.2f}, min {r['signed_id_cpu_ratio_min']:.2f}; AWS answered at once "
+          f"{r['instant_signed_id_cpu_ratio_median']:.2f}; {r['signed_id_operations_last_round']}, "
+          f"{r['signed_id_write_units_per_event']:.2f} write units")
     print(f"log bytes per event              : ingress {r['ingress_log_bytes_per_event']:.0f}, "
           f"delivery {r['delivery_log_bytes_per_event']:.0f}")
     write_json(args.json, r)

@@ -145,6 +145,12 @@ def test_a_copy_before_delivery_begins_waits_then_finds_the_event_queued_once(st
     assert sorted(t.route for t in tasks) == ["all-to-wh", "all-to-wh", "issues-to-crm", "issues-to-crm"]
     assert {t.event_id for t in tasks} == {"d-wait"}
     assert len({t.received_at for t in tasks}) == 1  # the copies carry the first one's time
+    # And each queueing is its own chain (delivery lets the first to claim a route deliver it): the first
+    # invocation's is the token on the event's record
+    chains = {t.chain for t in tasks}
+    record = stack.ddb.Table(stack.events_table).get_item(Key={"event_id": "d-wait", "route": EVENT_ITEM})["Item"]
+    token = record["token"]
+    assert len(chains) == 2 and token in chains and None not in chains
 
 
 class Remaining:

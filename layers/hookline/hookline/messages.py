@@ -48,6 +48,9 @@ class DeliveryTask(BaseModel):
     schedule_attempts: int = Field(default=0, ge=0)
     # When the circuit breaker first held this event (epoch seconds); max_hold_seconds counts from it.
     held_since: float | None = None
+    # Which queueing of the event this message belongs to (ingress: the accepting invocation's token);
+    # the first to claim a route owns its delivery, others step aside (delivery/chains.py).
+    chain: str | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> DeliveryTask:

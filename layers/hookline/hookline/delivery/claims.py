@@ -11,6 +11,8 @@ is not an item of its own but `idem_*` attributes of the EventsTable item `(even
 
 The delivered attempt travels in the function's result under `LOG_KEY`; it is written, not stored
 in the saved response. Readers (aws.EventLog) drop the `idem_*` attributes.
+
+The claim also binds the route to one queueing of the event (delivery/chains.py).
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from hookline.delivery.chains import CURRENT_CHAIN, ChainSuperseded
+
 CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
 LOG_KEY = "log"  # in the delivery function's result: {"status", "attempt", "fields"} for the event log
 _SEP = ":"  # route names never contain it (config: ^[A-Za-z0-9_.-]+$); event ids may
+CHAIN_ATTR, CHAIN_UNTIL_ATTR = f"{CLAIM_PREFIX}chain", f"{CLAIM_PREFIX}chain_until"
+_LIVE_CLAIM = "attribute_not_exists(#status) OR #expiry < :now OR " \
+              "(#status = :inprogress AND attribute_exists(#ip) AND #ip < :now_ms)"
 
 
 def _value(value: Any) -> dict[str, Any]:
@@ -60,27 +67,33 @@ class RouteClaims(DynamoDBPersistenceLayer):
         return {"N": str(int(dt.datetime.now().timestamp()) + self.ttl_seconds)}
 
     def _put_record(self, data_record: DataRecord) -> None:
+        now = dt.datetime.now().timestamp()
         values: dict[str, Any] = {
             ":status": {"S": data_record.status}, ":expiry": {"N": str(data_record.expiry_timestamp)},
             ":inprogress": {"S": "INPROGRESS"}, ":exp": self._expires_at(),
-            ":now": {"N": str(int(dt.datetime.now().timestamp()))},
-            ":now_ms": {"N": str(int(dt.datetime.now().timestamp() * 1000))},
+            ":now": {"N": str(int(now))}, ":now_ms": {"N": str(int(now * 1000))},
         }
+        names = {"#status": self.status_attr, "#expiry": self.expiry_attr, "#ip": self.in_progress_expiry_attr,
+                 "#data": self.data_attr}
         sets = "#status = :status, #expiry = :expiry, expires_at = :exp"
         if data_record.in_progress_expiry_timestamp is not None:
             sets += ", #ip = :ip"
             values[":ip"] = {"N": str(data_record.in_progress_expiry_timestamp)}
+        # Powertools' own condition: no live claim, or an expired one, or an in-progress one whose
+        # invocation is over.
+        condition = _LIVE_CLAIM
+        chain = CURRENT_CHAIN.get()
+        if chain is not None:
+            # ...and the route is bound to no other queueing of the event (or the binding has lapsed).
+            condition = f"({condition}) AND (attribute_not_exists(#chain) OR #chain = :chain OR #chain_until < :now)"
+            sets += ", #chain = :chain, #chain_until = :expiry"
+            names.update({"#chain": CHAIN_ATTR, "#chain_until": CHAIN_UNTIL_ATTR})
+            values[":chain"] = {"S": chain}
         try:
             self.client.update_item(
                 TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
-                UpdateExpression=f"SET {sets} REMOVE #data",
-                # Powertools' own condition: no live claim, or an expired one, or an in-progress one whose
-                # invocation is over.
-                ConditionExpression="attribute_not_exists(#status) OR #expiry < :now OR "
-                                    "(#status = :inprogress AND attribute_exists(#ip) AND #ip < :now_ms)",
-                ExpressionAttributeNames={"#status": self.status_attr, "#expiry": self.expiry_attr,
-                                          "#ip": self.in_progress_expiry_attr, "#data": self.data_attr},
-                ExpressionAttributeValues=values,
+                UpdateExpression=f"SET {sets} REMOVE #data", ConditionExpression=condition,
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -89,6 +102,8 @@ class RouteClaims(DynamoDBPersistenceLayer):
             item = exc.response.get("Item")  # type: ignore[typeddict-item]
             if not item:
                 raise IdempotencyItemAlreadyExistsError() from exc
+            if chain is not None and not _claimed(item, self, now):
+                raise ChainSuperseded(str(item.get(CHAIN_ATTR, {}).get("S"))) from exc
             old = self._item_to_data_record(item)
             self._save_to_cache(data_record=old)
             raise IdempotencyItemAlreadyExistsError(old_data_record=old) from exc
@@ -138,3 +153,14 @@ class RouteClaims(DynamoDBPersistenceLayer):
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+
+def _claimed(item: dict[str, Any], layer: RouteClaims, now: float) -> bool:
+    """Powertools' condition failed on `item` (a live claim or a completed delivery), as opposed to the chain's."""
+    status = item.get(layer.status_attr, {}).get("S")
+    if status is None or float(item.get(layer.expiry_attr, {}).get("N", "0")) < int(now):
+        return False
+    if status != "INPROGRESS":
+        return True
+    in_progress_until = item.get(layer.in_progress_expiry_attr, {}).get("N")
+    return in_progress_until is None or float(in_progress_until) >= int(now * 1000)

@@ -67,7 +67,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -76,6 +79,7 @@ from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import deferral, guards, ordering, outcomes, retry
+from hookline.delivery.chains import CURRENT_CHAIN, ChainSuperseded
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
@@ -103,6 +107,8 @@ MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for t
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
 # Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
 STALE, HELD, DEFERRED = "stale", "held", "deferred"
+# Not sent: another queueing of the same event owns this route's delivery (delivery/claims.py).
+SUPERSEDED = "superseded"
 
 
 # ---------------------------------------------------------------- wiring
@@ -333,8 +339,15 @@ class Delivery:
         return result
 
     def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
+        bound = CURRENT_CHAIN.set(ctx.task.chain)
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task))
+        except IdempotencyPersistenceLayerError as e:
+            if not isinstance(e.__cause__, ChainSuperseded):
+                raise
+            # The owning message is on the queue until it ends delivered or dead-lettered: drop this one.
+            return RecordResult(ctx.record.message_id, SUPERSEDED, ctx.task.event_id, ctx.task.route,
+                                ctx.attempt - 1, error=str(e.__cause__))
         except Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
             ctx.enriched = job.late.enriched if job.late else None
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
@@ -358,8 +371,10 @@ class Delivery:
 
                 return probe_failed(self, ctx, http, _attempt_item(ctx, http, http.error or "", outcomes.Verdict.RETRY))
             return self._retry_or_dead(ctx, http=http, error=http.error or "", category=outcome.reason,
-                                       status_code=http.status_code, retry_after=http.retry_after,
+                                           status_code=http.status_code, retry_after=http.retry_after,
                                        mapped_text=job.mapped_text)
+        finally:
+            CURRENT_CHAIN.reset(bound)
         return self._delivered(ctx, saved)
 
     # -- the HTTP call, once per event and route
@@ -575,6 +590,9 @@ class Delivery:
         elif r.status == IN_PROGRESS:
             count("DeliveryInProgress")
             logger.info("another copy is being delivered; checking again shortly", extra=fields)
+        elif r.status == SUPERSEDED:
+            count("DeliverySuperseded")
+            logger.info("another queueing of this event owns the delivery; message dropped", extra=fields)
         else:
             from hookline.delivery.records_outcomes import observe
 

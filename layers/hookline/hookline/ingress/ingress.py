@@ -140,7 +140,7 @@ class Ingress:
             return _in_progress(event_id)
         except (ClientError, BotoCoreError) as e:
             return _unavailable(e)
-        queued = _Queued(event_id, source, event_type, received_at, headers, body, routes, groups)
+        queued = _Queued(event_id, source, event_type, received_at, headers, body, routes, groups, token)
         if earlier is not None:
             return self._copy(earlier, queued, received_at)
         try:
@@ -199,7 +199,7 @@ class Ingress:
         def tasks_with(**body: Any) -> list[DeliveryTask]:
             return [DeliveryTask(event_id=event.event_id, source=event.source, route=route, type=event.type,
                                  received_at=event.received_at, headers=event.headers,
-                                 content_type=event.headers.get("content-type"), **body)
+                                 content_type=event.headers.get("content-type"), chain=event.chain, **body)
                     for route in event.routes]
 
         raw = event.body
@@ -227,12 +227,13 @@ class _Queued:
     body: bytes
     routes: list[str]
     groups: dict[str, str]
+    chain: str  # the invocation that queues it (delivery/chains.py)
 
     def as_recorded(self, event_id: str, item: dict[str, Any], routes: list[str]) -> _Queued:
         """This copy's bytes under the first copy's id, time and routes (a late queueing)."""
         return _Queued(event_id, self.source, item.get("type", self.type),
                        float(item.get("received_at") or self.received_at), self.headers, self.body, routes,
-                       {r: g for r, g in self.groups.items() if r in routes})
+                       {r: g for r, g in self.groups.items() if r in routes}, self.chain)
 
 
 def _in_progress(event_id: str) -> IngressResponse:
