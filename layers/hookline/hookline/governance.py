@@ -91,6 +91,8 @@ def _field_conflicts(cfg: HooklineConfig) -> list[Problem]:
             writers.setdefault((route.destination, f), []).append(route)
     reported: set[tuple[str, str, str]] = set()
     for (dest, f), routes in writers.items():
+        if len({r.source for r in routes}) < 2:  # routes of one source never conflict (and n² pairs cost)
+            continue
         for x, a in enumerate(routes):
             for b in routes[x + 1:]:
                 if a.source == b.source or _declared_order(cfg, a, b):
