@@ -88,3 +88,21 @@ def test_messages_without_a_chain_are_not_held_back(stack: Any, lambda_context: 
         assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
         assert len(dest.requests) == 2
     assert d.route_item(stack, "evt-unchained")["status"] == "delivered"
+
+
+def test_a_second_queueing_during_the_first_ones_send_waits_like_any_copy(stack: Any, lambda_context: Any) -> None:
+    import time
+
+    with Receiver() as dest:
+        delivery = d.make_delivery(stack, d.config(dest.url))
+        # Given the first queueing's message sending right now (its claim is live)
+        now = time.time()
+        stack.ddb.Table(stack.events_table).put_item(Item={
+            "event_id": "evt-sending", "route": "orders-to-crm", "idem_status": "INPROGRESS",
+            "idem_expiration": int(now) + 3600, "idem_in_progress_expiration": int(now * 1000) + 60_000,
+            "idem_chain": "first", "idem_chain_until": int(now) + 3600})
+        # When the second queueing's message comes: it is told "in progress" and looks again later
+        d.enqueue(stack, d.task("evt-sending", chain="late"))
+        messages = d.receive(stack)
+        assert d.failed(d.run(stack, delivery, messages, lambda_context)) == {messages[0]["MessageId"]}
+        assert dest.requests == []

@@ -107,7 +107,7 @@ MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for t
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
 # Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
 STALE, HELD, DEFERRED = "stale", "held", "deferred"
-# Not sent: another queueing of the same event owns this route's delivery (delivery/claims.py).
+# Not sent: another queueing of the same event owns this route's delivery (delivery/chains.py).
 SUPERSEDED = "superseded"
 
 
