@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookline.local.sqs_events import to_lambda_records
 from tests.integration import test_delivery as d
 from tests.integration.test_route_claims import raw_items
 from tests.support.receiver import Receiver, Script
@@ -106,3 +107,25 @@ def test_a_second_queueing_during_the_first_ones_send_waits_like_any_copy(stack:
         messages = d.receive(stack)
         assert d.failed(d.run(stack, delivery, messages, lambda_context)) == {messages[0]["MessageId"]}
         assert dest.requests == []
+
+
+def test_a_message_handed_back_after_it_was_dead_lettered_is_not_attempted_again(
+        stack: Any, lambda_context: Any) -> None:
+    with Receiver(Script(statuses=[422, 200])) as dest:
+        delivery = d.make_delivery(stack, d.config(dest.url))
+        d.enqueue(stack, d.task("evt-handed-back", chain="first"))
+        messages = d.receive(stack)
+        # Given an invocation that dead-lettered the message and died before SQS deleted it
+        response = delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
+        assert d.failed(response) == set() and len(d.dlq_messages(stack)) == 1
+        assert d.route_item(stack, "evt-handed-back")["dead_message_id"] == messages[0]["MessageId"]
+        # When SQS hands the message back
+        d.make_visible(stack, messages)
+        again = d.receive(stack)
+        assert [m["MessageId"] for m in again] == [messages[0]["MessageId"]]
+        # Then it is acknowledged without a request and without a second DLQ entry
+        assert d.failed(d.run(stack, delivery, again, lambda_context)) == set()
+        assert len(dest.requests) == 1
+        assert len(d.dlq_messages(stack)) == 1
+    item = d.route_item(stack, "evt-handed-back")
+    assert item["status"] == "dead" and len(item["attempts"]) == 1

@@ -1,28 +1,54 @@
-"""One queueing per (event, route).
+"""Which message may deliver an (event, route): one queueing, and no second run of a dead-lettered message.
 
-Ingress can queue an event twice: a copy that arrives after the first invocation's deadline, when no
-delivery has begun, queues it again (docs/INTERNALS.md, "Event log items and request budget"). Each
-message carries its queueing's `chain` (DeliveryTask.chain: the accepting invocation's token), and
-the first delivery claim of a route binds the route to that chain until the idempotency window ends
-(delivery/claims.py). A message of another chain then steps aside instead of starting a second retry
-sequence. Nothing is lost: the owning message stays on the queue until it ends delivered or in the
-DLQ (a DLQ replay keeps the task, and so its chain). And a pair is never delivered by one message
-and dead-lettered by the other.
+Two cases made a pair both delivered and in the DLQ; the delivery claim (delivery/claims.py) now
+refuses the message in each, with no extra request (its conditional write checks, and the item it
+returns on a failed condition says why):
+
+- **Queued twice.** A copy that arrives at ingress after the first invocation's deadline, when no
+  delivery has begun, queues the event again (docs/INTERNALS.md, "Event log items and request
+  budget"). Each message carries its queueing's `chain` (DeliveryTask.chain: the accepting
+  invocation's token), and the first claim binds the route to that chain until the idempotency
+  window ends. A message of another chain steps aside (`ChainSuperseded`) instead of starting a
+  second retry sequence. Nothing is lost: the owning message stays on the queue until it ends
+  delivered or in the DLQ, and a DLQ replay keeps the task, so its chain.
+- **Dead-lettered, then handed back.** When an invocation dies after sending a message to the DLQ
+  but before SQS deletes it, the message comes back. Its pair is already in the DLQ (the route's item
+  names the message, `dead_message_id`, written after the DLQ accepted it), so the message is
+  acknowledged without another attempt (`AlreadyDeadLettered`). A replay is a new message.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
-
-# The chain of the message whose claim is being taken on this thread, set by the delivery engine around
-# its idempotent call (Powertools hands the persistence layer only the key). None: no binding (tasks
-# queued before chains existed, and syncs, which queue once per claimed run).
-CURRENT_CHAIN: ContextVar[str | None] = ContextVar("hookline_delivery_chain", default=None)
+from dataclasses import dataclass
 
 
-class ChainSuperseded(Exception):
-    """Another queueing of this event owns the route's delivery: this message has nothing to do."""
+@dataclass(frozen=True)
+class Claimant:
+    message_id: str
+    chain: str | None  # None: binds nothing (tasks queued by an older version, and syncs' tasks)
+
+
+# The message whose claim is being taken on this thread, set by the delivery engine around its
+# idempotent call (Powertools hands the persistence layer only the key). None: no checks (scripts).
+CURRENT_CLAIMANT: ContextVar[Claimant | None] = ContextVar("hookline_delivery_claimant", default=None)
+
+
+class NotThisMessage(Exception):
+    """The claim refused this message: it has nothing to do, and is acknowledged."""
+
+
+class ChainSuperseded(NotThisMessage):
+    """Another queueing of this event owns the route's delivery."""
 
     def __init__(self, owner: str) -> None:
         super().__init__(f"delivered by another queueing of this event (chain {owner})")
         self.owner = owner
+
+
+class AlreadyDeadLettered(NotThisMessage):
+    """This message was sent to the DLQ before; its acknowledgement was lost."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"message {message_id} was already sent to the DLQ; not attempted again")
+        self.message_id = message_id

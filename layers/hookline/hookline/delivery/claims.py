@@ -12,7 +12,8 @@ is not an item of its own but `idem_*` attributes of the EventsTable item `(even
 The delivered attempt travels in the function's result under `LOG_KEY`; it is written, not stored
 in the saved response. Readers (aws.EventLog) drop the `idem_*` attributes.
 
-The claim also binds the route to one queueing of the event (delivery/chains.py).
+The claim also binds the route to one queueing of the event, and refuses a message handed back after
+it was dead-lettered (delivery/chains.py).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from hookline.delivery.chains import CURRENT_CHAIN, ChainSuperseded
+from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 
 CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
 LOG_KEY = "log"  # in the delivery function's result: {"status", "attempt", "fields"} for the event log
 _SEP = ":"  # route names never contain it (config: ^[A-Za-z0-9_.-]+$); event ids may
 CHAIN_ATTR, CHAIN_UNTIL_ATTR = f"{CLAIM_PREFIX}chain", f"{CLAIM_PREFIX}chain_until"
+DEAD_MESSAGE_ATTR = "dead_message_id"  # written with the route's `dead` status (the event log's, public)
 _LIVE_CLAIM = "attribute_not_exists(#status) OR #expiry < :now OR " \
               "(#status = :inprogress AND attribute_exists(#ip) AND #ip < :now_ms)"
 
@@ -82,13 +84,9 @@ class RouteClaims(DynamoDBPersistenceLayer):
         # Powertools' own condition: no live claim, or an expired one, or an in-progress one whose
         # invocation is over.
         condition = _LIVE_CLAIM
-        chain = CURRENT_CHAIN.get()
-        if chain is not None:
-            # ...and the route is bound to no other queueing of the event (or the binding has lapsed).
-            condition = f"({condition}) AND (attribute_not_exists(#chain) OR #chain = :chain OR #chain_until < :now)"
-            sets += ", #chain = :chain, #chain_until = :expiry"
-            names.update({"#chain": CHAIN_ATTR, "#chain_until": CHAIN_UNTIL_ATTR})
-            values[":chain"] = {"S": chain}
+        claimant = CURRENT_CLAIMANT.get()
+        if claimant is not None:
+            condition, sets = _claimant_terms(claimant, condition, sets, names, values)
         try:
             self.client.update_item(
                 TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
@@ -102,8 +100,8 @@ class RouteClaims(DynamoDBPersistenceLayer):
             item = exc.response.get("Item")  # type: ignore[typeddict-item]
             if not item:
                 raise IdempotencyItemAlreadyExistsError() from exc
-            if chain is not None and not _claimed(item, self, now):
-                raise ChainSuperseded(str(item.get(CHAIN_ATTR, {}).get("S"))) from exc
+            if claimant is not None and not _claimed(item, self, now):
+                _refuse(claimant, item)
             old = self._item_to_data_record(item)
             self._save_to_cache(data_record=old)
             raise IdempotencyItemAlreadyExistsError(old_data_record=old) from exc
@@ -164,3 +162,27 @@ def _claimed(item: dict[str, Any], layer: RouteClaims, now: float) -> bool:
         return True
     in_progress_until = item.get(layer.in_progress_expiry_attr, {}).get("N")
     return in_progress_until is None or float(in_progress_until) >= int(now * 1000)
+
+
+def _claimant_terms(claimant: Claimant, condition: str, sets: str, names: dict[str, str],
+                    values: dict[str, Any]) -> tuple[str, str]:
+    """The claim's condition and SET for this message: not a message already dead-lettered, and the
+    route bound to no other queueing of the event (or the binding lapsed); the first claim binds it."""
+    names["#dead"] = DEAD_MESSAGE_ATTR
+    values[":msg"] = {"S": claimant.message_id}
+    condition = f"({condition}) AND (attribute_not_exists(#dead) OR #dead <> :msg)"
+    if claimant.chain is not None:
+        condition += " AND (attribute_not_exists(#chain) OR #chain = :chain OR #chain_until < :now)"
+        sets += ", #chain = :chain, #chain_until = :expiry"
+        names.update({"#chain": CHAIN_ATTR, "#chain_until": CHAIN_UNTIL_ATTR})
+        values[":chain"] = {"S": claimant.chain}
+    return condition, sets
+
+
+def _refuse(claimant: Claimant, item: dict[str, Any]) -> None:
+    """Raise why the claim's own terms (not Powertools') failed on `item`."""
+    if item.get(DEAD_MESSAGE_ATTR, {}).get("S") == claimant.message_id:
+        raise AlreadyDeadLettered(claimant.message_id)
+    owner = item.get(CHAIN_ATTR, {}).get("S")
+    if claimant.chain is not None and owner is not None and owner != claimant.chain:
+        raise ChainSuperseded(owner)

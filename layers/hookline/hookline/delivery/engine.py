@@ -79,7 +79,7 @@ from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import deferral, guards, ordering, outcomes, retry
-from hookline.delivery.chains import CURRENT_CHAIN, ChainSuperseded
+from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, NotThisMessage
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
@@ -107,8 +107,9 @@ MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for t
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
 # Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
 STALE, HELD, DEFERRED = "stale", "held", "deferred"
-# Not sent: another queueing of the same event owns this route's delivery (delivery/chains.py).
-SUPERSEDED = "superseded"
+# Not sent (delivery/chains.py): another queueing of the same event owns this route's delivery; this
+# message was dead-lettered already (its acknowledgement was lost).
+SUPERSEDED, ALREADY_DEAD = "superseded", "already_dead_lettered"
 
 
 # ---------------------------------------------------------------- wiring
@@ -339,15 +340,17 @@ class Delivery:
         return result
 
     def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
-        bound = CURRENT_CHAIN.set(ctx.task.chain)
+        bound = CURRENT_CLAIMANT.set(Claimant(ctx.record.message_id, ctx.task.chain))
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task))
         except IdempotencyPersistenceLayerError as e:
-            if not isinstance(e.__cause__, ChainSuperseded):
+            refused = e.__cause__
+            if not isinstance(refused, NotThisMessage):
                 raise
-            # The owning message is on the queue until it ends delivered or dead-lettered: drop this one.
-            return RecordResult(ctx.record.message_id, SUPERSEDED, ctx.task.event_id, ctx.task.route,
-                                ctx.attempt - 1, error=str(e.__cause__))
+            # The pair is another message's to deliver, or in the DLQ already: acknowledge this one.
+            return RecordResult(ctx.record.message_id,
+                                ALREADY_DEAD if isinstance(refused, AlreadyDeadLettered) else SUPERSEDED,
+                                ctx.task.event_id, ctx.task.route, ctx.attempt - 1, error=str(refused))
         except Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
             ctx.enriched = job.late.enriched if job.late else None
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
@@ -374,7 +377,7 @@ class Delivery:
                                            status_code=http.status_code, retry_after=http.retry_after,
                                        mapped_text=job.mapped_text)
         finally:
-            CURRENT_CHAIN.reset(bound)
+            CURRENT_CLAIMANT.reset(bound)
         return self._delivered(ctx, saved)
 
     # -- the HTTP call, once per event and route
@@ -479,8 +482,6 @@ class Delivery:
               status_code: int | None = None, mapped_text: str | None = None) -> RecordResult:
         task, now = ctx.task, self.deps.clock()
         error = error or reason
-        self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
-                                 reason=reason, last_error=error, dead_at=now)
         first = self._first_attempt_at(ctx)
         dead = deferral.dead_letter_task(task, ctx.attempt)
         enriched = None
@@ -497,6 +498,10 @@ class Delivery:
             attrs[DLQ_ATTR_MAPPED_BODY] = {"DataType": "String", "StringValue": mapped_text}
         # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=body, MessageAttributes=attrs)
+        # Only now, naming the message: handed back after this (its acknowledgement lost), it is not
+        # attempted again (delivery/chains.py).
+        self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
+                                 reason=reason, last_error=error, dead_at=now, dead_message_id=ctx.record.message_id)
         return RecordResult(ctx.record.message_id, DEAD, task.event_id, task.route, ctx.attempt, reason=reason,
                             status_code=status_code, error=error, latency_ms=http.latency_ms if http else None)
 
@@ -593,6 +598,8 @@ class Delivery:
         elif r.status == SUPERSEDED:
             count("DeliverySuperseded")
             logger.info("another queueing of this event owns the delivery; message dropped", extra=fields)
+        elif r.status == ALREADY_DEAD:
+            logger.warning("message handed back after it was dead-lettered; not attempted again", extra=fields)
         else:
             from hookline.delivery.records_outcomes import observe
 
