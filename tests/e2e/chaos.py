@@ -253,6 +253,9 @@ class Figures:
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     delivered_and_dead: int = 0
+    # key -> the receiver's answers to it in order: what made the pair both delivered and dead-lettered
+    delivered_and_dead_answers: dict[str, list[str]] = field(default_factory=dict)
+    dead_lettered_twice: dict[str, list[str]] = field(default_factory=dict)  # key -> the same, DLQ entries last
     receiver_faults: Counter[str] = field(default_factory=Counter)
     process_faults: Counter[str] = field(default_factory=Counter)
     replayed: dict[str, int] = field(default_factory=dict)
@@ -278,6 +281,10 @@ class Figures:
             f"{len(self.after_replay_not_once)}; permanent pairs back in the DLQ: "
             f"{self.after_replay_permanent_in_dlq} of {self.permanent_pairs}",
             f"  time: {', '.join(f'{k} {v:.0f} s' for k, v in self.seconds.items())}",
+            *(f"  delivered and also dead-lettered: {key}, the receiver's answers then the event log's {answers}"
+              for key, answers in sorted(self.delivered_and_dead_answers.items())),
+            *(f"  dead-lettered more than once: {key}: {answers}"
+              for key, answers in sorted(self.dead_lettered_twice.items())),
             *(f"  in the DLQ: {key} {reason}" for key, reason in sorted(self.dead.items())),
         ]
 
@@ -300,9 +307,21 @@ class Figures:
             raise AssertionError("chaos run failed:\n  " + "\n  ".join(problems))
 
 
+def event_log_outcomes(workdir: Path, key: str) -> list[str]:
+    """The pair's attempts as the event log has them (`outcome status_code`), then its status."""
+    event_id, route = key.rsplit(":", 1)
+    rows = [r for r in hookline(workdir, "events", "--id", event_id, "--json") if r["route"] == route]
+    return [f"log: {a.get('outcome')} {a.get('status_code')}" for r in rows for a in r["attempt_history"]] + \
+        [f"log status: {r['status']}" for r in rows]
+
+
 def dlq_pairs(workdir: Path) -> tuple[dict[str, str], int]:
-    entries = hookline(workdir, "dlq", "list", "--json")
+    entries = dlq_entries(workdir)
     return {f"{e['id']}:{e['route']}": e["reason"] for e in entries}, len(entries)
+
+
+def dlq_entries(workdir: Path) -> list[dict[str, Any]]:
+    return list(hookline(workdir, "dlq", "list", "--json"))
 
 
 def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
@@ -350,7 +369,15 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
                     figures.unanswered.append(f"{e.id} {e.statuses} {e.refusals}")
             pairs = [f"{e.id}:{r}" for e in events for r in e.routes()]
             figures.pairs = len(pairs)
-            dead, figures.dlq_entries = dlq_pairs(workdir)
+            entries = dlq_entries(workdir)
+            dead = {f"{e['id']}:{e['route']}": e["reason"] for e in entries}
+            figures.dlq_entries = len(entries)
+            twice = Counter(f"{e['id']}:{e['route']}" for e in entries)
+            figures.dead_lettered_twice = {
+                k: [*receiver.answers[k], *event_log_outcomes(workdir, k),
+                    *(f"dlq: {e['reason']} after {e.get('attempts')}" for e in entries
+                      if f"{e['id']}:{e['route']}" == k)]
+                for k, n in twice.items() if n > 1}
             figures.dlq = Counter(dead.values())
             figures.dead = dead
             delivered = {k for k in pairs if receiver.effects[k] >= 1}
@@ -358,6 +385,8 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.lost = [k for k in pairs if k not in delivered and k not in dead]
             figures.duplicated = [k for k in pairs if receiver.effects[k] > 1]
             figures.delivered_and_dead = len(delivered & set(dead))
+            figures.delivered_and_dead_answers = {k: [*receiver.answers[k], *event_log_outcomes(workdir, k)]
+                                                   for k in delivered & set(dead)}
             figures.receiver_faults = Counter(receiver.faults)
             if faults_log.exists():
                 figures.process_faults = Counter(json.loads(line)["fault"]
