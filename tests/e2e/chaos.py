@@ -255,6 +255,7 @@ class Figures:
     delivered_and_dead: int = 0
     # key -> the receiver's answers to it in order: what made the pair both delivered and dead-lettered
     delivered_and_dead_answers: dict[str, list[str]] = field(default_factory=dict)
+    timed_out_batches: int = 0
     dead_lettered_twice: dict[str, list[str]] = field(default_factory=dict)  # key -> the same, DLQ entries last
     receiver_faults: Counter[str] = field(default_factory=Counter)
     process_faults: Counter[str] = field(default_factory=Counter)
@@ -270,7 +271,8 @@ class Figures:
             f"chaos seed {self.seed}: {self.events} events, {self.sends} sends "
             f"({self.concurrent_events} events with concurrent copies)",
             f"  receiver faults injected: {dict(sorted(self.receiver_faults.items()))}",
-            f"  process faults injected: {dict(sorted(self.process_faults.items()))}",
+            f"  process faults injected: {dict(sorted(self.process_faults.items()))}; deliver batches that "
+            f"timed out (their thread runs on under hookline dev): {self.timed_out_batches}",
             f"  events accepted: {self.accepted} of {self.events} (accepted twice: {len(self.double_accepted)}; "
             f"never answered 200/202: {len(self.unanswered)})",
             f"  (event, route) pairs: {self.pairs}; delivered: {self.delivered}; in the DLQ: "
@@ -388,6 +390,7 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.delivered_and_dead_answers = {k: [*receiver.answers[k], *event_log_outcomes(workdir, k)]
                                                    for k in delivered & set(dead)}
             figures.receiver_faults = Counter(receiver.faults)
+            figures.timed_out_batches = sum("Task timed out" in line for line in dev.output().splitlines())
             if faults_log.exists():
                 figures.process_faults = Counter(json.loads(line)["fault"]
                                                  for line in faults_log.read_text().splitlines())
