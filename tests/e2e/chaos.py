@@ -317,13 +317,18 @@ def event_log_outcomes(workdir: Path, key: str) -> list[str]:
         [f"log status: {r['status']}" for r in rows]
 
 
-def dlq_pairs(workdir: Path) -> tuple[dict[str, str], int]:
-    entries = dlq_entries(workdir)
-    return {f"{e['id']}:{e['route']}": e["reason"] for e in entries}, len(entries)
-
-
 def dlq_entries(workdir: Path) -> list[dict[str, Any]]:
     return list(hookline(workdir, "dlq", "list", "--json"))
+
+
+def pair_of(entry: dict[str, Any]) -> str:
+    """A DLQ entry's `event:route`, the key the run counts pairs by."""
+    return f"{entry['id']}:{entry['route']}"
+
+
+def dlq_pairs(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """`event:route` -> DLQ reason."""
+    return {pair_of(e): e["reason"] for e in entries}
 
 
 def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
@@ -372,13 +377,16 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             pairs = [f"{e.id}:{r}" for e in events for r in e.routes()]
             figures.pairs = len(pairs)
             entries = dlq_entries(workdir)
-            dead = {f"{e['id']}:{e['route']}": e["reason"] for e in entries}
+            dead = dlq_pairs(entries)
             figures.dlq_entries = len(entries)
-            twice = Counter(f"{e['id']}:{e['route']}" for e in entries)
+
+            def evidence(key: str) -> list[str]:
+                return [*receiver.answers[key], *event_log_outcomes(workdir, key)]
+
+            twice = Counter(pair_of(e) for e in entries)
             figures.dead_lettered_twice = {
-                k: [*receiver.answers[k], *event_log_outcomes(workdir, k),
-                    *(f"dlq: {e['reason']} after {e.get('attempts')}" for e in entries
-                      if f"{e['id']}:{e['route']}" == k)]
+                k: [*evidence(k), *(f"dlq: {e['reason']} after {e.get('attempts')}" for e in entries
+                                    if pair_of(e) == k)]
                 for k, n in twice.items() if n > 1}
             figures.dlq = Counter(dead.values())
             figures.dead = dead
@@ -387,8 +395,7 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.lost = [k for k in pairs if k not in delivered and k not in dead]
             figures.duplicated = [k for k in pairs if receiver.effects[k] > 1]
             figures.delivered_and_dead = len(delivered & set(dead))
-            figures.delivered_and_dead_answers = {k: [*receiver.answers[k], *event_log_outcomes(workdir, k)]
-                                                   for k in delivered & set(dead)}
+            figures.delivered_and_dead_answers = {k: evidence(k) for k in delivered & set(dead)}
             figures.receiver_faults = Counter(receiver.faults)
             figures.timed_out_batches = sum("Task timed out" in line for line in dev.output().splitlines())
             if faults_log.exists():
@@ -402,7 +409,7 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             figures.replayed = {k: summary[k] for k in ("matched", "sent", "skipped", "failed") if k in summary}
             settle(stack, receiver, patience)
             figures.seconds["replay"] = time.monotonic() - t1
-            dead_after, _ = dlq_pairs(workdir)
+            dead_after = dlq_pairs(dlq_entries(workdir))
             permanent = {k for k in pairs if receiver.is_permanent(k)}
             figures.permanent_pairs = len(permanent)
             figures.after_replay_not_once = [k for k in pairs if k not in permanent and receiver.effects[k] != 1]

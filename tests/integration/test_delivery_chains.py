@@ -7,12 +7,19 @@ delivered by one and dead-lettered by the other.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hookline.local.sqs_events import to_lambda_records
 from tests.integration import test_delivery as d
 from tests.integration.test_route_claims import raw_items
 from tests.support.receiver import Receiver, Script
+
+
+def deliver(stack: Any, delivery: Any, task: Any, context: Any) -> set[str]:
+    """Queue one task, hand what the queue gives to delivery; the message ids it reported failed."""
+    d.enqueue(stack, task)
+    return d.failed(d.run(stack, delivery, d.receive(stack), context))
 
 
 def test_a_second_queueing_steps_aside_while_the_first_retries(stack: Any, lambda_context: Any) -> None:
@@ -22,11 +29,9 @@ def test_a_second_queueing_steps_aside_while_the_first_retries(stack: Any, lambd
         d.enqueue(stack, d.task("evt-chain", chain="first"))
         first = d.receive(stack)
         assert d.failed(d.run(stack, delivery, first, lambda_context))
-        # When the event's second queueing is received meanwhile
-        d.enqueue(stack, d.task("evt-chain", chain="late"))
-        response = d.run(stack, delivery, d.receive(stack), lambda_context)
-        # Then it is acknowledged without a request and without touching the route's log
-        assert d.failed(response) == set()
+        # When the event's second queueing is received meanwhile: it is acknowledged without a request and
+        # without touching the route's log
+        assert deliver(stack, delivery, d.task("evt-chain", chain="late"), lambda_context) == set()
         assert len(dest.requests) == 1
         item = raw_items(stack, "evt-chain")["orders-to-crm"]
         assert item["status"] == "retrying" and len(item["attempts"]) == 1 and item["idem_chain"] == "first"
@@ -43,13 +48,11 @@ def test_after_the_first_queueing_is_dead_lettered_the_second_steps_aside_and_a_
     with Receiver(Script(statuses=[422, 200])) as dest:
         delivery = d.make_delivery(stack, d.config(dest.url))
         # Given the first queueing dead-lettered (a permanent answer)
-        d.enqueue(stack, d.task("evt-dead", chain="first"))
-        d.run(stack, delivery, d.receive(stack), lambda_context)
+        deliver(stack, delivery, d.task("evt-dead", chain="first"), lambda_context)
         dead = d.dlq_messages(stack)
         assert len(dead) == 1
         # When the second queueing arrives
-        d.enqueue(stack, d.task("evt-dead", chain="late"))
-        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert deliver(stack, delivery, d.task("evt-dead", chain="late"), lambda_context) == set()
         # Then it sends nothing and adds nothing to the DLQ: the pair is there once, with its reason
         assert len(dest.requests) == 1
         assert d.route_item(stack, "evt-dead")["status"] == "dead"
@@ -65,16 +68,14 @@ def test_after_the_first_queueing_is_dead_lettered_the_second_steps_aside_and_a_
 def test_the_binding_ends_with_the_idempotency_window(stack: Any, lambda_context: Any) -> None:
     with Receiver() as dest:
         delivery = d.make_delivery(stack, d.config(dest.url))
-        d.enqueue(stack, d.task("evt-reused", chain="first"))
-        d.run(stack, delivery, d.receive(stack), lambda_context)
+        deliver(stack, delivery, d.task("evt-reused", chain="first"), lambda_context)
         # Given the window over (the id may now name a new event): the claim and the binding have lapsed
         stack.ddb.Table(stack.events_table).update_item(
             Key={"event_id": "evt-reused", "route": "orders-to-crm"},
             UpdateExpression="SET idem_expiration = :past, idem_chain_until = :past",
             ExpressionAttributeValues={":past": 1})
         # When a message of another queueing comes: it is delivered, and now owns the route
-        d.enqueue(stack, d.task("evt-reused", chain="new"))
-        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert deliver(stack, delivery, d.task("evt-reused", chain="new"), lambda_context) == set()
         assert len(dest.requests) == 2
     assert raw_items(stack, "evt-reused")["orders-to-crm"]["idem_chain"] == "new"
 
@@ -83,17 +84,13 @@ def test_messages_without_a_chain_are_not_held_back(stack: Any, lambda_context: 
     # Messages queued before chains existed (and syncs' tasks) bind nothing and are never stepped aside
     with Receiver(Script(statuses=[500, 200])) as dest:
         delivery = d.make_delivery(stack, d.config(dest.url))
-        d.enqueue(stack, d.task("evt-unchained", chain="first"))
-        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context))
-        d.enqueue(stack, d.task("evt-unchained"))
-        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert deliver(stack, delivery, d.task("evt-unchained", chain="first"), lambda_context)
+        assert deliver(stack, delivery, d.task("evt-unchained"), lambda_context) == set()
         assert len(dest.requests) == 2
     assert d.route_item(stack, "evt-unchained")["status"] == "delivered"
 
 
 def test_a_second_queueing_during_the_first_ones_send_waits_like_any_copy(stack: Any, lambda_context: Any) -> None:
-    import time
-
     with Receiver() as dest:
         delivery = d.make_delivery(stack, d.config(dest.url))
         # Given the first queueing's message sending right now (its claim is live)

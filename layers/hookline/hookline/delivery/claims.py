@@ -154,7 +154,8 @@ class RouteClaims(DynamoDBPersistenceLayer):
 
 
 def _claimed(item: dict[str, Any], layer: RouteClaims, now: float) -> bool:
-    """Powertools' condition failed on `item` (a live claim or a completed delivery), as opposed to the chain's."""
+    """Powertools' condition failed on `item` (a live claim or a completed delivery), as opposed to the
+    claimant's terms (`_claimant_terms`)."""
     status = item.get(layer.status_attr, {}).get("S")
     if status is None or float(item.get(layer.expiry_attr, {}).get("N", "0")) < int(now):
         return False
