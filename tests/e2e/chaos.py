@@ -313,7 +313,8 @@ def event_log_outcomes(workdir: Path, key: str) -> list[str]:
     """The pair's attempts as the event log has them (`outcome status_code`), then its status."""
     event_id, route = key.rsplit(":", 1)
     rows = [r for r in hookline(workdir, "events", "--id", event_id, "--json") if r["route"] == route]
-    return [f"log: {a.get('outcome')} {a.get('status_code')}" for r in rows for a in r["attempt_history"]] + \
+    return [f"log: {a.get('outcome')} {a.get('status_code')} by {str(a.get('message_id'))[:8]}"
+            for r in rows for a in r["attempt_history"]] + \
         [f"log status: {r['status']}" for r in rows]
 
 

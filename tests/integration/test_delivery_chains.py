@@ -1,17 +1,22 @@
-"""One queueing per (event, route): a second queueing of an event steps aside (delivery/chains.py).
+"""One retry sequence per (event, route): a second queueing of an event, or a second copy of a deferral,
+steps aside (delivery/chains.py).
 
 Ingress queues an event twice when a copy arrives after the first invocation's deadline and no
-delivery has begun. Without a binding, both messages ran their own retry sequence: a pair could be
+delivery has begun; a deferral queues a second copy when its message is handed back after the first
+copy was sent. Without a binding, both messages ran their own retry sequence: a pair could be
 delivered by one and dead-lettered by the other.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from hookline.local.sqs_events import to_lambda_records
+from hookline.messages import DeliveryTask
 from tests.integration import test_delivery as d
+from tests.integration.test_records_store import Clock, make
 from tests.integration.test_route_claims import raw_items
 from tests.support.receiver import Receiver, Script
 
@@ -39,7 +44,10 @@ def test_a_second_queueing_steps_aside_while_the_first_retries(stack: Any, lambd
         d.make_visible(stack, first)
         assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
         assert len(dest.requests) == 2
-    assert d.route_item(stack, "evt-chain")["status"] == "delivered"
+    item = d.route_item(stack, "evt-chain")
+    assert item["status"] == "delivered"
+    # Each attempt names the message that made it: both were the first queueing's
+    assert [a["message_id"] for a in item["attempts"]] == [first[0]["MessageId"]] * 2
     assert d.dlq_messages(stack) == []
 
 
@@ -126,3 +134,110 @@ def test_a_message_handed_back_after_it_was_dead_lettered_is_not_attempted_again
         assert len(d.dlq_messages(stack)) == 1
     item = d.route_item(stack, "evt-handed-back")
     assert item["status"] == "dead" and len(item["attempts"]) == 1
+
+
+# ---------------------------------------------------------------- a deferral's copy, and its message handed back
+
+
+class CopiesKept:
+    """The deliver role's SQS client, except that a deferral's copies are kept here instead of queued with
+    their delay (a test enqueues them when it wants them)."""
+
+    def __init__(self, stack: Any, inner: Any, fail_with: Exception | None = None) -> None:
+        self.stack, self.inner, self.fail_with = stack, inner, fail_with
+        self.copies: list[dict[str, Any]] = []
+
+    def send_message(self, **kwargs: Any) -> Any:
+        if kwargs["QueueUrl"] != self.stack.queue_url:
+            return self.inner.send_message(**kwargs)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.copies.append(json.loads(kwargs["MessageBody"]))
+        return {"MessageId": f"kept-{len(self.copies)}"}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def held_delivery(stack: Any, url: str, fail_with: Exception | None = None) -> tuple[Any, Any, CopiesKept]:
+    """Delivery with the records table's guards, the destination's breaker open (one failure opens it)."""
+    cfg = d.config(url, dest={"circuit_breaker": {"failures": 1, "cool_down_seconds": 60}}, retry=[1, 1])
+    clock = Clock()
+    delivery, store = make(stack, cfg, clock)
+    store.open_breaker("crm", now=clock.now, probe_at=clock.now + 60)
+    spy = CopiesKept(stack, delivery.deps.sqs, fail_with)
+    delivery.deps.sqs = spy
+    return delivery, store, spy
+
+
+def reopen(delivery: Any, store: Any) -> None:
+    """The destination recovered: its breaker closed, and the cool-down over (guards cache its state)."""
+    delivery.deps.clock.now += 61
+    store.close_breaker("crm", now=delivery.deps.clock())
+
+
+def test_a_held_message_handed_back_after_its_copy_was_queued_leaves_one_retry_sequence(
+        stack: Any, lambda_context: Any) -> None:
+    with Receiver(Script(statuses=[422, 200])) as dest:
+        delivery, store, spy = held_delivery(stack, dest.url)
+        d.enqueue(stack, d.task("evt-held", chain="first"))
+        messages = d.receive(stack)
+        # Given a held event whose invocation re-enqueued its copy, then died before SQS deleted the message
+        delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
+        assert len(spy.copies) == 1 and spy.copies[0]["parent"] == "first"
+        assert raw_items(stack, "evt-held")["orders-to-crm"]["idem_handed_over_by"] == messages[0]["MessageId"]
+        # When SQS hands the message back while the breaker is still open: it is held again, and queues a
+        # second copy (it cannot know whether the first was sent)
+        d.make_visible(stack, messages)
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert len(spy.copies) == 2 and spy.copies[0]["chain"] != spy.copies[1]["chain"]
+        # And the breaker closes: the first copy to come is attempted and dead-lettered (a permanent answer)
+        reopen(delivery, store)
+        d.enqueue(stack, DeliveryTask(**spy.copies[1]))
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert len(dest.requests) == 1 and len(d.dlq_messages(stack)) == 1
+        # Then the other copy steps aside: no request, and the pair is in the DLQ once, not also delivered
+        d.enqueue(stack, DeliveryTask(**spy.copies[0]))
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert len(dest.requests) == 1 and len(d.dlq_messages(stack)) == 1
+    assert d.route_item(stack, "evt-held")["status"] == "dead"
+
+
+def test_a_message_that_died_between_its_hand_over_and_its_copy_defers_again(
+        stack: Any, lambda_context: Any) -> None:
+    with Receiver() as dest:
+        delivery, store, spy = held_delivery(stack, dest.url, fail_with=RuntimeError("the invocation died here"))
+        d.enqueue(stack, d.task("evt-died", chain="first"))
+        messages = d.receive(stack)
+        # Given a held event whose invocation wrote the hand-over and died before its copy was queued
+        assert d.failed(d.run(stack, delivery, messages, lambda_context)) == {messages[0]["MessageId"]}
+        assert spy.copies == []
+        # When the message comes back after the breaker closed: it may not claim (a copy might exist), so it
+        # queues one, without a request
+        spy.fail_with = None
+        reopen(delivery, store)
+        d.make_visible(stack, messages)
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert dest.requests == [] and len(spy.copies) == 1
+        # Then the copy delivers the event: nothing lost
+        d.enqueue(stack, DeliveryTask(**spy.copies[0]))
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert len(dest.requests) == 1
+    assert d.route_item(stack, "evt-died")["status"] == "delivered"
+
+
+def test_a_chainless_held_message_handed_back_leaves_one_retry_sequence(stack: Any, lambda_context: Any) -> None:
+    # A sync's task carries no chain: its copies get one, and the route passes to the first of them
+    with Receiver(Script(statuses=[422, 200])) as dest:
+        delivery, store, spy = held_delivery(stack, dest.url)
+        d.enqueue(stack, d.task("evt-sync"))
+        messages = d.receive(stack)
+        delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
+        d.make_visible(stack, messages)
+        d.run(stack, delivery, d.receive(stack), lambda_context)
+        assert len(spy.copies) == 2 and all(c["chain"] and "parent" not in c for c in spy.copies)
+        reopen(delivery, store)
+        for copy in spy.copies:
+            d.enqueue(stack, DeliveryTask(**copy))
+            d.run(stack, delivery, d.receive(stack), lambda_context)
+        assert len(dest.requests) == 1 and len(d.dlq_messages(stack)) == 1

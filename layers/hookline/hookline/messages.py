@@ -51,6 +51,9 @@ class DeliveryTask(BaseModel):
     # Which queueing of the event this message belongs to (ingress: the accepting invocation's token);
     # the first to claim a route owns its delivery, others step aside (delivery/chains.py).
     chain: str | None = None
+    # On a copy a deferral re-enqueued: the deferring message's chain. The route passes from that chain
+    # to this copy's own (a fresh one) at the copy's first claim or deferral (delivery/chains.py).
+    parent: str | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> DeliveryTask:

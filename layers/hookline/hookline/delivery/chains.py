@@ -1,6 +1,6 @@
 """Which message may deliver an (event, route): one queueing, and no second run of a dead-lettered message.
 
-Two cases made a pair both delivered and in the DLQ; the delivery claim (delivery/claims.py) now
+Three cases made a pair both delivered and in the DLQ; the delivery claim (delivery/claims.py) now
 refuses the message in each, with no extra request (its conditional write checks, and the item it
 returns on a failed condition says why):
 
@@ -11,6 +11,15 @@ returns on a failed condition says why):
   window ends. A message of another chain steps aside (`ChainSuperseded`) instead of starting a
   second retry sequence. Nothing is lost: the owning message stays on the queue until it ends
   delivered or in the DLQ, and a DLQ replay keeps the task, so its chain.
+- **Deferred, then handed back.** A deferral on the standard queue (rate limit, breaker hold)
+  re-enqueues the task as a new message and acknowledges the old one. If the invocation dies in
+  between, SQS hands the old message back and a second copy would be queued: two retry sequences
+  again. So before it re-enqueues, the deferring message binds the route to its own chain (if it has
+  one) and writes its id as `handed_over_by` (one conditional write, `RouteClaims.hand_over`), and the copy gets a
+  fresh chain, with the deferring one as its `parent`. The route passes to the copy at the copy's
+  first claim or deferral (the binding accepts the parent). The old message, handed back, cannot
+  claim (`HandedOver`): not knowing whether its copy was sent, it defers again; of the copies, the
+  first to claim or defer owns the route, and the others step aside.
 - **Dead-lettered, then handed back.** When an invocation dies after sending a message to the DLQ
   but before SQS deletes it, the message comes back. Its pair is already in the DLQ (the route's item
   names the message, `dead_message_id`, written after the DLQ accepted it), so the message is
@@ -27,6 +36,8 @@ from dataclasses import dataclass
 class Claimant:
     message_id: str
     chain: str | None  # None: binds nothing (tasks queued by an older version, and syncs' tasks)
+    parent: str | None = None  # a deferral's copy: the deferring message's chain, whose binding it takes over
+    received_before: bool = False  # ApproximateReceiveCount > 1: it may have handed the route over already
 
 
 # The message whose claim is being taken on this thread, set by the delivery engine around its
@@ -44,6 +55,14 @@ class ChainSuperseded(NotThisMessage):
     def __init__(self, owner: str) -> None:
         super().__init__(f"delivered by another queueing of this event (chain {owner})")
         self.owner = owner
+
+
+class HandedOver(NotThisMessage):
+    """This message deferred its route to a copy before (its acknowledgement was lost): defer again."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"message {message_id} re-enqueued its event before; deferring again")
+        self.message_id = message_id
 
 
 class AlreadyDeadLettered(NotThisMessage):

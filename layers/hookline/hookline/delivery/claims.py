@@ -13,7 +13,8 @@ The delivered attempt travels in the function's result under `LOG_KEY`; it is wr
 in the saved response. Readers (aws.EventLog) drop the `idem_*` attributes.
 
 The claim also binds the route to one queueing of the event, and refuses a message handed back after
-it was dead-lettered (delivery/chains.py).
+it was dead-lettered or after it re-enqueued its event (delivery/chains.py); `hand_over` is a
+deferral's write.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
+from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant, HandedOver
 
 CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
 LOG_KEY = "log"  # in the delivery function's result: {"status", "attempt", "fields"} for the event log
 _SEP = ":"  # route names never contain it (config: ^[A-Za-z0-9_.-]+$); event ids may
 CHAIN_ATTR, CHAIN_UNTIL_ATTR = f"{CLAIM_PREFIX}chain", f"{CLAIM_PREFIX}chain_until"
 DEAD_MESSAGE_ATTR = "dead_message_id"  # written with the route's `dead` status (the event log's, public)
+HANDED_OVER_ATTR = f"{CLAIM_PREFIX}handed_over_by"  # the message whose deferral re-enqueued the event last
+_BOUND = "attribute_not_exists(#chain) OR #chain = :chain OR #chain_until < :now"
 _LIVE_CLAIM = "attribute_not_exists(#status) OR #expiry < :now OR " \
               "(#status = :inprogress AND attribute_exists(#ip) AND #ip < :now_ms)"
 
@@ -106,6 +109,33 @@ class RouteClaims(DynamoDBPersistenceLayer):
             self._save_to_cache(data_record=old)
             raise IdempotencyItemAlreadyExistsError(old_data_record=old) from exc
 
+    def hand_over(self, idempotency_key: str, claimant: Claimant, until: float,
+                  fields: dict[str, Any] | None = None) -> bool:
+        """Before a deferral re-enqueues its task (delivery/chains.py): bind the route to the message's
+        chain and name the message as handing it over. False: another queueing owns the route. `fields`
+        (source, received_at) keep an item created here filterable, as the event log's writes do."""
+        names = {"#handed": HANDED_OVER_ATTR}
+        values: dict[str, Any] = {":msg": {"S": claimant.message_id}}
+        update, condition = "SET #handed = :msg", None
+        for i, (name, value) in enumerate((fields or {}).items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = _value(value)
+            update += f", #f{i} = :f{i}"
+        if claimant.chain is not None:
+            condition = _bound(claimant, names, values, int(dt.datetime.now().timestamp()))
+            update += ", #chain = :chain, #chain_until = :until"
+            values[":until"] = {"N": str(int(until))}
+        try:
+            self.client.update_item(TableName=self.table_name, Key=self._get_key(idempotency_key),
+                                    UpdateExpression=update, ExpressionAttributeNames=names,
+                                    ExpressionAttributeValues=values,
+                                    **({"ConditionExpression": condition} if condition else {}))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def _item_to_data_record(self, item: dict[str, Any]) -> DataRecord:
         record = super()._item_to_data_record(item)
         data = self._deserializer.deserialize({"M": item})
@@ -165,18 +195,32 @@ def _claimed(item: dict[str, Any], layer: RouteClaims, now: float) -> bool:
     return in_progress_until is None or float(in_progress_until) >= int(now * 1000)
 
 
+def _bound(claimant: Claimant, names: dict[str, str], values: dict[str, Any], now: int) -> str:
+    """The route bound to this message's chain, to none, to its parent (a deferral's copy takes the
+    binding over), or the binding lapsed."""
+    names.update({"#chain": CHAIN_ATTR, "#chain_until": CHAIN_UNTIL_ATTR})
+    values[":chain"] = {"S": str(claimant.chain)}
+    values.setdefault(":now", {"N": str(now)})
+    if claimant.parent is None:
+        return _BOUND
+    values[":parent"] = {"S": claimant.parent}
+    return f"{_BOUND} OR #chain = :parent"
+
+
 def _claimant_terms(claimant: Claimant, condition: str, sets: str, names: dict[str, str],
                     values: dict[str, Any]) -> tuple[str, str]:
-    """The claim's condition and SET for this message: not a message already dead-lettered, and the
-    route bound to no other queueing of the event (or the binding lapsed); the first claim binds it."""
+    """The claim's condition and SET for this message: not a message already dead-lettered, nor one that
+    handed the route over to a copy, and the route bound to no other queueing of the event (or the binding
+    lapsed); the first claim binds it."""
     names["#dead"] = DEAD_MESSAGE_ATTR
     values[":msg"] = {"S": claimant.message_id}
     condition = f"({condition}) AND (attribute_not_exists(#dead) OR #dead <> :msg)"
+    if claimant.received_before:  # a message's first receive cannot have handed anything over
+        names["#handed"] = HANDED_OVER_ATTR
+        condition += " AND (attribute_not_exists(#handed) OR #handed <> :msg)"
     if claimant.chain is not None:
-        condition += " AND (attribute_not_exists(#chain) OR #chain = :chain OR #chain_until < :now)"
+        condition += f" AND ({_bound(claimant, names, values, int(values[':now']['N']))})"
         sets += ", #chain = :chain, #chain_until = :expiry"
-        names.update({"#chain": CHAIN_ATTR, "#chain_until": CHAIN_UNTIL_ATTR})
-        values[":chain"] = {"S": claimant.chain}
     return condition, sets
 
 
@@ -185,5 +229,7 @@ def _refuse(claimant: Claimant, item: dict[str, Any]) -> None:
     if item.get(DEAD_MESSAGE_ATTR, {}).get("S") == claimant.message_id:
         raise AlreadyDeadLettered(claimant.message_id)
     owner = item.get(CHAIN_ATTR, {}).get("S")
-    if claimant.chain is not None and owner is not None and owner != claimant.chain:
+    if claimant.chain is not None and owner is not None and owner not in (claimant.chain, claimant.parent):
         raise ChainSuperseded(owner)
+    if item.get(HANDED_OVER_ATTR, {}).get("S") == claimant.message_id:
+        raise HandedOver(claimant.message_id)

@@ -26,6 +26,7 @@ short enough that held events drain soon after the breaker closes: `hold_delay` 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from hookline.messages import DeliveryTask
@@ -49,10 +50,12 @@ def attempts(task: DeliveryTask, receive_count: int, deferrals: int = 0) -> Atte
 
 
 def requeued_task(task: DeliveryTask, receive_count: int, held_since: float | None = None) -> DeliveryTask:
-    """The copy a deferral re-enqueues on the standard queue: the attempts made so far carried on."""
+    """The copy a deferral re-enqueues on the standard queue: the attempts made so far carried on, and a
+    chain of its own that takes the route over from the deferring message's (delivery/chains.py)."""
     made = attempts(task, receive_count).schedule_attempt - 1
     return task.model_copy(update={"schedule_attempts": made,
-                                   "held_since": held_since if held_since is not None else task.held_since})
+                                   "held_since": held_since if held_since is not None else task.held_since,
+                                   "chain": secrets.token_hex(8), "parent": task.chain})
 
 
 def dead_letter_task(task: DeliveryTask, lifetime_attempts: int) -> DeliveryTask:

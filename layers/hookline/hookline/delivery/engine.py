@@ -79,7 +79,7 @@ from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
 from hookline.delivery import deferral, guards, ordering, outcomes, retry
-from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, NotThisMessage
+from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
@@ -107,8 +107,9 @@ MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for t
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
 # Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
 STALE, HELD, DEFERRED = "stale", "held", "deferred"
-# Not sent (delivery/chains.py): another queueing of the same event owns this route's delivery; this
-# message was dead-lettered already (its acknowledgement was lost).
+# Not sent (delivery/chains.py): another message of the same event (a second queueing, or another copy
+# of a deferral) owns this route's delivery; this message was dead-lettered already (its acknowledgement
+# was lost).
 SUPERSEDED, ALREADY_DEAD = "superseded", "already_dead_lettered"
 
 
@@ -340,13 +341,19 @@ class Delivery:
         return result
 
     def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
-        bound = CURRENT_CLAIMANT.set(Claimant(ctx.record.message_id, ctx.task.chain))
+        bound = CURRENT_CLAIMANT.set(Claimant(ctx.record.message_id, ctx.task.chain, ctx.task.parent,
+                                              received_before=ctx.receive_count > 1))
         try:
-            saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task))
+            saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task),
+                                    message_id=ctx.record.message_id)
         except IdempotencyPersistenceLayerError as e:
             refused = e.__cause__
             if not isinstance(refused, NotThisMessage):
                 raise
+            if isinstance(refused, HandedOver):  # its copy may never have been sent: send one (again)
+                from hookline.delivery.records_outcomes import defer_again
+
+                return defer_again(self, ctx)
             # The pair is another message's to deliver, or in the DLQ already: acknowledge this one.
             return RecordResult(ctx.record.message_id,
                                 ALREADY_DEAD if isinstance(refused, AlreadyDeadLettered) else SUPERSEDED,
@@ -404,7 +411,7 @@ class Delivery:
         return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
 
     def _send(self, key: str, job: Job, deadline: float | None,
-              fields: dict[str, Any] | None = None) -> dict[str, Any]:
+              fields: dict[str, Any] | None = None, message_id: str | None = None) -> dict[str, Any]:
         if job.late is not None:
             job = self._enrich_and_map(job, job.late, deadline)
         if job.destination.type != "http":
@@ -421,7 +428,7 @@ class Delivery:
             # delivery/claims.py: the claim's completion writes the attempt too (one write, not two).
             from hookline.delivery.claims import LOG_KEY
 
-            saved[LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved),
+            saved[LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved, message_id),
                               "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
         return saved
 
@@ -443,7 +450,8 @@ class Delivery:
             # Not best-effort: if this write fails the message is retried, and the retry sends nothing
             # (the idempotency record answers) but records the delivery.
             self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=DELIVERED,
-                                            attempt=None if replayed else _delivered_attempt(saved),
+                                            attempt=None if replayed else _delivered_attempt(
+                                                saved, ctx.record.message_id),
                                             delivered_at=delivered_at, **_item_fields(task))
         return RecordResult(ctx.record.message_id, DELIVERED, task.event_id, task.route, ctx.attempt,
                             status_code=saved.get("status_code"),
@@ -597,7 +605,7 @@ class Delivery:
             logger.info("another copy is being delivered; checking again shortly", extra=fields)
         elif r.status == SUPERSEDED:
             count("DeliverySuperseded")
-            logger.info("another queueing of this event owns the delivery; message dropped", extra=fields)
+            logger.info("another message of this event owns the delivery; message dropped", extra=fields)
         elif r.status == ALREADY_DEAD:
             logger.warning("message handed back after it was dead-lettered; not attempted again", extra=fields)
         else:
@@ -617,9 +625,9 @@ def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
     return {**(response or {}), "replayed": True}
 
 
-def _delivered_attempt(saved: dict[str, Any]) -> dict[str, Any]:
+def _delivered_attempt(saved: dict[str, Any], message_id: str | None) -> dict[str, Any]:
     return {"at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
-            "error": None, "outcome": outcomes.Verdict.DELIVERED.value}
+            "error": None, "outcome": outcomes.Verdict.DELIVERED.value, "message_id": message_id}
 
 
 def _item_fields(task: DeliveryTask) -> dict[str, Any]:
@@ -635,6 +643,8 @@ def _attempt_item(ctx: _Ctx, http: HttpResult | None, error: str, verdict: outco
         "latency_ms": round(http.latency_ms, 1) if http else None,
         "error": error or None,
         "outcome": verdict.value,
+        # Which SQS message made the attempt: a DLQ replay, or a second queueing of the event, is another.
+        "message_id": ctx.record.message_id,
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hookline.delivery import deferral, guards, outcomes, retry
+from hookline.delivery.chains import Claimant
 from hookline.observability import count, logger, metrics
 
 
@@ -36,20 +37,44 @@ def not_sent(delivery: Any, ctx: Any, gate: guards.Gate) -> Any:
         held_for = now - (gate.held_since or now)
         delay = retry.jittered(deferral.hold_delay(held_for, gate.extras.get("cool_down") or 1, gate.delay),
                                deps.rng)
-        if ctx.held_since is None:
-            _log(deps, task, HELD, held_since=gate.held_since, last_error="the destination's circuit breaker is open",
-                 next_attempt_at=now + delay)
     else:
         delay = max(gate.delay, 0.0)
     kept = _defer(delivery, ctx, delay, gate.held_since if held else None)
+    if kept is None:
+        return _superseded(ctx)
+    if held and ctx.held_since is None:
+        _log(deps, task, HELD, held_since=gate.held_since, last_error="the destination's circuit breaker is open",
+             next_attempt_at=now + delay)
     opened_at = gate.extras.get("opened_at")
     return RecordResult(message_id, HELD if held else DEFERRED, task.event_id, task.route, ctx.attempt - 1,
                         reason=gate.reason, delay=deferral.queue_delay(delay), left_on_queue=kept,
                         open_seconds=(now - opened_at) if held and opened_at else None)
 
 
-def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> bool:
-    """Put the event back for later without spending an attempt. True when its message stays on the queue."""
+def defer_again(delivery: Any, ctx: Any) -> Any:
+    """A message handed back after it re-enqueued its event (delivery/chains.py, `HandedOver`): whether its
+    copy was sent is unknown, so it sends one now; if copies meet, the first to claim or defer wins."""
+    from hookline.delivery.engine import DEFERRED, RecordResult
+
+    kept = _defer(delivery, ctx, 0, ctx.held_since)
+    if kept is None:
+        return _superseded(ctx)
+    task = ctx.task
+    return RecordResult(ctx.record.message_id, DEFERRED, task.event_id, task.route, ctx.attempt - 1,
+                        reason="handed_back", delay=0, left_on_queue=kept)
+
+
+def _superseded(ctx: Any) -> Any:
+    from hookline.delivery.engine import SUPERSEDED, RecordResult
+
+    task = ctx.task
+    return RecordResult(ctx.record.message_id, SUPERSEDED, task.event_id, task.route, ctx.attempt - 1,
+                        error="another message of this event owns the route's delivery")
+
+
+def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> bool | None:
+    """Put the event back for later without spending an attempt. True when its message stays on the queue,
+    False when a copy was re-enqueued, None when another message owns the route (nothing to do)."""
     from hookline.delivery.engine import _is_fifo
 
     deps, record, task = delivery.deps, ctx.record, ctx.task
@@ -58,6 +83,12 @@ def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> b
             deps.records.add_deferral(task.route, task.event_id, held_since)
         delivery._change_visibility(record, deferral.queue_delay(delay))
         return True
+    hand_over = getattr(deps.persistence, "hand_over", None)
+    if hand_over is not None and not hand_over(
+            ctx.key, Claimant(record.message_id, task.chain, task.parent),
+            until=deps.clock() + deps.idempotency_window_seconds,
+            fields={"source": task.source, "received_at": task.received_at}):
+        return None
     copy = deferral.requeued_task(task, ctx.receive_count, held_since)
     try:
         deps.sqs.send_message(QueueUrl=delivery._queue_url(record.event_source_arn),
@@ -117,6 +148,8 @@ def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) ->
     cool_down = deps.config.destinations[route.destination].breaker.cool_down_seconds
     delay = retry.jittered(deferral.hold_delay(now - held_since, cool_down), deps.rng)
     kept = _defer(delivery, ctx, delay, held_since)
+    if kept is None:  # not expected: this message's claim, moments ago, bound the route to it
+        return _superseded(ctx)
     return RecordResult(ctx.record.message_id, HELD, task.event_id, task.route, ctx.attempt, reason="probe_failed",
                         status_code=http.status_code, error=http.error, delay=delay,
                         latency_ms=http.latency_ms, left_on_queue=kept)
