@@ -24,6 +24,7 @@ from standardwebhooks import Webhook
 from hookline.aws import EventLog, PayloadStore
 from hookline.config import parse_config
 from hookline.delivery import engine as delivery_module
+from hookline.delivery import results as results_module
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.http import HttpSender
@@ -55,7 +56,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 class Metrics:
-    """Records hookline.delivery.engine's metric calls (names and reason dimensions)."""
+    """Records the delivery engine's metric calls (names and reason dimensions; engine.py and results.py)."""
 
     def __init__(self) -> None:
         self.counts: list[tuple[str, str | None]] = []
@@ -71,6 +72,7 @@ class Metrics:
 def counted(monkeypatch: pytest.MonkeyPatch) -> Metrics:
     recorder = Metrics()
     monkeypatch.setattr(delivery_module, "count", recorder)
+    monkeypatch.setattr(results_module, "count", recorder)
     return recorder
 
 

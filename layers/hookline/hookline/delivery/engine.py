@@ -42,12 +42,7 @@ blocking work runs on a bounded thread pool, so a batch of ten to a slow destina
 about one round trip. Metrics are emitted from the event loop's thread only; logs carry
 event_id and route as per-call `extra` (Logger keys are process-global, threads share them).
 
-DLQ message: the body is the DeliveryTask JSON with `prior_attempts` set to the attempts made
-so far (a replay counts on) and `enriched` (the enrichment results, when the route has steps);
-the attributes (names in hookline.messages) are route, source,
-event_id, reason (String); status_code, attempts, first_attempt_at, last_attempt_at (Number,
-times in epoch seconds); last_error (String, <= 500 chars, no secrets); and, when a transform
-produced the body that failed, mapped_body (the JSON sent, for `hookline dlq replay --dry-run`).
+DLQ message: delivery/dead_letters.py.
 """
 
 from __future__ import annotations
@@ -63,7 +58,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -78,39 +72,26 @@ from pydantic import ValidationError
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.config import HooklineConfig, RouteConfig
-from hookline.delivery import deferral, guards, ordering, outcomes, retry
+from hookline.delivery import dead_letters, deferral, guards, ordering, outcomes, retry
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
-from hookline.messages import (
-    DLQ_ATTR_ATTEMPTS,
-    DLQ_ATTR_EVENT_ID,
-    DLQ_ATTR_FIRST_ATTEMPT,
-    DLQ_ATTR_LAST_ATTEMPT,
-    DLQ_ATTR_LAST_ERROR,
-    DLQ_ATTR_MAPPED_BODY,
-    DLQ_ATTR_REASON,
-    DLQ_ATTR_ROUTE,
-    DLQ_ATTR_SOURCE,
-    DLQ_ATTR_STATUS_CODE,
-    DeliveryTask,
+from hookline.delivery.results import (
+    ALREADY_DEAD,
+    DEAD,
+    DELIVERED,
+    IN_PROGRESS,
+    RETRYING,
+    SUPERSEDED,
+    RecordResult,
+    observe,
 )
-from hookline.observability import count, logger, metrics
+from hookline.messages import DeliveryTask
+from hookline.observability import count, logger
 from hookline.secrets import SecretResolver
 
 KEY_PREFIX = "hookline-delivery"
-MAX_MAPPED_BODY_ATTR_BYTES = 64 * 1024
-MAX_DLQ_MESSAGE_BYTES = 250 * 1024  # SQS allows 256 KiB in all; keep room for the attributes' names
-
-# Record statuses (also the event log's, except in_progress which is not recorded).
-DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
-# Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
-STALE, HELD, DEFERRED = "stale", "held", "deferred"
-# Not sent (delivery/chains.py): another message of the same event (a second queueing, or another copy
-# of a deferral) owns this route's delivery; this message was dead-lettered already (its acknowledgement
-# was lost).
-SUPERSEDED, ALREADY_DEAD = "superseded", "already_dead_lettered"
 
 
 # ---------------------------------------------------------------- wiring
@@ -141,39 +122,6 @@ class DeliveryDeps:
     guards: Any = None
     records: Any = None  # delivery.store.RecordsStore: deferral counters of ordered (FIFO) messages
     ordered_queue_url: str = ""
-
-
-@dataclass
-class RecordResult:
-    """What happened to one SQS record (returned by `Delivery.process`)."""
-
-    message_id: str
-    status: str  # delivered | retrying | dead | in_progress
-    event_id: str | None = None
-    route: str | None = None
-    attempt: int = 0  # lifetime attempt number
-    reason: str | None = None  # DLQ reason when dead; retry category when retrying
-    status_code: int | None = None
-    error: str | None = None
-    delay: int | None = None  # seconds until the retry
-    latency_ms: float | None = None  # HTTP round trips of this attempt
-    end_to_end_ms: float | None = None  # received at ingress -> 2xx
-    replayed: bool = False  # delivered earlier: no request made this time
-    left_on_queue: bool = False  # a deferral that kept its message (FIFO) instead of re-enqueueing it
-    open_seconds: float | None = None  # held: how long the destination's breaker has been open
-
-    @property
-    def report_failure(self) -> bool:
-        """Left on the queue (SQS redelivers it after the visibility timeout we set)."""
-        return self.status in (RETRYING, IN_PROGRESS) or self.left_on_queue
-
-    def log_fields(self) -> dict[str, Any]:
-        fields = {"event_id": self.event_id, "route": self.route, "message_id": self.message_id,
-                  "attempt": self.attempt, "status_code": self.status_code, "reason": self.reason,
-                  "delay_seconds": self.delay, "error": self.error,
-                  "latency_ms": round(self.latency_ms, 1) if self.latency_ms is not None else None,
-                  "end_to_end_ms": round(self.end_to_end_ms, 1) if self.end_to_end_ms is not None else None}
-        return {k: v for k, v in fields.items() if v is not None}
 
 
 class RetryLater(Exception):
@@ -256,7 +204,7 @@ class Delivery:
         async def record_handler(record: SQSRecord) -> str:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._pool, self.process, record, deadline)
-            self._observe(result)
+            observe(result)
             if result.report_failure:
                 raise RetryLater(f"{result.status}: {result.error or ''}")
             return result.status
@@ -278,7 +226,7 @@ class Delivery:
 
         results, skipped = ordering.process_fifo_batch(records, one, lambda r: r.report_failure, self._pool)
         for result in results:
-            self._observe(result)
+            observe(result)
         for record in skipped:  # behind an unfinished message of their group: SQS keeps them in order
             self._change_visibility(record, 0)
         failed = [r.message_id for r in results if r.report_failure] + [r.message_id for r in skipped]
@@ -298,7 +246,7 @@ class Delivery:
             return self._dead_letter_unreadable(record, receive_count, e)
         schedule = list(self.deps.config.retry.schedule_seconds)
         deferrals, held_since = 0, task.held_since
-        if receive_count > 1 and self.deps.records is not None and _is_fifo(record):
+        if receive_count > 1 and self.deps.records is not None and ordering.is_fifo_record(record):
             deferrals, held_since = self.deps.records.deferrals(task.route, task.event_id)
         counted = deferral.attempts(task, receive_count, deferrals)
         ctx = _Ctx(record, task, receive_count, counted.lifetime, schedule, self.deps.clock(),
@@ -493,17 +441,15 @@ class Delivery:
         first = self._first_attempt_at(ctx)
         dead = deferral.dead_letter_task(task, ctx.attempt)
         enriched = None
-        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= MAX_MAPPED_BODY_ATTR_BYTES:
+        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= dead_letters.MAX_MAPPED_BODY_ATTR_BYTES:
             enriched = ctx.enriched
         body = dead.model_copy(update={"enriched": enriched}).model_dump_json(exclude_none=True)
-        attrs = _dlq_attributes(
+        attrs = dead_letters.dlq_attributes(
             route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
             last_error=error, attempts=ctx.attempt, first_attempt_at=first,
             last_attempt_at=http.started_at if http else ctx.started,
         )
-        if mapped_text is not None and len(mapped_text.encode()) <= MAX_MAPPED_BODY_ATTR_BYTES \
-                and len(body.encode()) + len(mapped_text.encode()) + 2048 <= MAX_DLQ_MESSAGE_BYTES:
-            attrs[DLQ_ATTR_MAPPED_BODY] = {"DataType": "String", "StringValue": mapped_text}
+        attrs = dead_letters.with_mapped_body(attrs, body, mapped_text)
         # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=body, MessageAttributes=attrs)
         # Only now, naming the message: handed back after this (its acknowledgement lost), it is not
@@ -518,7 +464,7 @@ class Delivery:
         where = ".".join(str(p) for p in first["loc"]) if first else ""
         error = truncate(f"not a DeliveryTask: {where + ': ' if where else ''}{first['msg'] if first else exc}")
         now = self.deps.clock()
-        attrs = _dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
+        attrs = dead_letters.dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
                                 first_attempt_at=_first_receive(record, now), last_attempt_at=now)
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=record.body or "{}",
                                    MessageAttributes=attrs)
@@ -577,48 +523,7 @@ class Delivery:
             self._queue_urls[arn] = url
         return url
 
-    # -- metrics and logs (event-loop thread only)
-
-    def _observe(self, r: RecordResult) -> None:
-        fields = r.log_fields()
-        if r.status == DELIVERED:
-            if r.replayed:
-                count("DeliveryDeduplicated")
-                logger.info("already delivered; no request sent", extra=fields)
-                return
-            count("Delivered")
-            if r.end_to_end_ms is not None:
-                metrics.add_metric(name="DeliveryLatency", unit=MetricUnit.Milliseconds, value=r.end_to_end_ms)
-            if r.latency_ms is not None:
-                metrics.add_metric(name="DestinationLatency", unit=MetricUnit.Milliseconds, value=r.latency_ms)
-            logger.info("delivered", extra=fields)
-        elif r.status == RETRYING:
-            count("Retried")
-            logger.warning("delivery failed; retrying", extra=fields)
-        elif r.status == DEAD:
-            count("DeadLettered", reason=r.reason)
-            if r.reason in (outcomes.SCHEMA, outcomes.MAPPING):
-                count("SchemaDrift")
-            logger.error("dead-lettered", extra=fields)
-        elif r.status == IN_PROGRESS:
-            count("DeliveryInProgress")
-            logger.info("another copy is being delivered; checking again shortly", extra=fields)
-        elif r.status == SUPERSEDED:
-            count("DeliverySuperseded")
-            logger.info("another message of this event owns the delivery; message dropped", extra=fields)
-        elif r.status == ALREADY_DEAD:
-            logger.warning("message handed back after it was dead-lettered; not attempted again", extra=fields)
-        else:
-            from hookline.delivery.records_outcomes import observe
-
-            observe(r, fields)
-
-
 # ---------------------------------------------------------------- helpers
-
-
-def _is_fifo(record: SQSRecord) -> bool:
-    return str(record.event_source_arn or "").endswith(".fifo")
 
 
 def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
@@ -655,27 +560,3 @@ def _first_receive(record: SQSRecord, default: float) -> float:
         return default
 
 
-def _dlq_attributes(*, reason: str, last_error: str, attempts: int, first_attempt_at: float,
-                    last_attempt_at: float, route: str | None = None, source: str | None = None,
-                    event_id: str | None = None, status_code: int | None = None) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
-
-    def text(name: str, value: str | None) -> None:
-        if value:  # SQS refuses empty attribute values
-            attrs[name] = {"DataType": "String", "StringValue": value}
-
-    def number(name: str, value: float | None) -> None:
-        if value is not None:
-            attrs[name] = {"DataType": "Number",
-                           "StringValue": str(value) if isinstance(value, int) else f"{value:.3f}"}
-
-    text(DLQ_ATTR_ROUTE, route)
-    text(DLQ_ATTR_SOURCE, source)
-    text(DLQ_ATTR_EVENT_ID, event_id)
-    text(DLQ_ATTR_REASON, reason)
-    number(DLQ_ATTR_STATUS_CODE, status_code)
-    text(DLQ_ATTR_LAST_ERROR, truncate(last_error) if last_error else reason)
-    number(DLQ_ATTR_ATTEMPTS, attempts)
-    number(DLQ_ATTR_FIRST_ATTEMPT, first_attempt_at)
-    number(DLQ_ATTR_LAST_ATTEMPT, last_attempt_at)
-    return attrs

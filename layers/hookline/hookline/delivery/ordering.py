@@ -100,6 +100,11 @@ class FifoPublisher(QueuePublisher):
                 raise QueueUnavailable(f"{len(failed)} of {len(chunk)} ordered messages not queued ({codes})")
 
 
+def is_fifo_record(record: Any) -> bool:
+    """An SQSRecord from a FIFO queue (ordered routes)."""
+    return str(record.event_source_arn or "").endswith(".fifo")
+
+
 def is_fifo_batch(event: dict[str, Any]) -> bool:
     records = event.get("Records") or []
     return bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")

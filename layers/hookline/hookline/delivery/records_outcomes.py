@@ -15,14 +15,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.delivery import deferral, guards, outcomes, retry
+from hookline.delivery import deferral, guards, ordering, outcomes, retry
 from hookline.delivery.chains import Claimant
-from hookline.observability import count, logger, metrics
+from hookline.delivery.results import DEFERRED, HELD, STALE, SUPERSEDED, RecordResult
+from hookline.observability import logger
 
 
 def not_sent(delivery: Any, ctx: Any, gate: guards.Gate) -> Any:
-    from hookline.delivery.engine import DEFERRED, HELD, STALE, RecordResult
-
     task, deps = ctx.task, delivery.deps
     message_id = ctx.record.message_id
     if gate.verdict == guards.STALE:
@@ -54,8 +53,6 @@ def not_sent(delivery: Any, ctx: Any, gate: guards.Gate) -> Any:
 def defer_again(delivery: Any, ctx: Any) -> Any:
     """A message handed back after it re-enqueued its event (delivery/chains.py, `HandedOver`): whether its
     copy was sent is unknown, so it sends one now; if copies meet, the first to claim or defer wins."""
-    from hookline.delivery.engine import DEFERRED, RecordResult
-
     kept = _defer(delivery, ctx, 0, ctx.held_since)
     if kept is None:
         return _superseded(ctx)
@@ -65,8 +62,6 @@ def defer_again(delivery: Any, ctx: Any) -> Any:
 
 
 def _superseded(ctx: Any) -> Any:
-    from hookline.delivery.engine import SUPERSEDED, RecordResult
-
     task = ctx.task
     return RecordResult(ctx.record.message_id, SUPERSEDED, task.event_id, task.route, ctx.attempt - 1,
                         error="another message of this event owns the route's delivery")
@@ -75,10 +70,8 @@ def _superseded(ctx: Any) -> Any:
 def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> bool | None:
     """Put the event back for later without spending an attempt. True when its message stays on the queue,
     False when a copy was re-enqueued, None when another message owns the route (nothing to do)."""
-    from hookline.delivery.engine import _is_fifo
-
     deps, record, task = delivery.deps, ctx.record, ctx.task
-    if _is_fifo(record):
+    if ordering.is_fifo_record(record):
         if deps.records is not None:
             deps.records.add_deferral(task.route, task.event_id, held_since)
         delivery._change_visibility(record, deferral.queue_delay(delay))
@@ -113,28 +106,9 @@ def _log(deps: Any, task: Any, status: str, **fields: Any) -> None:
                                                        "status": status, "error": type(e).__name__})
 
 
-def observe(r: Any, fields: dict[str, Any]) -> None:
-    """Metrics and logs for the statuses above (event-loop thread only, like the engine's)."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    if r.status == "stale":
-        count("Stale")
-        logger.info("stale version; not sent", extra=fields)
-    elif r.status == "held":
-        count("Held")
-        if r.open_seconds is not None:
-            metrics.add_metric(name="BreakerOpenSeconds", unit=MetricUnit.Seconds, value=r.open_seconds)
-        logger.info("held: circuit breaker open", extra=fields)
-    elif r.status == "deferred":
-        count("Deferred", reason=r.reason)
-        logger.info("deferred (not an attempt)", extra=fields)
-
-
 def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) -> Any:
     """The breaker's probe failed: a real request (logged as an attempt), but the event goes back to
     being held, without spending its retry schedule: one probe per cool-down must not dead-letter it."""
-    from hookline.delivery.engine import HELD, RecordResult
-
     deps, task = delivery.deps, ctx.task
     now = deps.clock()
     held_since = ctx.held_since if ctx.held_since is not None else now
