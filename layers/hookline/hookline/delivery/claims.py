@@ -116,18 +116,14 @@ class RouteClaims(DynamoDBPersistenceLayer):
         (source, received_at) keep an item created here filterable, as the event log's writes do."""
         names = {"#handed": HANDED_OVER_ATTR}
         values: dict[str, Any] = {":msg": {"S": claimant.message_id}}
-        update, condition = "SET #handed = :msg", None
-        for i, (name, value) in enumerate((fields or {}).items()):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = _value(value)
-            update += f", #f{i} = :f{i}"
+        sets, condition = ["#handed = :msg", *_set_fields(fields or {}, names, values)], None
         if claimant.chain is not None:
-            condition = _bound(claimant, names, values, int(dt.datetime.now().timestamp()))
-            update += ", #chain = :chain, #chain_until = :until"
-            values[":until"] = {"N": str(int(until))}
+            values.update({":now": {"N": str(int(dt.datetime.now().timestamp()))}, ":until": {"N": str(int(until))}})
+            condition = _bound(claimant, names, values)
+            sets += ["#chain = :chain", "#chain_until = :until"]
         try:
             self.client.update_item(TableName=self.table_name, Key=self._get_key(idempotency_key),
-                                    UpdateExpression=update, ExpressionAttributeNames=names,
+                                    UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeNames=names,
                                     ExpressionAttributeValues=values,
                                     **({"ConditionExpression": condition} if condition else {}))
         except ClientError as exc:
@@ -160,10 +156,7 @@ class RouteClaims(DynamoDBPersistenceLayer):
             values[":attempt"] = _value([log["attempt"]])
             values[":empty"] = {"L": []}
             sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempt)")
-        for i, (name, value) in enumerate((log.get("fields") or {}).items()):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = _value(value)
-            sets.append(f"#f{i} = :f{i}")
+        sets += _set_fields(log.get("fields") or {}, names, values)
         self.client.update_item(TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
                                 UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeNames=names,
                                 ExpressionAttributeValues=values)
@@ -195,12 +188,21 @@ def _claimed(item: dict[str, Any], layer: RouteClaims, now: float) -> bool:
     return in_progress_until is None or float(in_progress_until) >= int(now * 1000)
 
 
-def _bound(claimant: Claimant, names: dict[str, str], values: dict[str, Any], now: int) -> str:
+def _set_fields(fields: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    """SET clauses for plain event log attributes (e.g. source, received_at), their names and values added."""
+    sets = []
+    for i, (name, value) in enumerate(fields.items()):
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = _value(value)
+        sets.append(f"#f{i} = :f{i}")
+    return sets
+
+
+def _bound(claimant: Claimant, names: dict[str, str], values: dict[str, Any]) -> str:
     """The route bound to this message's chain, to none, to its parent (a deferral's copy takes the
-    binding over), or the binding lapsed."""
+    binding over), or the binding lapsed (`values` holds `:now`)."""
     names.update({"#chain": CHAIN_ATTR, "#chain_until": CHAIN_UNTIL_ATTR})
     values[":chain"] = {"S": str(claimant.chain)}
-    values.setdefault(":now", {"N": str(now)})
     if claimant.parent is None:
         return _BOUND
     values[":parent"] = {"S": claimant.parent}
@@ -219,7 +221,7 @@ def _claimant_terms(claimant: Claimant, condition: str, sets: str, names: dict[s
         names["#handed"] = HANDED_OVER_ATTR
         condition += " AND (attribute_not_exists(#handed) OR #handed <> :msg)"
     if claimant.chain is not None:
-        condition += f" AND ({_bound(claimant, names, values, int(values[':now']['N']))})"
+        condition += f" AND ({_bound(claimant, names, values)})"
         sets += ", #chain = :chain, #chain_until = :expiry"
     return condition, sets
 
