@@ -103,6 +103,7 @@ from typing import Any
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
 from hookline.expressions import compile_expression
+from hookline.mapping import templates
 from hookline.mapping.casts import _CASTS, _CastError, _not_json, _preview, _to_datetime, _to_string, _type_name
 from hookline.mapping.dates import DateOutput, date_output
 from hookline.mapping.errors import MappingError, MappingSpecError
@@ -242,48 +243,7 @@ class _Compiler:
         if not isinstance(source, str):
             self.problem(loc, f"a template must be a string, got {_type_name(source)}")
             return None
-        parts: list[str | _Path] = []
-        literal: list[str] = []
-        ok = True
-        i, n = 0, len(source)
-        while i < n:
-            char = source[i]
-            if char == "{" and source.startswith("{{", i):
-                literal.append("{")
-                i += 2
-            elif char == "}" and source.startswith("}}", i):
-                literal.append("}")
-                i += 2
-            elif char == "}":
-                self.problem(loc, f"unbalanced '}}' at position {i} in template {source!r} "
-                                  "(write '}}' for a literal brace)")
-                ok = False
-                i += 1
-            elif char == "{":
-                end = _placeholder_end(source, i + 1)
-                if end < 0:
-                    self.problem(loc, f"unbalanced '{{' at position {i} in template {source!r} "
-                                      "(close it with '}', or write '{{' for a literal brace)")
-                    return None
-                expr = source[i + 1:end]
-                if not expr.strip():
-                    self.problem(loc, f"empty placeholder '{{}}' at position {i} in template {source!r}")
-                    ok = False
-                else:
-                    path = self.path(expr.strip(), loc)
-                    ok = ok and path is not None
-                    if literal:
-                        parts.append("".join(literal))
-                        literal = []
-                    if path is not None:
-                        parts.append(path)
-                i = end + 1
-            else:
-                literal.append(char)
-                i += 1
-        if literal:
-            parts.append("".join(literal))
-        return tuple(parts) if ok else None
+        return templates.parse(source, lambda expr: self.path(expr, loc), lambda msg: self.problem(loc, msg))
 
     # -- specs
 
@@ -538,32 +498,6 @@ class _Compiler:
             self.problem(loc, f"target {leaf.key!r} conflicts with {existing.key!r}, which is already {what}")
             return
         branch.children[names[-1]] = leaf
-
-
-def _placeholder_end(text: str, start: int) -> int:
-    """Index of the '}' closing a template placeholder that starts at `start`, or -1.
-
-    Braces inside the JMESPath expression (multi-select hashes, JSON literals, quoted
-    strings) are skipped, so `{ {a: body.a} }` and `{body."x}"}` work.
-    """
-    depth, quote, i = 0, "", start
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"`":
-            quote = char
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            if depth == 0:
-                return i
-            depth -= 1
-        i += 1
-    return -1
 
 
 def compile_transform(spec: Mapping[str, Any], base_dir: Path | None = None) -> Any:
