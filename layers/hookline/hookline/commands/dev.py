@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hookline.commands import dev_banner
+from hookline.commands.dev_banner import rel as _rel
+from hookline.commands.dev_banner import say as _say
 from hookline.commands.validate import DEFAULT_CONFIG, print_problems, template_problems, unset_env_secrets
 from hookline.operations.stack import read_dev_state
 
@@ -58,10 +61,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 class DevError(Exception):
     """Start-up cannot go on: printed as one line, exit 1."""
-
-
-def _say(text: str = "") -> None:
-    print(text, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -465,59 +464,9 @@ class DevRuntime:
                 return self.gateway.url + route.path.split("{source}")[0]
         return self.gateway.url + "/"
 
-    # ------------------------------------------------------------------ console
     def banner(self, seconds: float) -> None:
-        cfg = self.cfg
-        _say(f"hookline dev — {_rel(self.template_file)} + {_rel(self.config_path)}")
-        if self.env_file:
-            names = ", ".join(self.env_names) or "nothing new"
-            _say(f"  secrets    {_rel(self.env_file)}: {names}")
-        endpoint = self.emulator.endpoint_url
-        _say(f"  AWS        {endpoint} (moto, {self.emulator.region}); state in {_rel(self.state_file)}")
-        _say(f"             other shells: export AWS_ENDPOINT_URL={endpoint}  (hookline dlq/events/report "
-             "find it here without flags)")
-        snapshot = _rel(self.state.path)
-        if self.restored is not None:
-            saved_at = time.strftime("%H:%M:%S", time.localtime(self.restored.saved_at))
-            _say(f"  state      restored from {snapshot} (saved {saved_at}); --fresh starts empty")
-        else:
-            _say(f"  state      {'empty (--fresh)' if self.args.fresh else 'new'}: saved to {snapshot} as it "
-                 "changes and at Ctrl-C, restored at the next start")
-        _say(f"  config     {_rel(self.config_path)} is reloaded when it changes")
-        urls = []
-        for route in self.gateway.api.routes:
-            if "{source}" in route.path:
-                urls += [f"{route.method} {self.gateway.url}{route.path.replace('{source}', s)}" for s in cfg.sources]
-            else:
-                urls.append(f"{route.method} {self.gateway.url}{route.path}")
-        for i, url in enumerate(urls or ["(no HttpApi routes in the template)"]):
-            _say(f"  {'ingress' if i == 0 else '':<10} {url}")
-        for i, line in enumerate(self.delivery_lines):
-            _say(f"  {'delivery' if i == 0 else '':<10} {line}")
-        for i, line in enumerate(self.schedule_lines):
-            _say(f"  {'schedules' if i == 0 else '':<10} {line}")
-        if self.crm is not None:
-            _say(f"  demo CRM   {self.crm.url} (prints what it receives, answers 200)")
-        if self.orders is not None:
-            _say(f"  demo shop  {self.orders.url} (paged orders; one changes and one arrives every "
-                 f"{self.orders.change_seconds:.0f} s)")
-        for i, line in enumerate(self.warehouse_lines):
-            _say(f"  {'warehouse' if i == 0 else '':<10} {line}")
-        for note in self.notes:
-            _say(f"  note       {note}")
-        example = self._send_example()
-        if example:
-            _say(f"  try        {example}")
-        _say(f"ready in {seconds:.1f} s — Ctrl-C to stop")
+        dev_banner.show(self, seconds)
         self.state.note = self.console.stamp  # from now on the saver's troubles are console lines
-
-    def _send_example(self) -> str:
-        if not self.cfg.sources:
-            return ""
-        source = next(iter(self.cfg.sources))
-        payloads = sorted((self.config_path.parent / "payloads").glob(f"{source}*.json"))
-        data = f" --data {_rel(payloads[0])}" if payloads else ""
-        return f"hookline send {source}{data}"
 
     def after_ready(self) -> None:
         if self.args.fire_schedules_on_start:
@@ -607,12 +556,3 @@ def _running_dev(state: Path) -> int | None:
     except OSError:
         return None
     return pid
-
-
-def _rel(path: Path | None) -> str:
-    if path is None:
-        return ""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
