@@ -1,4 +1,4 @@
-"""Three places where moto falls short of what hookline relies on, fixed inside the emulator.
+"""The places where moto falls short of what hookline relies on, fixed inside the emulator.
 
 `install()` applies them once per process; the integration tests (in-process `mock_aws`)
 and `hookline dev` (moto's server) both call it, so both keep the same guarantees.
@@ -27,6 +27,15 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
 5. **`AWS::NoValue` removes a list item**, as in CloudFormation: `!If [Cond, {...}, !Ref AWS::NoValue]`
    in a role's `Policies` (the optional warehouse statements) left a `None` in the list, which
    moto's role creation cannot read.
+6. **A receipt handle belongs to one receive.** SQS gives a message a new receipt handle each time it
+   is received; a consumer that kept an older one (its invocation outlived the visibility timeout) no
+   longer owns the message. moto honours every handle the message ever had. Here, as SQS documents
+   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html):
+   DeleteMessage with an older handle succeeds on a standard queue but leaves the message (the
+   documented "might not be deleted", taken at its strictest), and fails on a FIFO queue, as does a
+   FIFO handle whose visibility has lapsed ("The receipt handle has expired");
+   ChangeMessageVisibility with an older handle, or for a message no longer in flight, fails with
+   "Message does not exist or is not available for visibility timeout change".
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ def install() -> None:
         _json_role_policies()
         _batch_actions_as_their_single_action()
         _no_value_drops_list_items()
+        _receipt_handles_belong_to_one_receive()
         _installed = True
 
 
@@ -229,3 +239,47 @@ def _no_value_drops_list_items() -> None:
         return original(resource_json, resources_map)
 
     parsing.clean_json = clean_json
+
+
+def _receipt_handles_belong_to_one_receive() -> None:
+    from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
+    from moto.sqs.models import Queue, SQSBackend
+
+    class NotInFlight(ReceiptHandleIsInvalid):
+        """A ReceiptHandleIsInvalid, so that moto's batch action reports it per entry, as SQS does."""
+
+        def __init__(self, receipt_handle: str) -> None:
+            super(ReceiptHandleIsInvalid, self).__init__(
+                "InvalidParameterValue", f"Value {receipt_handle} for parameter ReceiptHandle is invalid. "
+                "Reason: Message does not exist or is not available for visibility timeout change.")
+
+    def holder(queue: Any, receipt_handle: str) -> Any:
+        return next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
+
+    def expired(receipt_handle: str) -> InvalidParameterValue:
+        return InvalidParameterValue(
+            f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.")
+
+    delete = Queue.delete_message
+
+    @functools.wraps(delete)
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        message = holder(self, receipt_handle)
+        if message is not None and (message.receipt_handle != receipt_handle
+                                    or (self.fifo_queue and message.visible)):
+            if self.fifo_queue:
+                raise expired(receipt_handle)
+            return  # a standard queue answers success and keeps the message
+        delete(self, receipt_handle)
+
+    change = SQSBackend.change_message_visibility
+
+    @functools.wraps(change)
+    def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        message = holder(self.get_queue(queue_name), receipt_handle)
+        if message is not None and (message.receipt_handle != receipt_handle or message.visible):
+            raise NotInFlight(receipt_handle)
+        change(self, queue_name, receipt_handle, visibility_timeout)
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
