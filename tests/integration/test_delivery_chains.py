@@ -159,9 +159,11 @@ class CopiesKept:
         return getattr(self.inner, name)
 
 
-def held_delivery(stack: Any, url: str, fail_with: Exception | None = None) -> tuple[Any, Any, CopiesKept]:
+def held_delivery(stack: Any, url: str, fail_with: Exception | None = None,
+                  max_hold: int | None = None) -> tuple[Any, Any, CopiesKept]:
     """Delivery with the records table's guards, the destination's breaker open (one failure opens it)."""
-    cfg = d.config(url, dest={"circuit_breaker": {"failures": 1, "cool_down_seconds": 60}}, retry=[1, 1])
+    breaker = {"failures": 1, "cool_down_seconds": 60, **({"max_hold_seconds": max_hold} if max_hold else {})}
+    cfg = d.config(url, dest={"circuit_breaker": breaker}, retry=[1, 1])
     clock = Clock()
     delivery, store = make(stack, cfg, clock)
     store.open_breaker("crm", now=clock.now, probe_at=clock.now + 60)
@@ -174,6 +176,53 @@ def reopen(delivery: Any, store: Any) -> None:
     """The destination recovered: its breaker closed, and the cool-down over (guards cache its state)."""
     delivery.deps.clock.now += 61
     store.close_breaker("crm", now=delivery.deps.clock())
+
+
+def test_a_message_handed_back_after_a_dead_letter_before_its_claim_is_not_dead_lettered_again(
+        stack: Any, lambda_context: Any) -> None:
+    # A mapping error dead-letters the pair before any claim: the claim's own check never ran
+    unmappable = {"transform": {"email": {"path": "body.nobody", "required": True}}}
+    with Receiver() as dest:
+        delivery = d.make_delivery(stack, d.config(dest.url, route=unmappable))
+        d.enqueue(stack, d.task("evt-unmappable", chain="first"))
+        messages = d.receive(stack)
+        # Given an invocation that dead-lettered the message and died before SQS deleted it
+        response = delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
+        assert d.failed(response) == set()
+        [dead] = d.dlq_messages(stack)
+        assert d.attrs(dead)["reason"] == "mapping"
+        # When SQS hands the message back: it is acknowledged, and the pair stays in the DLQ once
+        d.make_visible(stack, messages)
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert len(d.dlq_messages(stack)) == 1 and dest.requests == []
+    item = d.route_item(stack, "evt-unmappable")
+    assert item["status"] == "dead" and item["dead_message_id"] == messages[0]["MessageId"]
+
+
+def test_a_held_message_handed_back_past_max_hold_leaves_one_dlq_entry(stack: Any, lambda_context: Any) -> None:
+    with Receiver() as dest:
+        delivery, store, spy = held_delivery(stack, dest.url, max_hold=3600)
+        clock = delivery.deps.clock
+        d.enqueue(stack, d.task("evt-overdue", chain="first", held_since=clock.now - 3500))
+        messages = d.receive(stack)
+        # Given a held event whose invocation re-enqueued its copy, then died before SQS deleted the message
+        delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), lambda_context)
+        assert len(spy.copies) == 1
+        # When SQS hands the message back once the hold has passed max_hold (the breaker still open)
+        clock.now += 200
+        store.open_breaker("crm", now=clock.now, probe_at=clock.now + 60)
+        d.make_visible(stack, messages)
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        # Then it does not dead-letter the pair (a copy owns it): not knowing whether that copy was sent,
+        # it queues another
+        assert d.dlq_messages(stack) == [] and len(spy.copies) == 2
+        # And of the copies, the first dead-letters the pair as destination_down, the other steps aside
+        for copy in spy.copies:
+            d.enqueue(stack, DeliveryTask(**copy))
+            assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        [dead] = d.dlq_messages(stack)
+        assert d.attrs(dead)["reason"] == "destination_down" and dest.requests == []
+    assert d.route_item(stack, "evt-overdue")["status"] == "dead"
 
 
 def test_a_held_message_handed_back_after_its_copy_was_queued_leaves_one_retry_sequence(

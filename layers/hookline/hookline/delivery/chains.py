@@ -24,6 +24,8 @@ returns on a failed condition says why):
   but before SQS deletes it, the message comes back. Its pair is already in the DLQ (the route's item
   names the message, `dead_message_id`, written after the DLQ accepted it), so the message is
   acknowledged without another attempt (`AlreadyDeadLettered`). A replay is a new message.
+  A dead letter sent without a claim (a mapping error, a destination down past max_hold) checks the
+  same terms first, in one conditional write (`RouteClaims.before_dead_letter`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ in the saved response. Readers (aws.EventLog) drop the `idem_*` attributes.
 
 The claim also binds the route to one queueing of the event, and refuses a message handed back after
 it was dead-lettered or after it re-enqueued its event (delivery/chains.py); `hand_over` is a
-deferral's write.
+deferral's write, `before_dead_letter` the same terms for a dead letter sent without a claim.
 """
 
 from __future__ import annotations
@@ -132,6 +132,31 @@ class RouteClaims(DynamoDBPersistenceLayer):
             return False
         return True
 
+    def before_dead_letter(self, idempotency_key: str, claimant: Claimant, until: float,
+                           fields: dict[str, Any]) -> None:
+        """Before a message dead-letters a route it never claimed (a mapping error, a destination down past
+        max_hold): the claim's own terms, so that a message handed back, or one of a deferral's copies,
+        does not put the pair in the DLQ a second time. Raises the claim's refusals (delivery/chains.py);
+        otherwise binds the route to the message's chain, as a claim would. One conditional write. `fields`
+        (source, received_at) keep an item created here filterable."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        condition, binds = _own_terms(claimant, names, values)
+        if binds:
+            values.update({":now": {"N": str(int(dt.datetime.now().timestamp()))}, ":expiry": {"N": str(int(until))}})
+        sets = [*binds, *_set_fields(fields, names, values)]  # fields (source, received_at): never an empty SET
+        try:
+            self.client.update_item(TableName=self.table_name, Key=self._get_key(idempotency_key),
+                                    UpdateExpression="SET " + ", ".join(sets), ConditionExpression=condition,
+                                    ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                                    ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            item = exc.response.get("Item") or {}  # type: ignore[typeddict-item]
+            _refuse(claimant, item)
+            raise ChainSuperseded(item.get(CHAIN_ATTR, {}).get("S") or "unknown") from None
+
     def _item_to_data_record(self, item: dict[str, Any]) -> DataRecord:
         record = super()._item_to_data_record(item)
         data = self._deserializer.deserialize({"M": item})
@@ -211,19 +236,25 @@ def _bound(claimant: Claimant, names: dict[str, str], values: dict[str, Any]) ->
 
 def _claimant_terms(claimant: Claimant, condition: str, sets: str, names: dict[str, str],
                     values: dict[str, Any]) -> tuple[str, str]:
-    """The claim's condition and SET for this message: not a message already dead-lettered, nor one that
-    handed the route over to a copy, and the route bound to no other queueing of the event (or the binding
-    lapsed); the first claim binds it."""
+    """The claim's condition and SET for this message: Powertools' `condition`, and this message's terms
+    (`_own_terms`); the first claim binds the route to its chain."""
+    terms, binds = _own_terms(claimant, names, values)
+    return f"({condition}) AND {terms}", ", ".join([sets, *binds])
+
+
+def _own_terms(claimant: Claimant, names: dict[str, str], values: dict[str, Any]) -> tuple[str, list[str]]:
+    """Not a message already dead-lettered, nor one that handed the route over to a copy, and the route
+    bound to no other queueing of the event (or the binding lapsed); the SET clauses that bind it (they
+    read `:expiry`, the binding's end)."""
     names["#dead"] = DEAD_MESSAGE_ATTR
     values[":msg"] = {"S": claimant.message_id}
-    condition = f"({condition}) AND (attribute_not_exists(#dead) OR #dead <> :msg)"
+    condition = "(attribute_not_exists(#dead) OR #dead <> :msg)"
     if claimant.received_before:  # a message's first receive cannot have handed anything over
         names["#handed"] = HANDED_OVER_ATTR
         condition += " AND (attribute_not_exists(#handed) OR #handed <> :msg)"
-    if claimant.chain is not None:
-        condition += f" AND ({_bound(claimant, names, values)})"
-        sets += ", #chain = :chain, #chain_until = :expiry"
-    return condition, sets
+    if claimant.chain is None:
+        return condition, []
+    return f"{condition} AND ({_bound(claimant, names, values)})", ["#chain = :chain", "#chain_until = :expiry"]
 
 
 def _refuse(claimant: Claimant, item: dict[str, Any]) -> None:

@@ -149,6 +149,7 @@ class _Ctx:
     held_since: float | None = None
     envelope: dict[str, Any] | None = None  # built once by Preparer.prepare; the stale guard reads the record's version
     probe: bool = False  # this request is the circuit breaker's probe
+    claimed: bool = False  # the delivery claim was asked for (a dead letter before it checks its terms first)
 
     @property
     def key(self) -> str:
@@ -289,8 +290,8 @@ class Delivery:
         return result
 
     def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
-        bound = CURRENT_CLAIMANT.set(Claimant(ctx.record.message_id, ctx.task.chain, ctx.task.parent,
-                                              received_before=ctx.receive_count > 1))
+        bound = CURRENT_CLAIMANT.set(_claimant(ctx))
+        ctx.claimed = True
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task),
                                     message_id=ctx.record.message_id)
@@ -298,14 +299,7 @@ class Delivery:
             refused = e.__cause__
             if not isinstance(refused, NotThisMessage):
                 raise
-            if isinstance(refused, HandedOver):  # its copy may never have been sent: send one (again)
-                from hookline.delivery.records_outcomes import defer_again
-
-                return defer_again(self, ctx)
-            # The pair is another message's to deliver, or in the DLQ already: acknowledge this one.
-            return RecordResult(ctx.record.message_id,
-                                ALREADY_DEAD if isinstance(refused, AlreadyDeadLettered) else SUPERSEDED,
-                                ctx.task.event_id, ctx.task.route, ctx.attempt - 1, error=str(refused))
+            return self._refused(ctx, refused)
         except Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
             ctx.enriched = job.late.enriched if job.late else None
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
@@ -334,6 +328,32 @@ class Delivery:
         finally:
             CURRENT_CLAIMANT.reset(bound)
         return self._delivered(ctx, saved)
+
+    def _refused(self, ctx: _Ctx, refused: NotThisMessage) -> RecordResult:
+        """The claim's terms refused this message (delivery/chains.py)."""
+        if isinstance(refused, HandedOver):  # its copy may never have been sent: send one (again)
+            from hookline.delivery.records_outcomes import defer_again
+
+            return defer_again(self, ctx)
+        # The pair is another message's to deliver, or in the DLQ already: acknowledge this one.
+        return RecordResult(ctx.record.message_id, ALREADY_DEAD if isinstance(refused, AlreadyDeadLettered)
+                            else SUPERSEDED, ctx.task.event_id, ctx.task.route, ctx.attempt - 1, error=str(refused))
+
+    def _unclaimed_dead_letter_refused(self, ctx: _Ctx) -> RecordResult | None:
+        """Before a dead letter sent without a claim: the claim's terms, checked in one write (None: go on).
+        A failed check is logged and the dead letter sent: a second DLQ entry is better than none."""
+        check = getattr(self.deps.persistence, "before_dead_letter", None)
+        if ctx.claimed or check is None:
+            return None
+        try:
+            check(ctx.key, _claimant(ctx), until=self.deps.clock() + self.deps.idempotency_window_seconds,
+                  fields=_item_fields(ctx.task))
+        except NotThisMessage as refused:
+            return self._refused(ctx, refused)
+        except (ClientError, BotoCoreError) as e:
+            logger.warning("could not check the route before dead-lettering it; dead-lettering anyway",
+                           extra={"event_id": ctx.task.event_id, "route": ctx.task.route, "error": type(e).__name__})
+        return None
 
     # -- the HTTP call, once per event and route
 
@@ -436,6 +456,9 @@ class Delivery:
 
     def _dead(self, ctx: _Ctx, reason: str, error: str, *, http: HttpResult | None = None,
               status_code: int | None = None, mapped_text: str | None = None) -> RecordResult:
+        refused = self._unclaimed_dead_letter_refused(ctx)
+        if refused is not None:
+            return refused
         task, now = ctx.task, self.deps.clock()
         error = error or reason
         first = self._first_attempt_at(ctx)
@@ -533,6 +556,10 @@ def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
 def _delivered_attempt(saved: dict[str, Any], message_id: str | None) -> dict[str, Any]:
     return {"at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
             "error": None, "outcome": outcomes.Verdict.DELIVERED.value, "message_id": message_id}
+
+
+def _claimant(ctx: _Ctx) -> Claimant:
+    return Claimant(ctx.record.message_id, ctx.task.chain, ctx.task.parent, received_before=ctx.receive_count > 1)
 
 
 def _item_fields(task: DeliveryTask) -> dict[str, Any]:
