@@ -178,12 +178,14 @@ def reopen(delivery: Any, store: Any) -> None:
     store.close_breaker("crm", now=delivery.deps.clock())
 
 
+UNMAPPABLE = {"transform": {"email": {"path": "body.nobody", "required": True}}}  # a MappingError for every event
+
+
 def test_a_message_handed_back_after_a_dead_letter_before_its_claim_is_not_dead_lettered_again(
         stack: Any, lambda_context: Any) -> None:
     # A mapping error dead-letters the pair before any claim: the claim's own check never ran
-    unmappable = {"transform": {"email": {"path": "body.nobody", "required": True}}}
     with Receiver() as dest:
-        delivery = d.make_delivery(stack, d.config(dest.url, route=unmappable))
+        delivery = d.make_delivery(stack, d.config(dest.url, route=UNMAPPABLE))
         d.enqueue(stack, d.task("evt-unmappable", chain="first"))
         messages = d.receive(stack)
         # Given an invocation that dead-lettered the message and died before SQS deleted it
@@ -197,6 +199,23 @@ def test_a_message_handed_back_after_a_dead_letter_before_its_claim_is_not_dead_
         assert len(d.dlq_messages(stack)) == 1 and dest.requests == []
     item = d.route_item(stack, "evt-unmappable")
     assert item["status"] == "dead" and item["dead_message_id"] == messages[0]["MessageId"]
+
+
+def test_a_dead_letter_is_sent_when_its_check_cannot_be_written(stack: Any, lambda_context: Any,
+                                                                monkeypatch: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    def throttled(*args: Any, **kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "UpdateItem")
+
+    with Receiver() as dest:
+        delivery = d.make_delivery(stack, d.config(dest.url, route=UNMAPPABLE))
+        monkeypatch.setattr(delivery.deps.persistence, "before_dead_letter", throttled)
+        # A throttled events table must not keep a pair out of the DLQ: a duplicate entry is the lesser harm
+        assert deliver(stack, delivery, d.task("evt-throttled", chain="first"), lambda_context) == set()
+        [dead] = d.dlq_messages(stack)
+        assert d.attrs(dead)["reason"] == "mapping" and dest.requests == []
 
 
 def test_a_held_message_handed_back_past_max_hold_leaves_one_dlq_entry(stack: Any, lambda_context: Any) -> None:
