@@ -95,6 +95,18 @@ def test_entry_with_a_foreign_body_is_listed_but_not_replayable() -> None:
     assert e.last_error and "not a DeliveryTask" in e.last_error
 
 
+def test_a_task_an_older_deliver_function_could_not_read_is_replayable_after_the_upgrade() -> None:
+    # During a deploy, an older deliver function rejects a task carrying fields it does not know (chain,
+    # parent) as invalid_task; this version reads it, so `dlq replay --reason invalid_task` sends it.
+    newer = task(chain="c1", parent="c0")
+    e = DlqEntry.from_sqs(message(newer, 3, reason="invalid_task", last_error="not a DeliveryTask: chain: "
+                                  "Extra inputs are not permitted"))
+    assert e.reason == "invalid_task" and e.replayable and e.task == newer
+    target = FakeTarget()
+    summary = replay([e], target)
+    assert target.calls == [("send", "m-3"), ("delete", "m-3")] and summary.sent == 1
+
+
 def test_filter_criteria_all_apply() -> None:
     a1, a2, b1 = dead(1, "A", "retries_exhausted"), dead(2, "A", "permanent_http"), dead(3, "B", "mapping")
     entries = [a1, a2, b1]
