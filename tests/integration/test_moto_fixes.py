@@ -128,6 +128,8 @@ def test_a_fifo_queue_refuses_an_expired_receipt_handle(sqs: Any) -> None:
     first, second = received_twice(sqs, url)
     with pytest.raises(sqs.exceptions.ClientError, match="The receipt handle has expired"):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=first)
+    batch = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "0", "ReceiptHandle": first}])
+    assert [f["Id"] for f in batch["Failed"]] == ["0"]  # reported per entry, as SQS does
     assert count_messages(sqs, url) == 1
     sqs.delete_message(QueueUrl=url, ReceiptHandle=second)
     assert count_messages(sqs, url) == 0

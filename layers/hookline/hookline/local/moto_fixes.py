@@ -242,23 +242,20 @@ def _no_value_drops_list_items() -> None:
 
 
 def _receipt_handles_belong_to_one_receive() -> None:
-    from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
     from moto.sqs.models import Queue, SQSBackend
 
-    class NotInFlight(ReceiptHandleIsInvalid):
-        """A ReceiptHandleIsInvalid, so that moto's batch action reports it per entry, as SQS does."""
+    class StaleHandle(ReceiptHandleIsInvalid):
+        """SQS's InvalidParameterValue for a handle that no longer works; a ReceiptHandleIsInvalid so that
+        moto's batch actions report it per entry, as SQS does."""
 
-        def __init__(self, receipt_handle: str) -> None:
+        def __init__(self, receipt_handle: str, reason: str) -> None:
             super(ReceiptHandleIsInvalid, self).__init__(
-                "InvalidParameterValue", f"Value {receipt_handle} for parameter ReceiptHandle is invalid. "
-                "Reason: Message does not exist or is not available for visibility timeout change.")
+                "InvalidParameterValue",
+                f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: {reason}")
 
     def holder(queue: Any, receipt_handle: str) -> Any:
         return next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
-
-    def expired(receipt_handle: str) -> InvalidParameterValue:
-        return InvalidParameterValue(
-            f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.")
 
     delete = Queue.delete_message
 
@@ -268,7 +265,7 @@ def _receipt_handles_belong_to_one_receive() -> None:
         if message is not None and (message.receipt_handle != receipt_handle
                                     or (self.fifo_queue and message.visible)):
             if self.fifo_queue:
-                raise expired(receipt_handle)
+                raise StaleHandle(receipt_handle, "The receipt handle has expired.")
             return  # a standard queue answers success and keeps the message
         delete(self, receipt_handle)
 
@@ -278,7 +275,8 @@ def _receipt_handles_belong_to_one_receive() -> None:
     def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
         message = holder(self.get_queue(queue_name), receipt_handle)
         if message is not None and (message.receipt_handle != receipt_handle or message.visible):
-            raise NotInFlight(receipt_handle)
+            raise StaleHandle(receipt_handle,
+                              "Message does not exist or is not available for visibility timeout change.")
         change(self, queue_name, receipt_handle, visibility_timeout)
 
     Queue.delete_message = delete_message  # type: ignore[method-assign]
