@@ -256,6 +256,9 @@ class Figures:
     # key -> the receiver's answers to it in order: what made the pair both delivered and dead-lettered
     delivered_and_dead_answers: dict[str, list[str]] = field(default_factory=dict)
     timed_out_batches: int = 0
+    batches: int = 0  # delivery batches the pollers handed to a function
+    receives_without_batch: int = 0  # receive counts a message skipped between the batches it was in
+    back_after_ack: list[str] = field(default_factory=list)  # message ids seen again after a batch acked them
     dead_lettered_twice: dict[str, list[str]] = field(default_factory=dict)  # key -> the same, DLQ entries last
     receiver_faults: Counter[str] = field(default_factory=Counter)
     process_faults: Counter[str] = field(default_factory=Counter)
@@ -273,6 +276,8 @@ class Figures:
             f"  receiver faults injected: {dict(sorted(self.receiver_faults.items()))}",
             f"  process faults injected: {dict(sorted(self.process_faults.items()))}; deliver batches that "
             f"timed out (their thread runs on under hookline dev): {self.timed_out_batches}",
+            f"  delivery batches: {self.batches}; receives that reached no batch: {self.receives_without_batch}; "
+            f"messages back after their acknowledgement: {len(self.back_after_ack)}",
             f"  events accepted: {self.accepted} of {self.events} (accepted twice: {len(self.double_accepted)}; "
             f"never answered 200/202: {len(self.unanswered)})",
             f"  (event, route) pairs: {self.pairs}; delivered: {self.delivered}; in the DLQ: "
@@ -336,11 +341,30 @@ def dlq_pairs(entries: list[dict[str, Any]]) -> dict[str, str]:
     return {pair_of(e): e["reason"] for e in entries}
 
 
+def receive_gaps(batches: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """From the pollers' batch lines: receives that reached no batch (a message's ApproximateReceiveCount
+    skipping a number: the message was received and then hidden for its visibility timeout without being
+    handled), and messages seen again after a batch acknowledged them (neither failed nor killed)."""
+    counts: dict[str, set[int]] = {}
+    acked: set[str] = set()
+    back: list[str] = []
+    for batch in sorted(batches, key=lambda b: b["at"]):
+        for message_id, count in batch["messages"]:
+            if message_id in acked:
+                back.append(message_id)
+            counts.setdefault(message_id, set()).add(count)
+            if not batch["killed"] and message_id not in batch["failed"]:
+                acked.add(message_id)
+    skipped = sum(max(seen) - len(seen) for seen in counts.values() if seen and min(seen) >= 1)
+    return skipped, back
+
+
 def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
     figures = Figures(settings.seed, settings.events)
-    faults_log = workdir / "faults.jsonl"
+    faults_log, batches_log = workdir / "faults.jsonl", workdir / "batches.jsonl"
     faults_spec = {"seed": settings.seed, "ingress_error": settings.ingress_error,
-                   "deliver_kill": settings.deliver_kill, "kill_visibility_seconds": 1, "log": str(faults_log)}
+                   "deliver_kill": settings.deliver_kill, "kill_visibility_seconds": 1, "log": str(faults_log),
+                   "batches": str(batches_log)}
     saved = {k: os.environ.get(k) for k in [*SECRETS, "HOOKLINE_FAULTS"]}
     os.environ.update(SECRETS)
     os.environ["HOOKLINE_FAULTS"] = json.dumps(faults_spec)
@@ -406,6 +430,10 @@ def run(settings: Settings, workdir: Path, log: Any = print) -> Figures:
             if faults_log.exists():
                 figures.process_faults = Counter(json.loads(line)["fault"]
                                                  for line in faults_log.read_text().splitlines())
+            if batches_log.exists():
+                batches = [json.loads(line) for line in batches_log.read_text().splitlines()]
+                figures.batches = len(batches)
+                figures.receives_without_batch, figures.back_after_ack = receive_gaps(batches)
 
             # ---- the destination is fixed; replay the DLQ
             receiver.faulty = False

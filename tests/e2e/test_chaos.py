@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.chaos import Settings, run
+from tests.e2e.chaos import Settings, receive_gaps, run
 from tests.e2e.helpers import report
 
 SEED = 20261128
@@ -29,3 +29,15 @@ def test_sixty_events_under_faults_lose_nothing_and_duplicate_nothing(tmp_path: 
     assert sum(figures.receiver_faults.values()) > 0 and figures.process_faults["ingress_error"] > 0
     assert figures.delivered > 0 and figures.concurrent_events > 0
     figures.check()
+    # And the pollers' batch log was written: every delivered pair went through a batch
+    assert figures.batches >= 1
+
+
+def test_receive_gaps_count_receives_outside_batches_and_messages_back_after_their_ack() -> None:
+    batches = [
+        {"at": 1, "killed": False, "messages": [["a", 1], ["b", 1]], "failed": ["a"]},  # a retries, b acked
+        {"at": 2, "killed": True, "messages": [["a", 2]], "failed": ["a"]},  # killed: comes back
+        {"at": 5, "killed": False, "messages": [["a", 4], ["c", 2]], "failed": []},  # a's receive 3, c's 1: no batch
+        {"at": 9, "killed": False, "messages": [["b", 2]], "failed": []},  # b again after its acknowledgement
+    ]
+    assert receive_gaps(batches) == (2, ["b"])

@@ -12,7 +12,10 @@
   (every HTTP 2xx is done) but before the poller acknowledges the batch: nothing is deleted, and
   the messages it had not failed come back after `kill_visibility_seconds` (Lambda would wait for
   the queue's visibility timeout; the chaos run has no three minutes to spare per crash);
-- `log` (path): one JSON line per injected fault, so the run can count what it survived.
+- `log` (path): one JSON line per injected fault, so the run can count what it survived;
+- `batches` (path): one JSON line per delivery batch the pollers hand to a function (each message's
+  id and receive count, those the batch failed, whether it was killed), so the run can count receives
+  that reached no batch and messages that came back after their acknowledgement.
 
 The ingress fault is matched by thread: `runtime.LocalFunction` runs each invocation on a thread
 named after the function's logical id. Nothing here runs in Lambda: only `hookline dev` installs it.
@@ -41,6 +44,7 @@ class Faults:
     deliver_kill: float = 0.0
     kill_visibility_seconds: int = 1
     log: str | None = None
+    batches: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -94,7 +98,7 @@ def install_from_env() -> Faults | None:
         faults = Faults(**json.loads(spec))
     except (ValueError, TypeError) as e:
         raise SystemExit(f"{ENV} is not a JSON object of seed/ingress_error/deliver_kill/"
-                         f"kill_visibility_seconds/log: {e}") from None
+                         f"kill_visibility_seconds/log/batches: {e}") from None
     _patch_aws_calls(faults)
     _installed = faults
     return faults
@@ -134,3 +138,16 @@ def kill_before_ack(poller: Any, messages: list[dict[str, Any]], result: Any) ->
     result.failed_ids = {m["MessageId"] for m in messages}
     result.problem = "fault injected: the invocation was killed before the batch was acknowledged"
     return True
+
+
+def record_batch(poller: Any, messages: list[dict[str, Any]], result: Any, killed: bool = False) -> None:
+    """The poller's seam: one line per batch when HOOKLINE_FAULTS names a `batches` file."""
+    faults = _installed
+    if faults is None or not faults.batches:
+        return
+    line = {"at": time.time(), "queue": poller.queue_arn.rsplit(":", 1)[-1], "killed": killed,
+            "messages": [[m["MessageId"], int((m.get("Attributes") or {}).get("ApproximateReceiveCount") or 0)]
+                         for m in messages],
+            "failed": sorted(result.failed_ids)}
+    with faults._lock, open(faults.batches, "a") as f:
+        f.write(json.dumps(line) + "\n")

@@ -184,13 +184,13 @@ class SqsPoller:
         result = BatchResult(records=event["Records"], invocation=inv)
         if not inv.ok:
             result.failed_ids = ids
-            return result
-        if self.report_batch_item_failures:
+        elif self.report_batch_item_failures:
             result.failed_ids, result.problem = failed_item_ids(inv.result, ids)
-        if faults.kill_before_ack(self, messages, result):  # HOOKLINE_FAULTS (chaos run) only
-            return result
-        done = [m for m in messages if m["MessageId"] not in result.failed_ids]
-        result.deleted = self._delete(done, result)
+        killed = inv.ok and faults.kill_before_ack(self, messages, result)  # HOOKLINE_FAULTS (chaos run) only
+        faults.record_batch(self, messages, result, killed)
+        if inv.ok and not killed:
+            done = [m for m in messages if m["MessageId"] not in result.failed_ids]
+            result.deleted = self._delete(done, result)
         return result
 
     def _delete(self, messages: list[dict[str, Any]], result: BatchResult) -> int:
