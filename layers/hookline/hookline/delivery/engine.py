@@ -155,6 +155,16 @@ class _Ctx:
     def key(self) -> str:
         return idempotency_key(self.task.event_id, self.task.route)
 
+    @property
+    def claimant(self) -> Claimant:
+        """This message, as the route's claim and the writes that share its terms see it (delivery/chains.py)."""
+        return Claimant(self.record.message_id, self.task.chain, self.task.parent,
+                        received_before=self.receive_count > 1)
+
+    @property
+    def item_fields(self) -> dict[str, Any]:
+        return _item_fields(self.task)
+
 
 # ---------------------------------------------------------------- the engine
 
@@ -290,10 +300,10 @@ class Delivery:
         return result
 
     def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
-        bound = CURRENT_CLAIMANT.set(_claimant(ctx))
+        bound = CURRENT_CLAIMANT.set(ctx.claimant)
         ctx.claimed = True
         try:
-            saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=_item_fields(ctx.task),
+            saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=ctx.item_fields,
                                     message_id=ctx.record.message_id)
         except IdempotencyPersistenceLayerError as e:
             refused = e.__cause__
@@ -346,14 +356,17 @@ class Delivery:
         if ctx.claimed or check is None:
             return None
         try:
-            check(ctx.key, _claimant(ctx), until=self.deps.clock() + self.deps.idempotency_window_seconds,
-                  fields=_item_fields(ctx.task))
+            check(ctx.key, ctx.claimant, until=self._binding_until(), fields=ctx.item_fields)
         except NotThisMessage as refused:
             return self._refused(ctx, refused)
         except (ClientError, BotoCoreError) as e:
             logger.warning("could not check the route before dead-lettering it; dead-lettering anyway",
                            extra={"event_id": ctx.task.event_id, "route": ctx.task.route, "error": type(e).__name__})
         return None
+
+    def _binding_until(self) -> float:
+        """When a binding of the route to a message's chain, written now, lapses: with the idempotency window."""
+        return self.deps.clock() + self.deps.idempotency_window_seconds
 
     # -- the HTTP call, once per event and route
 
@@ -556,10 +569,6 @@ def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
 def _delivered_attempt(saved: dict[str, Any], message_id: str | None) -> dict[str, Any]:
     return {"at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
             "error": None, "outcome": outcomes.Verdict.DELIVERED.value, "message_id": message_id}
-
-
-def _claimant(ctx: _Ctx) -> Claimant:
-    return Claimant(ctx.record.message_id, ctx.task.chain, ctx.task.parent, received_before=ctx.receive_count > 1)
 
 
 def _item_fields(task: DeliveryTask) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hookline.delivery import deferral, guards, ordering, outcomes, retry
-from hookline.delivery.chains import Claimant
 from hookline.delivery.results import DEFERRED, HELD, STALE, SUPERSEDED, RecordResult
 from hookline.observability import logger
 
@@ -77,10 +76,8 @@ def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> b
         delivery._change_visibility(record, deferral.queue_delay(delay))
         return True
     hand_over = getattr(deps.persistence, "hand_over", None)
-    if hand_over is not None and not hand_over(
-            ctx.key, Claimant(record.message_id, task.chain, task.parent),
-            until=deps.clock() + deps.idempotency_window_seconds,
-            fields={"source": task.source, "received_at": task.received_at}):
+    if hand_over is not None and not hand_over(ctx.key, ctx.claimant, until=delivery._binding_until(),
+                                               fields=ctx.item_fields):
         return None
     copy = deferral.requeued_task(task, ctx.receive_count, held_since)
     try:
