@@ -29,7 +29,7 @@ def test_sixty_events_under_faults_lose_nothing_and_duplicate_nothing(tmp_path: 
     assert sum(figures.receiver_faults.values()) > 0 and figures.process_faults["ingress_error"] > 0
     assert figures.delivered > 0 and figures.concurrent_events > 0
     figures.check()
-    # And the pollers' batch log was written: every delivered pair went through a batch
+    # And the pollers' batch log was written (the run counts receives that reached no batch from it)
     assert figures.batches >= 1
 
 

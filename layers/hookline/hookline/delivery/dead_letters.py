@@ -40,8 +40,8 @@ def with_mapped_body(attrs: dict[str, Any], body: str, mapped_text: str | None) 
 
 
 def dlq_attributes(*, reason: str, last_error: str, attempts: int, first_attempt_at: float,
-                    last_attempt_at: float, route: str | None = None, source: str | None = None,
-                    event_id: str | None = None, status_code: int | None = None) -> dict[str, Any]:
+                   last_attempt_at: float, route: str | None = None, source: str | None = None,
+                   event_id: str | None = None, status_code: int | None = None) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
 
     def text(name: str, value: str | None) -> None:

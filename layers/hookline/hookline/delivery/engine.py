@@ -501,7 +501,7 @@ class Delivery:
         error = truncate(f"not a DeliveryTask: {where + ': ' if where else ''}{first['msg'] if first else exc}")
         now = self.deps.clock()
         attrs = dead_letters.dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
-                                first_attempt_at=_first_receive(record, now), last_attempt_at=now)
+                                            first_attempt_at=_first_receive(record, now), last_attempt_at=now)
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=record.body or "{}",
                                    MessageAttributes=attrs)
         return RecordResult(record.message_id, DEAD, attempt=receive_count, reason=outcomes.INVALID_TASK, error=error)
