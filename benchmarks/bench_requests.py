@@ -85,10 +85,10 @@ def sw_event(payload: bytes) -> dict[str, Any]:
 
 
 def _services(stack: Stack, dest_url: str) -> Any:
-    from hookline.aws import EventLog, PayloadStore, QueuePublisher
+    from hookline.aws import EventLog, PayloadStore, QueuePublisher, hot_path_config
     from hookline.config import parse_config
     from hookline.delivery.claims import RouteClaims
-    from hookline.ingress.records import IngressRecords, client_config
+    from hookline.ingress.records import IngressRecords
     from hookline.secrets import SecretResolver
     from hookline.settings import Settings
     from hookline.wiring import Services
@@ -100,10 +100,10 @@ def _services(stack: Stack, dest_url: str) -> Any:
     ddb = s.client("dynamodb")
     return Services(
         settings, config=config, secrets=SecretResolver(),
-        publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs")),
+        publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs", config=hot_path_config())),
         payloads=PayloadStore(r["PayloadBucket"].name, client=s.client("s3")),
         events=EventLog(r["EventsTable"].name, resource=s.resource("dynamodb")),
-        ingress_records=IngressRecords(r["EventsTable"].name, client=s.client("dynamodb", config=client_config())),
+        ingress_records=IngressRecords(r["EventsTable"].name, client=s.client("dynamodb", config=hot_path_config())),
         delivery_persistence=RouteClaims(r["EventsTable"].name, boto3_client=ddb),
         sqs=s.client("sqs"),
     )

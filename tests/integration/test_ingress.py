@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from hookline.aws import EVENT_ITEM, EventLog, PayloadStore, QueuePublisher
+from hookline.aws import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
 from hookline.config import parse_config
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.records import IngressRecords
@@ -53,8 +53,11 @@ def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, thr
 
 
 def delivery_began(stack: Any, event_id: str, route: str) -> None:
-    """What delivery's first claim leaves behind: the route's item (ingress's proof that the event was queued)."""
-    EventLog(stack.events_table, resource=stack.ddb).record_attempt(event_id=event_id, route=route, status="retrying")
+    """What delivery's first claim leaves behind: the route's item, with the event's reception time (ingress's
+    proof that the event was queued)."""
+    record = stack.ddb.Table(stack.events_table).get_item(Key={"event_id": event_id, "route": EVENT_ITEM})["Item"]
+    EventLog(stack.events_table, resource=stack.ddb).record_attempt(event_id=event_id, route=route, status="retrying",
+                                                                    received_at=float(record["received_at"]))
 
 
 def github_request(payload: dict, delivery: str = "d-1", event: str = "issues") -> tuple[dict, bytes]:
@@ -153,6 +156,61 @@ def test_a_copy_before_delivery_begins_waits_then_finds_the_event_queued_once(st
     assert len(chains) == 2 and token in chains and None not in chains
 
 
+def test_a_key_resent_after_the_idempotency_window_is_a_new_event(stack: Any) -> None:
+    # Given an accepted GitHub event (its id is not signed: a record and a replay guard) whose delivery began
+    clock = Clock()
+    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=3600)
+    headers, body = github_request({"issue": {"number": 31}}, delivery="d-late")
+    assert ingress.accept("github", headers, body).status == 202
+    delivery_began(stack, "d-late", "all-to-wh")
+    assert len(queued(stack)) == 2
+    # When the same delivery comes back inside the window: a duplicate, not queued
+    clock.now += 3599
+    assert ingress.accept("github", headers, body).status == 200
+    assert queued(stack) == []
+    # When it comes back after the window: a new event, queued again, with its new time
+    clock.now += 2
+    again = ingress.accept("github", headers, body)
+    assert (again.status, again.body) == (202, {"status": "accepted", "id": "d-late"})
+    tasks = queued(stack)
+    assert sorted(t.route for t in tasks) == ["all-to-wh", "issues-to-crm"]
+    assert {t.received_at for t in tasks} == {clock.now}
+    # And both the record and the guard were rewritten: the record under the new time and invocation
+    table = stack.ddb.Table(stack.events_table)
+    record = table.get_item(Key={"event_id": "d-late", "route": EVENT_ITEM})["Item"]
+    assert float(record["received_at"]) == clock.now and record["token"] in {t.chain for t in tasks}
+    guards = [i for i in table.scan()["Items"] if i["route"] == GUARD_ITEM and i["event_ref"] == "d-late"]
+    assert [float(g["received_at"]) for g in guards] == [clock.now]
+
+
+def test_copies_after_the_window_record_the_event_once_and_only_they_pay_a_second_write(stack: Any) -> None:
+    # Given a record with a signed id (one PutItem) received at t=100
+    fn = stack.function("IngressFunction")
+    records = IngressRecords(fn.events_table, client=fn.ddb_client)
+    writes: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        writes.append(model.name)
+
+    fn.ddb_client.meta.events.register("before-call.dynamodb", count)
+    try:
+        def claim(at: float, token: str, window: float = 500.0) -> dict[str, Any] | None:
+            return records.claim(event_id="k-late", source="stripe", type=None, received_at=at, routes=["r"],
+                                 queue_by=at + 30, token=token, window_start=at - window)
+
+        assert claim(100.0, "first") is None and writes == ["PutItem"]
+        # When a copy comes inside the window: the record already there, from one request
+        writes.clear()
+        assert claim(550.0, "copy")["received_at"] == 100.0 and writes == ["PutItem"]
+        # When two copies come after it: the first replaces the record (a second, conditional write) and
+        # the other finds that new record, not the old one
+        writes.clear()
+        assert claim(700.0, "late-1") is None and writes == ["PutItem", "PutItem"]
+        assert claim(701.0, "late-2")["received_at"] == 700.0
+    finally:
+        fn.ddb_client.meta.events.unregister("before-call.dynamodb", count)
+
+
 class Remaining:
     """A Lambda context with this many seconds left."""
 
@@ -201,6 +259,29 @@ def test_an_event_recorded_by_an_invocation_that_died_before_queueing_is_queued_
     retry = make_ingress(stack, clock=clock).accept("github", headers, body)
     # Then the event is not lost: answered as the recorded event, and queued once per route
     assert (retry.status, retry.body) == (200, {"status": "duplicate", "id": "d-crash"})
+    assert sorted(t.route for t in queued(stack)) == ["all-to-wh", "issues-to-crm"]
+
+
+def test_route_items_of_a_reception_before_the_window_are_no_proof_that_a_new_one_was_queued(stack: Any) -> None:
+    # Given an event delivered long ago: its route items outlive the idempotency window
+    clock = Clock()
+    fn = stack.function("IngressFunction")
+    headers, body = github_request({"issue": {"number": 23}}, delivery="d-again")
+    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=3600)
+    assert ingress.accept("github", headers, body).status == 202
+    delivery_began(stack, "d-again", "all-to-wh")
+    queued(stack)
+    # When the sender sends it again after the window, and that invocation dies before queueing
+    clock.now += 3601
+    with pytest.raises(Crash):
+        make_ingress(stack, publisher=CrashingPublisher(fn.queue_url, client=fn.sqs), clock=clock,
+                     idempotency_window_seconds=3600).accept("github", headers, body)
+    # Then a copy within that invocation's deadline waits (the old route item proves nothing), and one
+    # after it queues the event: it is not lost
+    clock.now += 5
+    assert ingress.accept("github", headers, body).status == 409
+    clock.now += 30
+    assert ingress.accept("github", headers, body).status == 200
     assert sorted(t.route for t in queued(stack)) == ["all-to-wh", "issues-to-crm"]
 
 

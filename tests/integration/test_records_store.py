@@ -196,9 +196,9 @@ def test_an_ordered_deferral_keeps_its_message_and_is_not_counted_as_an_attempt(
 def test_with_every_records_feature_off_the_default_path_costs_no_extra_request(receiver: Receiver) -> None:
     counted = count_requests({}, {"circuit_breaker": "off"}, f"{receiver.url}/x", events=10)
     # The default path's requests, no more (docs/INTERNALS.md "Event log items and request budget"):
-    # ingress (Ingress.record with the event id as the key): the `#event` record and the queue batch;
+    # ingress (Ingress.record with the event id as the key): the `#event` record and the queueing (one route);
     # delivery: claim and completion (with the attempt logged)
-    assert counted.operations("ingress") == {"dynamodb.PutItem": 10, "sqs.SendMessageBatch": 10}
+    assert counted.operations("ingress") == {"dynamodb.PutItem": 10, "sqs.SendMessage": 10}
     assert counted.operations("deliver") == {"dynamodb.UpdateItem": 20}
 
 

@@ -1,10 +1,10 @@
 """Ingress: verify a webhook, record it exactly once, queue one task per matching route.
 
 Two requests per event: the `#event` item, written under a condition, is both the event log entry
-and the idempotency record; then one SendMessageBatch. "Nothing is recorded on a 503": when the
-queueing fails, the item is deleted again (only the item this invocation wrote), and the sender's
-retry is processed as new. A crash between the two leaves a record nobody queued: its copies find
-that out (Ingress._copy) and queue it.
+and the idempotency record; then one queue request (SendMessage, or SendMessageBatch for several
+routes). "Nothing is recorded on a 503": when the queueing fails, the item is deleted again (only
+the item this invocation wrote), and the sender's retry is processed as new. A crash between the
+two leaves a record nobody queued: its copies find that out (Ingress._copy) and queue it.
 """
 
 from __future__ import annotations
@@ -166,7 +166,8 @@ class Ingress:
         first_id = earlier.get("event_id") or event.event_id
         recorded_routes = list(earlier.get("routes") or [])
         try:
-            known = bool(earlier.get("queued")) or not recorded_routes or self.deps.records.delivery_started(first_id)
+            known = (bool(earlier.get("queued")) or not recorded_routes
+                     or self.deps.records.delivery_started(first_id, float(earlier.get("received_at") or 0)))
             if not known:
                 if now < float(earlier.get("queue_by") or 0):
                     return _in_progress(first_id)

@@ -14,23 +14,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hookline.aws import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo
+from hookline.aws import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_config
 
-# A record older than the idempotency window is over: the same key is a new event.
-_FRESH = "attribute_not_exists(event_id) OR received_at < :since"
+# The first write asks only that the key be new; a record older than the idempotency window is over
+# (the same key is a new event), which the rare second write's condition allows.
+_NEW = "attribute_not_exists(event_id)"
+_FRESH = _NEW + " OR received_at < :since"
 # Only the invocation that wrote a record may delete it, and not once a copy has queued the event.
 _MINE = "#tok = :tok AND attribute_not_exists(queued)"
 
 
 class EventInFlight(Exception):
     """Another copy of this event is being recorded or released right now: the sender should come back."""
-
-
-def client_config() -> Any:
-    """Lambda's client for these requests: no client-side parameter validation (DynamoDB validates)."""
-    from botocore.config import Config
-
-    return Config(parameter_validation=False)
 
 
 def _n(value: float) -> dict[str, str]:
@@ -48,6 +43,19 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return from_dynamo({k: deserializer.deserialize(v) for k, v in item.items()})
 
 
+def _found(error: ClientError) -> list[dict[str, Any]]:
+    """The items whose condition failed, as the failure returned them (ALL_OLD)."""
+    if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        return [error.response.get("Item") or {}]
+    return [r.get("Item") or {} for r in error.response.get("CancellationReasons") or []
+            if r.get("Code") == "ConditionalCheckFailed"]
+
+
+def _older_than(item: dict[str, Any], since: float) -> bool:
+    received = item.get("received_at", {}).get("N")
+    return received is not None and float(received) < since
+
+
 class IngressRecords:
     def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, client: Any | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -61,7 +69,7 @@ class IngressRecords:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("dynamodb", config=client_config())
+            self._client = boto3.client("dynamodb", config=hot_path_config())
         return self._client
 
     def _key(self, event_id: str) -> dict[str, Any]:
@@ -75,37 +83,53 @@ class IngressRecords:
         With `digest` (the signature does not cover the id), a replay guard item keyed on the digest of the
         signed bytes is written in the same transaction: one request, and both the id and the bytes are
         "once" (each item needs its own condition).
+
+        A key seen before the idempotency window began is a new event. That case is rare (a sender
+        resending after days), so it costs a second write, whose condition allows the old record to be
+        replaced, and the first write keeps the cheaper condition. The second write's condition is checked
+        atomically like the first, so two late copies still record the event once.
         """
         expires = {"N": str(int(self._clock()) + self.ttl_seconds)}
         record: dict[str, Any] = {
             **self._key(event_id), "source": _s(source), "received_at": _n(received_at),
-            "routes": {"L": [_s(r) for r in routes]}, "expires_at": expires, "duplicates": {"N": "0"},
-            "queue_by": _n(queue_by), "token": _s(token),
+            "routes": {"L": [_s(r) for r in routes]}, "expires_at": expires, "queue_by": _n(queue_by),
+            "token": _s(token),
         }
         if type is not None:
             record["type"] = _s(type)
-        if digest is not None:
-            record["body_sha256"] = _s(digest)
-        fresh = {"ConditionExpression": _FRESH, "ExpressionAttributeValues": {":since": _n(window_start)},
-                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        guard = None if digest is None else {
+            "event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM), "event_ref": _s(event_id),
+            "received_at": record["received_at"], "expires_at": expires, "token": _s(token)}
         try:
-            if digest is None:
-                self.client.put_item(TableName=self.table_name, Item=record, **fresh)
-                return None
-            guard = {"event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM), "event_ref": _s(event_id),
-                     "received_at": record["received_at"], "expires_at": expires, "token": _s(token)}
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table_name, "Item": record, **fresh}},
-                {"Put": {"TableName": self.table_name, "Item": guard, **fresh}},
-            ])
+            self._put(record, guard, {"ConditionExpression": _NEW})
             return None
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
-                return _plain(e.response.get("Item") or {})
-            if code != "TransactionCanceledException":
-                raise
-            return self._claimed_earlier(e.response.get("CancellationReasons") or [], e)
+            if not any(_older_than(item, window_start) for item in _found(e)):
+                return self._recorded(e)
+        try:
+            self._put(record, guard, {"ConditionExpression": _FRESH,
+                                      "ExpressionAttributeValues": {":since": _n(window_start)}})
+            return None
+        except ClientError as e:
+            return self._recorded(e)
+
+    def _put(self, record: dict[str, Any], guard: dict[str, Any] | None, condition: dict[str, Any]) -> None:
+        condition = {**condition, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        if guard is None:
+            self.client.put_item(TableName=self.table_name, Item=record, **condition)
+            return
+        self.client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": self.table_name, "Item": record, **condition}},
+            {"Put": {"TableName": self.table_name, "Item": guard, **condition}},
+        ])
+
+    def _recorded(self, error: ClientError) -> dict[str, Any]:
+        code = error.response.get("Error", {}).get("Code")
+        if code == "ConditionalCheckFailedException":
+            return _plain(error.response.get("Item") or {})
+        if code != "TransactionCanceledException":
+            raise error
+        return self._claimed_earlier(error.response.get("CancellationReasons") or [], error)
 
     def _claimed_earlier(self, reasons: list[dict[str, Any]], error: Exception) -> dict[str, Any]:
         codes = [r.get("Code") for r in reasons]
@@ -155,13 +179,17 @@ class IngressRecords:
             ExpressionAttributeValues=values,
         )
 
-    def delivery_started(self, event_id: str) -> bool:
-        """Any route item exists: delivery received at least one of the event's tasks (it writes the
-        route's item with its first claim), so the event was queued."""
+    def delivery_started(self, event_id: str, received_at: float) -> bool:
+        """A route item of this reception exists: delivery received at least one of the event's tasks (it
+        writes the route's item, with the event's `received_at`, from its first claim), so the event was
+        queued. Route items outlive the idempotency window (they expire with the event log): those of an
+        earlier reception of the same key, more than the window ago, are not proof."""
         resp = self.client.query(
-            TableName=self.table_name, ConsistentRead=True, Limit=1, ProjectionExpression="#r",
+            TableName=self.table_name, ConsistentRead=True, ProjectionExpression="#r",
             KeyConditionExpression="event_id = :e AND #r > :event",  # route names [A-Za-z0-9_.-] sort after it
+            # A second's slack for the number's round trip: an earlier reception is at least a window (>= 60 s) older.
+            FilterExpression="received_at >= :since",
             ExpressionAttributeNames={"#r": "route"},
-            ExpressionAttributeValues={":e": _s(event_id), ":event": _s(EVENT_ITEM)},
+            ExpressionAttributeValues={":e": _s(event_id), ":event": _s(EVENT_ITEM), ":since": _n(received_at - 1)},
         )
         return bool(resp.get("Items"))

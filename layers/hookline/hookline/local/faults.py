@@ -5,9 +5,11 @@
 - `seed` (int): the faults are drawn from `random.Random(seed)`, one stream per fault kind;
 - `ingress_error` (0..1): the chance that an AWS call the ingress function makes to record an
   event fails with a 5xx-like ClientError, as a throttled or unavailable table or queue does:
-  the `#event` record (PutItem), the S3 claim check, the queue batch (SendMessageBatch), and a
-  copy's look for delivery (Query) and duplicate counter (UpdateItem). Not the release of a record
-  whose queueing failed (DeleteItem): that record's copies would wait out the invocation's deadline;
+  the `#event` record (PutItem, or TransactWriteItems with its replay guard), the S3 claim check, the
+  queueing (SendMessage for one route, SendMessageBatch for more), and a copy's look for delivery
+  (Query) and duplicate counter (UpdateItem). Not the release of a record whose queueing failed
+  (DeleteItem, or a TransactWriteItems of Deletes): that record's copies would wait out the
+  invocation's deadline;
 - `deliver_kill` (0..1): the chance that a deliver invocation "dies" after its handler returned
   (every HTTP 2xx is done) but before the poller acknowledges the batch: nothing is deleted, and
   the messages it had not failed come back after `kill_visibility_seconds` (Lambda would wait for
@@ -34,7 +36,8 @@ from typing import Any
 ENV = "HOOKLINE_FAULTS"
 INGRESS_FUNCTION = "IngressFunction"
 DELIVER_FUNCTION = "DeliverFunction"
-INGRESS_OPERATIONS = frozenset({"PutItem", "UpdateItem", "Query", "PutObject", "SendMessageBatch"})
+INGRESS_OPERATIONS = frozenset({"PutItem", "TransactWriteItems", "UpdateItem", "Query", "PutObject", "SendMessage",
+                                "SendMessageBatch"})
 
 
 @dataclass
@@ -65,8 +68,8 @@ class Faults:
 
     # -- ingress: an AWS call fails
 
-    def ingress_call_fails(self, operation: str) -> bool:
-        if operation not in INGRESS_OPERATIONS:
+    def ingress_call_fails(self, operation: str, params: Any = None) -> bool:
+        if operation not in INGRESS_OPERATIONS or _is_release(operation, params):
             return False
         if not threading.current_thread().name.startswith(INGRESS_FUNCTION + "-"):
             return False
@@ -104,6 +107,11 @@ def install_from_env() -> Faults | None:
     return faults
 
 
+def _is_release(operation: str, params: Any) -> bool:
+    items = (params or {}).get("TransactItems", [])
+    return operation == "TransactWriteItems" and any("Delete" in item for item in items)
+
+
 def _patch_aws_calls(faults: Faults) -> None:
     # Every boto3 client (Powertools builds its own sessions) goes through BaseClient._make_api_call.
     from botocore.client import BaseClient
@@ -112,7 +120,7 @@ def _patch_aws_calls(faults: Faults) -> None:
     original = BaseClient._make_api_call
 
     def make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
-        if faults.ingress_call_fails(operation_name):
+        if faults.ingress_call_fails(operation_name, api_params):
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected by HOOKLINE_FAULTS"},
                                "ResponseMetadata": {"HTTPStatusCode": 503}}, operation_name)
         return original(self, operation_name, api_params)
