@@ -450,6 +450,43 @@ def test_handler_answers_the_sample_event_from_events_folder(stack: Any, monkeyp
     assert [t.route for t in queued(stack)] == ["issues-to-crm"]
 
 
+def test_an_accepted_event_costs_one_log_line_its_metric_carrying_the_event(stack: Any, lambda_context: Any,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the handler wired as in Lambda: logging at INFO (template.yaml's LOG_LEVEL), metrics on, and
+    # the Logger's and the metrics' output both on one stdout (what CloudWatch Logs ingests)
+    from functions.ingress import app
+    from hookline.observability import logger, metrics
+    from hookline.wiring import Services, install
+
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "demo-github-webhook-secret")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_demo_stripe_webhook_secret")
+    metrics.clear_metrics()  # what earlier tests in this process added while metrics were off (never flushed)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    stdout = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stdout)
+    handler, level = logger.registered_handler, logger.log_level
+    stream = handler.setStream(stdout)
+    logger.setLevel("INFO")
+    install(Services(stack.settings))
+    try:
+        with stack.run_as("IngressFunction"):
+            resp = app.handler(load_event("ingress/github-issues"), lambda_context)
+    finally:
+        install(None)
+        logger.setLevel(level)
+        handler.setStream(stream)
+    # When it is accepted, Then one line: the Accepted metric (EMF), carrying the event's id, source,
+    # routes and size for Logs Insights
+    assert resp["statusCode"] == 202
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    (line,) = lines
+    assert line["Accepted"] == [1.0]
+    assert line["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "Accepted", "Unit": "Count"}]
+    assert (line["event_id"], line["source"]) == (json.loads(resp["body"])["id"], "github")
+    assert line["routes"] == sorted({t.route for t in queued(stack)}) and line["bytes"] > 0
+
+
 def test_logs_never_carry_secrets_or_signatures(stack: Any, lambda_context: Any) -> None:
     from hookline.observability import logger
 

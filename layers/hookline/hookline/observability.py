@@ -72,6 +72,17 @@ def _tracer() -> Any:
 tracer = _tracer()
 
 
+def count_event(name: str, **fields: Any) -> None:
+    """A Count metric whose EMF line also carries the event's `fields` (Powertools metadata: searchable in
+    CloudWatch Logs Insights, not dimensions). It is the happy path's one log line per event: a separate
+    Logger line as well cost ingress more CPU than its own code did, and 350 more log bytes."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for key, value in fields.items():
+        metrics.add_metadata(key=key, value=value)
+
+
 def count(name: str, reason: str | None = None, value: float = 1) -> None:
     """A Count metric; with `reason`, emitted on its own so the reason becomes a dimension an alarm can use."""
     from aws_lambda_powertools.metrics import MetricUnit

@@ -27,7 +27,7 @@ from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
 from hookline.ingress.records import EventInFlight, IngressRecords
 from hookline.messages import DeliveryTask
-from hookline.observability import SENSITIVE_HEADERS, count, logger
+from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
 from hookline.secrets import SecretResolver
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
@@ -148,8 +148,7 @@ class Ingress:
         except (QueueUnavailable, ClientError, BotoCoreError) as e:
             self._release(event_id, token, dedupe_key)
             return _unavailable(e)
-        count("Accepted")
-        logger.info("event accepted", extra={"source": source, "routes": routes, "bytes": len(body)})
+        count_event("Accepted", event_id=event_id, source=source, routes=routes, bytes=len(body))
         return IngressResponse(202, {"status": "accepted", "id": event_id})
 
     # -- a copy of a recorded event
