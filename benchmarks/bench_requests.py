@@ -9,7 +9,10 @@ it (batches of 10).
 
 The baseline is the least an ingress can do with the same guarantees' shape: HMAC compare,
 json.loads, one conditional PutItem, one SendMessage, same moto, same session. CPU is
-process_time (moto's work included on both sides). Rounds alternate hookline and baseline.
+process_time (moto's work included on both sides). Within each round the handlers take turns, ten
+events each (a VM's speed drifts over the seconds a round takes: measured one after the other, a
+round's ratio swung between 0.7 and 2.0), and each timed pass starts from a collected, frozen heap
+(benchmarks/_support.py `settle_heap`).
 The same ratio is then measured with every AWS call answered at once (no moto: each side's own
 CPU and botocore's client side), since in-process moto's work per call differs by operation (a
 TransactWriteItems parses its conditions four times, a PutItem once) in a way no endpoint does.
@@ -33,6 +36,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,7 @@ from _support import (
     load_handler,
     logs_counted,
     moto_stack,
+    settle_heap,
     write_json,
 )
 
@@ -152,6 +157,42 @@ class Baseline:
         return {"statusCode": 202}
 
 
+# Events each side handles before the next side takes its turn.
+CHUNK = 10
+
+
+class Side:
+    """One handler's share of a pass: its requests, and what its turns cost (CPU, log bytes, AWS calls)."""
+
+    def __init__(self, handle: Callable[[dict[str, Any]], dict[str, Any]], reqs: list[dict[str, Any]]) -> None:
+        self.handle, self.reqs = handle, reqs
+        self.cpu = 0.0
+        self.log_bytes = 0
+        self.ops: Counter[str] = Counter()
+        self.units = 0
+
+
+def take_turns(stack: Stack, sides: list[Side]) -> None:
+    """The sides take turns, CHUNK events each: a drift in the machine's speed (a VM's neighbours) over the
+    seconds a pass takes falls on every side alike, instead of on whichever ran during it."""
+    with logs_counted() as sink:
+        settle_heap()
+        stack.counter.take()
+        stack.counter.take_write_units()
+        for start in range(0, len(sides[0].reqs), CHUNK):
+            for side in sides:
+                logged = sink.bytes
+                started = time.process_time()
+                for ev in side.reqs[start:start + CHUNK]:
+                    response = side.handle(ev)
+                    if response["statusCode"] != 202:
+                        raise SystemExit(f"ingress answered {response}")
+                side.cpu += time.process_time() - started
+                side.log_bytes += sink.bytes - logged
+                side.ops.update(stack.counter.take())
+                side.units += stack.counter.take_write_units()
+
+
 def measure(events: int, rounds: int) -> dict[str, Any]:
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
     from hookline.wiring import install
@@ -161,24 +202,25 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         svc = _services(stack, receiver.url)
         install(svc)
         ingress_app, deliver_app = load_handler("ingress"), load_handler("deliver")
-        baseline, guarded = Baseline(stack), Baseline(stack, replay_guard=True)
         sqs = stack.session.client("sqs")
         queue_url, queue_arn = stack.url("DeliveryQueue"), stack.resources["DeliveryQueue"].arn
         ctx = LambdaContext()
         payloads = [github_payload(i) for i in range(events)]
         serial = iter(range(events, 10**9))
 
-        def run_ingress(make: Any = http_event) -> tuple[float, int]:
-            # New bytes each round: the same signed bytes under a new delivery id are a duplicate (replay guard).
-            reqs = [make(github_payload(next(serial))) for _ in range(events)]
-            with logs_counted() as sink:
-                started = time.process_time()
-                for ev in reqs:
-                    response = ingress_app.handler(ev, ctx)
-                    if response["statusCode"] != 202:
-                        raise SystemExit(f"ingress answered {response}")
-                cpu = time.process_time() - started
-            return cpu, sink.bytes
+        def hookline(ev: dict[str, Any]) -> dict[str, Any]:
+            return ingress_app.handler(ev, ctx)
+
+        def fresh(make: Any = http_event) -> list[dict[str, Any]]:
+            # New bytes: the same signed bytes under a new delivery id are a duplicate (replay guard).
+            return [make(github_payload(next(serial))) for _ in range(events)]
+
+        def baseline(replay_guard: bool = False, instant: bool = False) -> Baseline:
+            handler = Baseline(stack, replay_guard=replay_guard)
+            # Its own new queue each pass: the same empty-queue start as hookline's (moto slows as a queue grows).
+            handler.queue_url = "https://instant/queue" if instant else sqs.create_queue(
+                QueueName=f"baseline-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            return handler
 
         delivery_ops: Counter[str] = Counter()
         delivery_units = [0]
@@ -209,28 +251,29 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
             stack.counter.take()
             return handler_calls, {"poller": poller_calls}, sink.bytes
 
-        def run_baseline(fresh_queue: bool = True, handler: Baseline = baseline) -> float:
-            # A fresh queue per round: the same empty-queue start as hookline's (moto slows as a queue grows).
-            if fresh_queue:
-                handler.queue_url = sqs.create_queue(QueueName=f"baseline-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-            # New bytes for the guarded one (its guard remembers them), as for hookline.
-            bodies = [github_payload(next(serial)) for _ in range(events)] if handler.replay_guard else payloads
-            reqs = [http_event(p) for p in bodies]
-            started = time.process_time()
-            for ev in reqs:
-                if handler.handle(ev)["statusCode"] != 202:
-                    raise SystemExit("baseline failed")
-            return time.process_time() - started
+        def github_pass(instant: bool = False) -> tuple[Side, Side, Side]:
+            """GitHub events through hookline, the hand-written handler and the one with the replay guard."""
+            ours = Side(hookline, fresh())
+            base = Side(baseline(instant=instant).handle, [http_event(p) for p in payloads])
+            guard = Side(baseline(replay_guard=True, instant=instant).handle, fresh())
+            take_turns(stack, [ours, base, guard])
+            return ours, base, guard
+
+        def signed_id_pass(instant: bool = False) -> tuple[Side, Side]:
+            """Standard Webhooks events through hookline, against the hand-written handler (its own pass: one
+            queue each, as in the GitHub pass)."""
+            ours, base = Side(hookline, fresh(sw_event)), Side(baseline(instant=instant).handle,
+                                                              [http_event(p) for p in payloads])
+            take_turns(stack, [ours, base])
+            return ours, base
 
         # Warm up: imports, clients, connection pools, the first-call wiring.
-        run_ingress()
+        github_pass()
         run_delivery()
-        run_ingress(sw_event)
+        signed_id_pass()
         run_delivery()
-        run_baseline()
-        stack.counter.take()
-        stack.counter.take_write_units()
         delivery_units[0] = 0
+        delivery_ops.clear()
 
         ratios, ingress_cpu, base_cpu = [], [], []
         sw_ratios: list[float] = []
@@ -243,53 +286,43 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         ingress_ops: dict[str, int] = {}
         ingress_calls = handler_calls = poller_calls = 0
         ingress_log = delivery_log = 0
-        delivery_ops.clear()
         for _ in range(rounds):
-            cpu, logged = run_ingress()
-            ops = stack.counter.take()
-            ingress_units += stack.counter.take_write_units()
-            ingress_ops = dict(ops)
-            ingress_calls += sum(ops.values())
-            ingress_log += logged
+            ours, base, guard = github_pass()
+            ingress_units += ours.units
+            ingress_ops = dict(ours.ops)
+            ingress_calls += sum(ours.ops.values())
+            ingress_log += ours.log_bytes
             h, p, dlog = run_delivery()
             handler_calls += h
             poller_calls += p["poller"]
             delivery_log += dlog
-            sw, _logged = run_ingress(sw_event)
-            sw_units += stack.counter.take_write_units()
-            sw_ops = dict(stack.counter.take())
+            sw, sw_base = signed_id_pass()
+            sw_units += sw.units
+            sw_ops = dict(sw.ops)
             run_delivery(counted=False)
-            b = run_baseline()
-            g = run_baseline(handler=guarded)
-            stack.counter.take()
-            stack.counter.take_write_units()
-            ingress_cpu.append(cpu / events)
-            sw_cpu.append(sw / events)
-            base_cpu.append(b / events)
-            guarded_cpu.append(g / events)
-            ratios.append(cpu / b)
-            sw_ratios.append(sw / b)
-            guarded_ratios.append(cpu / g)
+            ingress_cpu.append(ours.cpu / events)
+            sw_cpu.append(sw.cpu / events)
+            base_cpu.append(base.cpu / events)
+            guarded_cpu.append(guard.cpu / events)
+            ratios.append(ours.cpu / base.cpu)
+            sw_ratios.append(sw.cpu / sw_base.cpu)
+            guarded_ratios.append(ours.cpu / guard.cpu)
         # The same handlers with AWS answered at once.
         instant_ratios: list[float] = []
         instant_cpu: list[float] = []
         instant_base: list[float] = []
-        baseline.queue_url = "https://instant/queue"
-        assert stack.instant is not None
-        stack.instant.active = True
         instant_sw: list[float] = []
         instant_guarded: list[float] = []
-        guarded.queue_url = baseline.queue_url
+        assert stack.instant is not None
+        stack.instant.active = True
         for _ in range(rounds):
-            cpu, _logged = run_ingress()
-            sw, _logged = run_ingress(sw_event)
-            b = run_baseline(fresh_queue=False)
-            g = run_baseline(fresh_queue=False, handler=guarded)
-            instant_cpu.append(cpu / events)
-            instant_base.append(b / events)
-            instant_ratios.append(cpu / b)
-            instant_sw.append(sw / b)
-            instant_guarded.append(cpu / g)
+            ours, base, guard = github_pass(instant=True)
+            sw, sw_base = signed_id_pass(instant=True)
+            instant_cpu.append(ours.cpu / events)
+            instant_base.append(base.cpu / events)
+            instant_ratios.append(ours.cpu / base.cpu)
+            instant_sw.append(sw.cpu / sw_base.cpu)
+            instant_guarded.append(ours.cpu / guard.cpu)
         stack.instant.active = False
         stack.counter.take()
         stack.counter.take_write_units()
@@ -297,7 +330,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
 
     total = events * rounds
     return {
-        "events_per_round": events, "rounds": rounds,
+        "events_per_round": events, "rounds": rounds, "turn_events": CHUNK,
         "ingress_requests_per_event": ingress_calls / total,
         "ingress_operations_last_round": {k: v / events for k, v in sorted(ingress_ops.items())},
         "delivery_requests_per_event": handler_calls / total,
