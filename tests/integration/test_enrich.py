@@ -233,3 +233,34 @@ def test_enrichment_uses_the_search_destinations_oauth2_token(stack: Any, crm: R
     [req] = crm.requests
     assert "authorization" not in req.headers  # the CRM destination itself has no credentials configured
     assert req.json() == {"order": 11, "contact_id": "c-42"}
+
+
+@pytest.mark.parametrize("customer", ["..", ".", "a/../..", "../admin", "x/y", "..\\admin"])
+def test_a_placeholder_value_that_would_climb_the_path_is_a_mapping_failure_and_no_request_is_made(
+        stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any, customer: str) -> None:
+    # Given a step whose path puts an event value in a path segment, under /api/v1/customers
+    cfg = config(crm.url, route={
+        "enrich": [{"name": "profile", "destination": "crm_search", "path": "/{body.customer}/profile"}],
+        "transform": {"order": "body.id", "profile": "enriched.profile"}},
+        extra_destinations={"crm_search": {"url": f"{lookup.url}/api/v1/customers",
+                                           "headers": {"Authorization": "Bearer {secret:env:CRM_TOKEN}"}}})
+    # When an event's value would climb out of it (to /api/v1/profile, with the step's credentials)
+    enqueue(stack, task("evt-climb", body={"id": 5, "customer": customer}))
+    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    # Then the server saw no request at all, nothing was delivered, and the DLQ says what and where
+    assert lookup.requests == [] and crm.requests == []
+    [dead] = dlq_messages(stack)
+    assert attrs(dead)["reason"] == "mapping"
+    error = attrs(dead)["last_error"]
+    assert error.startswith("enrich profile (crm_search GET): field 'path': the value at body.customer "), error
+    assert "path segment" in error and CRM_TOKEN not in error
+
+
+def test_dots_and_slashes_in_the_query_part_are_sent_encoded(stack: Any, crm: Receiver, lookup: Receiver,
+                                                              lambda_context: Any) -> None:
+    # A query value is not a path segment: `..` or `/` there cannot move the request elsewhere
+    cfg = enrich_config(crm.url, lookup.url, on_missing="skip")
+    enqueue(stack, task("evt-q", body={"id": 6, "customer": {"email": "../a/b"}}))
+    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    [call] = lookup.requests
+    assert call.path == "/api/contacts?email=..%2Fa%2Fb"

@@ -94,3 +94,34 @@ def test_failures_carry_the_http_result_for_classification(status: int, permanen
     assert e.value.http is not None and e.value.http.outcome.permanent is permanent
     assert e.value.error == f"enrich c (crm GET /c): HTTP {status}"
     assert e.value.http.error == e.value.error
+
+
+@pytest.mark.parametrize(("template", "body", "expected"), [
+    ("/c/{body.a}{body.b}/x", {"a": "x", "b": "."}, "the value at body.b is '.'"),
+    ("/c/{body.a}", {"a": ".."}, "the value at body.a is '..'"),
+    ("/c/{body.a}?q=1", {"a": "."}, "the value at body.a is '.'"),
+    ("/c/{body.a}", {"a": "a\\..\\b"}, "the value at body.a contains '\\\\'"),
+    ("/c/{body.a}", {"a": 7.5}, None),
+    ("/c/{body.a}.json", {"a": "."}, "the value at body.a is '.'"),
+    ("/c/v{body.a}", {"a": "1.2"}, None),
+    ("/c?next={body.a}#{body.b}", {"a": "../x", "b": ".."}, None),
+])
+def test_a_path_value_stays_in_its_segment(template: str, body: dict[str, Any], expected: str | None) -> None:
+    from hookline.mapping.compiler import MappingError
+    from hookline.mapping.urls import compile_url_template
+
+    render_url = compile_url_template(template)
+    if expected is None:
+        assert "/c" in render_url({"body": body})
+        return
+    with pytest.raises(MappingError) as e:
+        render_url({"body": body})
+    assert expected in str(e.value) and "no request was made" in str(e.value)
+
+
+def test_a_literal_dot_segment_in_a_path_is_a_configuration_problem() -> None:
+    from hookline.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        setup([{"name": "c", "destination": "crm", "path": "/a/../{body.email}"}])
+    assert "routes[0].enrich[0].path: path '/a/../{body.email}' has a '.' or '..' segment" in str(e.value)

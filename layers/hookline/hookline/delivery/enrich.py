@@ -14,8 +14,9 @@ routes:
 ```
 
 - Steps run in order; a step's path and body see the envelope with the earlier steps' results
-  (`enriched.<name>`). `{EXPR}` placeholders in `path` are JMESPath, URL-encoded; a missing value
-  is a `mapping` failure. `body` (POST) is a transform spec, sent as JSON.
+  (`enriched.<name>`). `{EXPR}` placeholders in `path` are JMESPath, URL-encoded; a missing value,
+  or one that would leave its path segment (`.`, `..`, `/`: mapping/urls.py), is a `mapping`
+  failure and no request is made. `body` (POST) is a transform spec, sent as JSON.
 - A 2xx answer is parsed as JSON (else kept as text) and stored at `enriched.<name>`.
 - 404 and 410 mean "not found": `skip` leaves `enriched.<name>` out, `default` puts `default`
   there, `fail` dead-letters the event (`permanent_http`; replay it once the record exists).
@@ -105,7 +106,8 @@ class Enricher:
     def steps(self, route: RouteConfig) -> list[_Step]:
         steps = self._steps.get(route.name)
         if steps is None:
-            from hookline.mapping.compiler import compile_transform, compile_url_template
+            from hookline.mapping.compiler import compile_transform
+            from hookline.mapping.urls import compile_url_template
 
             steps = [_Step(step, compile_url_template(step.path),
                            compile_transform(step.body, self.base_dir) if step.body is not None else None)
@@ -226,7 +228,8 @@ def sender_fetch(sender: Any) -> Fetch:
 def enrich_problems(route: RouteConfig, cfg: HooklineConfig, where: str,
                     base_dir: Path | None = None) -> list[Problem]:
     """Static checks for `hookline validate`."""
-    from hookline.mapping.compiler import MappingSpecError, compile_transform, compile_url_template
+    from hookline.mapping.compiler import MappingSpecError, compile_transform
+    from hookline.mapping.urls import compile_url_template
 
     problems: list[Problem] = []
     names: set[str] = set()

@@ -96,7 +96,7 @@ import copy
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerE
 
 from hookline.expressions import compile_expression
 from hookline.mapping import templates
-from hookline.mapping.casts import _CASTS, _CastError, _not_json, _preview, _to_datetime, _to_string, _type_name
+from hookline.mapping.casts import _CASTS, _CastError, _not_json, _preview, _to_datetime, _type_name
 from hookline.mapping.dates import DateOutput, date_output
 from hookline.mapping.errors import MappingError, MappingSpecError
 from hookline.mapping.jsonata import JsonataSyntaxError, compile_jsonata
@@ -120,7 +120,6 @@ from hookline.mapping.nodes import (
     _OmitNull,
     _Path,
     _PathNode,
-    _Scope,
     _TemplateNode,
     _ValueNode,
 )
@@ -132,7 +131,6 @@ __all__ = [
     "MappingSpecError",
     "Transform",
     "compile_transform",
-    "compile_url_template",
     "render",
 ]
 
@@ -527,35 +525,6 @@ def compile_transform(spec: Mapping[str, Any], base_dir: Path | None = None) -> 
     if compiler.problems or root is None:
         raise MappingSpecError(compiler.problems)
     return Transform(root, spec)
-
-
-def compile_url_template(source: str) -> Callable[[Mapping[str, Any]], str]:
-    """A URL path with `{EXPR}` placeholders (JMESPath over the envelope), each value URL-encoded.
-
-    Raises MappingSpecError for a bad template; the returned function raises MappingError
-    when a placeholder's value is missing.
-    """
-    from urllib.parse import quote
-
-    compiler = _Compiler()
-    parts = compiler.template(source, "")
-    if compiler.problems or parts is None:
-        raise MappingSpecError(compiler.problems)
-
-    def render_url(envelope: Mapping[str, Any]) -> str:
-        scope = _Scope(envelope, envelope)
-        out = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = part.search(scope, "path")
-            if value is None or value == "":
-                raise MappingError("path", f"no value at {part.source} for the placeholder", path=part.source)
-            out.append(quote(_to_string(value), safe=""))
-        return "".join(out)
-
-    return render_url
 
 
 _CACHE: dict[str, Any] = {}
