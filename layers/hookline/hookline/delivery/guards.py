@@ -57,7 +57,7 @@ class Guards:
         self.versions = stale.StaleGuard(store, clock=clock, sleep=sleep, monotonic=monotonic)
         self.breakers = brk.Breakers(store, clock=clock, monotonic=monotonic)
         self.rates = RateLimiter(store, clock=clock, sleep=sleep)
-        self.leases = ConcurrencyLimiter(store, clock=clock, sleep=sleep)
+        self.leases = ConcurrencyLimiter(store, clock=clock, sleep=sleep, monotonic=monotonic)
 
     def before(self, *, event_id: str, route: Any, destination: Any, envelope: dict[str, Any] | None,
                held_since: float | None, deadline_epoch: float | None) -> Gate:

@@ -149,10 +149,12 @@ class Lease:
 
 class ConcurrencyLimiter:
     def __init__(self, store: Any, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.clock = clock
         self.sleep = sleep
+        self.monotonic = monotonic  # the wait for a lease; with `sleep`, what a test moves instead of waiting
         self.rng = rng or random.Random()  # nosec B311 - jitter that spreads writes over shards, not crypto
         self._local: dict[str, int] = {}
         self._held: dict[str, set[int]] = {}
@@ -161,10 +163,10 @@ class ConcurrencyLimiter:
 
     def acquire(self, destination: str, limit: int, hold_seconds: float,
                 wait_seconds: float = CONCURRENCY_WAIT_SECONDS) -> Lease | Deferred:
-        give_up = time.monotonic() + wait_seconds
+        give_up = self.monotonic() + wait_seconds
         with self._cond:
             while self._local.get(destination, 0) >= limit:
-                left = give_up - time.monotonic()
+                left = give_up - self.monotonic()
                 if left <= 0:
                     return Deferred("concurrency", 1.0)
                 self._cond.wait(min(left, 0.1))
@@ -188,7 +190,7 @@ class ConcurrencyLimiter:
                     return Lease(destination, slot, holder)
                 with self._cond:
                     mine.discard(slot)
-            if time.monotonic() >= give_up:
+            if self.monotonic() >= give_up:
                 self._done(destination)
                 return Deferred("concurrency", 1.0)
             self.sleep(0.1)
