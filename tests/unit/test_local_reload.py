@@ -73,3 +73,29 @@ def test_the_watcher_notices_a_save_by_itself(tmp_path: Path) -> None:
     finally:
         watcher.stop()
     assert applied and [r.name for r in applied[0].routes] == ["a"]
+
+
+def test_a_rejected_reload_says_each_problem_and_its_fix_once(tmp_path: Path) -> None:
+    from hookline.commands.validate import template_problems
+    from hookline.errors import ConfigError
+
+    template = Path(__file__).resolve().parents[2] / "template.yaml"
+
+    def checked(path: Path) -> Any:  # as `hookline dev` loads an edited file: the config, then the template's needs
+        cfg = load_config(path)
+        problems = template_problems(cfg, template)
+        if problems:
+            raise ConfigError(problems, str(path))
+        return cfg
+
+    path = tmp_path / "hookline.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    said: list[str] = []
+    watcher = ConfigWatcher(path, load_config(path), load=checked, apply=lambda _: None, say=said.append)
+    # Given a global retry schedule longer than the template's MaxReceiveCount allows, shared by both routes
+    path.write_text(yaml.safe_dump(edited(retry={"schedule_seconds": [1, 2, 3, 4, 5, 6, 7, 8]})))
+    assert watcher.check() is False
+    # Then the problem (it is the one schedule's) and its fix are printed once, not once per route using it
+    assert said[0].startswith("hookline.yaml NOT reloaded: 1 problem(s)"), said
+    assert [line for line in said if "fix:" in line] == [
+        "      fix: shorten the schedule, or deploy with MaxReceiveCount=10 or more"]

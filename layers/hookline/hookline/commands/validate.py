@@ -39,9 +39,14 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
             problems.append(Problem(f"{template_path}:Resources.{needed}", "missing from the template",
                                     "restore it from the hookline template"))
     max_receives = int(tpl.get("Parameters", {}).get("MaxReceiveCount", {}).get("Default", 0) or 0)
+    global_said = False
     for i, route in enumerate(cfg.routes):
         attempts = len(cfg.schedule_for(route)) + 1
         if max_receives and attempts >= max_receives:
+            if not route.retry:  # the top-level schedule is one problem, however many routes use it
+                if global_said:
+                    continue
+                global_said = True
             problems.append(Problem(
                 f"routes[{i}].retry.schedule_seconds" if route.retry else "retry.schedule_seconds",
                 f"{attempts} attempts reach the template's MaxReceiveCount ({max_receives}): SQS would move the "
