@@ -87,3 +87,14 @@ def test_a_python_transform_failure_names_the_last_frame(stack: Any, receiver: R
     assert attrs(dead)["event_id"] == "evt-py-bad" and attrs(dead)["reason"] == "mapping"
     assert attrs(dead)["last_error"] == ("field 'python transforms.shop:to_erp': raised KeyError: 'discount' "
                                          "at transforms/shop.py:3 in to_erp")
+
+
+def test_a_formula_in_an_event_reaches_a_csv_destination_as_text(stack: Any, receiver: Receiver,
+                                                                  lambda_context: Any) -> None:
+    # Given a Shopify-like order whose note is a spreadsheet formula, mapped to a CSV destination
+    cfg = config(receiver.url, dest={"format": "csv"}, route={"transform": {"order": "body.id", "note": "body.note"}})
+    enqueue(stack, task("evt-csv", body={"id": 1001, "note": "=cmd|' /C calc'!A0"}))
+    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    # Then the cell starts with ' so a spreadsheet shows it instead of running it
+    [req] = receiver.requests
+    assert req.body.decode() == "order,note\r\n1001,'=cmd|' /C calc'!A0\r\n"

@@ -87,6 +87,27 @@ def test_csv_quotes_per_rfc4180_and_can_drop_the_header() -> None:
         serialize([{"a": 1}, 2], "csv")
 
 
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize("cell", [FORMULA, "+1+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+9)*cmd|x!A0",
+                                  "\t=1+1", "\r=1+1"])
+def test_csv_cells_that_a_spreadsheet_would_run_as_a_formula_are_neutralised(cell: str) -> None:
+    # OWASP CSV injection: a leading ' makes Excel, LibreOffice and Sheets show the text, not run it
+    body, _, record = serialize({"order": 1, "note": cell}, "csv")
+    assert list(csv.reader(io.StringIO(body.decode()))) == [["order", "note"], ["1", "'" + cell]]
+    assert json.loads(record) == {"order": 1, "note": cell}  # the DLQ keeps the value the event had
+
+
+def test_csv_neutralises_header_cells_and_nested_values_too_but_leaves_numbers() -> None:
+    # A python transform's keys come from the event: a header cell is no safer than a value
+    rows = [{"=HYPERLINK(\"http://x\")": "a", "n": -5, "s": "-12.50", "c": {"d": "=1+1"}, "l": ["=1"]}]
+    body, _, _ = serialize(rows, "csv")
+    assert list(csv.reader(io.StringIO(body.decode()))) == [
+        ["'=HYPERLINK(\"http://x\")", "n", "s", "c.d", "l"],
+        ["a", "-5", "-12.50", "'=1+1", '["=1"]']]
+
+
 def test_ndjson_one_document_per_line() -> None:
     body, ctype, _ = serialize([{"a": 1}, {"a": 2}], "ndjson")
     assert (body, ctype) == (b'{"a":1}\n{"a":2}\n', "application/x-ndjson")

@@ -11,7 +11,10 @@
 - csv, text/csv; charset=utf-8: a header row (unless `csv_header: false`) and one line per object
   (a list body gives several lines); columns in the transform's field order, nested objects
   flattened to dotted names (`customer.email`), a missing field an empty cell, lists and objects
-  as JSON text; CRLF line ends (RFC 4180).
+  as JSON text; CRLF line ends (RFC 4180). A cell (header included) that starts with `=`, `+`,
+  `-`, `@`, a tab or a CR is written with a leading `'` (OWASP, CSV injection), so a spreadsheet
+  opening the file shows an event's `=cmd|' /C calc'!A0` as text instead of running it; a plain
+  number (`-5`, `"-12.50"`) is left as it is, since a spreadsheet reads it as a number anyway.
 - ndjson, application/x-ndjson: one JSON document per line (a list body: one line per element).
 
 Only mapped bodies are formatted: a route without a transform sends the original bytes with
@@ -164,13 +167,24 @@ def _flat_columns(rows: Iterable[dict[str, Any]]) -> list[tuple[str, ...]]:
     return list(seen)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def _inert(text: str) -> str:
+    """The cell as a spreadsheet will show it, never evaluate it (OWASP CSV injection)."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def _cell(row: dict[str, Any], column: Sequence[str]) -> str:
     value: Any = row
     for name in column:
         if not isinstance(value, dict) or name not in value:
             return ""
         value = value[name]
-    return _scalar_text(value)
+    return _inert(_scalar_text(value))
 
 
 def _csv(body: Any, columns: Sequence[Sequence[str]] | None, header: bool) -> str:
@@ -183,7 +197,7 @@ def _csv(body: Any, columns: Sequence[Sequence[str]] | None, header: bool) -> st
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     if header:
-        writer.writerow([".".join(c) for c in cols])
+        writer.writerow([_inert(".".join(c)) for c in cols])
     for row in rows:
         writer.writerow([_cell(row, c) for c in cols])
     return out.getvalue()
