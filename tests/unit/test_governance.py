@@ -63,6 +63,24 @@ def test_two_sources_writing_one_field_without_precedence_are_rejected_naming_bo
     assert "precedence" in p.hint and p.path == "routes[1].transform.contact.email"
 
 
+def test_a_field_conflict_without_entities_says_why_it_applies_and_how_to_declare_one() -> None:
+    # Given two sources writing one CRM field, and no `entities:` at all (a new user's first config)
+    data = base(routes=[route("stripe-contacts", "stripe", ["email"]), route("shopify-contacts", "shopify", ["email"])])
+    del data["entities"]
+    found = problems(data)
+    assert len(found) == 1
+    p = found[0]
+    # Then the message says why the rule fires anyway: the two overwrite each other in arrival order
+    assert "overwrite" in p.message and "no entities: are needed" in p.message, p.message
+    # And the fix names both routes' precedence, or an entity with a precedence list the routes write
+    assert "`precedence: N`" in p.hint
+    assert "entities:" in p.hint and "precedence: [stripe, shopify]" in p.hint and "`writes: <entity>`" in p.hint
+    # With an entity on the routes, the hint points at that entity's precedence list by name
+    named = base(routes=[route("a", "stripe", ["email"], writes="customer", one_way_copy=True),
+                         route("b", "shopify", ["email"], writes="customer", one_way_copy=True)])
+    assert "entities.customer.precedence: [stripe, shopify]" in problems(named)[0].hint
+
+
 def test_declared_precedence_resolves_a_field_conflict() -> None:
     routes = [route("stripe-contacts", "stripe", ["contact.email"], precedence=2),
               route("shopify-contacts", "shopify", ["contact.email"], precedence=1)]

@@ -107,10 +107,22 @@ def _field_conflicts(cfg: HooklineConfig) -> list[Problem]:
                     f"routes[{_route_index(cfg, b)}].transform.{f}",
                     f"routes {a.name!r} (from {a.source!r}) and {b.name!r} (from {b.source!r}) both write "
                     f"{dest}.{', '.join(shared)}" + (f" with the same precedence {a.precedence}" if same else
-                                                     " and no precedence is declared"),
-                    f"give routes {a.name!r} and {b.name!r} different `precedence: N` (higher wins), list both "
-                    f"sources in the entity's `precedence: [...]`, or let only one of them write {', '.join(shared)}"))
+                                                     " and no precedence is declared")
+                    + ": each would overwrite the other's value in whichever order events arrive (checked for "
+                      "every pair of sources; no entities: are needed for it)",
+                    f"give routes {a.name!r} and {b.name!r} different `precedence: N` (higher wins), "
+                    f"{_entity_fix(a, b)}, or let only one of them write {', '.join(shared)}"))
     return problems
+
+
+def _entity_fix(a: RouteConfig, b: RouteConfig) -> str:
+    """The entity way out of a field conflict, worded for whether the routes already name an entity."""
+    order = f"[{a.source}, {b.source}]"
+    entity = a.writes or b.writes
+    if entity:
+        return f"list both sources in entities.{entity}.precedence: {order} (first wins)"
+    return (f"declare the data they write under `entities:` with `precedence: {order}` (first wins) and add "
+            "`writes: <entity>` to both routes")
 
 
 # ---------------------------------------------------------------- the data-flow map
