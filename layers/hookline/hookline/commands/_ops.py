@@ -1,15 +1,18 @@
-"""Shared by the operations commands (dlq, events, report): finding the stack, errors, tables, JSON."""
+"""Shared by the operations commands (dlq, events, report, map, validate): finding the stack and the
+configuration, errors, tables, JSON."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
-from hookline.operations.stack import StackInfo, StackNotFound, resolve_stack
+from hookline.operations.stack import StackInfo, StackNotFound, read_dev_state, resolve_stack
 
 
 def add_stack_arg(p: argparse.ArgumentParser) -> None:
@@ -20,6 +23,23 @@ def add_stack_arg(p: argparse.ArgumentParser) -> None:
 
 def stack_for(args: argparse.Namespace) -> StackInfo:
     return resolve_stack(getattr(args, "stack", None))
+
+
+CONFIG_RULE = "default: the running `hookline dev`'s, else $HOOKLINE_CONFIG, else ./hookline.yaml"
+
+
+def config_path(explicit: str | Path | None, *, say: bool = True) -> Path:
+    """The hookline.yaml a command reads, by the rule every command follows (as StackInfo.config_file for the
+    stack-based ones): --config FILE, else the one the running `hookline dev` runs, else $HOOKLINE_CONFIG,
+    else ./hookline.yaml. `say`: name the dev's file on stderr, since it is not the one in this directory."""
+    if explicit:
+        return Path(explicit)
+    running = read_dev_state().get("config")
+    if running:
+        if say:
+            note(f"config: {running} (the running `hookline dev`'s; --config FILE for another)")
+        return Path(running)
+    return Path(os.environ.get("HOOKLINE_CONFIG") or "hookline.yaml")
 
 
 def header_line(text: str) -> tuple[str, str] | None:

@@ -6,18 +6,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
-from hookline.commands._ops import table
-from hookline.commands.validate import DEFAULT_CONFIG
+from hookline.commands._ops import CONFIG_RULE, config_path, table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("map", help="data-flow map: entity -> owner -> routes -> destinations -> fields written",
                        description=__doc__.splitlines()[0])
-    p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG),
-                   help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
+    p.add_argument("--config", default=None, help=f"configuration file ({CONFIG_RULE})")
     p.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart instead of the table")
     p.set_defaults(func=run)
     from hookline.commands.map_try import add_try_parser
@@ -30,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from hookline.commands.validate import load_or_report
     from hookline.governance import flows, mermaid
 
-    cfg = load_or_report(Path(args.config))
+    cfg = load_or_report(config_path(args.config))
     if cfg is None:
         return 1
     if args.mermaid:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from hookline.commands._ops import header_line
+from hookline.commands._ops import CONFIG_RULE, config_path, header_line
 
 MOCK_HELP = ("an enrichment step's answer: NAME=FILE (its JSON response, status 200) or NAME=STATUS "
              "(e.g. contact=404); repeatable")
@@ -32,8 +31,7 @@ def add_try_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description=__doc__.split("\n\n")[1] if __doc__ else None)
     p.add_argument("route", metavar="ROUTE", help="route name (routes[].name)")
     p.add_argument("--data", required=True, metavar="FILE", help="the payload, as the source would send it")
-    p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", "hookline.yaml"),
-                   help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
+    p.add_argument("--config", default=None, help=f"configuration file ({CONFIG_RULE})")
     p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                    help="a request header of the webhook (e.g. 'X-GitHub-Event: issues'); repeatable")
     p.add_argument("--content-type", default=None,
@@ -123,7 +121,7 @@ def run_try(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from hookline.commands.validate import load_or_report
 
-    path = Path(args.config)
+    path = config_path(args.config, say=not args.json)
     cfg = load_or_report(path)
     if cfg is None:
         return 1

@@ -18,8 +18,8 @@ DEFAULT_CONFIG = "hookline.yaml"
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="static checks of the configuration (and of template.yaml)")
-    p.add_argument("--config", default=os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG),
-                   help="configuration file (default: $HOOKLINE_CONFIG or ./hookline.yaml)")
+    p.add_argument("--config", default=None, help="configuration file (default: the running `hookline dev`'s, "
+                                                  "else $HOOKLINE_CONFIG, else ./hookline.yaml)")
     p.add_argument("--template", default=None,
                    help="SAM template to check against (default: found as `hookline dev` finds it: next to the "
                         "config or above it, in this directory, or in the checkout hookline runs from)")
@@ -114,7 +114,9 @@ def load_or_report(path: Path) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = Path(args.config)
+    from hookline.commands._ops import config_path  # it imports boto3; the other commands here need none
+
+    path = config_path(args.config)
     cfg = load_or_report(path)
     if cfg is None:
         return 1
