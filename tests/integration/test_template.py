@@ -216,7 +216,7 @@ def test_deliver_reports_batch_item_failures_and_may_back_off() -> None:
 
 def test_every_alarm_notifies_the_alarm_topic() -> None:
     assert set(ALARMS) == {
-        "DlqDepthAlarm", "BacklogAgeAlarm", "DeliverErrorsAlarm", "IngressErrorsAlarm",
+        "DlqDepthAlarm", "BacklogAgeAlarm", "DeliverErrorsAlarm", "IngressErrorsAlarm", "SyncErrorsAlarm",
         "DeliverThrottlesAlarm", "IngressThrottlesAlarm", "Ingress5xxAlarm",
         "SignatureRejectionsAlarm", "SchemaDriftAlarm", "SyncFailuresAlarm", "BreakerOpenAlarm", "OrderedDlqDepthAlarm",
     }
@@ -311,3 +311,13 @@ def test_the_sync_failures_alarm_watches_what_a_failed_run_emits(monkeypatch: py
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     schedule = RESOURCES["SyncFunction"]["Properties"]["Events"]["SyncSchedule"]["Properties"]
     assert schedule["Input"] == '{"job": "due"}'
+
+
+def test_the_sync_function_has_an_errors_alarm_like_the_others() -> None:
+    # A sync run that raised or hit the function's Timeout pages someone, as ingress and deliver errors do
+    alarm = ALARMS["SyncErrorsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SyncFunction"}}]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    readme = (ROOT / "README.md").read_text()
+    assert "`SyncErrorsAlarm` (`<stack>-sync-errors`)" in readme and "#### SyncErrorsAlarm" in readme

@@ -9,7 +9,8 @@
 Every style filters by `updated_since` (records with updated_at >= it), in (updated_at, id)
 order, `page_size` records a page unless the request asks for fewer. Records live in
 `api.records` (change one to simulate an update at the source). `api.faults` maps a request
-number (1-based, over all requests) to a fault: 500, a 429 with Retry-After, or a redirect.
+number (1-based, over all requests) to a fault: 500, a 429 with Retry-After, a redirect, or
+the page as usual but its body sent one byte every `trickle` seconds (a slow source API).
 `api.requests` logs every request (path and query).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +32,7 @@ class Fault:
     status: int
     retry_after: str | None = None
     location: str | None = None
+    trickle: float | None = None  # seconds between the body's bytes; the page itself is the usual one
 
 
 @dataclass
@@ -81,10 +84,23 @@ class PagedApi:
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(raw)))
+        interval = getattr(h, "trickle", None)
+        if interval is not None:
+            headers = {**(headers or {}), "Connection": "close"}
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
-        h.wfile.write(raw)
+        if interval is None:
+            h.wfile.write(raw)
+            return
+        h.close_connection = True
+        try:
+            for i in range(len(raw)):
+                h.wfile.write(raw[i:i + 1])
+                h.wfile.flush()
+                time.sleep(interval)
+        except OSError:  # the client hung up: what a cut-off page looks like from here
+            pass
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         parsed = urlparse(h.path)
@@ -99,7 +115,9 @@ class PagedApi:
                              key=lambda r: (r["updated_at"], r["id"]))
         if self.auth is not None and h.headers.get("Authorization") != self.auth:
             return self._send(h, 401, {"error": "unauthorized"})
-        if fault is not None:
+        if fault is not None and fault.trickle is not None:
+            h.trickle = fault.trickle  # type: ignore[attr-defined]
+        elif fault is not None:
             headers = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = fault.retry_after

@@ -220,3 +220,44 @@ def test_every_operator_command_reads_the_same_configuration(tmp_path: Any, monk
     assert [r.name for r in overdue(str(files["flag"]), local, today)] == ["flag"]
     monkeypatch.delenv("HOOKLINE_CONFIG")
     assert str(deployed.config_file()) == "hookline.yaml"
+
+
+def test_page_deadlines_hold_per_thread_whatever_the_other_threads_fetch() -> None:
+    """One fetcher (one watched session) shared by threads: each page is bounded by its own sync's
+    timeout_seconds; a slow page's watchdog never cuts a fast page fetched at the same time."""
+    import json
+    import time
+
+    from hookline.secrets import SecretResolver
+    from hookline.sync.fetch import FetchError, HttpFetcher
+    from tests.support.trickle import TrickleServer
+
+    body = json.dumps({"data": [{"id": i} for i in range(20)]}).encode()
+    head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    fetcher = HttpFetcher(SecretResolver(environ={}))
+    outcomes: dict[str, Any] = {}
+    with TrickleServer(head=head, body=body, interval=0.1) as slow, \
+            TrickleServer(head=head + body, interval=0) as fast:
+
+        def fetch(name: str, url: str, timeout: float) -> None:
+            sync = sync_cfg(url=url, timeout_seconds=timeout, items_path="data")
+            t0 = time.monotonic()
+            try:
+                outcomes[name] = (fetcher(sync, Request(url)).data, time.monotonic() - t0)
+            except FetchError as e:
+                outcomes[name] = (e, time.monotonic() - t0)
+
+        threads = [threading.Thread(target=fetch, args=(f"slow-{i}", slow.url, 0.5 + i * 0.5)) for i in range(4)]
+        threads += [threading.Thread(target=fetch, args=(f"fast-{i}", fast.url, 5)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    for i in range(4):
+        error, elapsed = outcomes[f"slow-{i}"]
+        limit = 0.5 + i * 0.5
+        assert isinstance(error, FetchError) and f"within {limit:g} s" in str(error), error
+        assert limit - 0.1 <= elapsed < limit + 1.5, (i, elapsed)  # the trickle would take 30+ s
+        data, _ = outcomes[f"fast-{i}"]
+        assert data == json.loads(body)

@@ -7,6 +7,8 @@
   wherever a redirect points, and a source API that moved should be reconfigured, not chased.
 - A page is read up to `max_page_bytes` and refused past it, before JSON parsing, so one
   oversized answer cannot exhaust the function's memory.
+- `timeout_seconds` is a wall-clock limit on the whole page, token fetch and body included
+  (the deadline watchdog of delivery/deadline.py): a trickling source is cut off there.
 - 429 / 503 with Retry-After raise `RateLimited` with the delay in seconds; the runner decides
   whether to wait within its deadline or stop and resume on the next run.
 Error texts never carry a secret: the resolved values and tokens are scrubbed out.
@@ -23,7 +25,8 @@ from typing import Any
 import requests
 
 from hookline import __version__
-from hookline.config import SyncConfig
+from hookline.config import OAuth2Config, SyncConfig
+from hookline.delivery import deadline
 from hookline.delivery.oauth import TokenCache, TokenError
 from hookline.errors import SecretResolutionError
 from hookline.secrets import HEADER_SECRET, SecretResolver, scrub
@@ -68,48 +71,81 @@ def parse_retry_after(value: str | None, now: float, default: float = 1.0) -> fl
 
 
 class HttpFetcher:
+    """`timeout_seconds` bounds a whole page: the token fetch, the request, a 401's second token and
+    request, and the body read together. requests' own timeout bounds each socket read only, so a
+    source trickling a byte a second held a page 79.9 s under `timeout_seconds: 2`; the deadline
+    watchdog (delivery/deadline.py) shuts the socket when the page's time is up."""
+
     def __init__(self, secrets: SecretResolver, session: requests.Session | None = None,
-                 tokens: TokenCache | None = None, clock: Any = time.time) -> None:
+                 tokens: TokenCache | None = None, clock: Any = time.time, monotonic: Any = time.monotonic) -> None:
         self._secrets = secrets
-        self._session = session or requests.Session()
+        self._session = session or deadline.session()
         self._session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
         self._tokens = tokens or TokenCache(secrets, self._session)
         self._clock = clock
+        self._monotonic = monotonic
 
     def __call__(self, sync: SyncConfig, request: Request) -> FetchedPage:
+        ends = self._monotonic() + sync.timeout_seconds
+        oauth2 = sync.oauth2
         try:
             headers = {"Accept": "application/json", "User-Agent": f"hookline/{__version__}"}
             headers |= {k: self._secrets.interpolate(v) for k, v in sync.headers.items()}
-            token = self._tokens.token(sync.oauth2, sync.timeout_seconds) if sync.oauth2 else None
+            token = self._token(oauth2, sync, ends) if oauth2 else None
         except (SecretResolutionError, TokenError) as e:
             raise FetchError(f"credentials unavailable: {e}") from None
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        resp = self._get(sync, request, headers)
-        if resp.status_code == 401 and token and sync.oauth2:
-            resp.close()
-            self._tokens.invalidate(sync.oauth2, token)
+        secrets = [headers[k] for k, v in sync.headers.items() if HEADER_SECRET.search(v)]
+        page = self._page(sync, request, headers, ends, secrets, refresh_on_401=bool(token))
+        if page is None and oauth2 is not None and token:
+            self._tokens.invalidate(oauth2, token)
             try:
-                token = self._tokens.token(sync.oauth2, sync.timeout_seconds)
+                headers["Authorization"] = f"Bearer {self._token(oauth2, sync, ends)}"
             except TokenError as e:
                 raise FetchError(f"credentials unavailable: {e}") from None
-            headers["Authorization"] = f"Bearer {token}"
-            resp = self._get(sync, request, headers)
-        secrets = [headers[k] for k, v in sync.headers.items() if HEADER_SECRET.search(v)]
-        secrets += self._tokens.known_values()
-        try:
-            return self._read(sync, request, resp, secrets)
-        finally:
-            resp.close()
+            page = self._page(sync, request, headers, ends, secrets, refresh_on_401=False)
+        if page is None:  # only a refreshable 401 comes back as None, and it was refreshed above
+            raise FetchError(f"{request.url} answered 401", 401)
+        return page
 
-    def _get(self, sync: SyncConfig, request: Request, headers: dict[str, str]) -> requests.Response:
-        try:
-            return self._session.request(sync.method, request.url, params=request.params, headers=headers,
-                                         timeout=sync.timeout_seconds, allow_redirects=False, stream=True)
-        except requests.Timeout:
-            raise FetchError(f"{request.url} did not answer within {sync.timeout_seconds} s") from None
-        except requests.RequestException as e:
-            raise FetchError(f"{request.url} unreachable ({type(e).__name__})") from None
+    def _token(self, oauth2: OAuth2Config, sync: SyncConfig, ends: float) -> str:
+        left = ends - self._monotonic()
+        if left <= 0:
+            raise TokenError(f"no time left for the oauth2 token endpoint within timeout_seconds "
+                             f"({sync.timeout_seconds:g} s)")
+        return self._tokens.token(oauth2, left)
+
+    def _page(self, sync: SyncConfig, request: Request, headers: dict[str, str], ends: float, secrets: list[str],
+              *, refresh_on_401: bool) -> FetchedPage | None:
+        """The page, or None when the source answered 401 to a token worth refreshing once."""
+        left = ends - self._monotonic()
+        timed_out = FetchError(f"{request.url} did not answer within {sync.timeout_seconds:g} s (the whole page: "
+                               "a slow answer is cut off there); the next run resumes from this page. If the "
+                               "source is just slow, raise syncs.<name>.timeout_seconds or ask for smaller pages")
+        if left <= 0:
+            raise timed_out
+        with deadline.limit(left) as watch:
+            try:
+                resp = self._session.request(sync.method, request.url, params=request.params, headers=headers,
+                                             timeout=left, allow_redirects=False, stream=True)
+                try:
+                    if resp.status_code == 401 and refresh_on_401:
+                        return None
+                    page = self._read(sync, request, resp, secrets + self._tokens.known_values())
+                finally:
+                    resp.close()
+            except requests.RequestException as e:
+                if watch.expired or isinstance(e, requests.Timeout):
+                    raise timed_out from None
+                raise FetchError(f"{request.url} unreachable ({type(e).__name__})") from None
+            except FetchError:
+                if watch.expired:  # a body cut short by the watchdog reads as truncated JSON
+                    raise timed_out from None
+                raise
+        if watch.expired:
+            raise timed_out
+        return page
 
     def _read(self, sync: SyncConfig, request: Request, resp: requests.Response, secrets: list[str]) -> FetchedPage:
         status = resp.status_code
