@@ -6,7 +6,9 @@ deliver function runs ten records at once: the JSONata defect of issue 22 (a bud
 expression was compiled, a depth counter shared by threads) was invisible to every short test. Each
 component here gets an injected clock (or, for a library without a seam, time-machine moving
 time.time and datetime), and the same assertions at +3 s, +10 min and +6 h. docs/INTERNALS.md
-("Things that age") lists each component with the test that covers it.
+("Things that age") lists each component with the test that covers it. This file: delivery's
+caches, guards and budgets, and secrets; test_aging_mapping.py: ingress windows, compiled
+transforms, schedules, expiry stamps and hookline dev's reload.
 """
 
 from __future__ import annotations
@@ -23,54 +25,8 @@ from hookline.delivery.enrich import Enricher
 from hookline.delivery.http import HttpResult
 from hookline.delivery.oauth import TokenCache
 from hookline.secrets import SecretResolver
+from tests.support.aging import HOURS, LATER, MINUTES, SECONDS, THREADS, Clock, together
 from tests.unit.test_oauth import FakeSession, token
-
-SECONDS, MINUTES, HOURS = 3.0, 10 * 60.0, 6 * 3600.0
-LATER = [SECONDS, MINUTES, HOURS]
-THREADS = 10
-
-
-class Clock:
-    """A clock the test moves; thread-safe, and `sleep` moves it instead of waiting."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(max(seconds, 0.0))
-
-
-def together(work: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
-    """Run `work(i)` on `threads` threads released at the same moment; their results, or raise the first error."""
-    gate = threading.Barrier(threads)
-    results: list[Any] = [None] * threads
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        gate.wait()
-        try:
-            results[i] = work(i)
-        except BaseException as e:  # reported in the test's thread below
-            errors.append(e)
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(30)
-    assert not any(t.is_alive() for t in pool), "a thread is still running after 30 s"
-    if errors:
-        raise errors[0]
-    return results
-
 
 # ---------------------------------------------------------------- OAuth2 token cache (delivery/oauth.py)
 
@@ -448,3 +404,107 @@ def test_concurrency_ten_threads_never_hold_more_than_the_cap() -> None:
         clock.advance(step)
         assert together(work) == [True] * THREADS
         assert 1 <= peak[0] <= 3
+
+
+# ---------------------------------------------------------------- stale-update guard claims (delivery/stale.py)
+
+
+def test_version_claim_of_a_crashed_delivery_blocks_its_key_only_until_timeout_plus_margin() -> None:
+    from hookline.delivery.stale import CLAIM_MARGIN_SECONDS, StaleGuard
+    from tests.support.records_store import MemoryRecordsStore
+
+    clock, store = Clock(), MemoryRecordsStore()
+    crashed = StaleGuard(store, clock=clock, sleep=clock.sleep, monotonic=clock)
+    assert crashed.claim("r", "cus_1", 1.0, "e1", hold_seconds=10).outcome == "claimed"  # then it dies
+    guard = StaleGuard(store, clock=clock, sleep=clock.sleep, monotonic=clock)
+    # +3 s: version 2 finds the key busy; its 3 s wait passes on the injected clock, then it defers
+    clock.advance(SECONDS)
+    t0 = time.monotonic()
+    assert guard.claim("r", "cus_1", 2.0, "e2", hold_seconds=10).outcome == "busy"
+    assert time.monotonic() - t0 < 1.0
+    # Once the dead claim's 10 s + margin has passed, version 2 claims and delivers
+    clock.now = 1_000_000.0 + 10 + CLAIM_MARGIN_SECONDS + 0.5
+    assert guard.claim("r", "cus_1", 2.0, "e2", hold_seconds=10, wait_seconds=0).outcome == "claimed"
+    guard.commit("r", "cus_1", 2.0, "e2")
+    # The delivered version never ages out of the guard: ten minutes and six hours on, version 1 is stale
+    for step in (MINUTES, HOURS):
+        clock.advance(step)
+        assert guard.claim("r", "cus_1", 1.0, "e1", hold_seconds=10, wait_seconds=0).outcome == "stale"
+    # Ten threads with versions 3..12 of one key: the versions go one at a time, none is lost
+    outcomes = together(lambda i: guard.claim("r", "cus_1", 3.0 + i, f"e{3 + i}", hold_seconds=10,
+                                              wait_seconds=0).outcome)
+    assert outcomes.count("claimed") == 1 and set(outcomes) <= {"claimed", "busy"}
+
+
+# ---------------------------------------------------------------- invocation budgets (budget.py, delivery/deadline.py)
+
+
+def test_a_nominal_invocation_budget_starts_when_it_is_made_not_when_the_process_did() -> None:
+    from hookline.budget import NOMINAL_BUDGET_SECONDS, NominalContext
+
+    clock = Clock()
+    first = NominalContext(clock)
+    clock.advance(MINUTES)
+    assert first.get_remaining_time_in_millis() == (NOMINAL_BUDGET_SECONDS - MINUTES) * 1000
+    clock.advance(HOURS)
+    assert first.get_remaining_time_in_millis() == 0  # spent, never negative
+    # An invocation six hours into the process gets the whole budget
+    assert NominalContext(clock).get_remaining_time_in_millis() == NOMINAL_BUDGET_SECONDS * 1000
+
+
+class FakeTimer:
+    """threading.Timer for the watchdog: records its interval; the test fires it (time passing) or not."""
+
+    made: list[FakeTimer] = []
+
+    def __init__(self, seconds: float, fn: Callable[[], None]) -> None:
+        self.seconds, self.fn, self.started, self.cancelled, self.daemon = seconds, fn, False, False, False
+        FakeTimer.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def fire(self) -> None:
+        self.fn()
+
+
+def test_the_request_watchdog_gives_every_call_its_own_budget_on_its_own_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookline.delivery import deadline
+
+    FakeTimer.made = []
+    monkeypatch.setattr(deadline.threading, "Timer", FakeTimer)
+    # A call's limit, made hours into the process, is the call's whole limit (not counted from the session)
+    with deadline.limit(2.0) as first:
+        pass
+    assert FakeTimer.made[0].seconds == 2.0 and FakeTimer.made[0].cancelled
+    first_timer = FakeTimer.made[0]
+    with deadline.limit(2.0) as second:
+        first_timer.fire()  # the finished call's timer going off late ...
+        assert not first.expired and not second.expired  # ... touches neither call
+        FakeTimer.made[1].fire()
+        assert second.expired  # the current call's own limit does
+    # After an expired call, the thread has no watch left over: the next call starts clean
+    assert getattr(deadline._local, "watch", None) is None
+    # Ten threads at once: each sees only its own watch and its own limit
+    def own(i: int) -> tuple[float, bool]:
+        with deadline.limit(1.0 + i) as w:
+            return deadline._local.watch.seconds, deadline._local.watch is w
+    assert together(own) == [(1.0 + i, True) for i in range(THREADS)]
+
+
+def test_the_request_watchdog_leaves_no_timer_thread_behind_after_many_calls() -> None:
+    from hookline.delivery import deadline
+
+    before = threading.active_count()
+    for _ in range(500):
+        with deadline.limit(30.0):
+            pass
+    # A cancelled Timer's thread ends at once; allow it a moment to be reaped, boundedly
+    give_up = time.monotonic() + 5
+    while threading.active_count() > before + 1 and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert threading.active_count() <= before + 1
