@@ -5,8 +5,10 @@ every state this branch's engine has: delivered (first try and after a retry), r
 retry schedule keeps it there), dead (retries exhausted, and a permanent 4xx), unrouted, and a
 dropped duplicate. Every request carries a secret in its headers and body; no page may show it.
 
-Chromium is Debian's package (/usr/bin/chromium, installed by .ci/run): Playwright's own browser
-download is not reachable here. Screenshots go to a temporary folder, and to docs/console/ when
+Chromium is Debian's package (/usr/bin/chromium, installed by `make test`: scripts/ensure-chromium):
+Playwright's own browser download is not reachable here. The browser signs in once, through the
+login link the console prints; every test's page shares that browser context (the link works once).
+Screenshots go to a temporary folder, and to docs/console/ when
 HOOKLINE_UPDATE_SCREENSHOTS=1 (`make console-screenshots`), so that a test run leaves the tree clean.
 """
 
@@ -66,6 +68,9 @@ ENTITIES = {"issue": {"owner": "github", "steward": "support team", "fields": ["
             "invoice": {"owner": "billing", "fields": ["amount"]}}
 
 
+LOGIN = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+)")
+
+
 class Console:
     """A running `hookline console` subprocess."""
 
@@ -74,26 +79,29 @@ class Console:
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=dev_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1)
         self._first: list[str] = []
+        self.output: list[str] = []  # every line it printed (its request log included)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for n, line in enumerate(self.proc.stdout):  # drained to the end, so it never blocks on a full pipe
+            self.output.append(line)
             if n == 0:
                 self._first.append(line)
 
     def started(self, timeout: float = 30.0) -> Console:
-        """Wait for its banner line; sets `url`, `port`, `banner`."""
+        """Wait for its banner line; sets `url`, `port`, `banner`, `login_url` (the one-time link) and `token`."""
         deadline = time.monotonic() + timeout
         while not self._first and time.monotonic() < deadline and self.proc.poll() is None:
             time.sleep(0.05)
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", self._first[0] if self._first else "")
+        match = LOGIN.search(self._first[0] if self._first else "")
         if not match:
             self.stop()
-            raise AssertionError(f"the console did not start: {self._first}")
+            raise AssertionError(f"the console did not print its login link: {self._first}")
         self.port = int(match.group(1))
         self.url = f"http://127.0.0.1:{self.port}"
+        self.login_url, self.token = match.group(0), match.group(2)
         self.banner = self._first[0]
         return self
 
@@ -244,8 +252,8 @@ def _stack(cwd: Path) -> Any:
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: the console's browser tests drive Debian's chromium. Install it "
-                    "(as root: apt-get update && apt-get install -y chromium; .ci/run does this), or point "
-                    "HOOKLINE_CHROMIUM at a Chromium binary.")
+                    "(as root: apt-get update && apt-get install -y chromium; `make test` does this through "
+                    "scripts/ensure-chromium), or point HOOKLINE_CHROMIUM at a Chromium binary.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -256,15 +264,34 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def sign_in(context: Any, console: Console) -> None:
+    """Open the console's login link in `context`, as the operator does from the terminal."""
     page = context.new_page()
+    try:
+        resp = page.goto(console.login_url)
+        assert resp is not None and resp.status == 200, resp and resp.status
+        assert page.url == f"{console.url}/", page.url  # redirected: the token left the address bar
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, stage: Stage) -> Iterator[Any]:
+    """The browser context that opened the console's login link: every test's page lives in it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    sign_in(context, stage.console)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(signed_in: Any) -> Iterator[Any]:
+    page = signed_in.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     yield page
-    context.close()
+    page.close()
     # A CSP violation or a script error shows up here: the pages must work as served.
     assert not problems, problems
 
@@ -514,29 +541,68 @@ def test_dlq_replay_from_the_page_delivers_the_selected_events_exactly_once(stag
           20, "the replayed events to be recorded as delivered")
 
 
-def test_replay_needs_the_csrf_token_and_the_console_answers_only_on_localhost(stage: Stage, page: Any) -> None:
-    # Given a DLQ event id, posted without the token the pages carry
-    message_id = stage.dlq()[0]["message_id"]
-    form = f"id={message_id}&confirm=yes&rate=1/s".encode()
-    req = urllib.request.Request(f"{stage.console.url}/dlq/replay", data=form, method="POST",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+def _refused(url: str, *, form: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=form, method="POST" if form is not None else "GET",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(req, timeout=10)
-    assert refused.value.code == 403
+    return refused.value.code, refused.value.read().decode()
+
+
+def test_without_its_login_link_the_console_answers_403_to_everything(stage: Stage, browser: Any,
+                                                                      signed_in: Any) -> None:
+    # Given the DLQ's events, and a browser (or local process) that never opened the login link
+    message_id = stage.dlq()[0]["message_id"]
+    stranger = browser.new_context()
+    try:
+        page = stranger.new_page()
+        # When it opens a page, the DLQ dry run (which would run the transforms) or a stylesheet
+        for path in ("/", "/events", "/dlq", f"/dlq/preview?id={message_id}", "/static/console.css"):
+            resp = page.goto(stage.console.url + path)
+            # Then each is refused, saying how to get in, and shows no payload or CSRF token
+            assert resp is not None and resp.status == 403, (path, resp and resp.status)
+            assert "login link" in page.content() and PLANTED not in page.content()
+            assert page.locator("meta[name=csrf-token]").count() == 0
+        # And the login link, already used by the operator's browser, does not open it either
+        resp = page.goto(stage.console.login_url)
+        assert resp is not None and resp.status == 403 and "used already" in page.content()
+        assert stranger.cookies() == []
+    finally:
+        stranger.close()
+    # And a POST replay, without the cookie or with a guessed one, is refused before its CSRF token is read
+    form = f"id={message_id}&confirm=yes&rate=1/s".encode()
+    [cookie] = [c for c in signed_in.cookies() if c["name"].startswith("hookline_console")]
+    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    for headers in ({}, {"Cookie": f"{cookie['name']}=guessed"}):
+        code, text = _refused(f"{stage.console.url}/dlq/replay", form=form, headers=headers)
+        assert code == 403 and "login link" in text
+    # And nothing left the DLQ, and the console printed its token only in its banner (never in its log)
+    assert any(e["message_id"] == message_id for e in stage.dlq())
+    output = "".join(stage.console.output)
+    assert output.count(stage.console.token) == 1 and "token=<hidden>" in output
+
+
+def test_replay_needs_the_csrf_token_and_the_console_answers_only_on_localhost(stage: Stage, signed_in: Any) -> None:
+    # Given a DLQ event id, posted by a signed-in browser without the CSRF token the pages carry
+    message_id = stage.dlq()[0]["message_id"]
+    form = f"id={message_id}&confirm=yes&rate=1/s".encode()
+    [cookie] = [c for c in signed_in.cookies() if c["name"].startswith("hookline_console")]
+    code, text = _refused(f"{stage.console.url}/dlq/replay", form=form,
+                          headers={"Cookie": f"{cookie['name']}={cookie['value']}"})
+    assert code == 403 and "CSRF token" in text
     # And a request for another host name (DNS rebinding) is refused outright
-    req = urllib.request.Request(f"{stage.console.url}/dlq", headers={"Host": f"evil.example:{stage.console.port}"})
-    with pytest.raises(urllib.error.HTTPError) as wrong_host:
-        urllib.request.urlopen(req, timeout=10)
-    assert wrong_host.value.code == 421
+    code, _ = _refused(f"{stage.console.url}/dlq", headers={"Host": f"evil.example:{stage.console.port}"})
+    assert code == 421
     # Then nothing left the DLQ
     assert any(e["message_id"] == message_id for e in stage.dlq())
 
 
-def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any) -> None:
-    # Given a console started read-only next to the same `hookline dev`
+def test_read_only_console_says_so_and_cannot_replay(stage: Stage, page: Any, signed_in: Any) -> None:
+    # Given a console started read-only next to the same `hookline dev`, signed in to with its own link
     console = Console(stage.dev.cwd, "--read-only").started()
     try:
         assert "read-only" in console.banner
+        sign_in(signed_in, console)
         message_id = stage.dlq()[0]["message_id"]
         # When its DLQ preview is opened
         page.goto(f"{console.url}/dlq/preview?id={message_id}")

@@ -118,9 +118,124 @@ class FakeBackend(Backend):
         raise AssertionError("the guards should have stopped this request")
 
 
-def client(backend: Backend, port: int | None = 8765) -> Any:
+def client(backend: Backend, port: int | None = 8765, *, signed_in: bool = True) -> Any:
+    """The app and a test client, signed in through the login link unless `signed_in=False`."""
     app = create_app(backend, port=port)
-    return app, app.test_client()
+    c = app.test_client()
+    if signed_in:
+        token = app.extensions["hookline_login"].token
+        assert c.get(f"/?token={token}", headers={"Host": f"127.0.0.1:{port}"}).status_code == 303
+    return app, c
+
+
+HOST = {"Host": "127.0.0.1:8765"}
+
+
+class Recording(FakeBackend):
+    """Records the work a request would start: a dry run over the DLQ, a replay."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dry_runs: list[list[str]] = []
+
+    def dry_run(self, ids: list[str], *args: Any, **kwargs: Any) -> Any:
+        self.dry_runs.append(ids)
+        raise AssertionError("the guards should have stopped this request")
+
+
+def test_without_the_login_cookie_every_request_is_refused_and_learns_nothing() -> None:
+    # Given a console nobody has signed in to (a local process, or a page on another site)
+    backend = Recording()
+    app = create_app(backend, port=8765)
+    c = app.test_client()
+    csrf = app.config["CSRF_TOKEN"]
+    # When it asks for pages, the DLQ dry run, a static file, or posts a replay with a valid CSRF token
+    answers = {path: c.get(path, headers=HOST) for path in
+               ("/", "/events", "/dlq", "/dlq/preview?id=m1", "/destinations", "/static/console.css")}
+    answers["POST /dlq/replay"] = c.post("/dlq/replay", headers=HOST,
+                                         data={"id": "m1", "confirm": "yes", "csrf_token": csrf})
+    # Then every answer is 403, saying how to get in, without the CSRF token or the stack's origin
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 403)
+    for r in answers.values():
+        text = r.get_data(as_text=True)
+        assert "open the URL that `hookline console` printed" in text
+        assert csrf not in text and "<nav" not in text
+    # And no transform ran over the DLQ, and nothing was replayed
+    assert backend.dry_runs == [] and backend.started == []
+
+
+def test_the_login_link_sets_a_strict_http_only_cookie_and_drops_the_token_from_the_url() -> None:
+    app = create_app(FakeBackend(), port=8765)
+    login = app.extensions["hookline_login"]
+    c = app.test_client()
+    # When the printed link (here with a page and a filter after it) is opened
+    assert login.url("127.0.0.1", 8765) == f"http://127.0.0.1:8765/?token={login.token}"
+    resp = c.get(f"/events?status=dead&token={login.token}", headers=HOST)
+    # Then it redirects to the same page without the token, setting the cookie
+    assert resp.status_code == 303 and resp.headers["Location"] == "/events?status=dead"
+    cookie = resp.headers["Set-Cookie"]
+    assert cookie.startswith(f"{login.cookie_name}=") and login.token not in cookie
+    assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= {part.strip() for part in cookie.split(";")}
+    # And that browser is now in: pages, static files and a POST with the page's CSRF token
+    assert c.get("/events?status=dead", headers=HOST).status_code == 200
+    assert c.get("/static/console.css", headers=HOST).status_code == 200
+    # A path that would make the Location another host is not followed
+    other = create_app(FakeBackend(), port=8765)
+    far = other.test_client().get(f"//evil.example/?token={other.extensions['hookline_login'].token}",
+                                  headers=HOST)
+    assert far.status_code == 303 and far.headers["Location"] == "/"
+
+
+def test_the_login_link_works_once_and_a_wrong_token_or_cookie_gets_nothing() -> None:
+    app, first = client(FakeBackend())
+    login = app.extensions["hookline_login"]
+    # Given the link used once already: in another browser it is refused, saying what to do
+    second = app.test_client()
+    reused = second.get(f"/?token={login.token}", headers=HOST)
+    assert reused.status_code == 403 and "used already" in reused.get_data(as_text=True)
+    assert "Set-Cookie" not in reused.headers and second.get("/", headers=HOST).status_code == 403
+    # In the browser that used it, it only drops the token again
+    again = first.get(f"/dlq?token={login.token}", headers=HOST)
+    assert again.status_code == 303 and "Set-Cookie" not in again.headers
+    # A wrong token, a guessed cookie, or the token itself as the cookie: 403
+    assert app.test_client().get("/?token=guess", headers=HOST).status_code == 403
+    for value in ("guess", login.token, ""):
+        stranger = app.test_client()
+        stranger.set_cookie(login.cookie_name, value, domain="127.0.0.1")
+        assert stranger.get("/", headers=HOST).status_code == 403, value
+    # And a fresh console's token never opens this one
+    assert app.test_client().get(f"/?token={create_app(FakeBackend()).extensions['hookline_login'].token}",
+                                 headers=HOST).status_code == 403
+
+
+def test_ten_browsers_racing_with_the_same_link_get_one_session() -> None:
+    import threading
+
+    app = create_app(FakeBackend(), port=8765)
+    token = app.extensions["hookline_login"].token
+    clients = [app.test_client() for _ in range(10)]
+    start = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def open_link(c: Any) -> None:
+        start.wait()
+        codes.append(c.get(f"/?token={token}", headers=HOST).status_code)
+
+    threads = [threading.Thread(target=open_link, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(codes) == [303] + [403] * 9
+    assert sum(c.get("/", headers=HOST).status_code == 200 for c in clients) == 1
+
+
+def test_two_consoles_on_two_ports_keep_separate_cookies() -> None:
+    # Browsers send 127.0.0.1's cookies to every port: one console's cookie must not sign in to, or
+    # sign out of, another.
+    from hookline.console.access import Login
+
+    assert Login(8765).cookie_name != Login(8766).cookie_name
 
 
 def test_pages_answer_only_for_localhost_on_their_port_with_a_strict_csp() -> None:
@@ -128,7 +243,8 @@ def test_pages_answer_only_for_localhost_on_their_port_with_a_strict_csp() -> No
     ok = c.get("/", headers={"Host": "127.0.0.1:8765"})
     assert ok.status_code == 200
     assert "script-src 'self'" in ok.headers["Content-Security-Policy"] and ok.headers["X-Frame-Options"] == "DENY"
-    assert c.get("/", headers={"Host": "localhost:8765"}).status_code == 200
+    # localhost is let through to the sign-in check (its cookie is its own: the browser keeps one per host name)
+    assert c.get("/", headers={"Host": "localhost:8765"}).status_code == 403
     assert c.get("/", headers={"Host": "attacker.example:8765"}).status_code == 421
     assert c.get("/", headers={"Host": "127.0.0.1:9999"}).status_code == 421
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from hookline.commands._ops import CommandError, add_stack_arg, friendly, stack_for
 
@@ -28,9 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 @friendly
 def run(args: argparse.Namespace) -> int:
     try:
-        from werkzeug.serving import make_server
-
-        from hookline.console import Backend, create_app
+        from hookline.console import Backend
     except ImportError as e:
         raise CommandError(f"the console needs Flask ({e}): pip install 'hookline[local]'") from None
 
@@ -41,16 +40,14 @@ def run(args: argparse.Namespace) -> int:
     probe = (lambda *_: Access(True)) if stack.local else probe_write_access
     backend = Backend(stack, args.config, read_only=args.read_only, probe=probe)
     backend.dlq_depth()  # reach the stack once now: a stale .hookline/dev.json fails here, clearly
-    try:
-        server = make_server(HOST, args.port, None, threaded=True)  # type: ignore[arg-type]
-    except OSError as e:
-        raise CommandError(f"cannot listen on {HOST}:{args.port}: {e.strerror or e}; pick another --port") from None
+    server, login = serve(backend, args.port)
     port = server.server_port
-    server.app = create_app(backend, port=port)
     access = backend.access
-    print(f"hookline console: http://{HOST}:{port}/  ({stack.origin}"
+    # The link is the only way in (console/access.py): it goes to this terminal, never to a log.
+    print(f"hookline console: {login.url(HOST, port)}  ({stack.origin}"
           f"{'' if access.writable else f'; read-only: {access.why}'})", flush=True)
-    print("Ctrl-C stops it.", flush=True)
+    print("Open that link in your browser: it works once, and signs that browser in until it closes. "
+          "Ctrl-C stops the console.", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -58,3 +55,20 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def serve(backend: Any, port: int) -> tuple[Any, Any]:
+    """The console's HTTP server on 127.0.0.1:`port` (0 = any free port) and its `access.Login`."""
+    from werkzeug.serving import make_server
+
+    from hookline.console import create_app
+    from hookline.console.access import Login, RequestHandler
+
+    try:
+        server = make_server(HOST, port, None, threaded=True,  # type: ignore[arg-type]
+                             request_handler=RequestHandler)
+    except OSError as e:
+        raise CommandError(f"cannot listen on {HOST}:{port}: {e.strerror or e}; pick another --port") from None
+    login = Login(server.server_port)
+    server.app = create_app(backend, port=server.server_port, login=login)
+    return server, login

@@ -4,6 +4,7 @@ Safety, for a server that can replay events with the operator's own AWS credenti
 - it is meant to listen on 127.0.0.1 only (commands/console.py binds there), and it answers
   only requests whose Host is that address or localhost on its port, so a web page cannot
   reach it through DNS rebinding;
+- every request needs the cookie that the one-time login link sets (console/access.py);
 - every POST carries a per-process CSRF token that only pages served here contain, and a
   cross-site Origin is refused;
 - scripts and styles come from /static only (Content-Security-Policy), pages cannot be framed;
@@ -18,6 +19,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, request
 
+from hookline.console.access import NO_COOKIE, TOKEN_PARAM, Login, refused, sign_in
 from hookline.console.backend import Backend
 from hookline.console.pages import PAGES
 from hookline.operations.timeparse import format_duration, format_epoch
@@ -30,10 +32,13 @@ def backend() -> Backend:
     return current_app.extensions["hookline_backend"]  # type: ignore[no-any-return]
 
 
-def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
-    """`port` = the port it listens on (None in tests): requests for any other Host are refused."""
+def create_app(backend_: Backend, *, port: int | None = None, login: Login | None = None) -> Flask:
+    """`port` = the port it listens on (None in tests): requests for any other Host are refused.
+    `login` holds the token of the link to print (`login.url(host, port)`); a new one by default."""
     app = Flask(__name__)
     app.extensions["hookline_backend"] = backend_
+    login = login or Login(port)
+    app.extensions["hookline_login"] = login
     app.config["CSRF_TOKEN"] = secrets.token_urlsafe(32)
     app.config["ALLOWED_HOSTS"] = ({f"127.0.0.1:{port}", f"localhost:{port}"} if port else None)
     app.jinja_env.filters["epoch"] = format_epoch
@@ -45,10 +50,16 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
         app.register_blueprint(page.bp)
 
     @app.before_request
-    def _guard() -> None:
+    def _guard() -> Any:
         allowed = app.config["ALLOWED_HOSTS"]
         if allowed is not None and request.host not in allowed:
-            abort(421, "this console answers only on 127.0.0.1 / localhost")
+            return refused_host()
+        cookie = request.cookies.get(login.cookie_name)
+        if request.method in ("GET", "HEAD") and TOKEN_PARAM in request.args:
+            return sign_in(login, request.args[TOKEN_PARAM], request.path, request.args, cookie)
+        if not login.signed_in(cookie):
+            return refused(NO_COOKIE)
+        g.signed_in = True
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             origin = request.headers.get("Origin")
             if origin and origin.split("://", 1)[-1] != request.host:
@@ -70,7 +81,8 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
     def _layout() -> dict[str, Any]:
         return {"nav": [(p.NAV[0], p.NAV[1]) for p in PAGES if getattr(p, "NAV", None)],
                 "access": backend_.access, "origin": backend_.origin,
-                "csrf_token": app.config["CSRF_TOKEN"], "page": g.get("page", "")}
+                # An error page shown before sign-in (421) must not hand out the token.
+                "csrf_token": app.config["CSRF_TOKEN"] if g.get("signed_in") else "", "page": g.get("page", "")}
 
     @app.errorhandler(Exception)
     def _failure(e: Exception) -> Any:
@@ -92,6 +104,13 @@ def create_app(backend_: Backend, *, port: int | None = None) -> Flask:
         return render_template("error.html", code=e.code, message=e.description), e.code
 
     return app
+
+
+def refused_host() -> Any:
+    from werkzeug.wrappers import Response
+
+    # Bare, like access.refused: a DNS-rebinding page must learn nothing from the layout.
+    return Response("421: this console answers only on 127.0.0.1 / localhost\n", status=421, mimetype="text/plain")
 
 
 def explain(e: Exception) -> str:
