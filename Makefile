@@ -86,6 +86,7 @@ integration: venv
 	$(BIN)/pytest -q tests/integration
 
 e2e: venv
+	scripts/ensure-chromium
 	$(BIN)/pytest -q tests/e2e
 
 # 1,500 seeded hostile requests through a running `hookline dev` (the default suite fires 300); prints the tally.
@@ -98,7 +99,9 @@ sam-validate: sam-tool
 sam-build: sam-tool
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 
+# Installs what the tests need first (Chromium for the console's browser tests: scripts/ensure-chromium).
 test: venv sam-tool
+	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory scan
 	$(BIN)/hookline validate --config $(CONFIG)
@@ -116,6 +119,7 @@ iam-report: venv
 # The console's browser tests, writing their screenshots into docs/console/ (embedded in the README).
 .PHONY: console-screenshots
 console-screenshots: venv
+	scripts/ensure-chromium
 	HOOKLINE_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_console_browser.py
 
 # One line per benchmark: each prints its figures and writes JSON; bench_table.py prints them as one table.
