@@ -86,3 +86,32 @@ def test_a_sync_ledger_claim_of_a_dead_run_lapses_and_a_queued_record_never_does
     for later in (SECONDS, MINUTES, HOURS, 30 * 86400):
         clock.now = claimed + HOURS + later
         assert not store.claim(item, "someone", until=clock.now + 900)
+
+
+def test_a_delivered_pair_is_not_sent_again_for_the_whole_window_by_any_worker(stack: Any, lambda_context: Any) -> None:
+    # Powertools' claim records (delivery/claims.py) read datetime.now(): no clock seam, so time-machine
+    # moves the wall clock for delivery, Powertools and moto alike.
+    import time_machine
+
+    from tests.integration import test_delivery as d
+    from tests.support.receiver import Receiver
+
+    window = 7 * 86400
+    with Receiver() as dest, time_machine.travel(1_800_000_000, tick=True) as traveller:
+        delivery = d.make_delivery(stack, d.config(dest.url), idempotency_window_seconds=window)
+        task = d.task("evt-aging", chain="first")
+        d.enqueue(stack, task)
+        assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set()
+        assert len(dest.requests) == 1
+        # +3 s, +10 min, +6 h: ten copies of the message in one batch (ten worker threads) send nothing
+        for step in (SECONDS, MINUTES, HOURS):
+            traveller.shift(step)
+            d.enqueue(stack, *[task] * THREADS)
+            assert d.failed(d.run(stack, delivery, d.receive(stack), lambda_context)) == set(), step
+            assert len(dest.requests) == 1, step
+        # After the window the id may name a new event: a copy is delivered again, once for ten copies
+        traveller.shift(window)
+        d.enqueue(stack, *[task] * THREADS)
+        d.run(stack, delivery, d.receive(stack), lambda_context)
+        assert len(dest.requests) == 2
+    assert d.route_item(stack, "evt-aging")["status"] == "delivered"
