@@ -243,3 +243,34 @@ def test_config_reload_sees_each_save_seconds_minutes_and_hours_apart_and_nothin
     watcher._run()
     assert [cfg.destinations["crm"].timeout_seconds for cfg in applied] == [2, 3, 4]
     assert watcher.reloads == 3
+
+
+# ---------------------------------------------------------------- metrics buffer (observability.py, Powertools Metrics)
+
+
+def test_metrics_and_their_event_fields_are_flushed_per_invocation_not_kept_for_the_process(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import time_machine
+
+    from hookline.observability import count_event, metrics
+
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> None:
+        count_event("Accepted", **event)
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")  # the EMF lines are what is checked
+    with time_machine.travel(1_800_000_000, tick=False) as traveller:
+        lines = []
+        for n, step in enumerate([0.0, *LATER]):
+            traveller.shift(step)
+            handler({"event_id": f"evt-{n}"} if n == 0 else {}, None)
+            lines += [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
+    # One EMF line per invocation, each counting 1, stamped with its own time; the first event's id is
+    # never carried into a later invocation's line, however long the process lives
+    assert [line["Accepted"] for line in lines] == [[1.0]] * 4
+    assert [line["_aws"]["Timestamp"] for line in lines] == [
+        int((1_800_000_000 + at) * 1000) for at in (0, SECONDS, SECONDS + MINUTES, SECONDS + MINUTES + HOURS)]
+    assert lines[0]["event_id"] == "evt-0" and all("event_id" not in line for line in lines[1:])
+    assert metrics.metric_set == {} and metrics.metadata_set == {}
