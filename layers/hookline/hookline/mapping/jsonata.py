@@ -1,11 +1,18 @@
 """`{jsonata: EXPR}` field specs: JSONata (the query language of AWS Step Functions) for what
 JMESPath cannot say — arithmetic, conditionals, string and date functions.
 
-The engine is `jsonata-python` (a pure-Python port of the jsonata-java reference implementation,
-which passes the JSONata test suite): pure Python, so the Lambda layer needs no native wheel.
+The engine is `jsonata-python`, a pure-Python port of jsonata-java, so the Lambda layer needs no
+native wheel. It does not pass the whole official suite: through this module, on expressions
+compiled once and evaluated again after the clock has moved and from several threads, it passes
+the share recorded in tests/unit/test_jsonata_suite.py (PASS_RATE_FLOOR); docs/JSONATA.md lists
+the known differences and how the engine was chosen. `jsonata_compat` carries the fixes we apply
+on top of the library (exact large integers, `?:`, `$sort`, `$replace`, range size...).
+
 Expressions are parsed once, when the transform is compiled; a syntax error names its code and
-character position. Each evaluation is bounded in time and depth, so a runaway expression fails
-one event instead of hanging the function.
+character position. The library's own time box is not used: it starts when the expression is
+built and its depth counter is shared by every thread, so a cached expression failed every
+evaluation 2 s after compiling. Here each evaluation gets its own `_Budget` (time, nesting depth,
+sequence items), bound into that evaluation's frame, and regexes run under the same deadline.
 
 The expression's input is the current scope (the envelope at the top level, the element inside
 `each`); `$envelope` is always the whole envelope.
@@ -13,14 +20,40 @@ The expression's input is the current scope (the envelope at the top level, the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-__all__ = ["JsonataEvalError", "JsonataExpression", "JsonataSyntaxError", "compile_jsonata"]
+__all__ = ["Clock", "JsonataEvalError", "JsonataExpression", "JsonataSyntaxError", "compile_jsonata"]
 
-# Per evaluation: at most this long (ms) and this deep (nested calls), generous for mappings.
+# Per evaluation: at most this long (ms) and this deeply nested, generous for mappings. Depth is
+# the nesting of sub-expressions being evaluated at once (not the number of calls): a 150-key
+# grouping is shallow, a runaway recursive lambda is not.
 EVAL_TIMEOUT_MS = 2000
-EVAL_MAX_DEPTH = 200
+EVAL_MAX_DEPTH = 500
+# Sequence items one evaluation may produce, summed over every step: a 10,000-element array
+# mapped through several steps is far below it; `[1..1e6].[1..1e6]` stops after ten rows instead
+# of filling memory for the whole time budget.
+EVAL_MAX_ITEMS = 10_000_000
+
+
+class Clock(Protocol):
+    """Where evaluations read time: `monotonic` for budgets, `time` (epoch s) for `$now()`."""
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
+
+
+class _SystemClock:
+    monotonic = staticmethod(time.monotonic)
+    time = staticmethod(time.time)
+
+
+# Module-wide default; tests replace it (or pass clock= to compile_jsonata) to move time forward.
+clock: Clock = _SystemClock()
 
 
 class JsonataSyntaxError(ValueError):
@@ -31,7 +64,62 @@ class JsonataEvalError(ValueError):
     """The expression failed on one input (a type error, a bad function argument, a time-out)."""
 
 
-def _describe(e: Exception) -> str:
+def _jexception(code: str, *args: Any) -> Exception:
+    from jsonata.jexception import JException
+
+    return JException(code, -1, *args)
+
+
+class _Budget:
+    """One evaluation's limits. Bound into that evaluation's frame, so no other evaluation (on
+    this thread or another) shares its counters, and a failure leaves nothing behind."""
+
+    __slots__ = ("clock", "deadline", "depth", "items", "max_depth", "max_items", "timeout_ms")
+
+    def __init__(self, clock: Clock, timeout_ms: int, max_depth: int, max_items: int) -> None:
+        self.clock = clock
+        self.timeout_ms = timeout_ms
+        self.deadline = clock.monotonic() + timeout_ms / 1000
+        self.depth = 0
+        self.max_depth = max_depth
+        self.items = 0
+        self.max_items = max_items
+
+    def remaining(self) -> float:
+        """Seconds left; raises D1012 when none are."""
+        left = self.deadline - self.clock.monotonic()
+        if left <= 0:
+            raise _jexception("D1012", self.timeout_ms)
+        return left
+
+    # The library calls these around every sub-expression. Unlike its Timebox, they count every
+    # entry and exit: it skips frames flagged `is_parallel_call`, a flag the library flips on a
+    # shared frame between entry and exit, so its count drifted by one per array element.
+    def enter(self, _expr: Any, _input: Any, _env: Any) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise _jexception("D1011")
+        self.remaining()
+
+    def exit(self, _expr: Any, _input: Any, _env: Any, result: Any) -> None:
+        self.depth -= 1
+        if isinstance(result, list):
+            self.items += len(result)
+            if self.items > self.max_items:
+                raise JsonataEvalError(f"the evaluation built more than {self.max_items:,} sequence items, "
+                                       "hookline's limit per evaluation (D2014)")
+        self.remaining()
+
+
+_active = threading.local()
+
+
+def active_budget() -> _Budget | None:
+    """The budget of the evaluation running on this thread (jsonata_compat's regexes use it)."""
+    return getattr(_active, "budget", None)
+
+
+def _describe(e: BaseException) -> str:
     from jsonata.jexception import JException
 
     if isinstance(e, JException):
@@ -42,45 +130,88 @@ def _describe(e: Exception) -> str:
         syntax = isinstance(code, str) and code.startswith("S")
         near = f", near {token!r}" if syntax and token not in (None, "(end)") and where else ""
         return f"{str(e) or code}{f' ({code}{where}{near})' if code else ''}"
-    return f"{type(e).__name__}: {e}"
+    from hookline.mapping.jsonata_compat import describe_foreign
+
+    return describe_foreign(e)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, max_items: int) -> Any:
     """jsonata-python's sequences and objects as plain lists and dicts; functions are refused."""
+    from jsonata.jsonata import Jsonata
+
+    if isinstance(value, list | tuple) and len(value) > max_items:
+        raise JsonataEvalError(f"the result has {len(value):,} items, more than {max_items:,} (D2014)")
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, max_items) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, max_items) for v in value]
     if value is None or isinstance(value, str | bool | int | float):
         return value
-    raise JsonataEvalError(f"the result is a {type(value).__name__}, not a JSON value (a function?)")
+    if isinstance(value, Jsonata.JFunctionCallable):
+        raise JsonataEvalError("the result is a function, not a JSON value (T0410: call it with (...))")
+    raise JsonataEvalError(f"the result is not a JSON value (a {type(value).__name__})")
 
 
 @dataclass(frozen=True)
 class JsonataExpression:
     source: str
     compiled: Any
+    clock: Clock | None = field(default=None, compare=False)
 
-    def evaluate(self, current: Any, envelope: Any) -> Any:
-        """The result as plain JSON values (None for JSONata's `undefined`)."""
+    def evaluate(self, current: Any, envelope: Any, bindings: Mapping[str, Any] | None = None) -> Any:
+        """The result as plain JSON values (None for JSONata's `undefined`).
+
+        `bindings` adds variables besides `$envelope` (the official suite's cases use it).
+        """
+        from jsonata import functions, utils
+
+        compiled = self.compiled
+        now = self.clock or clock
+        budget = _Budget(now, EVAL_TIMEOUT_MS, EVAL_MAX_DEPTH, EVAL_MAX_ITEMS)
+        # What `Jsonata.evaluate` does, but in a frame of this evaluation's own: the library binds
+        # `$` and its time box into the frame shared by every evaluation of the expression.
+        frame = compiled.create_frame(compiled.environment)
+        for name, value in (bindings or {}).items():
+            frame.bind(name, value)
+        frame.bind("envelope", envelope)
+        frame.bind("__evaluate_entry", budget.enter)
+        frame.bind("__evaluate_exit", budget.exit)
+        frame.bind("$", current)
+        if isinstance(current, list) and not utils.Utils.is_sequence(current):
+            current = utils.Utils.create_sequence(current)
+            current.outer_wrapper = True
+        outer = active_budget()
+        _active.budget = budget
         try:
-            result = self.compiled.evaluate(current, {"envelope": envelope})
+            # `$now()` reads the timestamp of this thread's evaluator object, which the library
+            # sets only when the thread first evaluates: a worker thread's `$now()` never moved.
+            compiled.get_per_thread_instance().timestamp = round(now.time() * 1000)
+            functions.Functions.validate_input(current)
+            result = utils.Utils.convert_nulls(compiled.eval(compiled.ast, current, frame))
+            return _plain(result, budget.max_items)
+        except JsonataEvalError:
+            raise
         except RecursionError:
-            raise JsonataEvalError("nested too deeply") from None
+            raise JsonataEvalError("nested too deeply for Python's stack (D1011)") from None
         except Exception as e:  # the library raises JException, ValueError, TypeError...
             raise JsonataEvalError(_describe(e)) from None
-        return _plain(result)
+        finally:
+            _active.budget = outer
 
 
-def compile_jsonata(source: str) -> JsonataExpression:
+def compile_jsonata(source: str, *, clock: Clock | None = None) -> JsonataExpression:
     """Parse once; raises JsonataSyntaxError with the position of the mistake."""
-    from jsonata import Jsonata  # imported on first use: routes without JSONata never load it
+    # imported on first use: routes without JSONata never load the library
+    from jsonata import Jsonata
+
+    from hookline.mapping.jsonata_compat import bounded_regex_engine
 
     try:
-        compiled = Jsonata(source, timeout=EVAL_TIMEOUT_MS, stack=EVAL_MAX_DEPTH)
+        # no timeout/stack here: the library's time box would start now and be shared (see above)
+        compiled = Jsonata(source, bounded_regex_engine)
     except Exception as e:
         raise JsonataSyntaxError(_describe(e)) from None
     errors = compiled.get_errors()
     if errors:
         raise JsonataSyntaxError(_describe(errors[0]))
-    return JsonataExpression(source, compiled)
+    return JsonataExpression(source, compiled, clock)
