@@ -78,6 +78,13 @@ class DevProcess:
         with self._cond:
             return "\n".join(self.lines)
 
+    def log(self) -> str:
+        """The functions' JSON logs and EMF metrics, which `hookline dev` writes to .hookline/dev.log."""
+        try:
+            return (self.cwd / ".hookline" / "dev.log").read_text()
+        except OSError:
+            return ""
+
     def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout

@@ -107,6 +107,9 @@ def test_sync_run_delivers_a_changed_record_and_sync_list_shows_it(dev: DevProce
     done = cli(dev, "sync", "run", "orders")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sync orders: completed" in done.stdout and "1 queued" in done.stdout
+    # Its stdout is the summary: the run's own JSON log line goes to the dev's log file
+    assert [line for line in done.stdout.splitlines() if line.startswith("{")] == [], done.stdout
+    assert '"sync run finished"' in (dev.cwd / ".hookline" / "dev.log").read_text()
 
     _, lines = wait_lines(dev, "e2e-lake", "orders/", 8)
     assert {"order_id": 4, "name": "order-4-v2", "version": 500} in lines

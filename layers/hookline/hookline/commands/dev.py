@@ -56,6 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run the demo orders API (paged, changing orders for syncs.orders) on 127.0.0.1:PORT")
     p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,
                    help="level of the functions' own JSON logs (default ERROR: the console lines say what happened)")
+    p.add_argument("--log-file", default=None, metavar="FILE",
+                   help="where the functions' JSON logs and EMF metrics go (default .hookline/dev.log, emptied at "
+                        "each start; '-' = in the console stream, between its readable lines)")
     p.set_defaults(func=run)
 
 
@@ -119,6 +122,7 @@ class DevRuntime:
         self.state: Any = None  # local.state.StateStore
         self.restored: Any = None  # local.state.Saved, when the last run's state was restored
         self.watcher: Any = None  # local.reload.ConfigWatcher
+        self.log_file: Path | None = None  # where the JSON logs and EMF go; None: the console stream
         self.ready = False
 
     # ------------------------------------------------------------------ start-up
@@ -270,6 +274,16 @@ class DevRuntime:
         logger.setLevel(self.args.log_level)
         logging.getLogger("aws_lambda_powertools").setLevel(
             max(logging.WARNING, logging.getLevelName(self.args.log_level)))
+        if self.args.log_file != "-":
+            from hookline.local import devlog
+            from hookline.operations.stack import dev_state_path
+
+            path = Path(self.args.log_file) if self.args.log_file else dev_state_path().parent / devlog.LOG_NAME
+            try:
+                devlog.divert(path)
+            except OSError as e:
+                raise DevError(f"--log-file {path}: {e.strerror}") from None
+            self.log_file = path.resolve()
 
     # ------------------------------------------------------------------ wiring the template's events
     def _wire(self, cfg: Any) -> None:
@@ -455,7 +469,7 @@ class DevRuntime:
             outputs, self.emulator.endpoint_url, self.emulator.region,
             config=str(self.config_path), env_file=str(self.env_file) if self.env_file else None,
             ingress_url=self.ingress_base, template=str(self.template_file), stack_name=self.resources.stack_name,
-            resources=self.resources.to_dict(), pid=os.getpid(),
+            resources=self.resources.to_dict(), pid=os.getpid(), log_file=str(self.log_file) if self.log_file else None,
         ).resolve()
 
     def _ingress_base(self) -> str:

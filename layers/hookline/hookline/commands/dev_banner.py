@@ -30,6 +30,9 @@ def show(dev: Any, seconds: float) -> None:
         say(f"  state      {'empty (--fresh)' if dev.args.fresh else 'new'}: saved to {snapshot} as it "
             "changes and at Ctrl-C, restored at the next start")
     say(f"  config     {rel(dev.config_path)} is reloaded when it changes")
+    if dev.log_file is not None:
+        say(f"  logs       {rel(dev.log_file)}: the functions' JSON logs (level {dev.args.log_level}) and EMF "
+            "metrics (--log-file - prints them here)")
     urls = []
     for route in dev.gateway.api.routes:
         if "{source}" in route.path:

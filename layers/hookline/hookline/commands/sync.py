@@ -139,6 +139,7 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
         from hookline.local.envfile import load_env_file
 
         load_env_file(Path(env_file))
+    _log_beside_dev(stack)
     os.environ["AWS_ENDPOINT_URL"] = stack.endpoint_url or ""
     os.environ.setdefault("AWS_DEFAULT_REGION", stack.region or "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "hookline-dev")
@@ -162,6 +163,20 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
 
         runs = run_job(args.name, cfg, build_runtime(svc, on_page=on_page))
     return runs[0].to_dict()
+
+
+def _log_beside_dev(stack: StackInfo) -> None:
+    """The run's JSON log lines (Powertools, as the sync function writes them) join the dev's log file, so
+    stdout carries only the summary (or the --json document); without one they go to stderr."""
+    import sys
+
+    from hookline.local.devlog import open_log, powertools_to
+
+    log_file = stack.extra.get("log_file")
+    try:
+        powertools_to(open_log(Path(log_file), fresh=False) if log_file else sys.stderr)
+    except OSError:
+        powertools_to(sys.stderr)
 
 
 def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
