@@ -40,12 +40,12 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def template_without(tmp_path: Path, function: str, action: str) -> Path:
-    """A copy of template.yaml (as JSON) whose `function` no longer has `action` anywhere in its Policies."""
+    """A copy of template.yaml (as JSON) whose `function` no longer has `action` anywhere in its role's Policies."""
     template = cfn.load_template(TEMPLATE_FILE)
-    policies = template["Resources"][function]["Properties"]["Policies"]
+    policies = template["Resources"][f"{function}Role"]["Properties"]["Policies"]
     removed = 0
     for policy in policies:
-        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+        for statement in policy.get("PolicyDocument", {}).get("Statement", []) if isinstance(policy, dict) else []:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             kept = [a for a in actions if a != action]
             removed += len(actions) - len(kept)
@@ -95,6 +95,10 @@ def granted(stack: Stack, function: str) -> list[str]:
     role = stack.resources[f"{function}Role"].physical_id
     documents = [iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
                  for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        documents.append(iam.get_policy_version(PolicyArn=attached["PolicyArn"],
+                                                VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"])
     actions: list[str] = []
     for document in documents:
         document = json.loads(document) if isinstance(document, str) else document
@@ -231,3 +235,33 @@ def test_statements_scoped_to_a_resource_are_enforced_per_resource(stack: Stack)
     fn.client("firehose").put_record_batch(DeliveryStreamName="allowed-stream", Records=records)
     with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
         fn.client("firehose").put_record_batch(DeliveryStreamName="other-stream", Records=records)
+
+
+def test_the_deliver_role_polls_its_own_queues_and_no_other(stack: Any) -> None:
+    """What Lambda's SQS poller does with the deliver function's role (receive, delete, read attributes),
+    under IAM enforcement, managed policies attached as AWS attaches them (hookline.local.iam_policies)."""
+    # Given a queue in the same account that is not the stack's, and a message on each queue
+    admin_sqs = stack.sqs
+    foreign = admin_sqs.create_queue(QueueName="someone-elses-queue")["QueueUrl"]
+    ordered = stack.resources["OrderedDeliveryQueue"].url or ""
+    admin_sqs.send_message(QueueUrl=foreign, MessageBody="not yours")
+    admin_sqs.send_message(QueueUrl=stack.queue_url, MessageBody="yours")
+    admin_sqs.send_message(QueueUrl=ordered, MessageBody="yours too", MessageGroupId="g", MessageDeduplicationId="d")
+    attached = stack.admin.client("iam").list_attached_role_policies(
+        RoleName=stack.resources["DeliverFunctionRole"].physical_id)["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AWSXrayWriteOnlyAccess"]  # attached, as AWS would
+    sqs = stack.function("DeliverFunction").sqs
+    # When the deliver role polls its own queues, Then it receives, deletes and reads their attributes
+    for url in (stack.queue_url, ordered):
+        (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    # And another queue in the account is denied to it, as to the other functions' roles
+    for function in FUNCTIONS:
+        with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
+            stack.function(function).sqs.receive_message(QueueUrl=foreign)
+    for function in ("IngressFunction", "SyncFunction"):
+        with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
+            stack.function(function).sqs.receive_message(QueueUrl=stack.queue_url)
+    assert admin_sqs.get_queue_attributes(QueueUrl=foreign, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "1"

@@ -152,7 +152,7 @@ def test_two_stacks_in_one_account_do_not_collide(aws: None) -> None:
 
 def test_a_template_the_translator_rejects_is_a_clear_error(aws: None, tmp_path: Path) -> None:
     broken = json.loads(json.dumps(TEMPLATE))
-    broken["Resources"]["DeliverFunction"]["Properties"]["Events"]["DeliveryQueueEvent"]["Properties"].pop("Queue")
+    broken["Resources"]["DeliverFunction"]["Properties"]["Events"] = {"Broken": {"Type": "SQS", "Properties": {}}}
     (tmp_path / "template.json").write_text(json.dumps(broken))
     with pytest.raises(cfn.CfnError, match=r"SAM translator rejects the template: .*DeliverFunction"):
         cfn.deploy(boto3.client, tmp_path / "template.json", stack_name="bad", region="us-east-1")
@@ -204,12 +204,17 @@ def test_bucket_blocks_public_access_and_requires_tls() -> None:
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def role_statements(function: str) -> list[dict]:
+    policies = RESOURCES[f"{function}Role"]["Properties"]["Policies"]
+    return [s for p in policies if "PolicyDocument" in p for s in p["PolicyDocument"]["Statement"]]
+
+
 def test_deliver_reports_batch_item_failures_and_may_back_off() -> None:
-    props = RESOURCES["DeliverFunction"]["Properties"]
-    event = props["Events"]["DeliveryQueueEvent"]
-    assert event["Type"] == "SQS"
+    event = RESOURCES["DeliverFunctionDeliveryQueueEvent"]
+    assert event["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert event["Properties"]["FunctionName"] == {"Ref": "DeliverFunction"}
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    statements = [s for p in props["Policies"] if "Statement" in p for s in p["Statement"]]
+    statements = role_statements("DeliverFunction")
     assert any(s["Action"] == "sqs:ChangeMessageVisibility"
                and s["Resource"] == {"Fn::GetAtt": ["DeliveryQueue", "Arn"]} for s in statements)
 
@@ -282,8 +287,8 @@ def test_account_unique_names_carry_the_stack_name() -> None:
 
 
 def test_warehouse_iam_is_scoped_to_the_stream_and_the_bucket_prefix_given() -> None:
-    policies = RESOURCES["DeliverFunction"]["Properties"]["Policies"]
-    conditional = {p["Fn::If"][0]: p["Fn::If"][1]["Statement"] for p in policies if "Fn::If" in p}
+    policies = RESOURCES["DeliverFunctionRole"]["Properties"]["Policies"]
+    conditional = {p["Fn::If"][0]: p["Fn::If"][1]["PolicyDocument"]["Statement"] for p in policies if "Fn::If" in p}
     assert set(conditional) == {"HasWarehouseStream", "HasWarehouseBucket"}
     [stream] = conditional["HasWarehouseStream"]
     assert stream["Action"] == ["firehose:PutRecordBatch"]
@@ -321,3 +326,89 @@ def test_the_sync_function_has_an_errors_alarm_like_the_others() -> None:
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     readme = (ROOT / "README.md").read_text()
     assert "`SyncErrorsAlarm` (`<stack>-sync-errors`)" in readme and "#### SyncErrorsAlarm" in readme
+
+
+# --------------------------------------------------------------------------- least privilege, as translated
+
+
+def _grants(transformed: dict) -> dict[str, list[tuple[str, object]]]:
+    """Role logical id -> (action, resource) for every Allow it gets: inline policies, AWS::IAM::Policy
+    resources naming it, and the AWS managed policies it attaches (their vendored documents)."""
+    from hookline.local import iam_policies
+
+    out: dict[str, list[tuple[str, object]]] = {}
+
+    def add(role: str, document: dict) -> None:
+        for statement in document["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            out.setdefault(role, []).extend((a, r) for a in actions for r in resources)
+
+    resources = transformed["Resources"]
+    for lid, resource in resources.items():
+        props = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::IAM::Role":
+            out.setdefault(lid, [])
+            for policy in props.get("Policies") or []:
+                for document in ([policy["PolicyDocument"]] if "PolicyDocument" in policy else
+                                 [b["PolicyDocument"] for b in policy.get("Fn::If", [None])[1:] if isinstance(b, dict)
+                                  and "PolicyDocument" in b]):
+                    add(lid, document)
+            for name in iam_policies.managed_policies({"Resources": {lid: resource}})[lid]:
+                add(lid, iam_policies.document(name))
+        if resource["Type"] == "AWS::IAM::Policy":
+            for role in props["Roles"]:
+                add(role["Ref"], props["PolicyDocument"])
+    return out
+
+
+def translated() -> dict:
+    return cfn.transform(TEMPLATE, region="us-east-1")
+
+
+def test_no_role_may_poll_every_queue_or_create_log_groups() -> None:
+    # Given the template as `sam deploy` hands it to CloudFormation, managed policies expanded
+    grants = _grants(translated())
+    assert set(grants) >= {"IngressFunctionRole", "DeliverFunctionRole", "SyncFunctionRole"}
+    for role, allowed in grants.items():
+        # Then no role may receive or delete messages on every queue (AWSLambdaSQSQueueExecutionRole) ...
+        for action, resource in allowed:
+            if action.startswith("sqs:") or action == "*":
+                assert resource != "*", (role, action)
+        # ... nor create log groups: the function's log group is a template resource
+        assert not [a for a, _ in allowed if a in ("logs:CreateLogGroup", "logs:*", "*")], role
+
+
+def test_the_deliver_role_polls_only_its_own_queues_and_each_role_logs_only_to_its_log_group() -> None:
+    grants = _grants(translated())
+    polls = {(a, json.dumps(r, sort_keys=True)) for a, r in grants["DeliverFunctionRole"]
+             if a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}
+    assert polls == {(a, json.dumps({"Fn::GetAtt": [q, "Arn"]})) for q in ("DeliveryQueue", "OrderedDeliveryQueue")
+                     for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}
+    for role in ("IngressFunctionRole", "SyncFunctionRole"):
+        assert not [a for a, _ in grants[role] if a in ("sqs:ReceiveMessage", "sqs:DeleteMessage")], role
+    for fn in ("Ingress", "Deliver", "Sync"):
+        logs = {(a, json.dumps(r)) for a, r in grants[f"{fn}FunctionRole"] if a.startswith("logs:")}
+        own = json.dumps({"Fn::GetAtt": [f"{fn}LogGroup", "Arn"]})
+        assert logs == {("logs:CreateLogStream", own), ("logs:PutLogEvents", own)}, fn
+
+
+def test_every_managed_policy_the_template_attaches_is_vendored_for_the_local_stack() -> None:
+    from hookline.local import iam_policies
+
+    attached = iam_policies.managed_policies(translated())
+    assert attached["DeliverFunctionRole"] == ["AWSXrayWriteOnlyAccess"]
+    for names in attached.values():
+        for name in names:
+            assert iam_policies.document(name)["Statement"], name
+
+
+def test_a_managed_policy_without_a_vendored_document_is_named(aws: None, tmp_path: Path) -> None:
+    changed = json.loads(json.dumps(TEMPLATE))
+    changed["Resources"]["SyncFunctionRole"]["Properties"]["ManagedPolicyArns"].append(
+        "arn:aws:iam::aws:policy/AdministratorAccess")
+    (tmp_path / "template.json").write_text(json.dumps(changed))
+    with pytest.raises(cfn.CfnError, match=r"AWS managed policy AdministratorAccess, which has no vendored document"):
+        cfn.deploy(boto3.client, tmp_path / "template.json", stack_name="t", region="us-east-1")

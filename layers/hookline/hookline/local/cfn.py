@@ -14,6 +14,8 @@ here is what no library does:
   an event source mapping makes moto try to invoke the function in Docker on every
   message (bumping the receive count). The local gateway, clock and poller play their
   part, reading them from the transformed template;
+- attaching the roles' AWS managed policies, which moto's CloudFormation ignores (vendored
+  documents: local/iam_policies.py), so an IAM-enforced stack grants what AWS would;
 - `LocalStack`: the deployed stack's resources, outputs and parameters (from the
   CloudFormation API) joined with the transformed template, as the functions, routes,
   queues and schedules `hookline dev` and the tests wire up.
@@ -282,7 +284,7 @@ def _transformed(path: Path, mtime: float, region: str, parameters: tuple[tuple[
 def deploy(client: Client, template_file: str | Path, *, stack_name: str, region: str,
            parameters: Mapping[str, Any] | None = None, stand_ins: Mapping[str, str] | None = None) -> LocalStack:
     """Transform template_file, upload its code folders and `create_stack` it through `client`'s endpoint."""
-    from hookline.local import moto_fixes
+    from hookline.local import iam_policies, moto_fixes
 
     moto_fixes.install()  # an in-process moto needs its CloudFormation fixes (AWS::NoValue) too; idempotent
     template_file = Path(template_file)
@@ -291,6 +293,12 @@ def deploy(client: Client, template_file: str | Path, *, stack_name: str, region
     check_parameters(template.get("Parameters") or {}, parameters)
     transformed = _transformed(template_file.resolve(), template_file.stat().st_mtime, region,
                                tuple(sorted(parameters.items())), client)
+    try:  # before anything is created: a managed policy without a vendored document is named now
+        for names in iam_policies.managed_policies(transformed).values():
+            for name in names:
+                iam_policies.document(name)
+    except iam_policies.UnknownManagedPolicy as e:
+        raise CfnError(str(e)) from None
     _upload_code(client("s3"), transformed, template_file.parent)
     cloudformation = client("cloudformation")
     try:
@@ -303,7 +311,10 @@ def deploy(client: Client, template_file: str | Path, *, stack_name: str, region
     status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if status["StackStatus"] != "CREATE_COMPLETE":
         raise CfnError(f"stack {stack_name}: {status['StackStatus']} {status.get('StackStatusReason', '')}")
-    return LocalStack.read(client, stack_name, transformed, template_file.parent, region=region)
+    stack = LocalStack.read(client, stack_name, transformed, template_file.parent, region=region)
+    roles = {lid: r.physical_id for lid, r in stack.resources.items() if r.type == "AWS::IAM::Role"}
+    iam_policies.attach(client("iam"), transformed, roles, stack.account_id)
+    return stack
 
 
 def read_deployed(client: Client, template_file: str | Path, *, stack_name: str, region: str) -> LocalStack:
