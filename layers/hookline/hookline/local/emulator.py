@@ -34,6 +34,44 @@ _DROPPED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_D
 _preloading: threading.Thread | None = None
 
 
+class SameMachineOnly:
+    """WSGI guard in front of moto's server: it answers the boto3 clients of this machine only.
+
+    moto's server reflects any Origin in CORS headers, so a page on any site open in the developer's
+    browser could read the emulator (payloads, queues) or change it. boto3 never sends Origin nor
+    Sec-Fetch-Site; browsers send one or both on every request a page makes, so those are refused
+    with no Access-Control-* header (a preflight fails, a form post has no effect), as is a Host
+    other than the one the endpoint was given (a page whose name was rebound to 127.0.0.1).
+    """
+
+    def __init__(self, app: Any, hosts: set[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        problem = self.refusal(environ)
+        if problem is not None:
+            body = f"{problem}: hookline dev's AWS endpoint answers no cross-origin requests\n".encode()
+            start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
+
+        def without_cors(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            return start_response(status, [(k, v) for k, v in headers
+                                           if not k.lower().startswith("access-control-")], *exc)
+
+        return self.app(environ, without_cors)
+
+    def refusal(self, environ: dict[str, Any]) -> str | None:
+        if "HTTP_ORIGIN" in environ:
+            return f"a request from a web page (Origin: {environ['HTTP_ORIGIN'][:100]!r})"
+        site = environ.get("HTTP_SEC_FETCH_SITE")
+        if site not in (None, "none", "same-origin"):  # none: typed in the address bar
+            return f"a request from a web page (Sec-Fetch-Site: {site[:20]!r})"
+        if environ.get("HTTP_HOST") not in self.hosts:
+            return f"a request for another host name ({str(environ.get('HTTP_HOST'))[:100]!r})"
+        return None
+
+
 def preload() -> None:
     """Start importing moto's CloudFormation in the background (it imports every moto service: seconds),
     so that it overlaps with reading the config and translating the template. Idempotent."""
@@ -64,6 +102,10 @@ class Emulator:
         self.server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()
+        # werkzeug reads `app` per request (local/state.py gates it the same way). The endpoint is
+        # announced (environment, .hookline/dev.json) only after this line, so nothing is told
+        # where to find it while it is unguarded.
+        self.server._server.app = SameMachineOnly(self.server._server.app, {f"{host}:{port}", f"localhost:{port}"})
         self.endpoint_url = f"http://{host}:{port}"
         for name in _DROPPED_ENV:
             os.environ.pop(name, None)
