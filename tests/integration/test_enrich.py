@@ -125,7 +125,7 @@ def test_a_404_maps_to_a_default_or_is_skipped(stack: Any, crm: Receiver, lookup
     assert crm.requests[0].json() == expected
 
 
-def test_a_404_with_fail_dead_letters_and_dry_run_shows_the_enriched_envelope(
+def test_a_404_with_fail_dead_letters_and_dry_run_meets_the_same_failure(
         stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any) -> None:
     # Given two steps: the first finds the contact, the second (owner by contact id) does not exist
     cfg = config(crm.url, route={
@@ -142,18 +142,27 @@ def test_a_404_with_fail_dead_letters_and_dry_run_shows_the_enriched_envelope(
     a = attrs(dead)
     assert a["reason"] == "permanent_http" and a["status_code"] == "404"
     assert a["last_error"].startswith("enrich owner (crm_search GET /owners/c-42): HTTP 404")
-    # And the dead task keeps what was enriched, which --dry-run shows in the envelope
+    # And the dead task keeps what was enriched before the failing step
     stored = DeliveryTask.model_validate_json(dead["Body"])
     assert stored.enriched == {"contact": {"id": "c-42", "email": "ada@example.com"}}
+    # And the dry run makes no body of that partial answer (it once showed a clean {"owner": None})
     entry = DlqEntry.from_sqs(dead)
-    preview = preview_mapping(entry, cfg)
-    assert preview.enriched == {"contact": {"id": "c-42", "email": "ada@example.com"}}
-    assert preview.to_dict()["enriched"] == preview.enriched
-    assert preview.new == {"order": 3, "owner": None}
+    assert preview_mapping(entry, cfg).status == "enrichment_not_run"
+    # But calling the steps for real, it meets the replay's failure at the same step
+    from hookline.delivery.enrich import sender_fetch
+    from hookline.delivery.http import HttpSender
+    from hookline.secrets import SecretResolver
+
+    preview = preview_mapping(entry, cfg, enrich=("live", sender_fetch(HttpSender(SecretResolver()))))
+    assert preview.status == "enrichment_failed" and preview.new is None
+    assert preview.detail.startswith("enrichment fails (live): enrich owner (crm_search GET /owners/c-42): HTTP 404")
+    assert preview.detail.endswith("a replay would be dead-lettered again")
+    assert preview.to_dict()["enriched"] == {"contact": {"id": "c-42", "email": "ada@example.com"}}
+    assert [r.path for r in lookup.requests][2:] == ["/contacts?email=ada%40example.com", "/owners/c-42"]
 
 
 
-def test_dlq_replay_dry_run_prints_the_enriched_envelope(stack: Any, crm: Receiver, lookup: Receiver,
+def test_dlq_replay_dry_run_runs_the_enrichment_with_mocks_or_live(stack: Any, crm: Receiver, lookup: Receiver,
                                                          lambda_context: Any, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
@@ -179,15 +188,35 @@ def test_dlq_replay_dry_run_prints_the_enriched_envelope(stack: Any, crm: Receiv
                      endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="test")
     info.session = stack.admin  # the operator's credentials (the test's administrator)
     monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
-    capsys.readouterr()
-    assert cli.main(["dlq", "replay", "--dry-run", "--config", str(tmp_path / "hookline.yaml")]) == 0
-    out = capsys.readouterr().out
-    # Then the enriched envelope is shown, and the mapping with it is unchanged; nothing was called or sent
-    assert "evt-dry:orders-to-crm: enriched envelope (recorded with the failed attempt; a replay enriches again):" \
-        in out
-    assert '"id": "c-42"' in out
-    assert "unchanged" in out
+    dry_run = ["dlq", "replay", "--dry-run", "--config", str(tmp_path / "hookline.yaml")]
+
+    def dry(*extra: str) -> str:
+        capsys.readouterr()
+        assert cli.main([*dry_run, *extra]) == 0
+        return capsys.readouterr().out
+
+    # Then, with no answer for the enrichment step, it says it did not run it, and how to
+    out = dry()
+    assert "evt-dry:orders-to-crm: enrichment_not_run: the route enriches the event first (steps: contact)" in out
+    assert "--mock NAME=FILE" in out and "--live" in out
+    # With the step's answer from a file, the enriched envelope is shown, and the mapping with it is unchanged
+    (tmp_path / "contact.json").write_text('{"id": "c-42", "email": "ada@example.com"}')
+    out = dry("--mock", f"contact={tmp_path / 'contact.json'}")
+    assert "evt-dry:orders-to-crm: enriched envelope (the steps answered by --mock):" in out
+    assert '"id": "c-42"' in out and "unchanged" in out
+    # With the step answering 404, the failure the replay would meet is shown
+    out = dry("--mock", "contact=404")
+    assert ("evt-dry:orders-to-crm: enrichment_failed: enrichment fails (mock): enrich contact (crm_search GET "
+            "/contacts?email=ada%40example.com): HTTP 404 (mock status 404); a replay would be dead-lettered again"
+            ) in out
+    # Nothing was called or sent by those; --live calls the lookup (only), and maps with its answer
     assert len(lookup.requests) == 1 and len(crm.requests) == 1
+    out = dry("--live")
+    assert "evt-dry:orders-to-crm: enriched envelope (the steps called now (--live)):" in out and "unchanged" in out
+    assert len(lookup.requests) == 2 and len(crm.requests) == 1
+    # And the flags without --dry-run are refused, saying why
+    assert cli.main(["dlq", "replay", "--mock", "contact=404"]) != 0
+    assert "add --dry-run" in capsys.readouterr().err
 
 
 def test_cache_seconds_reuses_an_answer_for_the_next_event(stack: Any, crm: Receiver, lookup: Receiver,

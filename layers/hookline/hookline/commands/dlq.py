@@ -19,6 +19,7 @@ from hookline.commands._ops import (
     stack_for,
     table,
 )
+from hookline.commands.map_try import MOCK_HELP
 from hookline.operations.dlq import (
     INTERRUPTED,
     NOT_ATTEMPTED,
@@ -73,7 +74,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _add_filters(rp)
     rp.add_argument("--dry-run", action="store_true",
                     help="list what would be sent and, where the mapping changed since the failure, the new "
-                         "mapped body beside the old one; nothing is sent")
+                         "mapped body beside the old one; nothing is sent. A route's enrichment steps run first, "
+                         "as in the replay: answer them with --mock or call them with --live")
+    rp.add_argument("--mock", action="append", default=[], metavar="NAME=FILE|STATUS",
+                    help=f"with --dry-run, {MOCK_HELP}, as in `hookline map try`")
+    rp.add_argument("--live", action="store_true",
+                    help="with --dry-run, call the enrichment steps' destinations for real (GET/POST lookups "
+                         "only, never the delivery; their secrets must be resolvable here)")
     rp.add_argument("--rate", type=_rate, default=None, metavar="N/s",
                     help="at most N events per second (e.g. 10/s, 600/m); default: as fast as possible")
     rp.add_argument("--config", default=None,
@@ -254,6 +261,8 @@ def run_replay(args: argparse.Namespace) -> int:
     dlq = open_dlq(stack)
     if args.dry_run:
         return _dry_run(args, stack, dlq, flt)
+    if args.mock or args.live:
+        raise CommandError("--mock and --live answer the enrichment steps of a --dry-run; add --dry-run")
     if flt.empty and stack.endpoint_url is None and not args.per_message:
         return _move_task(args, dlq)
     if not dlq.delivery_queue_url:
@@ -343,7 +352,8 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues, 
 
         store = PayloadStore(stack.outputs["PayloadBucketName"], client=stack.client("s3"))
     base_dir = stack.config_file(args.config).parent
-    previews = [preview_mapping(e, config, store.get if store else None, base_dir) for e in entries]
+    enrich = _enrichment(args, base_dir)
+    previews = [preview_mapping(e, config, store.get if store else None, base_dir, enrich) for e in entries]
     summary = replay(entries, dlq, dry_run=True)
     if args.json:
         emit_json({**summary.to_dict(), "entries": [
@@ -365,15 +375,40 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues, 
               f"{f' ({preview.detail})' if preview.detail else ''}")
         print(side_by_side(preview))
     notes = [(e, p) for e, p in zip(entries, previews, strict=True)
-             if p.status in ("error", "route_removed", "payload_missing")
+             if p.status in ("error", "route_removed", "payload_missing", "enrichment_failed", "enrichment_not_run")
              or (p.detail and p.status not in ("changed", "not_recorded", "no_config"))]
     for entry, preview in notes:
         print(f"\n{entry.key}: {preview.status}: {preview.detail}")
+        if preview.status == "enrichment_not_run":
+            print("  to see it: answer each step with --mock NAME=FILE (its JSON) or NAME=STATUS, as in "
+                  "`hookline map try`, or call them with --live")
     for entry, preview in zip(entries, previews, strict=True):
         if preview.enriched:
-            print(f"\n{entry.key}: enriched envelope (recorded with the failed attempt; a replay enriches again):")
+            print(f"\n{entry.key}: enriched envelope ({ENRICHED_FROM.get(preview.enrichment, preview.enrichment)}"
+                  f"{'' if preview.status != 'enrichment_failed' else ', up to the failing step'}):")
             print(_pretty({"enriched": redact(preview.enriched)}))
     return 0
+
+
+ENRICHED_FROM = {"mock": "the steps answered by --mock", "live": "the steps called now (--live)"}
+
+
+def _enrichment(args: argparse.Namespace, base_dir: Any) -> tuple[str, Any] | None:
+    """How the dry run answers enrichment steps: ("live", real calls), ("mock", --mock answers) or None."""
+    from hookline.commands.map_try import _mock_fetch, _mocks, _Usage
+
+    if args.live:
+        from hookline.delivery.enrich import sender_fetch
+        from hookline.delivery.http import HttpSender
+        from hookline.secrets import SecretResolver
+
+        return "live", sender_fetch(HttpSender(SecretResolver()))
+    if not args.mock:
+        return None
+    try:
+        return "mock", _mock_fetch(_mocks(args.mock, base_dir), {})
+    except _Usage as e:
+        raise CommandError(str(e)) from None
 
 
 def side_by_side(preview: MappingPreview, width: int = 48) -> str:

@@ -215,12 +215,22 @@ class Backend:
                 "payload": payload, "payload_problem": problem,
                 "mapped": redact_text(entry.mapped_body) if entry.mapped_body is not None else None}
 
-    def dry_run(self, ids: list[str]) -> tuple[list[DlqEntry], ReplaySummary, list[MappingPreview], bool]:
-        """What `hookline dlq replay --id ... --dry-run` computes: outcome and mapping now, per entry."""
+    def dry_run(self, ids: list[str], *, live_enrichment: bool = False
+                ) -> tuple[list[DlqEntry], ReplaySummary, list[MappingPreview], bool]:
+        """What `hookline dlq replay --id ... --dry-run [--live]` computes: outcome and mapping now, per entry.
+        Enrichment steps run only with `live_enrichment` (the page has no --mock files to answer them)."""
         entries = self.dlq_entries(DlqFilter.of(ids=ids))
         config = self.config()
         load = self.load_s3()
-        previews = [preview_mapping(e, config, load) for e in entries]
+        enrich = None
+        if live_enrichment:
+            from hookline.delivery.enrich import sender_fetch
+            from hookline.delivery.http import HttpSender
+            from hookline.secrets import SecretResolver
+
+            enrich = ("live", sender_fetch(HttpSender(SecretResolver())))
+        base_dir = self.config_file().parent
+        previews = [preview_mapping(e, config, load, base_dir, enrich) for e in entries]
         return entries, replay(entries, self.dlq(), dry_run=True), previews, config is not None
 
     def start_replay(self, ids: list[str], rate: float | None) -> ReplayJob:

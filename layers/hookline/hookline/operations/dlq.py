@@ -451,15 +451,17 @@ def _safe_is_delivered(check: Callable[[DlqEntry], bool], entry: DlqEntry) -> bo
 class MappingPreview:
     """What the current configuration would send for an entry, beside what was tried."""
 
-    status: str  # unchanged | changed | not_recorded | error | route_removed | no_config | payload_missing | unreadable
+    status: str  # unchanged | changed | not_recorded | error | route_removed | no_config | payload_missing
+    # | unreadable | enrichment_failed | enrichment_not_run
     old: Any = None
     new: Any = None
     detail: str = ""
-    enriched: dict[str, Any] | None = None  # the enrichment results recorded with the failed attempt
+    enriched: dict[str, Any] | None = None  # what the enrichment steps answered in this dry run (or before failing)
+    enrichment: str = ""  # where those answers came from: the fetch's name ("mock", "live"); "" = not run
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "old_mapped_body": redact(self.old), "new_mapped_body": redact(self.new),
-                "detail": self.detail, "enriched": redact(self.enriched)}
+                "detail": self.detail, "enriched": redact(self.enriched), "enrichment": self.enrichment}
 
 
 def _decode_old(text: str | None) -> Any:
@@ -472,11 +474,14 @@ def _decode_old(text: str | None) -> Any:
 
 
 def preview_mapping(entry: DlqEntry, config: Any | None,
-                    load_payload: Callable[[str], bytes] | None = None, base_dir: Any = None) -> MappingPreview:
+                    load_payload: Callable[[str], bytes] | None = None, base_dir: Any = None,
+                    enrich: tuple[str, Any] | None = None) -> MappingPreview:
     """Rebuild the envelope from the stored task and apply the route's current transform.
 
-    For a route with enrichment steps, the envelope gets `enriched` as recorded with the failed
-    attempt (no enrichment call is made by a dry run).
+    A route with enrichment steps runs them first, as the replay will, through `enrich` = (its name,
+    an enrich.Fetch): canned answers (`--mock`, as in `hookline map try`) or the real calls. Without
+    one no body is shown: the answers recorded with the failed attempt may be partial (a step that
+    failed left its result out), and a body built from them looked clean while the replay failed again.
     """
     from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
     from hookline.mapping.compiler import MappingError, render
@@ -507,11 +512,21 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
         body = parse_body(raw, task.content_type, fmt)
         envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
                                   received_at=task.received_at, headers=task.headers, body=body)
-        if task.enriched is not None:
-            envelope["enriched"] = task.enriched
-        new = render(route.transform, envelope, base_dir)
     except (BodyParseError, MappingError) as e:
-        return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}", enriched=task.enriched)
+        return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}")
+    enriched, how = None, ""
+    if route.enrich:
+        ran = _enrich(config, route, envelope, task.event_id, enrich, base_dir)
+        if isinstance(ran, MappingPreview):
+            ran.old = old
+            return ran
+        enriched, how = ran, enrich[0] if enrich else ""
+        envelope["enriched"] = enriched
+    try:
+        new = render(route.transform, envelope, base_dir)
+    except MappingError as e:
+        return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}", enriched=enriched,
+                              enrichment=how)
     detail = ""
     if route.when:
         import jmespath
@@ -523,9 +538,33 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
             detail = f"the route's `when` filter fails on this event: {e}"
     if old is None:
         return MappingPreview("not_recorded", new=new, detail=detail or "the failed attempt's body was not recorded",
-                              enriched=task.enriched)
+                              enriched=enriched, enrichment=how)
     return MappingPreview("unchanged" if old == new else "changed", old=old, new=new, detail=detail,
-                          enriched=task.enriched)
+                          enriched=enriched, enrichment=how)
+
+
+def _enrich(config: Any, route: Any, envelope: dict[str, Any], event_id: str, enrich: tuple[str, Any] | None,
+            base_dir: Any) -> dict[str, Any] | MappingPreview:
+    """The route's enrichment answers, or the preview that says why there are none."""
+    from hookline.delivery.enrich import Enricher, EnrichFailed
+
+    steps = ", ".join(step.name for step in route.enrich)
+    if enrich is None:
+        return MappingPreview("enrichment_not_run", detail=(
+            f"the route enriches the event first (steps: {steps}), and a replay calls them again; they were not "
+            "run in this dry run, so it shows no body"))
+    name, fetch = enrich
+    try:
+        enriched, _ = Enricher(config, fetch, base_dir=base_dir).run(route, envelope, event_id)
+    except EnrichFailed as e:
+        again = ("be retried on the route's schedule" if e.http is not None and not e.http.outcome.permanent
+                 else "be dead-lettered again")
+        return MappingPreview("enrichment_failed", detail=f"enrichment fails ({name}): {e.error}; a replay would "
+                                                          f"{again}", enriched=e.enriched, enrichment=name)
+    except Exception as e:  # a step with no mock answer, a secret that cannot be resolved here: say which
+        return MappingPreview("enrichment_failed", detail=f"enrichment not completed ({name}): {e}",
+                              enrichment=name)
+    return enriched
 
 
 def entry_payload(entry: DlqEntry, load_s3: Callable[[str], bytes] | None) -> tuple[Any, str | None]:

@@ -59,8 +59,10 @@ def preview() -> str:
     ids = [i for i in request.args.getlist("id") if i]
     if not ids:
         abort(400, "select at least one DLQ event to replay")
-    entries, summary, previews, has_config = backend().dry_run(ids)
+    live = request.args.get("enrich") == "live"
+    entries, summary, previews, has_config = backend().dry_run(ids, live_enrichment=live)
     return render_template("dlq_preview.html", ids=ids, has_config=has_config, config_file=backend().config_file(),
+                           live=live, not_run=any(p.status == "enrichment_not_run" for p in previews),
                            rows=[(e, r, p, diff_rows(p)) for e, r, p in
                                  zip(entries, summary.results, previews, strict=True)],
                            would_send=summary.count("would_send"), default_rate=DEFAULT_RATE)
