@@ -149,8 +149,14 @@ chaos: venv
 
 # One command redeploys a changed configuration: validate it, bundle it into the layer (with its lookup
 # files, schema files and transforms/ package), build, deploy.
+# No default configuration here: CONFIG's default is the local demo (127.0.0.1 destinations, env: secrets),
+# which validate --for-deploy refuses anyway. ALLOW_LOCAL=1 passes --allow-local (see `hookline validate -h`).
 deploy: venv sam-tool
-	$(BIN)/hookline validate --config $(CONFIG)
+	@if [ "$(origin CONFIG)" = "file" ]; then \
+	  echo "make deploy: say which configuration to ship: make deploy CONFIG=path/to/hookline.yaml" >&2; \
+	  echo "  ($(CONFIG) is the local demo: its destinations are on 127.0.0.1 and its secrets env: references)" >&2; \
+	  exit 2; fi
+	$(BIN)/hookline validate --for-deploy $(if $(ALLOW_LOCAL),--allow-local) --config $(CONFIG)
 	$(BIN)/python -m hookline.mapping.bundle $(CONFIG) layers/hookline/hookline/bundled
 	# Validated once here: Lambda loads this JSON form (no YAML, no checks, no JMESPath parse) at cold start.
 	$(BIN)/python -m hookline.prevalidated layers/hookline/hookline/bundled/hookline.yaml

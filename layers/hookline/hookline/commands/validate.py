@@ -23,7 +23,68 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--template", default=None,
                    help="SAM template to check against (default: found as `hookline dev` finds it: next to the "
                         "config or above it, in this directory, or in the checkout hookline runs from)")
+    p.add_argument("--for-deploy", action="store_true",
+                   help="also refuse what cannot work once deployed to AWS: destinations, token endpoints and "
+                        "sync URLs on loopback or private addresses, and env: secrets (`make deploy` runs this)")
+    p.add_argument("--allow-local", action="store_true",
+                   help="with --for-deploy: accept those anyway (the addresses are reachable from the functions, "
+                        "or the template sets the env: variables)")
     p.set_defaults(func=run)
+
+
+def _walk(value: Any, path: str = "") -> Any:
+    """(dotted path, key, value) of every string in a dumped configuration."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{path}[{i}]")
+    elif isinstance(value, str):
+        yield path, path.rsplit(".", 1)[-1], value
+
+
+def _local_host(url: str) -> str | None:
+    """Why `url` cannot be reached from a Lambda function (loopback, private, link-local ...), or None."""
+    import ipaddress
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "a loopback host name"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a DNS name: what it resolves to from AWS is not knowable here
+    for kind, flag in (("a loopback", ip.is_loopback), ("a link-local", ip.is_link_local),
+                       ("an unspecified", ip.is_unspecified), ("a private", ip.is_private)):
+        if flag:
+            return f"{kind} address"
+    return None
+
+
+def deploy_problems(cfg: HooklineConfig) -> list[Problem]:
+    """What works under `hookline dev` but not once deployed: local addresses and env: secrets.
+
+    The functions run in AWS without a VPC, so 127.0.0.1 or 10.x is no destination there, and the
+    template sets no environment variable an `env:` reference could read."""
+    problems = []
+    for path, key, value in _walk(cfg.model_dump(mode="json", exclude_none=True)):
+        if (key == "url" or key.endswith("_url")) and value.startswith(("http://", "https://")):
+            why = _local_host(value)
+            if why:
+                problems.append(Problem(path, f"{value} is {why}: the deployed functions run in AWS and cannot "
+                                        "reach it", "use the service's public URL (or pass --allow-local if the "
+                                        "functions really can reach it)"))
+        refs = [value] if value.startswith("env:") else [r for r in HEADER_SECRET.findall(value)
+                                                          if r.startswith("env:")]
+        for ref in refs:
+            problems.append(Problem(path, f"{ref} is read from the function's environment, which the template "
+                                    "does not set: every use would fail once deployed",
+                                    f"store it in SSM or Secrets Manager and write e.g. ssm:/hookline/"
+                                    f"{ref[4:].lower().replace('_', '-')} (or pass --allow-local if you set "
+                                    f"{ref[4:]} on the functions yourself)"))
+    return problems
 
 
 def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]:
@@ -126,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: template checks skipped (retry schedule vs MaxReceiveCount, required resources): no "
               f"template.yaml at {where}; pass --template FILE", file=sys.stderr)
     problems = template_problems(cfg, template) if template is not None else []
+    if getattr(args, "for_deploy", False) and not getattr(args, "allow_local", False):
+        problems += deploy_problems(cfg)
     if problems:
         print_problems(path, problems)
         return 1
