@@ -17,6 +17,8 @@ CHECKOV_VENV := .tools-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CONFIG ?= examples/hookline.yaml
 PORT ?= 3000
+CRM_PORT ?= 8081
+ORDERS_PORT ?= 8082
 REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
@@ -70,11 +72,12 @@ scan: venv checkov-tool
 	    echo "pip-audit: NOT MEANINGFUL HERE - $$skipped packages could not be audited (no vulnerability data reachable); no claim is made"; \
 	  else cat .pip-audit.txt; exit $$rc; fi
 
-# With the demo config, the demo CRM (127.0.0.1:8081, the config's destination) and the demo orders API
-# (127.0.0.1:8082, syncs.orders; the sync tick is enabled) run inside `hookline dev`:
-# one process, one Ctrl-C. Then, in a second shell: .venv/bin/hookline send github --data examples/payloads/github-issue.json
+# With the demo config, the demo CRM (127.0.0.1:CRM_PORT, the config's destination) and the demo orders API
+# (127.0.0.1:ORDERS_PORT, syncs.orders; the sync tick is enabled) run inside `hookline dev`: one process,
+# one Ctrl-C. A taken port falls back to a free one, and the config's ${CRM_PORT}/${ORDERS_PORT} URLs follow.
+# Then, in a second shell: .venv/bin/hookline send github --data examples/payloads/github-issue.json
 dev: venv
-	$(BIN)/hookline dev --config $(CONFIG) --port $(PORT) $(if $(filter examples/hookline.yaml,$(CONFIG)),--demo-crm 8081 --demo-orders 8082 --enable-schedules --parameter WarehouseStreamName=hookline-orders)
+	$(BIN)/hookline dev --config $(CONFIG) --port $(PORT) $(if $(filter examples/hookline.yaml,$(CONFIG)),--demo-crm $(CRM_PORT) --demo-orders $(ORDERS_PORT) --enable-schedules --parameter WarehouseStreamName=hookline-orders)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -476,14 +476,17 @@ def parse_config(data: Any, base_dir: Path | None = None, source: str = "") -> H
     if not isinstance(data, dict):
         raise ConfigError([Problem("", "the file must be a mapping with sources:, destinations:, routes:",
                                    "see examples/hookline.yaml")], source)
+    from hookline.config_env import expand_urls
+
+    data, env_problems = expand_urls(data)
     try:
         cfg = HooklineConfig.model_validate(data)
     except ValidationError as e:
-        problems = _pydantic_problems(e)
+        problems = env_problems + _pydantic_problems(e)
         # Cross-reference checks still run on the parts that did parse, so one pass shows everything.
         problems += _partial_semantic_problems(data, base_dir or Path.cwd())
         raise ConfigError(problems, source) from None
-    problems = semantic_problems(cfg, base_dir or Path.cwd())
+    problems = env_problems + semantic_problems(cfg, base_dir or Path.cwd())
     if problems:
         raise ConfigError(problems, source)
     cfg.route_index  # noqa: B018 - compiled at load, not on the first request

@@ -22,7 +22,18 @@ def add_stack_arg(p: argparse.ArgumentParser) -> None:
 
 
 def stack_for(args: argparse.Namespace) -> StackInfo:
-    return resolve_stack(getattr(args, "stack", None))
+    stack = resolve_stack(getattr(args, "stack", None))
+    if stack.local:
+        adopt_dev_environment(stack.extra)
+    return stack
+
+
+def adopt_dev_environment(state: dict[str, Any]) -> None:
+    """The variables the running dev loaded its configuration with (the demo servers' ports, CRM_PORT and
+    ORDERS_PORT), so that this command's copy of it names the same URLs (`${CRM_PORT:-8081}`)."""
+    environment = state.get("environment")
+    if isinstance(environment, dict):
+        os.environ.update({str(k): str(v) for k, v in environment.items()})
 
 
 CONFIG_RULE = "default: the running `hookline dev`'s, else $HOOKLINE_CONFIG, else ./hookline.yaml"
@@ -34,8 +45,10 @@ def config_path(explicit: str | Path | None, *, say: bool = True) -> Path:
     else ./hookline.yaml. `say`: name the dev's file on stderr, since it is not the one in this directory."""
     if explicit:
         return Path(explicit)
-    running = read_dev_state().get("config")
+    state = read_dev_state()
+    running = state.get("config")
     if running:
+        adopt_dev_environment(state)
         if say:
             note(f"config: {running} (the running `hookline dev`'s; --config FILE for another)")
         return Path(running)

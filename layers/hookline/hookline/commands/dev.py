@@ -48,12 +48,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fire-schedules-on-start", action="store_true",
                    help="invoke every active schedule once as soon as the pipeline is ready")
     p.add_argument("--demo-crm", type=int, default=None, metavar="PORT",
-                   help="also run the demo CRM (prints what it receives, answers 200) on 127.0.0.1:PORT")
+                   help="also run the demo CRM (prints what it receives, answers 200) on 127.0.0.1:PORT, or on a "
+                        "free port when PORT is taken; exported as CRM_PORT for the configuration's URLs")
     p.add_argument("--fresh", action="store_true",
                    help="start with an empty emulator: the AWS state saved in .hookline/ by the last run "
                         "(event log, DLQ, queues) is discarded")
     p.add_argument("--demo-orders", type=int, default=None, metavar="PORT",
-                   help="also run the demo orders API (paged, changing orders for syncs.orders) on 127.0.0.1:PORT")
+                   help="also run the demo orders API (paged, changing orders for syncs.orders) on 127.0.0.1:PORT "
+                        "(a free port when taken); exported as ORDERS_PORT")
     p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,
                    help="level of the functions' own JSON logs (default ERROR: the console lines say what happened)")
     p.add_argument("--log-file", default=None, metavar="FILE",
@@ -68,13 +70,11 @@ class DevError(Exception):
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    dev = DevRuntime(args)
     try:
-        dev = DevRuntime(args)
         dev.start()
-    except DevError as e:
-        print(f"hookline dev: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
+    except (DevError, OSError) as e:
+        dev.stop_demos()
         print(f"hookline dev: {e}", file=sys.stderr)
         return 1
     stop = threading.Event()
@@ -113,6 +113,8 @@ class DevRuntime:
         self.scheduler: Any = None
         self.crm: Any = None
         self.orders: Any = None
+        self.demo_env: dict[str, str] = {}  # CRM_PORT / ORDERS_PORT: the demo servers' ports, for the config
+        self.console: Any = None  # local.console.Console, once wired
         self.warehouse_lines: list[str] = []
         self.state_file: Path | None = None
         self.notes: list[str] = []
@@ -128,6 +130,7 @@ class DevRuntime:
     # ------------------------------------------------------------------ start-up
     def start(self) -> None:
         self._load_env_file()
+        self._start_demos()  # before the configuration is loaded: its URLs may name the demos' ports
         cfg = self._check_config()
         from hookline.local import cfn
         from hookline.local.emulator import Emulator, template_path
@@ -170,6 +173,27 @@ class DevRuntime:
             raise
         self._write_state()
         self.ready = True
+
+    def _start_demos(self) -> None:
+        from hookline.commands import dev_demos
+
+        try:
+            self.crm, self.orders, self.demo_env = dev_demos.start(self.args, self._demo_line, self.notes)
+        except dev_demos.DemoPortError as e:
+            raise DevError(str(e)) from None
+        os.environ.update(self.demo_env)
+
+    def _demo_line(self, line: str) -> None:
+        if self.console is not None:
+            self.console.stamp(line)
+        else:  # a request before the pipeline is wired (the demo serves from the start)
+            print(line, flush=True)
+
+    def stop_demos(self) -> None:
+        for server in (self.crm, self.orders):
+            if server is not None:
+                _quietly(server.stop)
+        self.crm = self.orders = None
 
     def _state_store(self, parameters: dict[str, str]) -> Any:
         from hookline.local.state import SNAPSHOT_NAME, StateStore, fingerprint
@@ -320,23 +344,6 @@ class DevRuntime:
         except OSError as e:
             raise DevError(f"cannot listen on {self.args.host}:{self.args.port}: {e.strerror} "
                            "(another `hookline dev`? pass --port N)") from None
-        if self.args.demo_crm is not None:
-            from hookline.local.demo_crm import DemoCrm
-
-            try:
-                self.crm = DemoCrm("127.0.0.1", self.args.demo_crm, printer=self.console.stamp)
-            except OSError as e:
-                raise DevError(f"demo CRM cannot listen on 127.0.0.1:{self.args.demo_crm}: {e.strerror}") from None
-            self.crm.start()
-        if self.args.demo_orders is not None:
-            from hookline.local.demo_orders import DemoOrders
-
-            try:
-                self.orders = DemoOrders("127.0.0.1", self.args.demo_orders)
-            except OSError as e:
-                raise DevError(f"demo orders API cannot listen on 127.0.0.1:{self.args.demo_orders}: "
-                               f"{e.strerror}") from None
-            self.orders.start()
         self.gateway.start()
         for poller in self.pollers:
             poller.start()
@@ -470,6 +477,7 @@ class DevRuntime:
             config=str(self.config_path), env_file=str(self.env_file) if self.env_file else None,
             ingress_url=self.ingress_base, template=str(self.template_file), stack_name=self.resources.stack_name,
             resources=self.resources.to_dict(), pid=os.getpid(), log_file=str(self.log_file) if self.log_file else None,
+            environment=self.demo_env,
         ).resolve()
 
     def _ingress_base(self) -> str:
