@@ -412,3 +412,22 @@ def test_a_managed_policy_without_a_vendored_document_is_named(aws: None, tmp_pa
     (tmp_path / "template.json").write_text(json.dumps(changed))
     with pytest.raises(cfn.CfnError, match=r"AWS managed policy AdministratorAccess, which has no vendored document"):
         cfn.deploy(boto3.client, tmp_path / "template.json", stack_name="t", region="us-east-1")
+
+
+def test_the_architecture_parameter_sets_every_function_and_the_layer(aws: None) -> None:
+    # arm64 by default (Graviton); x86_64 for `sam local invoke` on an x86 host without emulation
+    assert TEMPLATE["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert TEMPLATE["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
+    layer = RESOURCES["HooklineLayer"]
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+    assert layer["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"}  # sam build resolves it
+    functions = [r for r in translated()["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 3
+    assert all(f["Properties"]["Architectures"] == [{"Ref": "Architecture"}] for f in functions)
+    layers = [r for r in translated()["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assert [la["Properties"]["CompatibleArchitectures"] for la in layers] == [[{"Ref": "Architecture"}]]
+    # CloudFormation and `sam build` / `sam local` resolve the Ref (moto's CloudFormation drops the property:
+    # the deployed value is not observable locally). A value outside the two is refused before deploying.
+    deploy("x86", Architecture="x86_64")
+    with pytest.raises(cfn.CfnError, match=r"Architecture: 'i386' is not one of \['arm64', 'x86_64'\]"):
+        deploy("bad", Architecture="i386")
