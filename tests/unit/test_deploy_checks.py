@@ -114,3 +114,17 @@ def test_make_deploy_of_the_demo_stops_at_validation() -> None:
     dry = subprocess.run(["make", "-n", "-o", "venv", "-o", "sam-tool", "deploy", "CONFIG=x.yaml", "ALLOW_LOCAL=1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False).stdout
     assert "validate --for-deploy --allow-local --config x.yaml" in dry
+
+
+def test_a_sync_timeout_the_sync_function_cannot_hold_is_named() -> None:
+    from hookline.commands.validate import template_problems
+
+    # The template gives the sync function 300 s; a page is started only with timeout_seconds + 5 s left
+    data = deployable()
+    data["syncs"]["orders"]["timeout_seconds"] = 295
+    (problem,) = template_problems(parse_config(data), ROOT / "template.yaml")
+    assert problem.path == "syncs.orders.timeout_seconds"
+    assert "does not fit in the sync function's Timeout (300 s" in problem.message
+    assert "lower it to 294 or less" in (problem.hint or "")
+    data["syncs"]["orders"]["timeout_seconds"] = 294
+    assert template_problems(parse_config(data), ROOT / "template.yaml") == []

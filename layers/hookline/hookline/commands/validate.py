@@ -117,7 +117,24 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
     if cfg.syncs and "SyncFunction" not in resources:
         problems.append(Problem(f"{template_path}:Resources.SyncFunction", "syncs are configured but the "
                                 "template has no SyncFunction", "restore it from the hookline template"))
+    problems += _sync_timeout_problems(cfg, tpl, str(template_path))
     return problems
+
+
+def _sync_timeout_problems(cfg: HooklineConfig, tpl: dict, where: str) -> list[Problem]:
+    """A run starts a page only with the page's timeout_seconds plus a reserve left (sync/runner.py), so a
+    timeout_seconds the function's Timeout cannot hold would never fetch anything, run after run."""
+    from hookline.sync.runner import RESERVE_SECONDS
+
+    fn = (tpl.get("Resources", {}).get("SyncFunction") or {}).get("Properties") or {}
+    timeout = fn.get("Timeout", ((tpl.get("Globals") or {}).get("Function") or {}).get("Timeout", 3))
+    if not isinstance(timeout, int | float):
+        return []  # a parameter or intrinsic: known only at deploy time
+    return [Problem(f"syncs.{name}.timeout_seconds", f"{sync.timeout_seconds:g} s plus the run's {RESERVE_SECONDS:g} s "
+                    f"reserve does not fit in the sync function's Timeout ({timeout:g} s, {where}): no page would "
+                    "ever be fetched", f"lower it to {timeout - RESERVE_SECONDS - 1:g} or less, or raise the "
+                    "SyncFunction's Timeout")
+            for name, sync in cfg.syncs.items() if sync.timeout_seconds + RESERVE_SECONDS >= timeout]
 
 
 def _records_template_problems(cfg: HooklineConfig, resources: dict, where: str) -> list[Problem]:
