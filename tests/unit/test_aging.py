@@ -511,3 +511,38 @@ def test_the_request_watchdog_leaves_no_timer_thread_behind_after_many_calls() -
     while threading.active_count() > before + 1 and time.monotonic() < give_up:
         time.sleep(0.01)
     assert threading.active_count() <= before + 1
+
+
+def test_a_failed_lease_write_gives_back_the_processes_count_so_the_destination_is_not_blocked_for_good() -> None:
+    # A throttled or failed conditional write (DynamoDB errors happen) must not keep the process's own
+    # in-flight count: with max_concurrency 1, one such error held every later delivery of the container
+    # to that destination (each waited 2 s, then was deferred), like the JSONata depth counter that leaked.
+    from hookline.delivery.limits import ConcurrencyLimiter, Lease
+    from tests.support.records_store import MemoryRecordsStore
+
+    class ThrottledOnce(MemoryRecordsStore):
+        failed = False
+
+        def acquire_slot(self, *args: Any, **kwargs: Any) -> bool:
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("ProvisionedThroughputExceededException")
+            return super().acquire_slot(*args, **kwargs)
+
+    clock = Clock()
+    limiter = ConcurrencyLimiter(ThrottledOnce(), clock=clock, sleep=clock.sleep, monotonic=clock)
+    with pytest.raises(RuntimeError):
+        limiter.acquire("crm", 1, hold_seconds=10)
+    for step in LATER:
+        clock.advance(step)
+        lease = limiter.acquire("crm", 1, hold_seconds=10, wait_seconds=0)
+        assert isinstance(lease, Lease), step
+        limiter.release(lease)
+    # And from ten threads afterwards, each gets its turn
+    def turn(i: int) -> bool:
+        got = limiter.acquire("crm", 1, hold_seconds=10, wait_seconds=30)
+        if isinstance(got, Lease):
+            limiter.release(got)
+            return True
+        return False
+    assert together(turn) == [True] * THREADS

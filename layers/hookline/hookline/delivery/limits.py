@@ -185,8 +185,17 @@ class ConcurrencyLimiter:
                         break
                     mine.add(slot)
                 tried.add(slot)
-                if self.store.acquire_slot(destination, slot, holder, until=now + hold_seconds + LEASE_MARGIN_SECONDS,
-                                           now=now):
+                try:
+                    won = self.store.acquire_slot(destination, slot, holder,
+                                                  until=now + hold_seconds + LEASE_MARGIN_SECONDS, now=now)
+                except BaseException:
+                    # A failed write (throttled, unreachable) gives back this process's count and slot: kept,
+                    # they leaked, and at the cap every later delivery to the destination waited and deferred.
+                    with self._cond:
+                        mine.discard(slot)
+                    self._done(destination)
+                    raise
+                if won:
                     return Lease(destination, slot, holder)
                 with self._cond:
                     mine.discard(slot)
