@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="A local web console over the same operations as `hookline report / events / "
                                    "dlq`. Against a running `hookline dev` it needs no flag; with --stack it uses "
                                    "your own AWS credentials (no new endpoint, no new IAM). It listens on "
-                                   "127.0.0.1 only. Without write permission on the queues it is read-only.")
+                                   "127.0.0.1 only and prints a login link: only the browser that opens it "
+                                   "first gets in. Without write permission on the queues it is read-only.")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 = any free port)")
     p.add_argument("--config", type=Path, default=None,
                    help="hookline.yaml, for destinations and the replay's mapping diff (default: the running "
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     # The link is the only way in (console/access.py): it goes to this terminal, never to a log.
     print(f"hookline console: {login.url(HOST, port)}  ({stack.origin}"
           f"{'' if access.writable else f'; read-only: {access.why}'})", flush=True)
-    print("Open that link in your browser: it works once, and signs that browser in until it closes. "
+    print("Open that link in your browser: it works once, and signs that browser in while this console runs. "
           "Ctrl-C stops the console.", flush=True)
     try:
         server.serve_forever()
