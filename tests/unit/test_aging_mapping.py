@@ -72,10 +72,11 @@ def _every_form(base: Path) -> tuple[dict[str, Any], Any]:
         "closed": {"path": "body.created", "type": "datetime", "output_format": "%d/%m/%Y %H:%M",
                    "timezone": "Europe/Paris"},
         "note": {"path": "body.note", "default": "none"},
+        "euros": {"jsonata": "body.amount / 100"},
         "lines": {"each": "body.items", "fields": {"sku": "sku", "qty": {"path": "qty", "type": "int"}}},
     }
     expected = {"id": "ch_1", "amount": 129900, "label": "charge ch_1 in eur", "stage": "won", "region": "emea",
-                "closed": "15/01/2027 11:00", "note": "none", "lines": [{"sku": "a", "qty": 2}]}
+                "closed": "15/01/2027 11:00", "note": "none", "euros": 1299, "lines": [{"sku": "a", "qty": 2}]}
     return spec, expected
 
 
