@@ -546,3 +546,31 @@ def test_a_failed_lease_write_gives_back_the_processes_count_so_the_destination_
             return True
         return False
     assert together(turn) == [True] * THREADS
+
+
+# ---------------------------------------------------------------- outgoing signatures (delivery/http.py)
+
+
+def test_outgoing_standard_webhooks_signatures_carry_each_sends_time_as_the_receivers_sdk_requires() -> None:
+    # Receivers refuse a webhook-timestamp more than 5 minutes off their clock: a retry hours later must be
+    # signed afresh. time-machine moves the wall clock for the sender and for the receiver's SDK alike.
+    import standardwebhooks.webhooks as sw
+    import time_machine
+
+    from hookline.config import DestinationConfig
+    from hookline.delivery.http import HttpSender
+    from tests.support.receiver import Receiver
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    with Receiver() as crm, time_machine.travel(1_800_000_000, tick=True) as traveller:
+        dest = DestinationConfig(url=crm.url, signing={"secret": "env:OUT_SECRET"}, timeout_seconds=5)
+        sender = HttpSender(SecretResolver(environ={"OUT_SECRET": secret}))
+        for n, step in enumerate([0.0, *LATER]):
+            traveller.shift(step)
+            assert sender.send(dest, event_id="evt-1", route="r", body=b'{"n": 1}').status_code == 200
+            got = crm.requests[n]
+            assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 5, step
+            sw.Webhook(secret).verify(got.body, got.headers)  # the receiver's SDK, at the receiver's time
+        # The first attempt's headers, replayed six hours on, are refused by the same SDK
+        with pytest.raises(sw.WebhookVerificationError):
+            sw.Webhook(secret).verify(crm.requests[0].body, crm.requests[0].headers)
