@@ -133,7 +133,7 @@ def test_api_gateway_answers_what_api_gateway_answers(pipeline: Pipeline) -> Non
     assert post(f"{url}/elsewhere", b"{}", {"Content-Type": "application/json"}) == (404, {"message": "Not Found"})
     # Routed, but the function says no: unknown source, bad signature
     status, body = post(f"{url}/webhooks/nope", b"{}", {"Content-Type": "application/json"})
-    assert status == 404 and "nope" in body["error"]
+    assert (status, body) == (404, {"error": "not found"})  # the detail is in the log, not the answer
     status, body = post(f"{url}/webhooks/github", b"{}", {"Content-Type": "application/json",
                                                           "X-Hub-Signature-256": "sha256=00"})
     assert status == 401 and "error" in body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from itertools import zip_longest
@@ -33,6 +32,7 @@ from hookline.operations.dlq import (
     ReplaySummary,
     entry_payload,
     parse_rate,
+    pretty_json,
     preview_mapping,
     redact,
     redact_headers,
@@ -213,7 +213,7 @@ def run_show(args: argparse.Namespace) -> int:
 def _pretty(value: Any, sort_keys: bool = False) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys)
+    return pretty_json(value, sort_keys)  # depth-safe: a DLQ body may predate ingress's depth cap
 
 
 def _indent(text: str, prefix: str = "  ") -> str:

@@ -23,6 +23,7 @@ from hookline.operations.dlq import (
     ReplayResult,
     ReplaySummary,
     entry_payload,
+    pretty_json,
     preview_mapping,
     redact_headers,
     redact_text,
@@ -211,9 +212,11 @@ class Backend:
     def shown_entry(self, entry: DlqEntry) -> dict[str, Any]:
         """What `hookline dlq show` shows of one entry: headers, payload and mapped body, redacted alike."""
         payload, problem = entry_payload(entry, self.load_s3())
+        mapped = redact_text(entry.mapped_body) if entry.mapped_body is not None else None
+        # Printed here, depth-safe: Jinja's tojson recurses, and a DLQ body may predate ingress's depth cap.
         return {"entry": entry, "headers": redact_headers(entry.task.headers) if entry.task else {},
-                "payload": payload, "payload_problem": problem,
-                "mapped": redact_text(entry.mapped_body) if entry.mapped_body is not None else None}
+                "payload": payload, "payload_problem": problem, "mapped": mapped,
+                "payload_text": _shown(payload), "mapped_text": _shown(mapped)}
 
     def dry_run(self, ids: list[str], *, live_enrichment: bool = False
                 ) -> tuple[list[DlqEntry], ReplaySummary, list[MappingPreview], bool]:
@@ -263,3 +266,7 @@ class Backend:
     def job(self, job_id: str) -> ReplayJob | None:
         with self._lock:
             return self._jobs.get(job_id)
+
+
+def _shown(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else pretty_json(value)

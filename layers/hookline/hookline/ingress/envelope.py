@@ -4,7 +4,8 @@
 source's `format`:
 
 - `json`: the decoded JSON value. Strict: NaN / Infinity are refused; UTF-8/16/32 and a
-  BOM are accepted. Anything else, including an empty body, raises `BodyParseError`.
+  BOM are accepted. Anything else, including an empty body, raises `BodyParseError`; so does
+  JSON nested deeper than MAX_JSON_DEPTH (arrays and objects).
 - `form`: `application/x-www-form-urlencoded` -> `dict[str, str]`; a repeated key becomes a
   `list` of its values in order; blank values are kept as `""`; an empty body is `{}`.
   Decoded with the Content-Type charset (default UTF-8).
@@ -44,7 +45,7 @@ from xml.parsers import expat
 import xmltodict
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-__all__ = ["FORMATS", "BodyParseError", "build_envelope", "format_timestamp", "parse_body"]
+__all__ = ["FORMATS", "MAX_JSON_DEPTH", "BodyParseError", "build_envelope", "format_timestamp", "parse_body"]
 
 FORMATS = ("json", "form", "xml", "text", "auto")
 # A form body with more fields than this is refused rather than parsed (hash-flooding guard).
@@ -53,6 +54,9 @@ MAX_FORM_FIELDS = 10_000
 # and element floods cost seconds of parsing; real webhook XML (SOAP, cXML) stays far below both.
 MAX_XML_DEPTH = 100
 MAX_XML_ELEMENTS = 100_000
+# The same for JSON: 6 KB of brackets nest 3,000 deep, which the C decoder accepts and every recursive
+# reader after it (redaction, mapping, the console) does not.
+MAX_JSON_DEPTH = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -101,17 +105,42 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _parse_json(raw: bytes) -> Any:
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (iterative: the value may be deep)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def _parse_json(raw: bytes, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
     if not raw.strip():
         raise BodyParseError("body is not valid JSON: the body is empty")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise BodyParseError(f"body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except UnicodeDecodeError as e:
         raise BodyParseError(f"body is not valid JSON: not UTF-8 ({e.reason} at byte {e.start})") from None
-    except (ValueError, RecursionError) as e:
+    except RecursionError:  # the decoder's own limit, thousands of levels
+        raise BodyParseError(_too_deep(max_depth)) from None
+    except ValueError as e:
         raise BodyParseError(f"body is not valid JSON: {e}") from None
+    # Each level needs a bracket: a body with no more brackets than the limit needs no walk (most do not).
+    if (max_depth is not None and isinstance(value, dict | list)
+            and raw.count(b"[") + raw.count(b"{") > max_depth and deeper_than(value, max_depth)):
+        raise BodyParseError(_too_deep(max_depth))
+    return value
+
+
+def _too_deep(max_depth: int | None) -> str:
+    limit = f"{max_depth} levels" if max_depth is not None else "what Python's JSON decoder reads"
+    return f"body is not accepted as JSON: arrays and objects nested deeper than {limit}; send a flatter document"
 
 
 def _parse_form(raw: bytes, charset: str | None) -> dict[str, str | list[str]]:
@@ -239,13 +268,17 @@ def _parse_text(raw: bytes, charset: str | None) -> str:
 _JSON_START = re.compile(rb"^\s*[\[{]")
 
 
-def parse_body(raw: bytes, content_type: str | None, fmt: str) -> object:
-    """Parse a webhook body according to the source's `format` (see the module docstring)."""
+def parse_body(raw: bytes, content_type: str | None, fmt: str, *,
+               max_json_depth: int | None = MAX_JSON_DEPTH) -> object:
+    """Parse a webhook body according to the source's `format` (see the module docstring).
+
+    `max_json_depth=None`: no cap of ours, for reading a body stored before the cap (a DLQ entry), whose
+    readers are depth-safe."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     media, charset = _media_type(content_type)
     if fmt == "json":
-        return _parse_json(raw)
+        return _parse_json(raw, max_json_depth)
     if fmt == "form":
         return _parse_form(raw, charset)
     if fmt == "xml":
@@ -258,14 +291,14 @@ def parse_body(raw: bytes, content_type: str | None, fmt: str) -> object:
     if not raw.strip():
         return ""
     if _is_json_type(media):
-        return _parse_json(raw)
+        return _parse_json(raw, max_json_depth)
     if media == "application/x-www-form-urlencoded":
         return _parse_form(raw, charset)
     if _is_xml_type(media):
         return _parse_xml(raw)
     if media in ("", "text/plain", "application/octet-stream") and _JSON_START.match(raw):
         try:
-            return _parse_json(raw)
+            return _parse_json(raw, max_json_depth)
         except BodyParseError:
             pass
     return _parse_text(raw, charset)

@@ -78,7 +78,11 @@ class Ingress:
         deps = self.deps
         src = deps.config.sources.get(source)
         if src is None:
-            return _error(404, f"unknown source {source!r}: no sources.{source} in the configuration", "unknown_source")
+            # The caller learns nothing of the configuration; the operator learns which name was asked for.
+            name = source[:100]
+            logger.warning(f"request for unknown source {name!r}: no sources.{name} in the configuration",
+                           extra={"source": name, "configured": sorted(deps.config.sources)[:20]})
+            return _error(404, "not found", "unknown_source")
         limit = min(src.max_body_bytes or deps.max_body_bytes, deps.max_body_bytes)
         if len(body) > limit:
             return _error(413, f"body of {len(body)} bytes exceeds the {limit}-byte limit", "too_large")

@@ -1,8 +1,8 @@
 """The dead letter queue, for operators: list, explain, replay.
 
 Domain part (no boto3): `DlqEntry` (one DLQ message, parsed), `DlqFilter`, `replay(...)`,
-`preview_mapping(...)` (what the current configuration would send now) and payload
-redaction. Adapter part: `DeadLetterQueue` over an injected SQS client.
+`preview_mapping(...)` (what the current configuration would send now) and the stored payload
+(`entry_payload`, redacted by operations/redaction.py). Adapter part: `DeadLetterQueue` over an injected SQS client.
 
 Safety rules of a replay:
 
@@ -41,7 +41,14 @@ from hookline.messages import (
     DLQ_ATTR_STATUS_CODE,
     DeliveryTask,
 )
-from hookline.observability import SENSITIVE_HEADERS
+from hookline.operations.redaction import (  # noqa: F401 (their home before operations/redaction.py)
+    REDACTED,
+    is_secret_key,
+    pretty_json,
+    redact,
+    redact_headers,
+    redact_text,
+)
 from hookline.operations.timeparse import format_epoch
 
 # Set on a replayed message, for traceability in the deliver function's logs.
@@ -211,61 +218,7 @@ def sort_entries(entries: Iterable[DlqEntry]) -> list[DlqEntry]:
     return sorted(entries, key=lambda e: (e.failed_at or 0.0, e.event_id or "", e.route or ""))
 
 
-# ---------------------------------------------------------------- redaction
-
-_SECRET_KEY_PARTS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
-                     "authorization", "credential", "privatekey", "signature", "cardnumber", "creditcard",
-                     "securitycode", "cookie", "sessionid", "clientsecret")
-_SECRET_KEYS_EXACT = frozenset({"pin", "cvv", "cvc", "cvv2", "ssn", "pan", "iban", "auth", "jwt"})
-_DIGITS = re.compile(r"^[\d -]{13,23}$")
-REDACTED = "***"
-
-
-def is_secret_key(name: str) -> bool:
-    """'api_key', 'X-Auth-Token', 'card_number', 'cvv' -> True; 'author', 'title' -> False."""
-    norm = re.sub(r"[^a-z0-9]", "", str(name).lower())
-    return norm in _SECRET_KEYS_EXACT or any(part in norm for part in _SECRET_KEY_PARTS)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _looks_like_card(value: str) -> bool:
-    if not _DIGITS.match(value):
-        return False
-    digits = re.sub(r"\D", "", value)
-    return 13 <= len(digits) <= 19 and _luhn(digits)
-
-
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with secret-looking keys' values and card numbers replaced by ***."""
-    if isinstance(value, dict):
-        return {k: (REDACTED if is_secret_key(k) and v not in (None, "") else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and _looks_like_card(value):
-        return REDACTED + re.sub(r"\D", "", value)[-4:]
-    return value
-
-
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Sensitive headers (observability.SENSITIVE_HEADERS) and any secret-looking name."""
-    return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS or is_secret_key(k) else v) for k, v in headers.items()}
-
-
-def redact_text(text: str) -> Any:
-    """A body as stored: JSON is parsed and redacted; other text is returned as is."""
-    try:
-        return redact(json.loads(text))
-    except ValueError:
-        return text
+# ---------------------------------------------------------------- redaction: operations/redaction.py
 
 
 # ---------------------------------------------------------------- replay (domain)
@@ -592,7 +545,8 @@ def entry_payload(entry: DlqEntry, load_s3: Callable[[str], bytes] | None) -> tu
         except UnicodeDecodeError:
             return None, f"{len(raw)} bytes of binary data"
     try:
-        return redact(parse_body(raw, task.content_type, "auto")), None
+        # No depth cap: a body stored before ingress had one is still shown redacted (redact is iterative).
+        return redact(parse_body(raw, task.content_type, "auto", max_json_depth=None)), None
     except BodyParseError:
         return raw.decode("utf-8", errors="replace"), None
 

@@ -7,7 +7,6 @@ The dry run is what `hookline dlq replay --id ... --dry-run` computes, and the r
 from __future__ import annotations
 
 import difflib
-import json
 from collections import Counter
 from itertools import zip_longest
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from hookline.operations.dlq import MappingPreview, parse_rate, redact
+from hookline.operations.dlq import MappingPreview, parse_rate, pretty_json, redact
 
 bp = Blueprint("dlq", __name__)
 NAV = ("DLQ", "dlq.index")
@@ -39,7 +38,7 @@ def diff_rows(preview: MappingPreview) -> list[tuple[str, str, bool]]:
             return []
         if isinstance(value, str):
             return value.splitlines()
-        return json.dumps(redact(value), indent=2, ensure_ascii=False, default=str, sort_keys=True).splitlines()
+        return pretty_json(redact(value), sort_keys=True).splitlines()
 
     old, new = lines(preview.old), lines(preview.new)
     rows: list[tuple[str, str, bool]] = []
