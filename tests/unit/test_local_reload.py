@@ -99,3 +99,19 @@ def test_a_rejected_reload_says_each_problem_and_its_fix_once(tmp_path: Path) ->
     assert said[0].startswith("hookline.yaml NOT reloaded: 1 problem(s)"), said
     assert [line for line in said if "fix:" in line] == [
         "      fix: shorten the schedule, or deploy with MaxReceiveCount=10 or more"]
+
+
+def test_the_same_problem_found_twice_is_said_once(tmp_path: Path) -> None:
+    from hookline.errors import ConfigError, Problem
+
+    path = tmp_path / "hookline.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    twice = Problem("retry.schedule_seconds", "too long", "shorten it")
+
+    def load(_: Path) -> Any:
+        raise ConfigError([twice, twice])
+
+    said: list[str] = []
+    assert ConfigWatcher(path, load_config(path), load=load, apply=lambda _: None, say=said.append).check() is False
+    assert said[1:] == ["  - retry.schedule_seconds: too long", "      fix: shorten it"]
+    assert said[0].startswith("hookline.yaml NOT reloaded: 1 problem(s)")

@@ -110,6 +110,7 @@ class ConfigWatcher:
         return True
 
     def _problems(self, problems: list[Problem]) -> None:
+        problems = list(dict.fromkeys(problems))  # two checks finding the same thing: said once, with one fix
         self.say(f"{self.path.name} NOT reloaded: {len(problems)} problem(s); still running the previous "
                  "configuration")
         for p in problems:
