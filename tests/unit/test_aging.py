@@ -7,8 +7,8 @@ expression was compiled, a depth counter shared by threads) was invisible to eve
 component here gets an injected clock (or, for a library without a seam, time-machine moving
 time.time and datetime), and the same assertions at +3 s, +10 min and +6 h. docs/INTERNALS.md
 ("Things that age") lists each component with the test that covers it. This file: delivery's
-caches, guards and budgets, and secrets; test_aging_mapping.py: ingress windows, compiled
-transforms, schedules, expiry stamps and hookline dev's reload.
+caches, guards, budgets and outgoing signatures, and secrets; test_aging_mapping.py: ingress
+windows, compiled transforms, schedules, expiry stamps, metrics and hookline dev's reload.
 """
 
 from __future__ import annotations

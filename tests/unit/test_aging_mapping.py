@@ -1,5 +1,6 @@
 """Things that age, continued (see test_aging.py): signature windows, compiled transforms, lookups and
-filters under a moved wall clock, schedules, expiry stamps and hookline dev's configuration reload."""
+filters under a moved wall clock, schedules, expiry stamps, the metrics buffer and hookline dev's
+configuration reload."""
 
 from __future__ import annotations
 
