@@ -26,10 +26,11 @@ export SAM_CLI_TELEMETRY := 0
 .PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos checkov-tool scan records-proof
 
 help:
-	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG))"
+	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG); CRM_PORT=N ORDERS_PORT=N move its demo servers)"
 	@echo "make test    lint, all tests, sam validate --lint and sam build"
 	@echo "make bench   run the benchmarks under benchmarks/"
 	@echo "make chaos   1,000 events through hookline dev under receiver and process faults (SEED=N to repeat)"
+	@echo "make soak    15 minutes of steady mixed traffic through hookline dev, then a count (SOAK_MINUTES=N)"
 	@echo "make deploy  bundle CONFIG into the layer, sam build and sam deploy"
 
 $(BIN)/hookline: pyproject.toml
