@@ -75,3 +75,24 @@ def test_make_dev_passes_the_ports_it_is_given() -> None:
 
     assert "--demo-crm 8081 --demo-orders 8082" in dry_run()
     assert "--demo-crm 9101 --demo-orders 9102" in dry_run("CRM_PORT=9101", "ORDERS_PORT=9102")
+
+
+def test_a_port_that_cannot_be_had_says_what_to_do(taken: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def refused(port: int) -> None:
+        raise OSError(errno.EACCES, "Permission denied")
+
+    with pytest.raises(dev_demos.DemoPortError) as exc:
+        dev_demos.listen(refused, 80, "demo CRM", [])
+    assert str(exc.value).startswith("demo CRM cannot listen on 127.0.0.1:80: Permission denied (choose another port")
+    assert "make dev CRM_PORT=" in str(exc.value)
+
+
+def test_a_port_out_of_range_is_refused_by_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from hookline.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["dev", "--demo-crm", "70000"])
+    assert exc.value.code == 2
+    assert "--demo-crm: '70000' is not a port (0-65535; 0 = any free port)" in capsys.readouterr().err

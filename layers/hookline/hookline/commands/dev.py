@@ -22,6 +22,7 @@ from typing import Any
 from hookline.commands import dev_banner
 from hookline.commands.dev_banner import rel as _rel
 from hookline.commands.dev_banner import say as _say
+from hookline.commands.dev_demos import port_number
 from hookline.commands.validate import DEFAULT_CONFIG, print_problems, template_problems, unset_env_secrets
 from hookline.operations.stack import read_dev_state
 
@@ -47,13 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run Schedule / ScheduleV2 events even when the template has them DISABLED")
     p.add_argument("--fire-schedules-on-start", action="store_true",
                    help="invoke every active schedule once as soon as the pipeline is ready")
-    p.add_argument("--demo-crm", type=int, default=None, metavar="PORT",
+    p.add_argument("--demo-crm", type=port_number, default=None, metavar="PORT",
                    help="also run the demo CRM (prints what it receives, answers 200) on 127.0.0.1:PORT, or on a "
                         "free port when PORT is taken; exported as CRM_PORT for the configuration's URLs")
     p.add_argument("--fresh", action="store_true",
                    help="start with an empty emulator: the AWS state saved in .hookline/ by the last run "
                         "(event log, DLQ, queues) is discarded")
-    p.add_argument("--demo-orders", type=int, default=None, metavar="PORT",
+    p.add_argument("--demo-orders", type=port_number, default=None, metavar="PORT",
                    help="also run the demo orders API (paged, changing orders for syncs.orders) on 127.0.0.1:PORT "
                         "(a free port when taken); exported as ORDERS_PORT")
     p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,

@@ -10,6 +10,7 @@ configuration with the same values.
 
 from __future__ import annotations
 
+import argparse
 import errno
 from collections.abc import Callable
 from typing import Any
@@ -23,17 +24,30 @@ class DemoPortError(Exception):
     """A demo server cannot listen at all (not merely on the port asked for): one line for the user."""
 
 
+def port_number(text: str) -> int:
+    """argparse type of --demo-crm / --demo-orders."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0 = any free port)")
+    return port
+
+
 def listen(make: Callable[[int], Any], port: int, what: str, notes: list[str]) -> Any:
     """`make(port)`, else `make(0)` (any free port) when `port` is in use; the move is noted for the banner."""
     try:
         return make(port)
     except OSError as e:
         if e.errno != errno.EADDRINUSE or port == 0:
-            raise DemoPortError(f"{what} cannot listen on {HOST}:{port}: {e.strerror}") from None
+            raise DemoPortError(f"{what} cannot listen on {HOST}:{port}: {e.strerror} (choose another port, e.g. "
+                                "`make dev CRM_PORT=9081 ORDERS_PORT=9082`, or 0 for any free one)") from None
     try:
         server = make(0)
     except OSError as e:
-        raise DemoPortError(f"{what} cannot listen on {HOST} at all: {e.strerror}") from None
+        raise DemoPortError(f"{what} cannot listen on {HOST}: port {port} is in use and no free port could be "
+                            f"had: {e.strerror}") from None
     notes.append(f"{what}: {HOST}:{port} is in use; listening on {HOST}:{server.port} instead "
                  "(the configuration's URLs follow it)")
     return server
