@@ -17,7 +17,7 @@ import jsonata.timebox
 import pytest
 
 from hookline.mapping import jsonata as J
-from hookline.mapping.compiler import compile_transform
+from hookline.mapping.compiler import MappingError, compile_transform
 from hookline.mapping.jsonata import JsonataEvalError, compile_jsonata
 
 LATER = [2.5, 10 * 60.0, 6 * 3600.0]  # seconds, minutes, hours after compiling
@@ -220,3 +220,86 @@ def test_a_huge_sequence_fails_cleanly_with_a_jsonata_code(source: str) -> None:
 
 def test_a_range_within_the_limit_still_works() -> None:
     assert evaluate(compile_jsonata("$count([1..1e5])"), {}) == 100_000
+
+
+# ------------------------------------------------------------------ JSONata as users expect it
+BIG_ID = 5890840712243076
+
+
+@pytest.mark.parametrize(("source", "body", "expected"), [
+    ("$string(5890840712243076)", {}, "5890840712243076"),
+    ("$string(body.id)", {"id": BIG_ID}, "5890840712243076"),
+    ('"cus_" & body.id', {"id": BIG_ID}, "cus_5890840712243076"),
+    ("$string(body.id)", {"id": 2**63 - 1}, "9223372036854775807"),
+    ("body.id", {"id": 2**63 - 1}, 2**63 - 1),
+    ("body.ids[1]", {"ids": [1, 10**20 + 1]}, 10**20 + 1),
+    ('{"ref": body.id}', {"id": 2**63 - 1}, {"ref": 2**63 - 1}),
+    ('$string({"id": body.id})', {"id": 2**63 - 1}, '{"id":9223372036854775807}'),
+    ('$number("5890840712243076123")', {}, 5890840712243076123),
+    ("$max(body.ids)", {"ids": [1, 2**63 - 1]}, 2**63 - 1),
+    ("$string(0.1 + 0.2)", {}, "0.3"),
+    ("$string(1e21)", {}, "1e+21"),
+    ("$string(-1.5e-7)", {}, "-1.5e-7"),
+])
+def test_large_integers_keep_every_digit(source: str, body: Any, expected: Any) -> None:
+    assert evaluate(compile_jsonata(source), body) == expected
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("-5 ?: 99", -5),
+    ("body.n ?: 99", -3),
+    ("[1,2,3][-1] ?: 42", 3),
+    ("body.xs[-1] ?: 42", 30),
+    ("body.missing ?: 42", 42),
+    ("0 ?: 42", 42),
+])
+def test_the_default_operator_with_negative_numbers_and_indexes(source: str, expected: Any) -> None:
+    assert evaluate(compile_jsonata(source), {"n": -3, "xs": [10, 20, 30]}) == expected
+
+
+def test_sort_with_a_comparator_puts_a_after_b_when_it_answers_true() -> None:
+    body = {"items": [{"sku": "a", "price": 30}, {"sku": "b", "price": 10}, {"sku": "c", "price": 20},
+                      {"sku": "d", "price": 10}]}
+    ascending = compile_jsonata("$sort(body.items, function($a, $b) { $a.price > $b.price }).sku")
+    descending = compile_jsonata("$sort(body.items, function($a, $b) { $a.price < $b.price }).sku")
+    assert evaluate(ascending, body) == ["b", "d", "c", "a"]  # stable: b before d
+    assert evaluate(descending, body) == ["a", "c", "b", "d"]
+    assert evaluate(compile_jsonata("body.items^(>price).sku"), body) == ["a", "c", "b", "d"]
+
+
+def test_replace_with_a_function_gets_the_capture_groups() -> None:
+    expr = compile_jsonata('$replace(body.s, /(\\d+)F\\b/, '
+                           'function($m) { $string(($number($m.groups[0]) - 32) * 5 / 9) & "C" })')
+    assert evaluate(expr, {"s": "68F today, 212F tomorrow"}) == "20C today, 100C tomorrow"
+    assert evaluate(compile_jsonata('$replace("265USD", /([0-9]+)USD/, "$1 $$ $2")'), {}) == "265 $ "
+
+
+def test_contains_with_nothing_is_undefined_not_a_python_error() -> None:
+    assert evaluate(compile_jsonata("$contains(body.s, nothing)"), {"s": "abc"}) is None
+    assert evaluate(compile_jsonata("$contains(body.s, body.missing)"), {"s": "abc"}) is None
+
+
+def test_a_surrogate_pair_escape_is_one_character() -> None:
+    assert evaluate(compile_jsonata('$length("\\uD834\\uDD1E")'), {}) == 1
+
+
+@pytest.mark.parametrize(("source", "body", "code"), [
+    ("body.s + 1", {"s": "x"}, "T2001"),
+    ("$number(body.s)", {"s": "33 1/2"}, "D3030"),
+    ("$power(-2, 1/3)", {}, "D3061"),
+    ("$sort(body.xs)", {"xs": [1, "a"]}, "D3070"),
+    ('$replace("hello", "", "bye")', {}, "D3010"),
+    ('$replace("abracadabra", /.*?/, "$1")', {}, "D1004"),
+    ("$string(body.f)", {"f": float("inf")}, "D3001"),
+    ("$number(body.xs)", {"xs": [1, "a"]}, "T0410"),
+    ('$decodeUrl("%E0%A4%A")', {}, "D3140"),
+    ("$substring(body.s, 'a')", {"s": "abc"}, "T0410"),
+])
+def test_every_failure_names_a_jsonata_code_and_no_python_exception(source: str, body: Any, code: str) -> None:
+    transform = compile_transform({"x": {"jsonata": source}})
+    with pytest.raises(MappingError) as e:
+        transform.apply(env(body))
+    message = str(e.value)
+    assert f"({code}" in message, message
+    for python_name in ("Error:", "Exception", "Traceback", "NoneType", "object has no attribute"):
+        assert python_name not in message, message

@@ -203,14 +203,17 @@ def compile_jsonata(source: str, *, clock: Clock | None = None) -> JsonataExpres
     """Parse once; raises JsonataSyntaxError with the position of the mistake."""
     # imported on first use: routes without JSONata never load the library
     from jsonata import Jsonata
+    from jsonata.jexception import JException
 
     from hookline.mapping.jsonata_compat import bounded_regex_engine
 
     try:
         # no timeout/stack here: the library's time box would start now and be shared (see above)
         compiled = Jsonata(source, bounded_regex_engine)
-    except Exception as e:
+    except JException as e:
         raise JsonataSyntaxError(_describe(e)) from None
+    except Exception as e:  # the parser trips over some malformed input (e.g. an unclosed comment)
+        raise JsonataSyntaxError(f"the expression does not parse: {e} (S0201)") from None
     errors = compiled.get_errors()
     if errors:
         raise JsonataSyntaxError(_describe(errors[0]))
