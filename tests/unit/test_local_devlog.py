@@ -78,3 +78,32 @@ def test_powertools_logs_and_emf_go_to_the_file_after_divert(tmp_path: Path, cap
     docs = [json.loads(line) for line in path.read_text().splitlines()]  # emptied at the start: all JSON
     assert [d.get("message") for d in docs if "level" in d] == ["dead-lettered"]
     assert any("_aws" in d for d in docs)
+
+
+def test_hookline_dev_diverts_to_dev_log_unless_log_file_is_dash(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    from argparse import Namespace
+
+    from hookline.commands.dev import DevRuntime
+    from hookline.observability import logger
+
+    saved_env, level = dict(os.environ), logger.log_level
+    monkeypatch.setenv("HOOKLINE_DEV_STATE", str(tmp_path / ".hookline" / "dev.json"))
+    try:
+        for log_file, expected in (("-", None), (None, tmp_path / ".hookline" / "dev.log"),
+                                   (str(tmp_path / "elsewhere.log"), tmp_path / "elsewhere.log")):
+            before = sys.stdout
+            dev = DevRuntime(Namespace(config=str(tmp_path / "hookline.yaml"), log_level="ERROR", log_file=log_file))
+            dev.functions = []
+            dev._function_environment()
+            try:
+                assert dev.log_file == (expected.resolve() if expected else None)
+                assert (sys.stdout is not before) == (expected is not None)
+            finally:
+                devlog.restore(sys.stdout if isinstance(sys.stdout, devlog.LineRouter) else None)
+            assert sys.stdout is before
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        logger.setLevel(level)

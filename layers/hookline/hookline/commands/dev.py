@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run the demo orders API (paged, changing orders for syncs.orders) on 127.0.0.1:PORT "
                         "(a free port when taken); exported as ORDERS_PORT")
     p.add_argument("--log-level", default="ERROR", type=str.upper, choices=LOG_LEVELS,
-                   help="level of the functions' own JSON logs (default ERROR: the console lines say what happened)")
+                   help="level of the functions' own JSON logs, which go to --log-file (default ERROR: the console "
+                        "lines say what happened)")
     p.add_argument("--log-file", default=None, metavar="FILE",
                    help="where the functions' JSON logs and EMF metrics go (default .hookline/dev.log, emptied at "
                         "each start; '-' = in the console stream, between its readable lines)")

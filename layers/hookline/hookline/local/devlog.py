@@ -36,6 +36,7 @@ class LineRouter(io.TextIOBase):
         self.log = log
         self._pending = threading.local()
         self._lock = threading.Lock()
+        self.handler_stream: TextIO | None = None  # where the Powertools handler wrote before divert()
 
     def writable(self) -> bool:
         return True
@@ -58,11 +59,13 @@ class LineRouter(io.TextIOBase):
         # for its newline, so that it is never split between the two.
         rest: str = getattr(self._pending, "text", "")
         with self._lock:
+            if self.console.closed:  # IOBase flushes again when the router is collected, maybe after its console
+                return
             if rest and not is_machine_line(rest):
                 self.console.write(rest)
                 self._pending.text = ""
             self.console.flush()
-            if not self.log.closed:  # IOBase flushes again when the router is collected, after restore()
+            if not self.log.closed:  # and after restore() closed the log
                 self.log.flush()
 
     def isatty(self) -> bool:
@@ -85,20 +88,27 @@ def open_log(path: Path, *, fresh: bool) -> TextIO:
     return path.open("a", encoding="utf-8", buffering=1)
 
 
-def powertools_to(stream: TextIO) -> None:
-    """Point hookline's Powertools logger at `stream` (its handler kept the stdout of the moment it was made)."""
+def powertools_to(stream: TextIO) -> TextIO | None:
+    """Point hookline's Powertools logger at `stream` (its handler kept the stdout of the moment it was made);
+    returns the stream it wrote to until now."""
     from hookline.observability import logger
 
     handler: Any = logger.registered_handler
-    if isinstance(handler, logging.StreamHandler):
+    if not isinstance(handler, logging.StreamHandler):
+        return None
+    previous: TextIO = handler.stream
+    if getattr(previous, "closed", False):
+        handler.stream = stream  # setStream() would flush the closed one first, and raise
+    else:
         handler.setStream(stream)
+    return previous
 
 
 def divert(path: Path) -> LineRouter:
     """From now on, this process's JSON lines go to `path` (emptied) and the rest to the terminal."""
     router = LineRouter(sys.stdout, open_log(path, fresh=True))
     sys.stdout = router
-    powertools_to(router.log)
+    router.handler_stream = powertools_to(router.log)
     return router
 
 
@@ -109,6 +119,6 @@ def restore(router: LineRouter | None) -> None:
         router.flush()
     if sys.stdout is router:
         sys.stdout = router.console
-    powertools_to(router.console)
+    powertools_to(router.handler_stream or router.console)
     with contextlib.suppress(OSError):
         router.log.close()
