@@ -107,10 +107,13 @@ class MemoryRecordsStore:
                 return True
             return False
 
-    def probe_failed(self, destination: str, now: float, probe_at: float) -> None:
+    def probe_failed(self, destination: str, now: float, probe_at: float, probe_event: str | None = None,
+                     probe_tries: int = 0, probe_limit: int = 0) -> None:
         with self._lock:
             item = self._item(f"brk#{destination}")
             item.update(state="open", since=now, probe_at=probe_at, failures=item.get("failures", 0) + 1)
+            if probe_event is not None:
+                item.update(probe_event=probe_event, probe_tries=probe_tries, probe_limit=probe_limit)
 
     def close_breaker(self, destination: str, now: float) -> None:
         with self._lock:

@@ -13,6 +13,17 @@ States (records table item `brk#<destination>`, shared by every invocation):
   permanent 4xx) closes the breaker, and the held events drain within the rate limit as they
   come back. A failed probe re-opens it for another cool-down. A probe that never reports
   (crash) is replaced after its timeout plus a cool-down.
+- The same event probes again. A failed probe names its event (`probe_event`, `probe_tries`,
+  `probe_limit` on the item), and for one cool-down after the next probe time only that event
+  may probe: it comes back for it (records_outcomes.probe_failed). It keeps the probe until it
+  succeeds or has probed `probe_limit` times (the attempts a delivery gets, 1 + the retry
+  schedule); then, for that window, any other held event may probe and it may not. Why: a
+  destination that answers an event only at its Nth request (it fails before it commits, then
+  dedupes by Idempotency-Key; a warm-up per record) answers no event's first request. With a
+  different event on every probe, no probe could ever succeed and the breaker held everything
+  until max_hold_seconds; with the same event, the Nth probe succeeds. A probe's failures still
+  spend nothing of that event's schedule. A probing event that does not come back within the
+  window (dead-lettered, replayed elsewhere) loses its turn to whichever event comes next.
 - An event held longer than `max_hold_seconds` goes to the DLQ with reason `destination_down`.
 
 Requests while a destination is failing. A process keeps its own view of each destination: the
@@ -48,6 +59,9 @@ class Admission:
     destination: str
     retry_in: float = 0.0  # hold: seconds until the next probe may go
     opened_at: float | None = None
+    event_id: str | None = None  # probe: the event sent
+    probe_tries: int = 0  # probe: its failed probes before this one (0: a new probing event)
+    probe_limit: int | None = None  # probe: how many probes it may make in a row
 
 
 @dataclass
@@ -77,8 +91,13 @@ class Breakers:
             view.read_at = mono
         return view.shared
 
-    def admit(self, destination: str, cfg: Any, timeout_seconds: float, wait_seconds: float) -> Admission:
-        """May a request go to `destination` now? Blocks up to `wait_seconds` for in-flight answers."""
+    def admit(self, destination: str, cfg: Any, timeout_seconds: float, wait_seconds: float,
+              event_id: str | None = None, probe_limit: int | None = None) -> Admission:
+        """May a request go to `destination` now? Blocks up to `wait_seconds` for in-flight answers.
+
+        `event_id` and `probe_limit` (the attempts a delivery gets) let a failed probe's event probe
+        again (the module docstring); without them any held event may take the probe.
+        """
         give_up = self.monotonic() + wait_seconds
         with self._cond:
             view = self._view(destination)
@@ -92,17 +111,22 @@ class Breakers:
                 now = self.clock()
                 if state in (OPEN, HALF_OPEN):
                     probe_at = float(shared.get("probe_at") or 0)
-                    opened = shared.get("opened_at")
+                    opened = float(shared["opened_at"]) if shared.get("opened_at") else None
+                    turn_ends = _turn_ends(shared, event_id, probe_at, cfg.cool_down_seconds)
+                    if probe_at <= now < turn_ends:  # the last probing event's turn: not this event's
+                        return Admission(HOLD, destination, retry_in=max(turn_ends - now, 1.0), opened_at=opened)
                     if probe_at <= now and self.store.claim_probe(destination, now,
                                                                   now + timeout_seconds + cfg.cool_down_seconds):
                         view.shared = {**shared, "state": HALF_OPEN,
                                        "probe_at": now + timeout_seconds + cfg.cool_down_seconds}
                         view.in_flight += 1
-                        return Admission(PROBE, destination, opened_at=float(opened) if opened else None)
+                        again = event_id is not None and shared.get("probe_event") == event_id
+                        return Admission(PROBE, destination, opened_at=opened, event_id=event_id,
+                                         probe_tries=int(shared.get("probe_tries") or 0) if again else 0,
+                                         probe_limit=probe_limit)
                     if probe_at <= now:
                         view.read_at = None  # someone else probes: look again next time
-                    return Admission(HOLD, destination, retry_in=max(probe_at - now, 1.0),
-                                     opened_at=float(opened) if opened else None)
+                    return Admission(HOLD, destination, retry_in=max(probe_at - now, 1.0), opened_at=opened)
                 failures = int(shared.get("failures") or 0)
                 if failures + view.in_flight < cfg.failures:
                     view.in_flight += 1
@@ -138,8 +162,9 @@ class Breakers:
                 elif outcome == "failed":
                     view.last_ok = None
                     if admission.kind == PROBE:
-                        self.store.probe_failed(destination, now, now + cfg.cool_down_seconds)
-                        view.shared = {**shared, "state": OPEN, "probe_at": now + cfg.cool_down_seconds}
+                        prober = _prober(admission)
+                        self.store.probe_failed(destination, now, now + cfg.cool_down_seconds, **prober)
+                        view.shared = {**shared, "state": OPEN, "probe_at": now + cfg.cool_down_seconds, **prober}
                     else:
                         new = self.store.record_failure(destination, now)
                         count = int(new.get("failures") or 0)
@@ -152,3 +177,22 @@ class Breakers:
             finally:
                 self._cond.notify_all()
         return opened
+
+
+def _prober(admission: Admission) -> dict[str, Any]:
+    """What a failed probe records so that its event probes next time (empty: anyone may)."""
+    if admission.event_id is None or admission.probe_limit is None:
+        return {}
+    return {"probe_event": admission.event_id, "probe_tries": admission.probe_tries + 1,
+            "probe_limit": admission.probe_limit}
+
+
+def _turn_ends(shared: dict[str, Any], event_id: str | None, probe_at: float, cool_down: float) -> float:
+    """Until when this event must leave the probe to another: the last probing event keeps it for one
+    cool-down after `probe_at` while it has probes left; once out of them, it yields for that long."""
+    prober = shared.get("probe_event")
+    if prober is None or event_id is None:
+        return probe_at
+    tries_left = int(shared.get("probe_tries") or 0) < int(shared.get("probe_limit") or 0)
+    mine = prober == event_id
+    return probe_at + cool_down if mine != tries_left else probe_at

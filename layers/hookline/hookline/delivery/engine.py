@@ -280,7 +280,7 @@ class Delivery:
         if self.deps.guards is None or not guards.applies(job.route, job.destination):
             return self._attempt(ctx, job, deadline)
         gate = self.deps.guards.before(
-            event_id=ctx.task.event_id, route=job.route, destination=job.destination,
+            event_id=ctx.task.event_id, route=job.route, destination=job.destination, probe_limit=len(ctx.schedule) + 1,
             envelope=self._record_envelope(ctx, job.route), held_since=ctx.held_since,
             deadline_epoch=None if deadline is None else self.deps.clock() + (deadline - self.deps.monotonic()))
         if not gate.proceed:

@@ -60,7 +60,7 @@ class Guards:
         self.leases = ConcurrencyLimiter(store, clock=clock, sleep=sleep, monotonic=monotonic)
 
     def before(self, *, event_id: str, route: Any, destination: Any, envelope: dict[str, Any] | None,
-               held_since: float | None, deadline_epoch: float | None) -> Gate:
+               held_since: float | None, deadline_epoch: float | None, probe_limit: int | None = None) -> Gate:
         dest_name = route.destination
         gate = Gate(True, held_since=held_since)
         # 1. stale guard
@@ -83,7 +83,8 @@ class Guards:
             if cfg is not None:
                 now = self.clock()
                 admission = self.breakers.admit(dest_name, cfg, destination.timeout_seconds,
-                                                wait_seconds=min(destination.timeout_seconds + 1, 15))
+                                                wait_seconds=min(destination.timeout_seconds + 1, 15),
+                                                event_id=event_id, probe_limit=probe_limit)
                 if admission.kind == brk.WAIT:  # the breaker is closed; earlier requests are still unanswered
                     self._undo(gate)
                     return Gate(False, DEFER, delay=admission.retry_in, reason="breaker_budget", held_since=held_since)

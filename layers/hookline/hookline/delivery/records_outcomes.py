@@ -105,7 +105,9 @@ def _log(deps: Any, task: Any, status: str, **fields: Any) -> None:
 
 def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) -> Any:
     """The breaker's probe failed: a real request (logged as an attempt), but the event goes back to
-    being held, without spending its retry schedule: one probe per cool-down must not dead-letter it."""
+    being held, without spending its retry schedule: one probe per cool-down must not dead-letter it.
+    It comes back just after the cool-down, neither jittered nor grown with the hold: the next probe
+    is kept for it (breaker.py), and it must be there to send it."""
     deps, task = delivery.deps, ctx.task
     now = deps.clock()
     held_since = ctx.held_since if ctx.held_since is not None else now
@@ -117,7 +119,7 @@ def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) ->
         logger.warning("event log not updated", extra={"event_id": task.event_id, "error": type(e).__name__})
     route = deps.config.route(task.route)
     cool_down = deps.config.destinations[route.destination].breaker.cool_down_seconds
-    delay = retry.jittered(deferral.hold_delay(now - held_since, cool_down), deps.rng)
+    delay = cool_down + 1
     kept = _defer(delivery, ctx, delay, held_since)
     if kept is None:  # not expected: this message's claim, moments ago, bound the route to it
         return _superseded(ctx)

@@ -7,7 +7,7 @@ One DynamoDB table, partition key `pk` (string), TTL attribute `expires_at`. Ite
 | `ver#<route>#<key>` | `delivered`, `delivered_event`, `claim_event`, `claim_version`, `claim_until` | stale.py |
 | `rate#<destination>#<shard>` | `tat` (the next free slot, epoch seconds) | limits.py |
 | `conc#<destination>#<slot>` | `holder`, `until` | limits.py |
-| `brk#<destination>` | `state`, `failures`, `since`, `opened_at`, `probe_at`, `last_failure_at` | breaker.py |
+| `brk#<destination>` | `state`, `failures`, `since`, `opened_at`, `probe_at`, `last_failure_at`, probe_* | breaker.py |
 | `defer#<route>#<event_id>` | `deferrals`, `held_since` (ordered routes only) | deferral.py via the engine |
 
 A table of its own rather than EventsTable: `hookline events` and `report` scan the event log,
@@ -234,16 +234,23 @@ class RecordsStore:
                                names={"#s": "state"}, condition="#s IN (:open, :half) AND probe_at <= :now")
         return done
 
-    def probe_failed(self, destination: str, now: float, probe_at: float) -> None:
+    def probe_failed(self, destination: str, now: float, probe_at: float, probe_event: str | None = None,
+                     probe_tries: int = 0, probe_limit: int = 0) -> None:
+        """half-open -> open; with `probe_event`, that event has the next probe (breaker.py)."""
+        values: dict[str, Any] = {":open": "open", ":now": num(now), ":probe": num(probe_at), ":one": 1,
+                                  ":exp": self._expires()}
+        prober = ""
+        if probe_event is not None:
+            prober = ", probe_event = :pe, probe_tries = :pt, probe_limit = :pl"
+            values.update({":pe": probe_event, ":pt": probe_tries, ":pl": probe_limit})
         self._update(self.breaker_pk(destination),
-                     "SET #s = :open, since = :now, probe_at = :probe, last_failure_at = :now, expires_at = :exp "
-                     "ADD failures :one",
-                     {":open": "open", ":now": num(now), ":probe": num(probe_at), ":one": 1,
-                      ":exp": self._expires()}, names={"#s": "state"})
+                     "SET #s = :open, since = :now, probe_at = :probe, last_failure_at = :now, expires_at = :exp"
+                     f"{prober} ADD failures :one", values, names={"#s": "state"})
 
     def close_breaker(self, destination: str, now: float) -> None:
         self._update(self.breaker_pk(destination),
-                     "SET #s = :closed, since = :now, failures = :zero, expires_at = :exp REMOVE probe_at, opened_at",
+                     "SET #s = :closed, since = :now, failures = :zero, expires_at = :exp "
+                     "REMOVE probe_at, opened_at, probe_event, probe_tries, probe_limit",
                      {":closed": "closed", ":now": num(now), ":zero": 0, ":exp": self._expires()},
                      names={"#s": "state"})
 
