@@ -151,6 +151,14 @@ CHAOS_EVENTS ?= 1000
 chaos: venv
 	$(BIN)/python -m tests.e2e.chaos --events $(CHAOS_EVENTS) $(if $(SEED),--seed $(SEED))
 
+# Steady mixed traffic (every source scheme and transform form, a sync each minute, one destination
+# down for 2 minutes, one answering 429) through hookline dev, then a count; stops by itself. A 2-minute
+# run of the same harness is part of `make test`.
+SOAK_MINUTES ?= 15
+.PHONY: soak
+soak: venv
+	$(BIN)/python -m tests.e2e.soak --minutes $(SOAK_MINUTES)
+
 # One command redeploys a changed configuration: validate it, bundle it into the layer (with its lookup
 # files, schema files and transforms/ package), build, deploy.
 # No default configuration here: CONFIG's default is the local demo (127.0.0.1 destinations, env: secrets),
