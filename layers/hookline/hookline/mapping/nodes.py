@@ -75,11 +75,17 @@ class _JsonataPath:
 class _Omit:
     """Returned by a field that is left out of its object (`when` false, or `omit_null`)."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
+
     def __repr__(self) -> str:
-        return "OMIT"
+        return self.name
 
 
-OMIT = _Omit()
+OMIT = _Omit("OMIT")  # `when` was false
+# `omit_null` left the value out. An object whose fields are all left out, one at least by this,
+# is left out of its parent too: `omit_null` is meant to leave no `"customer": {}` behind.
+OMIT_NULL = _Omit("OMIT_NULL")
 
 
 class _Node:
@@ -107,7 +113,7 @@ class _OmitNull(_Node):
 
     def apply(self, scope: _Scope, field: str) -> Any:
         value = self.node.apply(scope, field)
-        return OMIT if value is None else value
+        return OMIT_NULL if value is None else value
 
 
 @dataclass(frozen=True)
@@ -189,13 +195,22 @@ class _TemplateNode(_Node):
 class _ObjectNode(_Node):
     fields: tuple[tuple[str, _Node], ...]
 
-    def apply(self, scope: _Scope, field: str) -> dict[str, Any]:
+    def apply(self, scope: _Scope, field: str) -> dict[str, Any] | _Omit:
+        """The object; OMIT_NULL when every field was left out and `omit_null` left out one at least."""
         out = {}
+        null_left_out = False
         for name, node in self.fields:
             value = node.apply(scope, f"{field}.{name}" if field else name)
-            if value is not OMIT:
+            if isinstance(value, _Omit):
+                null_left_out = null_left_out or value is OMIT_NULL
+            else:
                 out[name] = value
-        return out
+        return OMIT_NULL if null_left_out and not out else out
+
+    def value(self, scope: _Scope, field: str) -> dict[str, Any]:
+        """As a whole (the transform, a list element): an object emptied by `omit_null` stays `{}`."""
+        out = self.apply(scope, field)
+        return {} if isinstance(out, _Omit) else out
 
     def columns(self, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
         """The leaf fields in the order written (nested objects flattened): CSV columns."""
@@ -229,7 +244,7 @@ class _EachNode(_Node):
         elements = value if isinstance(value, list) else [value]
         where = self.path.describe(scope)
         return [
-            self.item.apply(_Scope(scope.root, element, f"{where}[{i}]"), f"{field}[{i}]")
+            self.item.value(_Scope(scope.root, element, f"{where}[{i}]"), f"{field}[{i}]")
             for i, element in enumerate(elements)
         ]
 
@@ -240,7 +255,7 @@ class _ListNode(_Node):
 
     def apply(self, scope: _Scope, field: str) -> list[Any]:
         values = (node.apply(scope, f"{field}[{i}]") for i, node in enumerate(self.items))
-        return [value for value in values if value is not OMIT]
+        return [value for value in values if not isinstance(value, _Omit)]
 
 
 class Transform:
@@ -262,7 +277,7 @@ class Transform:
 
     def apply(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         """Map one event envelope; raises MappingError (permanent) when it cannot."""
-        return self._root.apply(_Scope(root=envelope, current=envelope), "")
+        return self._root.value(_Scope(root=envelope, current=envelope), "")
 
     def __repr__(self) -> str:
         return f"Transform(targets={self.targets!r})"
