@@ -39,8 +39,12 @@ CONFIG = {
 
 
 def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, threshold: int = 200 * 1024,
-                 **deps: Any) -> Ingress:
-    cfg = parse_config(CONFIG)
+                 replay_guard_days: int | None = None, **deps: Any) -> Ingress:
+    config = CONFIG
+    if replay_guard_days is not None:  # the github source's (tests/integration/test_ingress_copies.py: the default)
+        github = {**CONFIG["sources"]["github"], "replay_guard_days": replay_guard_days}
+        config = {**CONFIG, "sources": {**CONFIG["sources"], "github": github}}
+    cfg = parse_config(config)
     fn = stack.function("IngressFunction")  # only the ingress role's permissions
     return Ingress(IngressDeps(
         config=cfg,
@@ -157,9 +161,10 @@ def test_a_copy_before_delivery_begins_waits_then_finds_the_event_queued_once(st
 
 
 def test_a_key_resent_after_the_idempotency_window_is_a_new_event(stack: Any) -> None:
-    # Given an accepted GitHub event (its id is not signed: a record and a replay guard) whose delivery began
+    # Given an accepted GitHub event (its id is not signed: a record and a replay guard) whose delivery began,
+    # from a source whose signed bytes are guarded only for the idempotency window (replay_guard_days: 0)
     clock = Clock()
-    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=3600)
+    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=3600, replay_guard_days=0)
     headers, body = github_request({"issue": {"number": 31}}, delivery="d-late")
     assert ingress.accept("github", headers, body).status == 202
     delivery_began(stack, "d-late", "all-to-wh")
@@ -263,11 +268,12 @@ def test_an_event_recorded_by_an_invocation_that_died_before_queueing_is_queued_
 
 
 def test_route_items_of_a_reception_before_the_window_are_no_proof_that_a_new_one_was_queued(stack: Any) -> None:
-    # Given an event delivered long ago: its route items outlive the idempotency window
+    # Given an event delivered long ago: its route items outlive the idempotency window (and its bytes are
+    # guarded only for the window: replay_guard_days 0)
     clock = Clock()
     fn = stack.function("IngressFunction")
     headers, body = github_request({"issue": {"number": 23}}, delivery="d-again")
-    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=3600)
+    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=3600, replay_guard_days=0)
     assert ingress.accept("github", headers, body).status == 202
     delivery_began(stack, "d-again", "all-to-wh")
     queued(stack)
@@ -275,7 +281,7 @@ def test_route_items_of_a_reception_before_the_window_are_no_proof_that_a_new_on
     clock.now += 3601
     with pytest.raises(Crash):
         make_ingress(stack, publisher=CrashingPublisher(fn.queue_url, client=fn.sqs), clock=clock,
-                     idempotency_window_seconds=3600).accept("github", headers, body)
+                     idempotency_window_seconds=3600, replay_guard_days=0).accept("github", headers, body)
     # Then a copy within that invocation's deadline waits (the old route item proves nothing), and one
     # after it queues the event: it is not lost
     clock.now += 5

@@ -153,14 +153,15 @@ def test_a_different_body_under_a_new_id_is_a_new_event(stack: Any) -> None:
     assert ingress.accept("shop", signed("shop", two, "s-2"), two).status == 202
 
 
-def test_the_same_id_with_other_signed_bytes_is_still_a_duplicate(stack: Any) -> None:
-    # The contract: the same event id again within the window is a duplicate, whatever its bytes
+def test_the_same_id_with_other_signed_bytes_is_refused_not_a_duplicate(stack: Any) -> None:
+    # The contract (SPEC 2026-12-06): a copy whose signed bytes differ from the recorded event's is never
+    # queued; it is refused (409), not answered as the event it is not (tests/integration/test_ingress_copies.py)
     ingress = make(stack)
     one, two = b'{"n": 1, "attempt": 1}', b'{"n": 1, "attempt": 2}'
     assert ingress.accept("shop", signed("shop", one, "s-same"), one).status == 202
     delivery_began(stack, "s-same", "shop-r")
     again = ingress.accept("shop", signed("shop", two, "s-same"), two)
-    assert (again.status, again.body) == (200, {"status": "duplicate", "id": "s-same"})
+    assert again.status == 409 and "different body" in again.body["error"]
     assert len(queued(stack)) == 1
 
 

@@ -198,7 +198,7 @@ class EventLog:
 
 
 # Ingress's bookkeeping on the `#event` item (its idempotency record), not part of the log.
-_RECORD_ONLY = frozenset({"token", "queue_by", "queued"})
+_RECORD_ONLY = frozenset({"token", "queue_by", "queued", "body_sha256"})
 
 
 def _public(raw: dict[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,9 @@ class SourceConfig(_Model):
     # Expected payload shape (JSON Schema, inline or a file path relative to the config file).
     schema_: dict[str, Any] | str | None = Field(default=None, alias="schema")
     max_body_bytes: int | None = Field(default=None, ge=1, le=6 * 1024 * 1024)
+    # How long the signed bytes of a scheme without a signed timestamp (github, shopify, hmac-sha256) stay
+    # "once": a capture is refused under any id until then (0: only for the idempotency window).
+    replay_guard_days: int = Field(default=90, ge=0, le=3650)
     owner: str | None = None  # the team answerable for this integration (governance)
     review_by: date | None = None  # `hookline report` lists integrations past this date
 

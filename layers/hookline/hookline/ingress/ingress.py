@@ -25,7 +25,7 @@ from hookline.delivery import ordering
 from hookline.errors import SecretResolutionError
 from hookline.ingress import signatures
 from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
-from hookline.ingress.records import EventInFlight, IngressRecords
+from hookline.ingress.records import RECORD_GONE, EventInFlight, IngressRecords
 from hookline.messages import DeliveryTask
 from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
 from hookline.secrets import SecretResolver
@@ -108,10 +108,12 @@ class Ingress:
 
         event_id, id_signed = signatures.identify(src.verify, headers, body, parsed)
         event_type = signatures.event_type(src.verify, headers, parsed)
-        # An id the signature does not cover (a header) could be rewritten on a captured request:
-        # such events are remembered by their signed bytes, which a replay cannot change. The sender's
-        # own redeliveries carry the same bytes, so they stay duplicates.
-        dedupe_key = None if id_signed else signatures.body_digest(body)
+        # An id the signature does not cover (a header) could be rewritten on a captured request, and a
+        # signature without a timestamp stays valid forever: such events are remembered by their signed
+        # bytes, which a replay cannot change. The sender's own redeliveries carry the same bytes, so they
+        # stay duplicates.
+        guarded = not id_signed or not signatures.timestamped(src.verify)
+        dedupe_key = signatures.body_digest(body) if guarded else None
         return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
                            dedupe_key=dedupe_key, context=context)
 
@@ -121,9 +123,14 @@ class Ingress:
         queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
         The event id is "once" within the idempotency window; with `dedupe_key` (the digest of the signed
-        bytes, when the signature does not cover the id) those bytes are "once" too.
+        bytes, `signatures.body_digest(body)`, when the signature does not cover the id or carries no
+        timestamp) those bytes are "once" too, for the source's `replay_guard_days` when its signature
+        carries no timestamp.
         """
         deps = self.deps
+        digest = dedupe_key or signatures.body_digest(body)
+        src = deps.config.sources.get(source)
+        guard_days = src.replay_guard_days if src is not None and not signatures.timestamped(src.verify) else 0
         logger.set_correlation_id(event_id)
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
@@ -139,14 +146,15 @@ class Ingress:
             earlier = deps.records.claim(
                 event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
                 queue_by=received_at + in_flight, token=token,
-                window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key)
+                window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key,
+                body_sha256=digest, guard_seconds=guard_days * 86400)
         except EventInFlight:
             return _in_progress(event_id)
         except (ClientError, BotoCoreError) as e:
             return _unavailable(e)
         queued = _Queued(event_id, source, event_type, received_at, headers, body, routes, groups, token)
         if earlier is not None:
-            return self._copy(earlier, queued, received_at)
+            return self._copy(earlier, queued, received_at, digest)
         try:
             self._queue(queued)
         except (QueueUnavailable, ClientError, BotoCoreError) as e:
@@ -157,20 +165,33 @@ class Ingress:
 
     # -- a copy of a recorded event
 
-    def _copy(self, earlier: dict[str, Any], event: _Queued, now: float) -> IngressResponse:
+    def _copy(self, earlier: dict[str, Any], event: _Queued, now: float, digest: str) -> IngressResponse:
         """No completion is written after the queue batch: a copy finds out whether its event was queued.
+
+        A copy is the event only if its bytes are: another body under a recorded id (a capture sent
+        with a rewritten id header) is refused and never queued, so it cannot replace the stored body.
 
         Queued for sure: marked `queued` by an earlier copy, no route to queue, or delivery has begun
         (it creates a route's item with its first claim). Otherwise, while the first invocation may
         still be queueing (`queue_by`), the copy waits (409); after that the first one ended without
         queueing (a crash between the write and the queue), and the copy queues the event. Queueing
-        twice is harmless: each (event, route) is delivered under its own claim.
+        twice is harmless: each (event, route) is delivered under its own claim. A copy never queues a
+        reception whose idempotency window is over (a replay the guard caught), nor one recorded
+        without a digest (by a version before digests: its bytes cannot be compared).
         """
         first_id = earlier.get("event_id") or event.event_id
+        if earlier.get("body_sha256") not in (None, digest):
+            return _conflicting(first_id)
+        if earlier.get(RECORD_GONE):
+            count("Duplicate")
+            logger.info("replay of an event whose record has expired dropped", extra={"first_id": first_id})
+            return IngressResponse(200, {"status": "duplicate", "id": first_id})
         recorded_routes = list(earlier.get("routes") or [])
+        received = float(earlier.get("received_at") or 0)
+        over = received < now - self.deps.idempotency_window_seconds or earlier.get("body_sha256") is None
         try:
-            known = (bool(earlier.get("queued")) or not recorded_routes
-                     or self.deps.records.delivery_started(first_id, float(earlier.get("received_at") or 0)))
+            known = (over or bool(earlier.get("queued")) or not recorded_routes
+                     or self.deps.records.delivery_started(first_id, received))
             if not known:
                 if now < float(earlier.get("queue_by") or 0):
                     return _in_progress(first_id)
@@ -238,6 +259,15 @@ class _Queued:
         return _Queued(event_id, self.source, item.get("type", self.type),
                        float(item.get("received_at") or self.received_at), self.headers, self.body, routes,
                        {r: g for r, g in self.groups.items() if r in routes}, self.chain)
+
+
+def _conflicting(event_id: str) -> IngressResponse:
+    count("ConflictingCopy")
+    # The id only: the bodies are the sender's data, and either may be the forgery.
+    logger.warning("copy with a different body under a recorded event id refused, not queued",
+                   extra={"first_id": event_id})
+    return IngressResponse(409, {"error": f"event {event_id!r} was already received with a different body; "
+                                          "this copy was not queued. A new event needs a new id."})
 
 
 def _in_progress(event_id: str) -> IngressResponse:

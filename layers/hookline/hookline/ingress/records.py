@@ -56,6 +56,11 @@ def _older_than(item: dict[str, Any], since: float) -> bool:
     return received is not None and float(received) < since
 
 
+# A copy's answer when the guard outlived its record (TTL, or the id since reused for another event): the
+# reception it guards is over, nothing is left to queue or count.
+RECORD_GONE = "record_gone"
+
+
 class IngressRecords:
     def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, client: Any | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -76,75 +81,109 @@ class IngressRecords:
         return {"event_id": _s(event_id), "route": _s(EVENT_ITEM)}
 
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
-              queue_by: float, token: str, window_start: float, digest: str | None = None) -> dict[str, Any] | None:
+              queue_by: float, token: str, window_start: float, digest: str | None = None,
+              body_sha256: str | None = None, guard_seconds: float | None = None) -> dict[str, Any] | None:
         """Record the event once. None: this call recorded it. Otherwise the record already there (read by
         the failed condition; a GetItem when only the guard matched: the same bytes under another id).
 
-        With `digest` (the signature does not cover the id), a replay guard item keyed on the digest of the
-        signed bytes is written in the same transaction: one request, and both the id and the bytes are
-        "once" (each item needs its own condition).
+        `body_sha256` rides on the record (same write): a copy under the same id is only the same event
+        if its bytes are (Ingress._copy). With `digest` (the signature does not cover the id, or carries no
+        timestamp), a replay guard item keyed on the digest of the signed bytes is written in the same
+        transaction: one request, and both the id and the bytes are "once" (each item needs its own
+        condition): the id within the idempotency window, the bytes for `guard_seconds` (at least the
+        window), which only costs the guard item's storage (its TTL).
 
-        A key seen before the idempotency window began is a new event. That case is rare (a sender
-        resending after days), so it costs a second write, whose condition allows the old record to be
-        replaced, and the first write keeps the cheaper condition. The second write's condition is checked
-        atomically like the first, so two late copies still record the event once.
+        A key seen before its window began is a new event. That case is rare (a sender resending after
+        days), so it costs a second write, whose conditions allow the old items to be replaced, and the
+        first write keeps the cheaper condition. The second write's conditions are checked atomically like
+        the first, so two late copies still record the event once.
         """
-        expires = {"N": str(int(self._clock()) + self.ttl_seconds)}
+        guard_window = max(guard_seconds or 0.0, received_at - window_start)
+        guard_start = received_at - guard_window
+        expires = int(self._clock()) + self.ttl_seconds
         record: dict[str, Any] = {
             **self._key(event_id), "source": _s(source), "received_at": _n(received_at),
-            "routes": {"L": [_s(r) for r in routes]}, "expires_at": expires, "queue_by": _n(queue_by),
+            "routes": {"L": [_s(r) for r in routes]}, "expires_at": {"N": str(expires)}, "queue_by": _n(queue_by),
             "token": _s(token),
         }
         if type is not None:
             record["type"] = _s(type)
+        if body_sha256 is not None:
+            record["body_sha256"] = _s(body_sha256)
         guard = None if digest is None else {
             "event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM), "event_ref": _s(event_id),
-            "received_at": record["received_at"], "expires_at": expires, "token": _s(token)}
-        try:
-            self._put(record, guard, {"ConditionExpression": _NEW})
-            return None
-        except ClientError as e:
-            if not any(_older_than(item, window_start) for item in _found(e)):
-                return self._recorded(e)
-        try:
-            self._put(record, guard, {"ConditionExpression": _FRESH,
-                                      "ExpressionAttributeValues": {":since": _n(window_start)}})
-            return None
-        except ClientError as e:
-            return self._recorded(e)
+            "received_at": record["received_at"], "token": _s(token),
+            "expires_at": {"N": str(max(expires, int(received_at + guard_window) + 1))}}
 
-    def _put(self, record: dict[str, Any], guard: dict[str, Any] | None, condition: dict[str, Any]) -> None:
-        condition = {**condition, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        def stale(item: dict[str, Any]) -> bool:
+            guard_item = item.get("route", {}).get("S") == GUARD_ITEM
+            return _older_than(item, guard_start if guard_item else window_start)
+
+        try:
+            self._put(record, guard)
+            return None
+        except ClientError as e:
+            found = _found(e)
+            if not found or not all(stale(item) for item in found):
+                return self._recorded(e, stale, window_start)
+        try:
+            self._put(record, guard, since=(window_start, guard_start))
+            return None
+        except ClientError as e:  # only items inside their window fail the second condition
+            return self._recorded(e, stale, window_start)
+
+    def _put(self, record: dict[str, Any], guard: dict[str, Any] | None,
+             since: tuple[float, float] | None = None) -> None:
+        """Write the record (and guard) if new; with `since` = (the record's, the guard's window start): also
+        over an item received before it."""
+        def condition(start: float | None) -> dict[str, Any]:
+            if start is None:
+                return {"ConditionExpression": _NEW, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+            return {"ConditionExpression": _FRESH, "ExpressionAttributeValues": {":since": _n(start)},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+        record_since, guard_since = since or (None, None)
         if guard is None:
-            self.client.put_item(TableName=self.table_name, Item=record, **condition)
+            self.client.put_item(TableName=self.table_name, Item=record, **condition(record_since))
             return
         self.client.transact_write_items(TransactItems=[
-            {"Put": {"TableName": self.table_name, "Item": record, **condition}},
-            {"Put": {"TableName": self.table_name, "Item": guard, **condition}},
+            {"Put": {"TableName": self.table_name, "Item": record, **condition(record_since)}},
+            {"Put": {"TableName": self.table_name, "Item": guard, **condition(guard_since)}},
         ])
 
-    def _recorded(self, error: ClientError) -> dict[str, Any]:
+    def _recorded(self, error: ClientError, stale: Callable[[dict[str, Any]], bool],
+                  window_start: float) -> dict[str, Any]:
         code = error.response.get("Error", {}).get("Code")
         if code == "ConditionalCheckFailedException":
             return _plain(error.response.get("Item") or {})
         if code != "TransactionCanceledException":
             raise error
-        return self._claimed_earlier(error.response.get("CancellationReasons") or [], error)
-
-    def _claimed_earlier(self, reasons: list[dict[str, Any]], error: Exception) -> dict[str, Any]:
+        reasons = error.response.get("CancellationReasons") or []
         codes = [r.get("Code") for r in reasons]
         if "TransactionConflict" in codes:
             raise EventInFlight("another copy is being recorded at this moment") from error
         if len(codes) != 2 or "ConditionalCheckFailed" not in codes:
             raise error
-        if codes[0] == "ConditionalCheckFailed":  # this id was recorded
-            return _plain(reasons[0].get("Item") or {})
-        first_id = _plain(reasons[1].get("Item") or {}).get("event_ref")  # these bytes, under another id
-        item = self.client.get_item(TableName=self.table_name, Key=self._key(str(first_id)),
+        record, guard = (r.get("Item") or {} for r in reasons)
+        if codes[0] == "ConditionalCheckFailed" and not stale(record):  # this id, within its window
+            return _plain(record)
+        if codes[1] != "ConditionalCheckFailed":
+            raise error
+        return self._guarded(guard, window_start, error)
+
+    def _guarded(self, guard: dict[str, Any], window_start: float, error: Exception) -> dict[str, Any]:
+        """These bytes were received under another id (`event_ref`), within the guard's window: that record."""
+        first = _plain(guard)
+        first_id = str(first.get("event_ref"))
+        item = self.client.get_item(TableName=self.table_name, Key=self._key(first_id),
                                     ConsistentRead=True).get("Item")
-        if item is None:
+        record = None if item is None else _plain(item)
+        if record is not None and record.get("received_at") == first.get("received_at"):
+            return record
+        if float(first.get("received_at") or 0) >= window_start and record is None:
             raise EventInFlight(f"the event first received as {first_id!r} is being released") from error
-        return _plain(item)
+        # That reception's record expired (the guard outlives the event log) or its id names a newer event.
+        return {"event_id": first_id, "received_at": first.get("received_at"), RECORD_GONE: True}
 
     def release(self, event_id: str, token: str, digest: str | None = None) -> bool:
         """Remove this invocation's record (and guard) after its queueing failed, unless a copy has since

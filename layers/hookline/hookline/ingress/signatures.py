@@ -288,6 +288,11 @@ def body_digest(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def timestamped(verify_cfg: VerifyConfig) -> bool:
+    """The signed bytes include a timestamp checked against `tolerance_seconds`: a capture expires."""
+    return verify_cfg.scheme in ("stripe", "standard-webhooks")
+
+
 def event_type(verify_cfg: VerifyConfig, headers: Mapping[str, str], parsed_body: object) -> str | None:
     h = _lower(headers)
     candidates: list[object] = []
