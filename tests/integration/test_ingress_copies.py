@@ -283,3 +283,33 @@ def test_concurrent_replays_are_refused_in_the_guard_and_accepted_once_after_it(
     accepted = [a.body["id"] for a in answers if a.status == 202]
     assert len(accepted) == 1 and {a.status for a in answers} <= {202, 200, 409}
     assert [t.event_id for t in queued(stack)] == accepted
+
+
+def test_a_copy_after_seconds_minutes_hours_and_days_until_each_window_ends(stack: Any) -> None:
+    # Given a delivered GitHub event, and the clock moved forward from its reception
+    clock = Clock()
+    ingress = make(stack, clock)
+    headers, body = request("github", {"issue": {"number": 11}}, delivery="d-aging")
+    assert ingress.accept("github", headers, body).status == 202
+    delivery_began(stack, "d-aging", "github-r")
+    queued(stack)
+    start = clock.now
+    replay = dict(headers, **{"x-github-delivery": "d-aging-new"})
+    other_headers, other = request("github", {"issue": {"number": 11}, "edited": True}, delivery="d-aging")
+    for elapsed in (1, 60, 3600, 6 * 3600, WINDOW - 1, WINDOW + 1, 30 * DAY, 90 * DAY - 1):
+        clock.now = start + elapsed
+        # Then the same bytes are the recorded event, under its id and under a new one, until replay_guard_days
+        assert ingress.accept("github", headers, body).body == {"status": "duplicate", "id": "d-aging"}, elapsed
+        assert ingress.accept("github", replay, body).body == {"status": "duplicate", "id": "d-aging"}, elapsed
+        # and other bytes under its id are refused while the idempotency window lasts
+        if elapsed < WINDOW:
+            assert ingress.accept("github", other_headers, other).status == 409, elapsed
+    assert queued(stack) == []
+    # When the id is reused for other bytes after the window: a new event; the old capture is still refused
+    assert ingress.accept("github", other_headers, other).status == 202
+    assert [t.event_id for t in queued(stack)] == ["d-aging"]
+    assert ingress.accept("github", replay, body).body == {"status": "duplicate", "id": "d-aging"}
+    # And once replay_guard_days have passed since the first reception, the capture is a new event again
+    clock.now = start + 90 * DAY + 1
+    assert ingress.accept("github", replay, body).body == {"status": "accepted", "id": "d-aging-new"}
+    assert [t.event_id for t in queued(stack)] == ["d-aging-new"]
