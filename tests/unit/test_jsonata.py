@@ -303,3 +303,11 @@ def test_every_failure_names_a_jsonata_code_and_no_python_exception(source: str,
     assert f"({code}" in message, message
     for python_name in ("Error:", "Exception", "Traceback", "NoneType", "object has no attribute"):
         assert python_name not in message, message
+
+
+def test_calling_a_value_that_is_not_a_function_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """The library printed `Proc not found <the value>` to stdout: event data in the logs."""
+    with pytest.raises(JsonataEvalError, match="T1006"):
+        evaluate(compile_jsonata("body.token()"), {"token": "sk_live_0123456789"})
+    captured = capsys.readouterr()
+    assert "sk_live" not in captured.out + captured.err

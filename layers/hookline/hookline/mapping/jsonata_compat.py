@@ -418,10 +418,17 @@ def _patch_convert_number(utils_cls: Any) -> None:
     utils_cls.convert_number = staticmethod(convert_number)
 
 
+def _quiet(*_args: Any, **_kwargs: Any) -> None:
+    """The library prints `Proc not found <value>` to stdout when an expression calls a value
+    that is not a function: event data (a token, an email) in the function's log. The T1006
+    error it raises next says what went wrong."""
+
+
 def _apply() -> None:
     from jsonata import functions, jsonata, parser, tokenizer, utils
 
     _check_version()
+    jsonata.print = _quiet  # module-level name lookup: only the library's own prints are affected
     _patch_convert_number(utils.Utils)
     _patch_surrogates(tokenizer.Tokenizer)
     _patch_range(jsonata.Jsonata)
