@@ -20,6 +20,19 @@ EVENT_ITEM = "#event"
 # The replay guard of an event whose id the signature does not cover: (GUARD_PREFIX + digest, GUARD_ITEM).
 GUARD_PREFIX = "#sha256:"
 GUARD_ITEM = "#guard"
+# A delivered route did not fail for good: a dead letter's fields go when a replay delivers it (the
+# attempt history keeps the failure; `dead_message_id` stays, it refuses that message's return).
+CLEARED_BY_DELIVERY = ("reason", "dead_at")
+
+
+def clear_on_delivery(status: str | None, names: dict[str, str]) -> str:
+    """The ` REMOVE ...` clause that goes with writing `status` (empty unless delivered); adds its names."""
+    if status != "delivered":
+        return ""
+    names.update({f"#c{i}": name for i, name in enumerate(CLEARED_BY_DELIVERY)})
+    return " REMOVE " + ", ".join(f"#c{i}" for i in range(len(CLEARED_BY_DELIVERY)))
+
+
 # SendMessageBatch: at most 10 entries, and the bodies together within 256 KiB (also one message's limit).
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
@@ -162,7 +175,7 @@ class EventLog:
             sets.append(f"#f{i} = :f{i}")
         self.table.update_item(
             Key={"event_id": event_id, "route": route},
-            UpdateExpression="SET " + ", ".join(sets),
+            UpdateExpression="SET " + ", ".join(sets) + clear_on_delivery(status, names),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_to_dynamo(values),
         )

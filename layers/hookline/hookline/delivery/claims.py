@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from hookline.aws import clear_on_delivery
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant, HandedOver
 
 CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
@@ -182,8 +183,9 @@ class RouteClaims(DynamoDBPersistenceLayer):
             values[":empty"] = {"L": []}
             sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempt)")
         sets += _set_fields(log.get("fields") or {}, names, values)
+        removes = clear_on_delivery(log.get("status"), names)  # a replay delivered it: no dead letter's reason
         self.client.update_item(TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
-                                UpdateExpression="SET " + ", ".join(sets), ExpressionAttributeNames=names,
+                                UpdateExpression="SET " + ", ".join(sets) + removes, ExpressionAttributeNames=names,
                                 ExpressionAttributeValues=values)
 
     def _delete_record(self, data_record: DataRecord) -> None:
