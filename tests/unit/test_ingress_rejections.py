@@ -187,6 +187,20 @@ def test_pretty_json_is_json_dumps_indent_2_and_survives_any_depth() -> None:
     assert pretty_json(mixed).endswith('  "list": [\n    1,\n    2\n  ]\n}')
 
 
+def test_json_output_of_the_cli_survives_a_deep_payload() -> None:
+    # `hookline dlq show --json` (emit_json: json.dump recursed, and failed at this depth)
+    from hookline.commands._ops import emit_json
+
+    out = io.StringIO()
+    emit_json([{"payload": redact(deep_value(3000)), "note": "é"}], out=out)
+    [shown] = json.loads(out.getvalue())
+    assert innermost(shown["payload"]) == {"password": REDACTED, "card": REDACTED + "1111", "ok": "fine"}
+    assert '"note": "\\u00e9"' in out.getvalue()  # ASCII, as before
+    small = io.StringIO()
+    emit_json({"a": [1, {"b": None}]}, out=small)
+    assert small.getvalue() == json.dumps({"a": [1, {"b": None}]}, indent=2) + "\n"
+
+
 def dlq_entry(raw: bytes) -> DlqEntry:
     text, encoding = DeliveryTask.encode_body(raw)
     task = DeliveryTask(event_id="e-deep", source="github", route="r", received_at=1_800_000_000.0,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -103,8 +102,10 @@ def note(message: str) -> None:
 
 def emit_json(value: Any, out: TextIO | None = None) -> None:
     """The only thing a --json command writes to stdout."""
-    json.dump(value, out or sys.stdout, indent=2, default=str)
-    (out or sys.stdout).write("\n")
+    from hookline.operations.redaction import pretty_json
+
+    # Depth-safe (json.dump recurses): `dlq show --json` prints bodies stored before ingress capped depth.
+    (out or sys.stdout).write(pretty_json(value, ensure_ascii=True) + "\n")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = (),

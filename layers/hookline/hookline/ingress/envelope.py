@@ -45,6 +45,8 @@ from xml.parsers import expat
 import xmltodict
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from hookline.ingress.depth import deeper_than
+
 __all__ = ["FORMATS", "MAX_JSON_DEPTH", "BodyParseError", "build_envelope", "format_timestamp", "parse_body"]
 
 FORMATS = ("json", "form", "xml", "text", "auto")
@@ -103,19 +105,6 @@ def _is_xml_type(media: str) -> bool:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels (iterative: the value may be deep)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict | list):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
 
 
 def _parse_json(raw: bytes, max_depth: int | None = MAX_JSON_DEPTH) -> Any:

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from hookline.ingress.envelope import deeper_than
+from hookline.ingress.depth import deeper_than
 from hookline.observability import SENSITIVE_HEADERS
 
 _SECRET_KEY_PARTS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
@@ -92,23 +92,22 @@ def redact_text(text: str) -> Any:
         return text
 
 
-def pretty_json(value: Any, sort_keys: bool = False) -> str:
+def pretty_json(value: Any, sort_keys: bool = False, ensure_ascii: bool = False) -> str:
     """json.dumps(value, indent=2, ensure_ascii=False, default=str), at any depth: levels below PRETTY_DEPTH
     are printed on one line, as json.dumps without indent prints them."""
     if isinstance(value, dict | list) and deeper_than(value, PRETTY_DEPTH):
-        return _pretty_iterative(value, sort_keys)
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys)
+        return _pretty_iterative(value, sort_keys, ensure_ascii)
+    return json.dumps(value, indent=2, ensure_ascii=ensure_ascii, default=str, sort_keys=sort_keys)
 
 
 # Indented levels: the text grows with the square of the depth (3,000 levels of a 6 KB body would be 9 MB).
 PRETTY_DEPTH = 64
 
 
-def _scalar(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _pretty_iterative(value: Any, sort_keys: bool, ensure_ascii: bool) -> str:
+    def _scalar(leaf: Any) -> str:
+        return json.dumps(leaf, ensure_ascii=ensure_ascii, default=str)
 
-
-def _pretty_iterative(value: Any, sort_keys: bool) -> str:
     out: list[str] = []
     # Work items: ("value", v, depth) prints v; ("text", s, _) prints s as is.
     todo: list[tuple[str, Any, int]] = [("value", value, 0)]
