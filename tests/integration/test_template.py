@@ -324,8 +324,8 @@ def test_the_sync_function_has_an_errors_alarm_like_the_others() -> None:
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SyncFunction"}}]
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    readme = (ROOT / "README.md").read_text()
-    assert "`SyncErrorsAlarm` (`<stack>-sync-errors`)" in readme and "#### SyncErrorsAlarm" in readme
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    assert "`SyncErrorsAlarm` (`<stack>-sync-errors`)" in runbook and "### SyncErrorsAlarm" in runbook
 
 
 # --------------------------------------------------------------------------- least privilege, as translated

@@ -129,10 +129,10 @@ def test_the_example_map_table_and_mermaid() -> None:
     assert 'dst_warehouse[("warehouse (firehose)")]' in diagram
 
 
-def test_the_readme_embeds_the_example_diagram() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_embed_the_example_diagram() -> None:
+    page = (ROOT / "docs" / "configuration.md").read_text()
     diagram = mermaid(load_config(ROOT / "examples" / "hookline.yaml"))
-    assert f"```mermaid\n{diagram}```" in readme, "regenerate: hookline map --config examples/hookline.yaml --mermaid"
+    assert f"```mermaid\n{diagram}```" in page, "regenerate: hookline map --config examples/hookline.yaml --mermaid"
 
 
 def test_hookline_map_cli() -> None:

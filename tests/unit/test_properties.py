@@ -5,7 +5,7 @@
   a package), and rejects any single-byte change of body, timestamp or signature value.
 - `parse_body` raises nothing but BodyParseError; the ingress handler never raises and never
   answers a 5xx other than 503, for arbitrary bytes, headers, content types and sources.
-- The README's example transforms map any JSON body to JSON, or raise MappingError.
+- The docs' example transforms (docs/mapping.md) map any JSON body to JSON, or raise MappingError.
 
 Example counts are modest (the default suite stays fast); HYPOTHESIS_PROFILE=thorough runs more.
 """
@@ -290,9 +290,9 @@ def test_the_ingress_handler_never_raises_nor_answers_a_5xx_but_503(
 # ---------------------------------------------------------------- mapping
 
 
-def readme_transforms() -> list[dict[str, Any]]:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Field mapping"):]
+def documented_transforms() -> list[dict[str, Any]]:
+    page = (ROOT / "docs" / "mapping.md").read_text()
+    section = page[page.index("# Field mapping"):]
     block = section[section.index("```yaml") + len("```yaml"):]
     transforms = [yaml.safe_load(block[:block.index("```")])["transform"]]
     example = yaml.safe_load((ROOT / "examples" / "hookline.yaml").read_text())
@@ -300,7 +300,7 @@ def readme_transforms() -> list[dict[str, Any]]:
     return transforms
 
 
-TRANSFORMS = [compile_transform(t) for t in readme_transforms()]
+TRANSFORMS = [compile_transform(t) for t in documented_transforms()]
 KEYS = ["issue", "title", "number", "total", "plan", "customer", "email", "addr", "city", "zip", "line_items",
         "sku", "quantity", "id", "created", "a", "amount", "data", "object", "pull_request", "login"]
 json_values = st.recursive(
@@ -313,7 +313,7 @@ json_values = st.recursive(
 
 
 @given(body=json_values, which=st.integers(0, 100))
-def test_readme_transforms_map_any_json_body_to_json_or_a_mapping_error(body: Any, which: int) -> None:
+def test_documented_transforms_map_any_json_body_to_json_or_a_mapping_error(body: Any, which: int) -> None:
     transform = TRANSFORMS[which % len(TRANSFORMS)]
     envelope = build_envelope(event_id="e", source="s", type="t", received_at=NOW, headers={}, body=body)
     try:

@@ -312,7 +312,7 @@ def _loc(parts: tuple[Any, ...]) -> str:
 
 _PYDANTIC_HINTS = {
     "missing": "add this key",
-    "extra_forbidden": "remove it, or check its spelling against the configuration reference in README.md",
+    "extra_forbidden": "remove it, or check its spelling against the configuration reference, docs/configuration.md",
     "literal_error": "use one of the listed values",
     "value_error": "",
 }
@@ -437,7 +437,7 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
             except MappingSpecError as e:
                 for sub, msg in e.problems:
                     problems.append(Problem(f"{p}.transform{('.' + sub) if sub else ''}", msg,
-                                            "see 'Field mapping' in README.md"))
+                                            "see docs/mapping.md (field mapping)"))
         if route.schema_ is not None:
             _load_schema(route.schema_, base_dir, f"{p}.schema", problems)
         _check_record_options(route, p, problems)

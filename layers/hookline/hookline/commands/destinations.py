@@ -55,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
     open_ = [r.name for r in rows if r.breaker in ("open", "half-open")]
     if open_:
         print(f"\nOpen: {', '.join(open_)}. Held events are re-tried by a probe every cool-down; "
-              "see README.md, Runbook: breaker open.")
+              "see docs/runbook.md#runbook-breaker-open-breakeropenalarm.")
     return 0

@@ -17,7 +17,7 @@ Rate limit — a distributed GCRA ("virtual scheduling") over DynamoDB:
   <= N/period / SHARD_RATE` (each shard paced at N/shards) keeps every item under ~SHARD_RATE/BLOCK
   writes per second at full rate, far below DynamoDB's ~1,000 writes/s per partition key. With
   BLOCK = 10 and SHARD_RATE = 200 a destination can be limited up to ~10,000 requests/s
-  (README: "Records, rate limits and the circuit breaker").
+  (docs/records.md, "Up to what rate it holds").
 
 Max concurrency — N lease items `conc#<destination>#<i>`: a request takes a free (or expired)
 one with a conditional write and removes it after the answer. A lease expires after the
