@@ -1,5 +1,5 @@
-"""The README's repair loop, locally: dead-lettered, restarted, mapping fixed and reloaded, dry run, replay;
-then --fresh. (Saving on change, for a crash, is tested in tests/integration/test_dev_state.py.)"""
+"""The quickstart's repair loop (docs/index.md), locally: dead-lettered, restarted, mapping fixed and reloaded,
+dry run, replay; then --fresh. (Saving on change, for a crash, is tested in tests/integration/test_dev_state.py.)"""
 
 from __future__ import annotations
 

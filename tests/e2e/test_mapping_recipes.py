@@ -1,4 +1,4 @@
-"""The README's mapping recipes through `hookline dev` (examples/recipes/hookline.yaml, URLs pointed at
+"""The mapping recipes (docs/recipes.md) through `hookline dev` (examples/recipes/hookline.yaml, URLs pointed at
 real local receivers):
 
 - Stripe payment_intent.succeeded -> CRM deal: amount in dollars (JSONata), stage by lookup file,

@@ -1,5 +1,5 @@
 """`hookline map try ROUTE --data FILE`: envelope, enrichment answers and the body in the destination's
-format, on the README's recipes (examples/recipes)."""
+format, on the recipes of docs/recipes.md (examples/recipes)."""
 
 from __future__ import annotations
 
