@@ -395,7 +395,8 @@ class Figures:
             f"  events sent: {len(self.events)}; refused by ingress: {len(self.refused_by_ingress)}; pairs per route: "
             f"{routes}",
             f"  sync: {self.orders} orders, {self.order_versions} versions; warehouse received "
-            f"{self.synced_versions}; the last `sync run`: {self.sync}",
+            f"{self.synced_versions}; the last `sync run`: {self.sync.get('status')} ({self.sync.get('seen')} seen, "
+            f"{self.sync.get('queued')} queued, watermark {self.sync.get('watermark')})",
             f"  destinations' answers: {self.answers}; erp attempts that could not connect: {self.erp_refused}; "
             f"enrichment calls: {self.enrich_calls} for "
             f"{routes.get('billing-to-crm', 0)} billing events",
