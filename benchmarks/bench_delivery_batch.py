@@ -51,13 +51,13 @@ from _support import moto_server_stack, moto_stack, write_json  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
 from hookline.aws import EventLog, PayloadStore  # noqa: E402
-from hookline.config import parse_config  # noqa: E402
+from hookline.core.messages import DeliveryTask  # noqa: E402
 from hookline.delivery.claims import RouteClaims  # noqa: E402
 from hookline.delivery.engine import Delivery, DeliveryDeps  # noqa: E402
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records  # noqa: E402
-from hookline.messages import DeliveryTask  # noqa: E402
 from hookline.observability import metrics  # noqa: E402
 from hookline.secrets import SecretResolver  # noqa: E402
+from hookline.validation import parse_config  # noqa: E402
 from tests.support.receiver import Receiver, Script  # noqa: E402
 
 REGION = "us-east-1"

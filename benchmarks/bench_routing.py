@@ -5,7 +5,7 @@ every route is a candidate for every event). 1,800 filter on the event type and 
 (`headers."x-github-event" == 'e17' && body.action == 'opened'`), 150 on the repository
 (`body.repository.full_name == 'org/repo-42'`) and 50 use a function (`contains(body.labels[].name,
 'l3')`, which no index can file and which is evaluated for every event). Each route has a
-two-field transform. The file is written as YAML and loaded with hookline.config.load_config,
+two-field transform. The file is written as YAML and loaded with hookline.core.config.load_config,
 timed from the file read to the validated, compiled configuration.
 
 Matching is timed the way ingress calls it, over events of varied types; JMESPath parses are
@@ -85,7 +85,7 @@ def _matcher(cfg: Any) -> Any:
 
 
 def measure(n: int, rounds: int) -> dict[str, Any]:
-    from hookline.config import load_config
+    from hookline.validation import load_config
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hookline.yaml"
@@ -123,7 +123,7 @@ def _prevalidated_loads(path: Path, rounds: int) -> dict[str, float]:
         from hookline import prevalidated
     except ImportError:  # before the pre-validated form existed
         return {}
-    from hookline.config import load_config
+    from hookline.validation import load_config
 
     prevalidated.dump(path)
     loads = []
@@ -140,7 +140,7 @@ def _reset_caches() -> None:
     """Each load starts cold, as in a new Lambda environment (both our memo and jmespath's own cache)."""
     jp.Parser.purge()
     try:
-        from hookline import expressions
+        from hookline.core import expressions
     except ImportError:
         return
     expressions._COMPILED.clear()

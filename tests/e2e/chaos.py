@@ -37,8 +37,8 @@ import boto3
 import requests
 import yaml
 
-from hookline.config import parse_config
 from hookline.ingress.signatures import sign
+from hookline.validation import parse_config
 from tests.e2e.helpers import DevProcess, dev_env, free_port
 from tests.support.chaos_receiver import ChaosReceiver
 

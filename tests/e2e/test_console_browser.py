@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 import yaml
 
-from hookline.config import load_config
 from hookline.ingress.signatures import sign
 from hookline.operations.timeparse import format_duration, format_epoch
+from hookline.validation import load_config
 from tests.e2e.console_support import Console
 from tests.e2e.helpers import GITHUB_SECRET, REPO, DevProcess, as_a_sender_retries, dev_env, free_port, report
 from tests.support.receiver import Receiver, Script

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hookline.config import load_config
 from hookline.ingress.signatures import sign
+from hookline.validation import load_config
 from tests.e2e.helpers import DevProcess, free_port, write_config
 from tests.e2e.test_dev_pipeline import ISSUE, post
 from tests.support.receiver import Receiver, Script

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from hookline.config import load_config
 from hookline.ingress.signatures import sign
+from hookline.validation import load_config
 from tests.e2e.helpers import DevProcess, Pipeline, as_a_sender_retries, dev_env, free_port, report, write_config
 from tests.support.receiver import Receiver
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hookline.config import load_config
 from hookline.ingress.signatures import sign
+from hookline.validation import load_config
 from tests.e2e.helpers import GITHUB_SECRET, DevProcess, dev_env, free_port, report, write_config
 from tests.support.receiver import Receiver, Script
 

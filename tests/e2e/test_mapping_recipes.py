@@ -22,8 +22,8 @@ import pytest
 import yaml
 from defusedxml import ElementTree
 
-from hookline.config import load_config
 from hookline.ingress.signatures import sign
+from hookline.validation import load_config
 from tests.e2e.helpers import DevProcess, free_port, report
 from tests.e2e.test_dev_pipeline import post
 from tests.support.receiver import Received, Receiver, Script

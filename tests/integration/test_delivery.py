@@ -22,16 +22,16 @@ import pytest
 from standardwebhooks import Webhook
 
 from hookline.aws import EventLog, PayloadStore
-from hookline.config import parse_config
+from hookline.core.messages import DeliveryTask
+from hookline.core.oauth import TokenCache
 from hookline.delivery import engine as delivery_module
 from hookline.delivery import results as results_module
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.http import HttpSender
-from hookline.delivery.oauth import TokenCache
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
-from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.support.receiver import Receiver, Script
 
 CRM_TOKEN = "crm-token-0123456789"

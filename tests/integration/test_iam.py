@@ -21,11 +21,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from hookline.aws import QueuePublisher
-from hookline.config import parse_config
-from hookline.errors import SecretResolutionError
+from hookline.core.errors import SecretResolutionError
 from hookline.local import cfn
 from hookline.secrets import SecretResolver
 from hookline.sync.runner import run_sync
+from hookline.validation import parse_config
 from tests.integration import test_delivery as delivery_tests
 from tests.integration import test_ingress as ingress_tests
 from tests.integration import test_sync as sync_tests

@@ -12,12 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hookline.aws import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
-from hookline.config import parse_config
+from hookline.core.messages import DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
-from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.support.events import load_event
 
 SECRET = "it-is-a-test-secret"

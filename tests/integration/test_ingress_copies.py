@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from hookline.aws import EVENT_ITEM, GUARD_ITEM, PayloadStore, QueuePublisher
-from hookline.config import parse_config
 from hookline.ingress import ingress as ingress_module
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.integration.test_ingress import Clock, delivery_began, queued
 
 SECRET = "copies-test-secret"

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from hookline.aws import MAX_BATCH_BYTES, PayloadStore, QueuePublisher
-from hookline.config import parse_config
+from hookline.aws import PayloadStore, QueuePublisher
+from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
-from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.integration.test_ingress import delivery_began, queued
 
 SECRET = "it-is-a-test-secret"

@@ -23,16 +23,16 @@ from botocore.exceptions import ClientError
 
 from hookline import cli
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
-from hookline.config import parse_config
+from hookline.core.messages import DeliveryTask
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
-from hookline.messages import DeliveryTask
 from hookline.operations.stack import StackInfo
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.support.receiver import Receiver, Script
 
 # The delivery engine runs here without a Lambda context: Powertools warns about the missing remaining time.

@@ -17,7 +17,6 @@ import boto3
 import pytest
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher, hot_path_config
-from hookline.config import parse_config
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
@@ -25,6 +24,7 @@ from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.integration.test_ingress import delivery_began
 from tests.support.receiver import Receiver
 

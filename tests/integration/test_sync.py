@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
-from hookline.config import parse_config
+from hookline.core.messages import DeliveryTask
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.ordering import FifoPublisher
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
-from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
 from hookline.sync.fetch import HttpFetcher
 from hookline.sync.recorder import Recorder
 from hookline.sync.runner import BUSY, COMPLETED, FAILED, PARTIAL, Runtime, run_job, run_sync
 from hookline.sync.state import SyncStore
+from hookline.validation import parse_config
 from tests.support.paged_api import STYLES, Fault, PagedApi, sync_spec
 from tests.support.receiver import Receiver
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from hookline.aws import EventLog, PayloadStore
-from hookline.config import parse_config
+from hookline.core.messages import DeliveryTask
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.sinks import Warehouse
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
-from hookline.messages import DeliveryTask
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.integration.conftest import Stack, deploy_with_iam
 
 

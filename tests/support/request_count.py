@@ -82,7 +82,6 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from moto import mock_aws
 
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
-    from hookline.config import parse_config
     from hookline.delivery.claims import RouteClaims
     from hookline.delivery.engine import Delivery, DeliveryDeps
     from hookline.delivery.guards import Guards
@@ -94,6 +93,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
     from hookline.observability import metrics
     from hookline.secrets import SecretResolver
+    from hookline.validation import parse_config
 
     cfg = parse_config({
         "sources": {"shop": {"verify": {"scheme": "github", "secrets": ["env:BENCH_SECRET"]}}},

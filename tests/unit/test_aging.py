@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from hookline.config import OAuth2Config, parse_config
+from hookline.core.config import OAuth2Config
+from hookline.core.oauth import TokenCache
+from hookline.core.outcomes import HttpResult
 from hookline.delivery.enrich import Enricher
-from hookline.delivery.http import HttpResult
-from hookline.delivery.oauth import TokenCache
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 from tests.support.aging import HOURS, LATER, MINUTES, SECONDS, THREADS, Clock, together
 from tests.unit.test_oauth import FakeSession, token
 
@@ -191,7 +192,7 @@ def test_ssm_secret_is_cached_max_age_then_a_rotated_value_is_read(monkeypatch: 
 
 
 def _opened_breaker(clock: Clock, failures: int = 3) -> tuple[Any, Any, Any]:
-    from hookline.config import CircuitBreakerConfig
+    from hookline.core.config import CircuitBreakerConfig
     from hookline.delivery import breaker as brk
     from tests.support.records_store import MemoryRecordsStore
 
@@ -476,7 +477,7 @@ class FakeTimer:
 
 def test_the_request_watchdog_gives_every_call_its_own_budget_on_its_own_thread(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from hookline.delivery import deadline
+    from hookline.core import deadline
 
     FakeTimer.made = []
     monkeypatch.setattr(deadline.threading, "Timer", FakeTimer)
@@ -500,7 +501,7 @@ def test_the_request_watchdog_gives_every_call_its_own_budget_on_its_own_thread(
 
 
 def test_the_request_watchdog_leaves_no_timer_thread_behind_after_many_calls() -> None:
-    from hookline.delivery import deadline
+    from hookline.core import deadline
 
     before = threading.active_count()
     for _ in range(500):
@@ -557,7 +558,7 @@ def test_outgoing_standard_webhooks_signatures_carry_each_sends_time_as_the_rece
     import standardwebhooks.webhooks as sw
     import time_machine
 
-    from hookline.config import DestinationConfig
+    from hookline.core.config import DestinationConfig
     from hookline.delivery.http import HttpSender
     from tests.support.receiver import Receiver
 

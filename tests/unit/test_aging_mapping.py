@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hookline.config import parse_config
+from hookline.validation import parse_config
 from tests.support.aging import HOURS, LATER, MINUTES, SECONDS, THREADS, Clock, together
 
 # ---------------------------------------------------------------- signature timestamp tolerance (ingress/signatures.py)
@@ -24,7 +24,7 @@ def test_a_signed_timestamp_is_accepted_for_its_tolerance_and_refused_after(sche
     import standardwebhooks.webhooks as sw
     import stripe
 
-    from hookline.config import VerifyConfig
+    from hookline.core.config import VerifyConfig
     from hookline.ingress.signatures import SignatureError, verify
 
     signed, body = 1_800_000_000, b'{"id": "evt_1", "type": "charge.succeeded"}'
@@ -85,8 +85,8 @@ def test_every_transform_form_gives_the_same_answer_hours_later_after_failures_a
         tmp_path: Path) -> None:
     import time_machine
 
-    from hookline.expressions import search
-    from hookline.ingress.routing import RouteIndex
+    from hookline.core.expressions import search
+    from hookline.core.routing import RouteIndex
     from hookline.mapping.compiler import MappingError, compile_transform
     from hookline.mapping.urls import compile_url_template
 
@@ -218,8 +218,8 @@ def test_config_reload_sees_each_save_seconds_minutes_and_hours_apart_and_nothin
 
     import yaml
 
-    from hookline.config import load_config
     from hookline.local.reload import ConfigWatcher
+    from hookline.validation import load_config
 
     base: dict[str, Any] = {
         "sources": {"gh": {"verify": {"scheme": "github", "secrets": ["env:GH"]}}},

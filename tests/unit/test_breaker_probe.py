@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from hookline.config import CircuitBreakerConfig
+from hookline.core.config import CircuitBreakerConfig
 from hookline.delivery import breaker as brk
 from tests.support.records_store import MemoryRecordsStore
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from jmespath import parser as jmespath_parser
 
-from hookline import expressions, prevalidated
-from hookline.config import load_config
+from hookline import prevalidated
+from hookline.core import expressions
 from hookline.observability import NoTracer, tracing_enabled
+from hookline.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hookline.yaml"
@@ -171,7 +172,7 @@ def test_prevalidated_form_loads_the_same_configuration_without_parsing(bundled:
 def test_a_changed_yaml_is_validated_again_not_served_from_a_stale_dump(bundled: Path) -> None:
     prevalidated.dump(bundled)
     bundled.write_text(bundled.read_text() + "\nbogus_key: 1\n")
-    from hookline.errors import ConfigError
+    from hookline.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="bogus_key"):
         load_config(bundled)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hookline.config import load_config, parse_config
-from hookline.errors import ConfigError
+from hookline.core.errors import ConfigError
+from hookline.validation import load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

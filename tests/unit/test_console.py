@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from hookline.config import parse_config
 from hookline.console import Backend, create_app
 from hookline.console.backend import Access, probe_write_access
 from hookline.console.charts import bucket_counts, stacked_bars
 from hookline.console.pages.destinations import destination_views
 from hookline.operations.report import EventRow
 from hookline.operations.stack import StackInfo
+from hookline.validation import parse_config
 
 NOW = 1_800_000_000.0
 

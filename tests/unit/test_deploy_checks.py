@@ -16,7 +16,7 @@ import yaml
 
 from hookline.cli import main
 from hookline.commands.validate import deploy_problems
-from hookline.config import parse_config
+from hookline.validation import parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "hookline.yaml"

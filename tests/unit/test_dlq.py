@@ -10,8 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from hookline import cli
-from hookline.config import parse_config
-from hookline.messages import DeliveryTask
+from hookline.core.messages import DeliveryTask
 from hookline.operations.dlq import (
     ALREADY_DELIVERED,
     FAILED,
@@ -34,6 +33,7 @@ from hookline.operations.dlq import (
 )
 from hookline.operations.dlq_queue import DeadLetterQueue
 from hookline.operations.stack import StackInfo
+from hookline.validation import parse_config
 
 
 def task(event_id: str = "evt-1", route: str = "A", body: dict | None = None, **kw: Any) -> DeliveryTask:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hookline.config import parse_config
-from hookline.delivery.http import HttpResult
-from hookline.messages import DeliveryTask
+from hookline.core.messages import DeliveryTask
+from hookline.core.outcomes import HttpResult
 from hookline.operations.dlq import DlqEntry, preview_mapping
+from hookline.validation import parse_config
 
 CONFIG = parse_config({
     "sources": {"shop": {"verify": {"scheme": "github", "secrets": ["env:X"]}}},

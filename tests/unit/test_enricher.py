@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from hookline.config import parse_config
+from hookline.core.outcomes import HttpResult
 from hookline.delivery.enrich import Enricher, EnrichFailed
-from hookline.delivery.http import HttpResult
+from hookline.validation import parse_config
 
 
 class Fetch:
@@ -120,7 +120,7 @@ def test_a_path_value_stays_in_its_segment(template: str, body: dict[str, Any], 
 
 
 def test_a_literal_dot_segment_in_a_path_is_a_configuration_problem() -> None:
-    from hookline.errors import ConfigError
+    from hookline.core.errors import ConfigError
 
     with pytest.raises(ConfigError) as e:
         setup([{"name": "c", "destination": "crm", "path": "/a/../{body.email}"}])

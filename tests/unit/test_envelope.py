@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hookline.ingress.envelope import BodyParseError, build_envelope, format_timestamp, parse_body
+from hookline.core.envelope import BodyParseError, build_envelope, format_timestamp, parse_body
 
 # ---------------------------------------------------------------- json
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from hookline.ingress.envelope import MAX_XML_DEPTH, MAX_XML_ELEMENTS, BodyParseError, parse_body
+from hookline.core.envelope import MAX_XML_DEPTH, MAX_XML_ELEMENTS, BodyParseError, parse_body
 
 
 def nested(depth: int) -> bytes:

@@ -19,11 +19,11 @@ from types import ModuleType
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, SqsModel
 
-from hookline.config import load_config
+from hookline.core.messages import DeliveryTask
 from hookline.local.cfn import load_template
 from hookline.local.envfile import parse_env_file
 from hookline.local.shapes import shape_problem
-from hookline.messages import DeliveryTask
+from hookline.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl
 import pytest
 from defusedxml import ElementTree
 
-from hookline.config import parse_config
-from hookline.errors import ConfigError
+from hookline.core.errors import ConfigError
 from hookline.mapping.compiler import compile_transform
 from hookline.mapping.formats import FormatError, serialize
+from hookline.validation import parse_config
 
 ORDER = {"order_id": 1001, "customer": {"email": "ada@example.com", "name": "Ada, \"the\" first"},
          "paid": True, "note": None, "total": 25.0,

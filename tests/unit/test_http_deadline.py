@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from hookline.config import DestinationConfig
-from hookline.delivery import outcomes
+from hookline.core import outcomes
+from hookline.core.config import DestinationConfig
+from hookline.core.oauth import TokenCache, TokenError
 from hookline.delivery.http import HttpSender
-from hookline.delivery.oauth import TokenCache, TokenError
 from hookline.secrets import SecretResolver
 from tests.support.trickle import TrickleServer
 
@@ -68,7 +68,7 @@ def test_a_trickling_token_endpoint_is_cut_off_at_the_budget() -> None:
     token = json.dumps({"access_token": "t", "token_type": "Bearer"}).encode()
     with TrickleServer(head=head(length=len(token)), body=token, interval=0.3) as idp:
         cache = TokenCache(SecretResolver(environ={"CS": "x"}), timeout_seconds=10)
-        from hookline.config import OAuth2Config
+        from hookline.core.config import OAuth2Config
 
         cfg = OAuth2Config(token_url=f"{idp.url}/token", client_id="c", client_secret="env:CS")
         t0 = time.monotonic()
@@ -82,7 +82,7 @@ def test_a_huge_token_response_is_refused_without_reading_it_all() -> None:
     with TrickleServer(head=head(length=len(big)), body=b"", interval=0) as idp:
         idp.head = head(length=len(big)) + big
         cache = TokenCache(SecretResolver(environ={"CS": "x"}))
-        from hookline.config import OAuth2Config
+        from hookline.core.config import OAuth2Config
 
         cfg = OAuth2Config(token_url=f"{idp.url}/token", client_id="c", client_secret="env:CS")
         with pytest.raises(TokenError, match="larger than"):

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from hookline.config import parse_config
-from hookline.ingress.envelope import MAX_JSON_DEPTH, BodyParseError, parse_body
+from hookline.core.envelope import MAX_JSON_DEPTH, BodyParseError, parse_body
+from hookline.core.messages import DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
-from hookline.messages import DeliveryTask
 from hookline.operations.dlq import REDACTED, DlqEntry, entry_payload, pretty_json, redact, redact_text
 from hookline.operations.redaction import PRETTY_DEPTH
 from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
 
 SECRET = "rejections-test-secret"
 CONFIG = {

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from hookline.commands.send import build_request, target_url
-from hookline.config import parse_config
 from hookline.ingress.signatures import verify
 from hookline.local.console import Console
 from hookline.local.demo_crm import describe
 from hookline.local.envfile import EnvFileError, default_env_file, load_env_file, parse_env_file
 from hookline.local.gateway import Exchange, Route
 from hookline.local.poller import BatchResult
+from hookline.validation import parse_config
 
 
 def test_env_file_parsing(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from hookline.config import load_config, parse_config
 from hookline.local.reload import ConfigWatcher, config_changes
+from hookline.validation import load_config, parse_config
 
 BASE: dict[str, Any] = {
     "sources": {"github": {"verify": {"scheme": "github", "secrets": ["env:GH"]}}},
@@ -77,7 +77,7 @@ def test_the_watcher_notices_a_save_by_itself(tmp_path: Path) -> None:
 
 def test_a_rejected_reload_says_each_problem_and_its_fix_once(tmp_path: Path) -> None:
     from hookline.commands.validate import template_problems
-    from hookline.errors import ConfigError
+    from hookline.core.errors import ConfigError
 
     template = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -102,7 +102,7 @@ def test_a_rejected_reload_says_each_problem_and_its_fix_once(tmp_path: Path) ->
 
 
 def test_the_same_problem_found_twice_is_said_once(tmp_path: Path) -> None:
-    from hookline.errors import ConfigError, Problem
+    from hookline.core.errors import ConfigError, Problem
 
     path = tmp_path / "hookline.yaml"
     path.write_text(yaml.safe_dump(BASE))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hookline.ingress.envelope import build_envelope, parse_body
+from hookline.core.envelope import build_envelope, parse_body
 from hookline.mapping.compiler import MappingError, MappingSpecError, Transform, compile_transform, render
 
 GITHUB_ISSUES = {

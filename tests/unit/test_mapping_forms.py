@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hookline.ingress.envelope import build_envelope
+from hookline.core.envelope import build_envelope
 from hookline.mapping.compiler import MappingError, MappingSpecError, compile_transform, render
 
 PAYMENT = {

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from hookline.config import OAuth2Config
-from hookline.delivery.oauth import TokenCache, TokenError
+from hookline.core.config import OAuth2Config
+from hookline.core.oauth import TokenCache, TokenError
 from hookline.secrets import SecretResolver
 
 CLIENT_SECRET = "cs-very-secret-value"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hookline.delivery import outcomes
-from hookline.delivery.outcomes import Verdict, classify, classify_error, classify_status
+from hookline.core import outcomes
+from hookline.core.outcomes import Verdict, classify, classify_error, classify_status
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])

@@ -28,10 +28,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hookline.config import VerifyConfig, parse_config
-from hookline.ingress.envelope import FORMATS, BodyParseError, build_envelope, parse_body
+from hookline.core.config import VerifyConfig
+from hookline.core.envelope import FORMATS, BodyParseError, build_envelope, parse_body
 from hookline.ingress.signatures import SignatureError, verify
 from hookline.mapping.compiler import MappingError, compile_transform
+from hookline.validation import parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_790_000_000

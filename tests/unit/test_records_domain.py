@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from hookline.config import CircuitBreakerConfig, parse_config
+from hookline.core import fanout
+from hookline.core.config import CircuitBreakerConfig
+from hookline.core.errors import ConfigError
+from hookline.core.messages import DeliveryTask
 from hookline.delivery import breaker as brk
 from hookline.delivery import deferral, limits, ordering, retry, stale
-from hookline.errors import ConfigError
-from hookline.messages import DeliveryTask
+from hookline.validation import parse_config
 from tests.support.records_store import MemoryRecordsStore
 
 
@@ -280,13 +282,13 @@ def test_while_one_version_is_in_flight_another_waits_then_is_judged() -> None:
 
 
 def test_group_ids_are_route_and_key_or_a_hash_when_not_a_valid_group_id() -> None:
-    assert ordering.group_id("crm", "cus_1", "e1") == "crm#cus_1"
-    assert ordering.group_id("crm", None, "e1") == "crm#~e1"
-    long = ordering.group_id("crm", "x" * 300, "e1")
-    assert len(long) <= 128 and long.startswith("crm#") and long == ordering.group_id("crm", "x" * 300, "e2")
-    assert ordering.group_id("crm", "naïve key", "e") != ordering.group_id("crm", "naive key", "e")
-    assert ordering.record_key("body.id", {"body": {"id": 42}}) == "42"
-    assert ordering.record_key("body.id", {"body": {}}) is None
+    assert fanout.group_id("crm", "cus_1", "e1") == "crm#cus_1"
+    assert fanout.group_id("crm", None, "e1") == "crm#~e1"
+    long = fanout.group_id("crm", "x" * 300, "e1")
+    assert len(long) <= 128 and long.startswith("crm#") and long == fanout.group_id("crm", "x" * 300, "e2")
+    assert fanout.group_id("crm", "naïve key", "e") != fanout.group_id("crm", "naive key", "e")
+    assert fanout.record_key("body.id", {"body": {"id": 42}}) == "42"
+    assert fanout.record_key("body.id", {"body": {}}) is None
 
 
 class Rec:
@@ -362,8 +364,8 @@ def test_validate_names_the_template_resources_the_records_options_need(tmp_path
 
 def test_ordered_tasks_are_sent_within_sqs_batch_byte_limit() -> None:
     # Given five 100 KiB tasks for the FIFO queue (3 of them would pass SQS's 256 KiB per call)
+    from hookline.core.messages import DeliveryTask
     from hookline.delivery.ordering import FifoPublisher
-    from hookline.messages import DeliveryTask
 
     class Sqs:
         def __init__(self) -> None:

@@ -10,8 +10,8 @@ import jmespath
 import pytest
 from jmespath import parser as jmespath_parser
 
-from hookline.config import parse_config
-from hookline.ingress.routing import RouteIndex
+from hookline.core.routing import RouteIndex
+from hookline.validation import parse_config
 
 WHENS = [
     None,

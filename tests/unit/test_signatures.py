@@ -13,15 +13,9 @@ import pytest
 import standardwebhooks.webhooks as sw
 import stripe
 
-from hookline.config import VerifyConfig
-from hookline.ingress.signatures import (
-    SignatureError,
-    event_id,
-    event_type,
-    sign,
-    sign_standard_webhooks,
-    verify,
-)
+from hookline.core.config import VerifyConfig
+from hookline.core.signing import sign_standard_webhooks
+from hookline.ingress.signatures import SignatureError, event_id, event_type, sign, verify
 
 NOW = 1_700_000_000
 BODY = b'{"id": "evt_1", "type": "thing.created", "data": {"n": 1}}'

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from hookline.config import parse_config
+from hookline.core.errors import ConfigError
 from hookline.delivery.warehouse import Coalescer, PutResult, ndjson_line, s3_key
-from hookline.errors import ConfigError
 from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 from hookline.sync.runner import every_seconds, max_watermark, record_identity
+from hookline.validation import parse_config
 
 
 def sync_cfg(**sync: Any) -> Any:
@@ -135,8 +135,7 @@ def test_destination_types_need_their_keys() -> None:
 
 
 def test_send_message_batches_keep_to_ten_entries_and_the_byte_limit() -> None:
-    from hookline.aws import batches
-    from hookline.messages import DeliveryTask
+    from hookline.core.messages import DeliveryTask, batches
 
     def task(i: int, size: int) -> DeliveryTask:
         return DeliveryTask(event_id=f"e{i}", source="s", route="r", received_at=1.0, body="x" * size)

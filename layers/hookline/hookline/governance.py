@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from hookline.config import HooklineConfig, RouteConfig
-from hookline.errors import Problem
+from hookline.core.config import HooklineConfig, RouteConfig
+from hookline.core.errors import Problem
 
 
 def written_fields(route: RouteConfig) -> list[str]:

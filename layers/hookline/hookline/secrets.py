@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hookline.errors import SecretResolutionError
+from hookline.core.errors import SecretResolutionError
 
 HEADER_SECRET = re.compile(r"\{secret:([^}]+)\}")
 DEFAULT_MAX_AGE = 300

@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from hookline.config import HooklineConfig, load_config
+from hookline.core.config import HooklineConfig
 from hookline.settings import Settings
+from hookline.validation import load_config
 
 
 class Services:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from hookline.messages import DeliveryTask
+from hookline.core.messages import DeliveryTask
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit (a re-enqueued deferral)
 MAX_HOLD_DELAY_SECONDS = 300  # held events look again at least every 5 minutes: drain soon after recovery

@@ -42,7 +42,7 @@ blocking work runs on a bounded thread pool, so a batch of ten to a slow destina
 about one round trip. Metrics are emitted from the event loop's thread only; logs carry
 event_id and route as per-call `extra` (Logger keys are process-global, threads share them).
 
-DLQ message: delivery/dead_letters.py.
+DLQ message: core/dlq.py.
 """
 
 from __future__ import annotations
@@ -71,11 +71,14 @@ from pydantic import ValidationError
 
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
-from hookline.config import HooklineConfig, RouteConfig
-from hookline.delivery import dead_letters, deferral, guards, ordering, outcomes, retry
+from hookline.core import dlq, outcomes
+from hookline.core.config import HooklineConfig, RouteConfig
+from hookline.core.messages import DeliveryTask
+from hookline.core.outcomes import HttpResult, truncate
+from hookline.delivery import deferral, guards, ordering, retry
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
-from hookline.delivery.http import HttpResult, HttpSender, idempotency_key, truncate
+from hookline.delivery.http import HttpSender, idempotency_key
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
 from hookline.delivery.results import (
     ALREADY_DEAD,
@@ -87,7 +90,6 @@ from hookline.delivery.results import (
     RecordResult,
     observe,
 )
-from hookline.messages import DeliveryTask
 from hookline.observability import count, logger
 from hookline.secrets import SecretResolver
 
@@ -477,15 +479,15 @@ class Delivery:
         first = self._first_attempt_at(ctx)
         dead = deferral.dead_letter_task(task, ctx.attempt)
         enriched = None
-        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= dead_letters.MAX_MAPPED_BODY_ATTR_BYTES:
+        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= dlq.MAX_MAPPED_BODY_ATTR_BYTES:
             enriched = ctx.enriched
         body = dead.model_copy(update={"enriched": enriched}).model_dump_json(exclude_none=True)
-        attrs = dead_letters.dlq_attributes(
+        attrs = dlq.dlq_attributes(
             route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
             last_error=error, attempts=ctx.attempt, first_attempt_at=first,
             last_attempt_at=http.started_at if http else ctx.started,
         )
-        attrs = dead_letters.with_mapped_body(attrs, body, mapped_text)
+        attrs = dlq.with_mapped_body(attrs, body, mapped_text)
         # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=body, MessageAttributes=attrs)
         # Only now, naming the message: handed back after this (its acknowledgement lost), it is not
@@ -500,7 +502,7 @@ class Delivery:
         where = ".".join(str(p) for p in first["loc"]) if first else ""
         error = truncate(f"not a DeliveryTask: {where + ': ' if where else ''}{first['msg'] if first else exc}")
         now = self.deps.clock()
-        attrs = dead_letters.dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
+        attrs = dlq.dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
                                             first_attempt_at=_first_receive(record, now), last_attempt_at=now)
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=record.body or "{}",
                                    MessageAttributes=attrs)

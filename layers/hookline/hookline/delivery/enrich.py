@@ -38,11 +38,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hookline.errors import Problem
+from hookline.core.errors import Problem
 
 if TYPE_CHECKING:
-    from hookline.config import DestinationConfig, EnrichConfig, HooklineConfig, RouteConfig
-    from hookline.delivery.http import HttpResult
+    from hookline.core.config import DestinationConfig, EnrichConfig, HooklineConfig, RouteConfig
+    from hookline.core.outcomes import HttpResult
 
 __all__ = ["EnrichFailed", "EnrichResponse", "Enricher", "enrich_problems", "sender_fetch"]
 

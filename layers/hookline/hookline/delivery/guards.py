@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookline.core.fanout import record_key
 from hookline.delivery import breaker as brk
 from hookline.delivery import stale
 from hookline.delivery.limits import ConcurrencyLimiter, Deferred, Lease, RateLimiter
-from hookline.delivery.ordering import record_key
 
 STALE, DEFER, HOLD, DOWN = "stale", "defer", "hold", "destination_down"
 

@@ -34,48 +34,24 @@ from dataclasses import dataclass, field
 import requests
 
 from hookline import __version__
-from hookline.config import DestinationConfig
-from hookline.delivery import outcomes
-from hookline.delivery.deadline import limit as deadline_limit
-from hookline.delivery.deadline import session as deadline_session
-from hookline.delivery.oauth import TokenCache, TokenError
-from hookline.delivery.outcomes import Outcome
-from hookline.errors import SecretResolutionError
-from hookline.ingress.signatures import sign_standard_webhooks
+from hookline.core import outcomes
+from hookline.core.config import DestinationConfig
+from hookline.core.deadline import limit as deadline_limit
+from hookline.core.deadline import session as deadline_session
+from hookline.core.errors import SecretResolutionError
+from hookline.core.oauth import TokenCache, TokenError
+from hookline.core.outcomes import HttpResult, truncate
+from hookline.core.signing import sign_standard_webhooks
 from hookline.secrets import HEADER_SECRET, SecretResolver, scrub
 
 USER_AGENT = f"hookline/{__version__}"
 IDEMPOTENCY_KEY = "Idempotency-Key"
-MAX_ERROR_CHARS = 500
 MAX_RESPONSE_BYTES = 64 * 1024
 MIN_REQUEST_SECONDS = 0.5  # less time than this left in the invocation: do not start a request
 
 
 def idempotency_key(event_id: str, route: str) -> str:
     return f"{event_id}:{route}"
-
-
-def truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    text = " ".join(text.split())  # one line: DLQ attributes and log fields stay readable
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    """One delivery attempt (including an OAuth2 refresh-and-resend, which counts as one)."""
-
-    started_at: float                 # wall clock, epoch seconds
-    latency_ms: float                 # time spent in HTTP round trips to the destination
-    status_code: int | None = None    # None: no response (see error_kind)
-    error: str | None = None          # safe to log and store: no secrets, <= 500 chars
-    error_kind: str | None = None     # outcomes.TIMEOUT, CONNECTION, INVALID_REQUEST, OAUTH, SECRET
-    retry_after: str | None = None    # the response's Retry-After header, verbatim
-    requests_made: int = 0
-    body: bytes | None = field(default=None, repr=False)  # the response, up to 64 KiB (enrichment reads it)
-
-    @property
-    def outcome(self) -> Outcome:
-        return outcomes.classify(self.status_code, self.error_kind)
 
 
 @dataclass

@@ -16,11 +16,11 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hookline.aws import PayloadStore
-from hookline.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
-from hookline.delivery import outcomes
-from hookline.delivery.http import truncate
-from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
-from hookline.messages import DeliveryTask
+from hookline.core import outcomes
+from hookline.core.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
+from hookline.core.envelope import BodyParseError, build_envelope, parse_body
+from hookline.core.messages import DeliveryTask
+from hookline.core.outcomes import truncate
 
 MAX_SCHEMA_ERRORS = 5
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.delivery import deferral, guards, ordering, outcomes, retry
+from hookline.core import outcomes
+from hookline.delivery import deferral, guards, ordering, retry
 from hookline.delivery.results import DEFERRED, HELD, STALE, SUPERSEDED, RecordResult
 from hookline.observability import logger
 

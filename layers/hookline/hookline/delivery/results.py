@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from hookline.delivery import outcomes
+from hookline.core import outcomes
 from hookline.observability import count, logger, metrics
 
 # Record statuses (also the event log's, except in_progress which is not recorded).

@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.config import DestinationConfig
-from hookline.delivery import outcomes
-from hookline.delivery.http import HttpResult, truncate
+from hookline.core import outcomes
+from hookline.core.config import DestinationConfig
+from hookline.core.outcomes import HttpResult, truncate
 from hookline.delivery.warehouse import Coalescer, PutResult, ndjson_line, s3_key
 
 # Errors no retry can fix: the stream or bucket is not there, or the role may not write to it.

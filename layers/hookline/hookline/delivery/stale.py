@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from hookline.expressions import search as expr_search
+from hookline.core.expressions import search as expr_search
 
 CLAIM_MARGIN_SECONDS = 30.0
 BUSY_WAIT_SECONDS = 3.0  # in-process wait for another delivery of the same key, before deferring

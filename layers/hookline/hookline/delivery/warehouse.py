@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hookline.config import DestinationConfig
-from hookline.errors import Problem
+from hookline.core.config import DestinationConfig
+from hookline.core.errors import Problem
 
 FIREHOSE_MAX_RECORDS = 500  # PutRecordBatch limits
 FIREHOSE_MAX_BYTES = 4 * 1024 * 1024

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import re
 import time
 import uuid
@@ -22,8 +21,19 @@ from typing import TYPE_CHECKING, Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from hookline.core.signing import (
+    SW_ID,
+    SW_SIGNATURE,
+    SW_TIMESTAMP,
+    any_match,
+    body_digest,
+    mac,
+    sign_standard_webhooks,
+    standard_webhooks_key,
+)
+
 if TYPE_CHECKING:
-    from hookline.config import VerifyConfig
+    from hookline.core.config import VerifyConfig
 
 GITHUB_SIGNATURE = "X-Hub-Signature-256"
 GITHUB_DELIVERY = "X-GitHub-Delivery"
@@ -33,7 +43,6 @@ SHOPIFY_HMAC = "X-Shopify-Hmac-Sha256"
 SHOPIFY_EVENT_ID = "X-Shopify-Event-Id"
 SHOPIFY_WEBHOOK_ID = "X-Shopify-Webhook-Id"
 SHOPIFY_TOPIC = "X-Shopify-Topic"
-SW_ID, SW_TIMESTAMP, SW_SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
 
 # Event ids key DynamoDB items and appear in the Idempotency-Key header: keep them short
 # and printable; anything else is replaced by its hash (still stable, still unique).
@@ -53,10 +62,6 @@ class SourceMisconfigured(SignatureError):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _mac(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, hashlib.sha256).digest()
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -101,24 +106,10 @@ def _utf8_keys(secrets: list[str]) -> list[bytes]:
     return [s.encode() for s in secrets if s]
 
 
-def _standard_webhooks_key(secret: str) -> bytes | None:
-    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional; padding too)."""
-    text = secret.removeprefix("whsec_").rstrip("=")
-    try:
-        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return key or None
-
-
 def _require_match(expected: list[bytes], given: list[bytes], header: str) -> None:
     if not expected:
         raise SourceMisconfigured("no usable secret is configured for this source")
-    matched = False
-    for e in expected:
-        for g in given:
-            matched |= hmac.compare_digest(e, g)
-    if not matched:
+    if not any_match(expected, given):
         raise SignatureError(f"signature does not match ({header})")
 
 
@@ -132,7 +123,7 @@ def _verify_github(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], bod
     sig = _unhex(hexsig) if algo.lower() == "sha256" else None
     if sig is None:
         raise SignatureError(f"malformed {GITHUB_SIGNATURE} header: expected sha256=<hex>")
-    _require_match([_mac(k, body) for k in _utf8_keys(secrets)], [sig], GITHUB_SIGNATURE)
+    _require_match([mac(k, body) for k in _utf8_keys(secrets)], [sig], GITHUB_SIGNATURE)
 
 
 def _verify_stripe(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
@@ -157,7 +148,7 @@ def _verify_stripe(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], bod
         raise malformed
     ts = int(stamps[0])
     signed = f"{ts}.".encode() + body
-    _require_match([_mac(k, signed) for k in _utf8_keys(secrets)], sigs, STRIPE_SIGNATURE)
+    _require_match([mac(k, signed) for k in _utf8_keys(secrets)], sigs, STRIPE_SIGNATURE)
     _within_tolerance(ts, cfg.tolerance_seconds, now, STRIPE_SIGNATURE)
 
 
@@ -166,7 +157,7 @@ def _verify_shopify(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], bo
     sig = _unb64(_header(h, SHOPIFY_HMAC))
     if sig is None:
         raise SignatureError(f"malformed {SHOPIFY_HMAC} header: expected base64 of a SHA-256 HMAC")
-    _require_match([_mac(k, body) for k in _utf8_keys(secrets)], [sig], SHOPIFY_HMAC)
+    _require_match([mac(k, body) for k in _utf8_keys(secrets)], [sig], SHOPIFY_HMAC)
 
 
 def _verify_standard_webhooks(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
@@ -187,8 +178,8 @@ def _verify_standard_webhooks(cfg: VerifyConfig, secrets: list[str], h: dict[str
     if not sigs:
         raise SignatureError(f"{SW_SIGNATURE} header has no v1 signature (v1,<base64>)")
     signed = f"{msg_id}.{ts}.".encode() + body
-    keys = [k for k in map(_standard_webhooks_key, secrets) if k]
-    _require_match([_mac(k, signed) for k in keys], sigs, SW_SIGNATURE)
+    keys = [k for k in map(standard_webhooks_key, secrets) if k]
+    _require_match([mac(k, signed) for k in keys], sigs, SW_SIGNATURE)
     _within_tolerance(ts, cfg.tolerance_seconds, now, SW_TIMESTAMP)
 
 
@@ -205,7 +196,7 @@ def _verify_hmac(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body:
     sig = _unhex(encoded) if cfg.encoding == "hex" else _unb64(encoded)
     if sig is None:
         raise SignatureError(f"malformed {cfg.header} header: expected {expected_form}")
-    _require_match([_mac(k, body) for k in _utf8_keys(secrets)], [sig], cfg.header)
+    _require_match([mac(k, body) for k in _utf8_keys(secrets)], [sig], cfg.header)
 
 
 _VERIFIERS = {
@@ -284,10 +275,6 @@ def event_id(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes, 
     return identify(verify_cfg, headers, body, parsed_body)[0]
 
 
-def body_digest(body: bytes) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
 def timestamped(verify_cfg: VerifyConfig) -> bool:
     """The signed bytes include a timestamp checked against `tolerance_seconds`: a capture expires."""
     return verify_cfg.scheme in ("stripe", "standard-webhooks")
@@ -316,15 +303,6 @@ def event_type(verify_cfg: VerifyConfig, headers: Mapping[str, str], parsed_body
 # ---------------------------------------------------------------- signing (senders, tests, delivery)
 
 
-def sign_standard_webhooks(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """Standard Webhooks headers for `body`; `secret` is `whsec_<base64>` (prefix optional)."""
-    key = _standard_webhooks_key(secret)
-    if key is None:
-        raise ValueError("standard-webhooks secret must be whsec_<base64> (non-empty key)")
-    signature = base64.b64encode(_mac(key, f"{msg_id}.{timestamp}.".encode() + body)).decode()
-    return {SW_ID: msg_id, SW_TIMESTAMP: str(timestamp), SW_SIGNATURE: f"v1,{signature}"}
-
-
 def sign(verify_cfg: VerifyConfig, secret: str, body: bytes, *, now: float | None = None,
          msg_id: str | None = None) -> dict[str, str]:
     """The headers a sender of `verify_cfg.scheme` would attach to `body`."""
@@ -335,13 +313,13 @@ def sign(verify_cfg: VerifyConfig, secret: str, body: bytes, *, now: float | Non
     scheme = verify_cfg.scheme
     headers: dict[str, str]
     if scheme == "github":
-        headers = {GITHUB_SIGNATURE: "sha256=" + _mac(key, body).hex()}
+        headers = {GITHUB_SIGNATURE: "sha256=" + mac(key, body).hex()}
         if msg_id:
             headers[GITHUB_DELIVERY] = msg_id
     elif scheme == "stripe":
-        headers = {STRIPE_SIGNATURE: f"t={ts},v1={_mac(key, f'{ts}.'.encode() + body).hex()}"}
+        headers = {STRIPE_SIGNATURE: f"t={ts},v1={mac(key, f'{ts}.'.encode() + body).hex()}"}
     elif scheme == "shopify":
-        headers = {SHOPIFY_HMAC: base64.b64encode(_mac(key, body)).decode()}
+        headers = {SHOPIFY_HMAC: base64.b64encode(mac(key, body)).decode()}
         if msg_id:
             headers[SHOPIFY_WEBHOOK_ID] = msg_id
     elif scheme == "standard-webhooks":
@@ -349,7 +327,7 @@ def sign(verify_cfg: VerifyConfig, secret: str, body: bytes, *, now: float | Non
     else:
         if not verify_cfg.header:
             raise ValueError("hmac-sha256 needs verify.header to know where the signature goes")
-        digest = _mac(key, body)
+        digest = mac(key, body)
         encoded = digest.hex() if verify_cfg.encoding == "hex" else base64.b64encode(digest).decode()
         headers = {verify_cfg.header: verify_cfg.prefix + encoded}
     if msg_id and verify_cfg.id_header:

@@ -102,7 +102,7 @@ from typing import Any
 
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, LexerError, ParseError
 
-from hookline.expressions import compile_expression
+from hookline.core.expressions import compile_expression
 from hookline.mapping import templates
 from hookline.mapping.casts import _CASTS, _CastError, _not_json, _preview, _to_datetime, _type_name
 from hookline.mapping.dates import DateOutput, date_output

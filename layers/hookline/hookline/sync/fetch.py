@@ -25,10 +25,10 @@ from typing import Any
 import requests
 
 from hookline import __version__
-from hookline.config import OAuth2Config, SyncConfig
-from hookline.delivery import deadline
-from hookline.delivery.oauth import TokenCache, TokenError
-from hookline.errors import SecretResolutionError
+from hookline.core import deadline
+from hookline.core.config import OAuth2Config, SyncConfig
+from hookline.core.errors import SecretResolutionError
+from hookline.core.oauth import TokenCache, TokenError
 from hookline.secrets import HEADER_SECRET, SecretResolver, scrub
 from hookline.sync.pagination import Request
 

@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlparse
 
 import jmespath
 
-from hookline.config import PaginationConfig, SyncConfig
-from hookline.errors import Problem
-from hookline.expressions import search as expr_search
+from hookline.core.config import PaginationConfig, SyncConfig
+from hookline.core.errors import Problem
+from hookline.core.expressions import search as expr_search
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "cursor": {"param": "cursor"},

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hookline.config import HooklineConfig, SyncConfig
-from hookline.expressions import search as expr_search
+from hookline.core.config import HooklineConfig, SyncConfig
+from hookline.core.expressions import search as expr_search
 from hookline.observability import logger
 from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 

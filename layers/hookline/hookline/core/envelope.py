@@ -45,7 +45,7 @@ from xml.parsers import expat
 import xmltodict
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from hookline.ingress.depth import deeper_than
+from hookline.core.depth import deeper_than
 
 __all__ = ["FORMATS", "MAX_JSON_DEPTH", "BodyParseError", "build_envelope", "format_timestamp", "parse_body"]
 

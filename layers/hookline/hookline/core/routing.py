@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hookline.config import RouteConfig
-from hookline.expressions import compile_expression, evaluate
+from hookline.core.expressions import compile_expression, evaluate
+
+if TYPE_CHECKING:
+    from hookline.core.config import RouteConfig
 
 # AST node types of a plain path: evaluating one never raises and never calls a function.
 _PATH_NODES = frozenset({"field", "subexpression", "index_expression", "index", "current", "identity"})

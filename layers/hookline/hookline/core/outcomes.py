@@ -15,7 +15,7 @@ Dead-letter reasons (the `reason` DLQ message attribute, event-log field and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 # ---------------------------------------------------------------- dead-letter reasons
@@ -97,3 +97,31 @@ def classify(status_code: int | None, error_kind: str | None = None) -> Outcome:
     if error_kind is None:
         raise ValueError("an attempt has either a status code or an error kind")
     return classify_error(error_kind)
+
+
+# ---------------------------------------------------------------- one attempt's result
+
+MAX_ERROR_CHARS = 500
+
+
+def truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    text = " ".join(text.split())  # one line: DLQ attributes and log fields stay readable
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """One delivery attempt (including an OAuth2 refresh-and-resend, which counts as one)."""
+
+    started_at: float                 # wall clock, epoch seconds
+    latency_ms: float                 # time spent in HTTP round trips to the destination
+    status_code: int | None = None    # None: no response (see error_kind)
+    error: str | None = None          # safe to log and store: no secrets, <= 500 chars
+    error_kind: str | None = None     # TIMEOUT, CONNECTION, INVALID_REQUEST, OAUTH, SECRET
+    retry_after: str | None = None    # the response's Retry-After header, verbatim
+    requests_made: int = 0
+    body: bytes | None = field(default=None, repr=False)  # the response, up to 64 KiB (enrichment reads it)
+
+    @property
+    def outcome(self) -> Outcome:
+        return classify(self.status_code, self.error_kind)

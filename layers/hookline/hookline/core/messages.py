@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# DLQ message attributes: what `hookline dlq list` shows without opening the body.
-DLQ_ATTR_ROUTE = "route"
-DLQ_ATTR_SOURCE = "source"
-DLQ_ATTR_EVENT_ID = "event_id"
-DLQ_ATTR_REASON = "reason"
-DLQ_ATTR_STATUS_CODE = "status_code"
-DLQ_ATTR_LAST_ERROR = "last_error"
-DLQ_ATTR_ATTEMPTS = "attempts"
-DLQ_ATTR_FIRST_ATTEMPT = "first_attempt_at"
-DLQ_ATTR_LAST_ATTEMPT = "last_attempt_at"
-# The body the failed attempt sent: `dlq replay --dry-run` compares it with the mapping now.
-DLQ_ATTR_MAPPED_BODY = "mapped_body"
+# SendMessageBatch: at most 10 entries, and the bodies together within 256 KiB (also one message's limit).
+MAX_BATCH_ENTRIES = 10
+MAX_BATCH_BYTES = 256 * 1024
+T = TypeVar("T")
+
+
+def batches(bodies: list[T], body: Callable[[T], str] = str) -> list[list[T]]:
+    """Message bodies (or items carrying one) in order, grouped within SendMessageBatch's entry count
+    and payload size."""
+    out: list[list[T]] = []
+    size = 0
+    for item in bodies:
+        n = len(body(item).encode())
+        if not out or len(out[-1]) >= MAX_BATCH_ENTRIES or size + n > MAX_BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += n
+    return out
 
 
 class DeliveryTask(BaseModel):

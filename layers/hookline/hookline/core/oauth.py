@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
-from hookline.config import OAuth2Config
-from hookline.delivery import deadline
+from hookline.core import deadline
+from hookline.core.config import OAuth2Config
 from hookline.secrets import SecretResolver, scrub
 
 DEFAULT_LIFETIME_SECONDS = 900

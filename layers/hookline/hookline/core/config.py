@@ -1,8 +1,8 @@
-"""The hookline.yaml model and its static checks.
+"""The hookline.yaml model: pydantic classes, their own checks, and the check helpers capabilities share.
 
-Loading never stops at the first mistake: `load_config` gathers every problem (schema
-errors from pydantic plus cross-references, JMESPath, mappings, URLs) so that
-`hookline validate` can list them all at once with the path in the file and a fix.
+This module knows no capability. Checks that need one (transforms compile, a warehouse
+destination is complete, pagination is coherent) live in that capability's `checks.py`;
+`hookline.validation` collects them and owns `load_config` / `parse_config`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from urllib.parse import urlparse
 from jmespath.exceptions import JMESPathError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from hookline.errors import ConfigError, Problem
-from hookline.expressions import compile_expression
+from hookline.core.errors import Problem
+from hookline.core.expressions import compile_expression
+from hookline.core.routing import RouteIndex
 
 SCHEMES = ("github", "stripe", "shopify", "standard-webhooks", "hmac-sha256")
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:/[\w./-]+|secretsmanager:[\w/+=.@:-]+)$")
@@ -32,16 +33,16 @@ SECRET_HINT = "use env:NAME, ssm:/param/name or secretsmanager:secret-id"  # noq
 
 
 
-def _yaml() -> Any:
+def yaml_module() -> Any:
     # Imported when a YAML file is read: Lambda reads the pre-validated JSON form instead.
     import yaml
 
     return yaml
 
 
-def _yaml_load(text: str) -> Any:
+def yaml_load(text: str) -> Any:
     # libyaml's loader: the pure-Python one took most of the load time of a large configuration.
-    yaml = _yaml()
+    yaml = yaml_module()
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # nosec B506 - a SafeLoader (libyaml)
 
 
@@ -289,14 +290,12 @@ class HooklineConfig(_Model):
         return list((route.retry or self.retry).schedule_seconds)
 
     @cached_property
-    def route_index(self) -> Any:
-        """The routes compiled and indexed by source (built by parse_config, once per configuration)."""
-        from hookline.ingress.routing import RouteIndex
-
+    def route_index(self) -> RouteIndex:
+        """The routes compiled and indexed by source (built at load, once per configuration)."""
         return RouteIndex(self.routes)
 
 
-# ---------------------------------------------------------------- loading and checks
+# ---------------------------------------------------------------- checks shared by the capabilities' checks.py
 
 
 def _loc(parts: tuple[Any, ...]) -> str:
@@ -319,7 +318,7 @@ _PYDANTIC_HINTS = {
 _SECRET_ERROR = "not a secret reference"  # noqa: S105 (an error text) # nosec B105
 
 
-def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+def pydantic_problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -331,7 +330,7 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
     return problems
 
 
-def _check_jmespath(expr: str, path: str, problems: list[Problem]) -> None:
+def check_jmespath(expr: str, path: str, problems: list[Problem]) -> None:
     try:
         compile_expression(expr)
     except JMESPathError as e:
@@ -340,13 +339,13 @@ def _check_jmespath(expr: str, path: str, problems: list[Problem]) -> None:
                                 "quote keys with dashes, e.g. headers.\"x-github-event\""))
 
 
-def _check_url(url: str, path: str, problems: list[Problem]) -> None:
+def check_url(url: str, path: str, problems: list[Problem]) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         problems.append(Problem(path, f"not an absolute http(s) URL: {url!r}", "write it as https://host/path"))
 
 
-def _check_headers(headers: dict[str, str], path: str, problems: list[Problem]) -> None:
+def check_headers(headers: dict[str, str], path: str, problems: list[Problem]) -> None:
     for name, value in headers.items():
         for ref in HEADER_SECRET.findall(value):
             if not SECRET_REF.match(ref):
@@ -357,13 +356,13 @@ def _check_headers(headers: dict[str, str], path: str, problems: list[Problem]) 
                                     "write it as e.g. \"Bearer {secret:ssm:/crm/token}\""))
 
 
-def _load_schema(spec: dict[str, Any] | str, base_dir: Path, path: str, problems: list[Problem]) -> None:
+def check_schema(spec: dict[str, Any] | str, base_dir: Path, path: str, problems: list[Problem]) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     if isinstance(spec, str):
         file = (base_dir / spec).resolve()
-        yaml = _yaml()
+        yaml = yaml_module()
         try:
             spec = json.loads(file.read_text()) if file.suffix == ".json" else yaml.safe_load(file.read_text())
         except (OSError, ValueError, yaml.YAMLError) as e:
@@ -376,184 +375,9 @@ def _load_schema(spec: dict[str, Any] | str, base_dir: Path, path: str, problems
         problems.append(Problem(path, f"invalid JSON Schema: {e.message}", "see https://json-schema.org"))
 
 
-def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
-    problems: list[Problem] = []
-    for name, src in cfg.sources.items():
-        p = f"sources.{name}"
-        if not re.match(r"^[A-Za-z0-9_-]+$", name):
-            problems.append(Problem(p, "source names appear in the URL /webhooks/{source}",
-                                    "use letters, digits, '-' and '_' only"))
-        v = src.verify
-        if v.scheme == "hmac-sha256" and not v.header:
-            problems.append(Problem(f"{p}.verify.header", "hmac-sha256 needs the name of the signature header",
-                                    "e.g. header: X-Signature"))
-        for key in ("id_path", "type_path"):
-            expr = getattr(v, key)
-            if expr:
-                _check_jmespath(expr, f"{p}.verify.{key}", problems)
-        if src.schema_ is not None:
-            _load_schema(src.schema_, base_dir, f"{p}.schema", problems)
-    for name, dest in cfg.destinations.items():
-        p = f"destinations.{name}"
-        from hookline.delivery.warehouse import destination_problems
-
-        problems += destination_problems(name, dest)
-        if dest.url is not None:
-            _check_url(dest.url, f"{p}.url", problems)
-        _check_headers(dest.headers, f"{p}.headers", problems)
-        if dest.oauth2:
-            _check_url(dest.oauth2.token_url, f"{p}.oauth2.token_url", problems)
-        if dest.format == "xml":
-            from hookline.mapping.formats import xml_name_problem
-
-            problem = xml_name_problem(dest.xml_root)
-            if problem:
-                problems.append(Problem(f"{p}.xml_root", problem, "e.g. xml_root: Order"))
-    seen: set[str] = set()
-    for i, route in enumerate(cfg.routes):
-        p = f"routes[{i}]"
-        if route.name in seen:
-            problems.append(Problem(f"{p}.name", f"duplicate route name {route.name!r}",
-                                    "route names key the DLQ and Idempotency-Key: make each unique"))
-        seen.add(route.name)
-        if route.source not in cfg.sources:
-            problems.append(Problem(f"{p}.source", f"unknown source {route.source!r}",
-                                    f"define it under sources: (known: {', '.join(sorted(cfg.sources)) or 'none'})"))
-        if route.destination not in cfg.destinations:
-            known = ", ".join(sorted(cfg.destinations)) or "none"
-            problems.append(Problem(f"{p}.destination", f"unknown destination {route.destination!r}",
-                                    f"define it under destinations: (known: {known})"))
-        if route.when:
-            _check_jmespath(route.when, f"{p}.when", problems)
-        if route.enrich:
-            from hookline.delivery.enrich import enrich_problems
-
-            problems += enrich_problems(route, cfg, p, base_dir)
-        if route.transform is not None:
-            from hookline.mapping.compiler import MappingSpecError, compile_transform
-
-            try:
-                compile_transform(route.transform, base_dir)
-            except MappingSpecError as e:
-                for sub, msg in e.problems:
-                    problems.append(Problem(f"{p}.transform{('.' + sub) if sub else ''}", msg,
-                                            "see docs/mapping.md (field mapping)"))
-        if route.schema_ is not None:
-            _load_schema(route.schema_, base_dir, f"{p}.schema", problems)
-        _check_record_options(route, p, problems)
-    for name, sync in cfg.syncs.items():
-        p = f"syncs.{name}"
-        if sync.source not in cfg.sources:
-            problems.append(Problem(f"{p}.source", f"unknown source {sync.source!r}", "define it under sources:"))
-        _check_url(sync.url, f"{p}.url", problems)
-        _check_headers(sync.headers, f"{p}.headers", problems)
-        for key in ("items_path", "id_path", "next_cursor_path", "version_path"):
-            expr = getattr(sync, key)
-            if expr:
-                _check_jmespath(expr, f"{p}.{key}", problems)
-        from hookline.sync.pagination import pagination_problems
-
-        problems += pagination_problems(name, sync)
-        if sync.oauth2:
-            _check_url(sync.oauth2.token_url, f"{p}.oauth2.token_url", problems)
-    from hookline.governance import governance_problems
-
-    problems += governance_problems(cfg)
-    return problems
-
-
-def _check_record_options(route: RouteConfig, p: str, problems: list[Problem]) -> None:
-    for name in ("key", "version"):
-        expr = getattr(route, name)
-        if expr:
-            _check_jmespath(expr, f"{p}.{name}", problems)
-    if not route.key:
-        for name, needs in (("ordered", route.ordered), ("version", route.version)):
-            if needs:
-                problems.append(Problem(f"{p}.{name}", f"{name} needs the record key",
-                                        "add key: EXPR (e.g. key: body.data.object.id)"))
-
-
-def parse_config(data: Any, base_dir: Path | None = None, source: str = "") -> HooklineConfig:
-    """Validate already-parsed YAML; raises ConfigError listing every problem."""
-    if not isinstance(data, dict):
-        raise ConfigError([Problem("", "the file must be a mapping with sources:, destinations:, routes:",
-                                   "see examples/hookline.yaml")], source)
-    from hookline.config_env import expand_urls
-
-    data, env_problems = expand_urls(data)
-    try:
-        cfg = HooklineConfig.model_validate(data)
-    except ValidationError as e:
-        problems = env_problems + _pydantic_problems(e)
-        # Cross-reference checks still run on the parts that did parse, so one pass shows everything.
-        problems += _partial_semantic_problems(data, base_dir or Path.cwd())
-        raise ConfigError(problems, source) from None
-    problems = env_problems + semantic_problems(cfg, base_dir or Path.cwd())
-    if problems:
-        raise ConfigError(problems, source)
-    cfg.route_index  # noqa: B018 - compiled at load, not on the first request
-    return cfg
-
-
-def _partial_semantic_problems(data: dict[str, Any], base_dir: Path) -> list[Problem]:
-    """Semantic checks over a file that failed schema validation: check what can be checked."""
-    problems: list[Problem] = []
-    sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
-    dests = data.get("destinations") if isinstance(data.get("destinations"), dict) else {}
-    for i, route in enumerate(data.get("routes") or []):
-        if not isinstance(route, dict):
-            continue
-        p = f"routes[{i}]"
-        if isinstance(route.get("source"), str) and route["source"] not in sources:
-            problems.append(Problem(f"{p}.source", f"unknown source {route['source']!r}",
-                                    f"define it under sources: (known: {', '.join(sorted(sources)) or 'none'})"))
-        if isinstance(route.get("destination"), str) and route["destination"] not in dests:
-            problems.append(Problem(f"{p}.destination", f"unknown destination {route['destination']!r}",
-                                    f"define it under destinations: (known: {', '.join(sorted(dests)) or 'none'})"))
-        if isinstance(route.get("when"), str):
-            _check_jmespath(route["when"], f"{p}.when", problems)
-        if isinstance(route.get("transform"), dict):
-            from hookline.mapping.compiler import MappingSpecError, compile_transform
-
-            try:
-                compile_transform(route["transform"], base_dir)
-            except MappingSpecError as e:
-                problems += [Problem(f"{p}.transform{('.' + s) if s else ''}", m) for s, m in e.problems]
-    for name, dest in dests.items():
-        if isinstance(dest, dict) and isinstance(dest.get("url"), str):
-            _check_url(dest["url"], f"destinations.{name}.url", problems)
-        if isinstance(dest, dict) and isinstance(dest.get("headers"), dict):
-            _check_headers({str(k): str(v) for k, v in dest["headers"].items()},
-                           f"destinations.{name}.headers", problems)
-    return problems
-
-
-def load_config(path: str | Path) -> HooklineConfig:
-    file = Path(path)
-    try:
-        text = file.read_text()
-    except OSError as e:
-        raise ConfigError([Problem("", f"cannot read {file}: {e.strerror}",
-                                   "pass --config FILE or set HOOKLINE_CONFIG")], str(file)) from None
-    from hookline import prevalidated
-
-    cfg = prevalidated.load(file, text)  # written by `make deploy` next to the bundled file
-    if cfg is not None:
-        return cfg
-    try:
-        data = _yaml_load(text)
-    except _yaml().YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([Problem(where, f"not valid YAML: {getattr(e, 'problem', e)}",
-                                   "check indentation and quoting")], str(file)) from None
-    return parse_config(data, file.parent, str(file))
-
-
 def load_schema(spec: dict[str, Any] | str | None, base_dir: Path) -> dict[str, Any] | None:
     if spec is None or isinstance(spec, dict):
         return spec
     file = base_dir / spec
     text = file.read_text()
-    return json.loads(text) if file.suffix == ".json" else _yaml().safe_load(text)
+    return json.loads(text) if file.suffix == ".json" else yaml_module().safe_load(text)

@@ -37,3 +37,7 @@ class SecretResolutionError(Exception):
     def __init__(self, message: str, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class QueueUnavailable(Exception):
+    """A delivery queue refused or could not take a message: nothing may be reported as queued."""

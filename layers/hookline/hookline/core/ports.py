@@ -1,0 +1,164 @@
+"""The ports: what the capabilities need of the outside world, as `typing.Protocol`s.
+
+Each matches what an existing adapter already offers (named at each class), so the adapters need
+no base class and in-memory fakes can stand in for them in tests. `wiring.Services` returns these
+types. Names here are the roles; the adapters keep theirs (`aws.EventLog` implements
+`ports.EventLog`, `delivery.claims.RouteClaims` implements `ports.ClaimStore`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hookline.core.config import DestinationConfig
+    from hookline.core.messages import DeliveryTask
+    from hookline.core.outcomes import HttpResult
+
+
+class TaskQueue(Protocol):
+    """The delivery queue, as ingress and sync fill it (aws.QueuePublisher)."""
+
+    def publish(self, tasks: list[DeliveryTask]) -> None: ...
+
+
+class OrderedTaskQueue(TaskQueue, Protocol):
+    """The FIFO delivery queue of `ordered: true` routes (delivery.ordering.FifoPublisher)."""
+
+    def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None: ...
+
+
+class QueueClient(Protocol):
+    """The SQS requests delivery makes itself: dead letters, visibility, queue URLs (a boto3 SQS client)."""
+
+    def send_message(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def change_message_visibility(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def get_queue_url(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+class PayloadStore(Protocol):
+    """Bodies too large for a queue message, stored once under a key (aws.PayloadStore)."""
+
+    def put(self, key: str, body: bytes, content_type: str | None = None) -> str: ...
+
+    def get(self, key: str) -> bytes: ...
+
+
+class EventLog(Protocol):
+    """The event log as delivery and the readers see it: attempts per (event, route) (aws.EventLog)."""
+
+    def record_attempt(self, *, event_id: str, route: str, status: str, attempt: dict[str, Any] | None = None,
+                       **fields: Any) -> None: ...
+
+    def get(self, event_id: str) -> list[dict[str, Any]]: ...
+
+    def scan(self) -> Iterator[dict[str, Any]]: ...
+
+
+class EventLogEntries(Protocol):
+    """The event log's `#event` entry as ingress writes it: the conditional write that makes an event
+    "once", its release after a failed queueing, duplicates counted (ingress.records.IngressRecords)."""
+
+    def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
+              queue_by: float, token: str, window_start: float, digest: str | None = None,
+              body_sha256: str | None = None, guard_seconds: float | None = None) -> dict[str, Any] | None: ...
+
+    def release(self, event_id: str, token: str, digest: str | None = None) -> bool: ...
+
+    def count_duplicate(self, event_id: str, queued: bool = False) -> None: ...
+
+    def delivery_started(self, event_id: str, received_at: float) -> bool: ...
+
+
+class ClaimStore(Protocol):
+    """Exactly-once claims of (event, route) beyond Powertools' idempotency record: handing a claim to a
+    re-enqueued copy, and marking it before a dead letter (delivery.claims.RouteClaims, which is also
+    the Powertools persistence layer the engine passes to `idempotent_function`)."""
+
+    def hand_over(self, idempotency_key: str, claimant: Any, until: float,
+                  fields: dict[str, Any] | None = None) -> bool: ...
+
+    def before_dead_letter(self, idempotency_key: str, claimant: Any, until: float,
+                           fields: dict[str, Any]) -> None: ...
+
+
+class RecordsStore(Protocol):
+    """The records table: per-record versions (stale guard), deferral counts, rate and concurrency
+    slots, circuit breakers, each a conditional write (delivery.store.RecordsStore)."""
+
+    def get(self, pk: str, consistent: bool = True) -> dict[str, Any]: ...
+
+    def claim_version(self, route: str, key: str, version: float, event_id: str, until: float,
+                      now: float) -> tuple[bool, dict[str, Any]]: ...
+
+    def commit_version(self, route: str, key: str, version: float, event_id: str, now: float) -> None: ...
+
+    def release_version(self, route: str, key: str, event_id: str) -> None: ...
+
+    def deferrals(self, route: str, event_id: str) -> tuple[int, float | None]: ...
+
+    def add_deferral(self, route: str, event_id: str, held_since: float | None) -> None: ...
+
+    def reserve_rate(self, destination: str, shard: int, known_tat: float | None, new_tat: float,
+                     now: float) -> tuple[bool, float | None]: ...
+
+    def acquire_slot(self, destination: str, slot: int, holder: str, until: float, now: float) -> bool: ...
+
+    def release_slot(self, destination: str, slot: int, holder: str) -> None: ...
+
+    def breaker(self, destination: str) -> dict[str, Any]: ...
+
+    def breakers(self) -> dict[str, dict[str, Any]]: ...
+
+    def record_failure(self, destination: str, now: float) -> dict[str, Any]: ...
+
+    def open_breaker(self, destination: str, now: float, probe_at: float) -> bool: ...
+
+    def claim_probe(self, destination: str, now: float, probe_deadline: float) -> bool: ...
+
+    def probe_failed(self, destination: str, now: float, probe_at: float, probe_event: str | None = None,
+                     probe_tries: int = 0, probe_limit: int = 0) -> None: ...
+
+    def close_breaker(self, destination: str, now: float) -> None: ...
+
+    def reset_failures(self, destination: str) -> None: ...
+
+
+class SyncStateStore(Protocol):
+    """A sync's state (lease, checkpoint, watermark) and the event log entries of pulled records
+    (sync.state.SyncStore)."""
+
+    def get_state(self, name: str) -> dict[str, Any]: ...
+
+    def all_states(self, names: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def acquire(self, name: str, run_id: str, until: float) -> bool: ...
+
+    def save(self, name: str, run_id: str, *, release: bool = False, remove: tuple[str, ...] = (),
+             **fields: Any) -> None: ...
+
+    def lookup(self, event_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def claim(self, item: dict[str, Any], run_id: str, until: float) -> bool: ...
+
+    def write(self, items: list[dict[str, Any]]) -> None: ...
+
+
+class Sender(Protocol):
+    """One delivery attempt to an HTTP destination (delivery.http.HttpSender)."""
+
+    def send(self, dest: DestinationConfig, *, event_id: str, route: str, body: bytes,
+             content_type: str = "application/json", deadline: float | None = None) -> HttpResult: ...
+
+
+class Secrets(Protocol):
+    """Secret references (env:, ssm:, secretsmanager:) resolved to values (secrets.SecretResolver)."""
+
+    def resolve(self, ref: str) -> str: ...
+
+    def resolve_all(self, refs: list[str]) -> list[str]: ...
+
+    def interpolate(self, template: str) -> str: ...
