@@ -64,7 +64,7 @@ checkov-tool: $(CHECKOV)
 # pip-audit needs its vulnerability service (the PyPI JSON API or OSV): when neither answers, say so
 # instead of printing "No known vulnerabilities found" about a check that never ran.
 scan: venv checkov-tool
-	$(BIN)/bandit -q -r layers functions
+	$(BIN)/bandit -q -r layers functions tools
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f template.yaml
 	@# pip-audit's vulnerability data is not reachable from this machine: say how much it could audit, never a bare "no known vulnerabilities".
 	@$(BIN)/pip-audit --skip-editable --progress-spinner off >.pip-audit.txt 2>&1; rc=$$?; \
@@ -177,7 +177,7 @@ deploy: venv sam-tool
 	  echo "  ($(CONFIG) is the local demo: its destinations are on 127.0.0.1 and its secrets env: references)" >&2; \
 	  exit 2; fi
 	$(BIN)/hookline validate --for-deploy $(if $(ALLOW_LOCAL),--allow-local) --config $(CONFIG)
-	$(BIN)/python -m hookline.mapping.bundle $(CONFIG) layers/hookline/hookline/bundled
+	$(BIN)/python -m hookline.operations.bundle $(CONFIG) layers/hookline/hookline/bundled
 	# Validated once here: Lambda loads this JSON form (no YAML, no checks, no JMESPath parse) at cold start.
 	$(BIN)/python -m hookline.prevalidated layers/hookline/hookline/bundled/hookline.yaml
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel

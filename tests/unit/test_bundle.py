@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hookline.mapping.bundle import bundle, main
 from hookline.mapping.compiler import compile_transform
+from hookline.operations.bundle import bundle, main
 
 CONFIG = """\
 sources:

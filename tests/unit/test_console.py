@@ -292,9 +292,10 @@ def test_every_template_and_static_file_is_package_data() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["hookline"]
-    package = root / "layers/hookline/hookline"
-    files = [p.relative_to(package).as_posix() for d in ("console/templates", "console/static")
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "hookline.console"]
+    package = root / "tools/hookline/console"
+    files = [p.relative_to(package).as_posix() for d in ("templates", "static")
              for p in (package / d).iterdir() if p.is_file()]
     assert files and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files), files
 
@@ -350,7 +351,7 @@ def test_pages_load_nothing_from_another_origin() -> None:
     import re
     from pathlib import Path
 
-    console = Path(__file__).resolve().parents[2] / "layers/hookline/hookline/console"
+    console = Path(__file__).resolve().parents[2] / "tools/hookline/console"
     for path in [*(console / "templates").iterdir(), *(console / "static").iterdir()]:
         text = path.read_text()
         text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a namespace name, never fetched

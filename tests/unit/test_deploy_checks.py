@@ -110,7 +110,7 @@ def test_make_deploy_without_config_says_what_to_pass() -> None:
 def test_make_deploy_of_the_demo_stops_at_validation() -> None:
     done = make_deploy(f"CONFIG={DEMO.relative_to(ROOT)}")
     assert done.returncode != 0
-    assert "cannot reach it" in done.stderr and "hookline.mapping.bundle" not in done.stdout
+    assert "cannot reach it" in done.stderr and "hookline.operations.bundle" not in done.stdout
     dry = subprocess.run(["make", "-n", "-o", "venv", "-o", "sam-tool", "deploy", "CONFIG=x.yaml", "ALLOW_LOCAL=1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False).stdout
     assert "validate --for-deploy --allow-local --config x.yaml" in dry

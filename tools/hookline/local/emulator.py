@@ -146,7 +146,7 @@ def template_path(config: Path, explicit: str | None = None) -> Path:
     checkout this package runs from (an editable install)."""
     if explicit:
         return Path(explicit).resolve()
-    checkout = Path(__file__).resolve().parents[4]
+    checkout = Path(__file__).resolve().parents[3]  # tools/hookline/local/emulator.py
     for base in (config.resolve().parent, *config.resolve().parents, Path.cwd(), checkout):
         candidate = base / "template.yaml"
         if candidate.is_file():

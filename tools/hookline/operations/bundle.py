@@ -1,4 +1,4 @@
-"""What `make deploy` puts in the layer beside the configuration: `python -m hookline.mapping.bundle CONFIG DIR`.
+"""What `make deploy` puts in the layer beside the configuration: `python -m hookline.operations.bundle CONFIG DIR`.
 
 The deployed functions read `hookline/bundled/hookline.yaml`, and resolve relative files from its
 folder, exactly as locally from the configuration's folder. So the bundle holds the configuration
@@ -73,7 +73,7 @@ def bundle(config: Path, target: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m hookline.mapping.bundle CONFIG TARGET_DIR", file=sys.stderr)
+        print("usage: python -m hookline.operations.bundle CONFIG TARGET_DIR", file=sys.stderr)
         return 2
     try:
         written = bundle(Path(args[0]), Path(args[1]))
