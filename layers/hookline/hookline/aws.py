@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 
-from hookline.messages import DeliveryTask
+from hookline.core.errors import QueueUnavailable
+from hookline.core.messages import DeliveryTask, batches
 
 EVENT_ITEM = "#event"
 # The replay guard of an event whose id the signature does not cover: (GUARD_PREFIX + digest, GUARD_ITEM).
@@ -31,12 +32,6 @@ def clear_on_delivery(status: str | None, names: dict[str, str]) -> str:
         return ""
     names.update({f"#c{i}": name for i, name in enumerate(CLEARED_BY_DELIVERY)})
     return " REMOVE " + ", ".join(f"#c{i}" for i in range(len(CLEARED_BY_DELIVERY)))
-
-
-# SendMessageBatch: at most 10 entries, and the bodies together within 256 KiB (also one message's limit).
-MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 256 * 1024
-T = TypeVar("T")
 
 
 def _client(service: str, client: Any | None) -> Any:
@@ -79,25 +74,6 @@ class QueuePublisher:
             if failed:
                 codes = ", ".join(f"{f.get('Code')}" for f in failed)
                 raise QueueUnavailable(f"{len(failed)} of {len(chunk)} messages not queued ({codes})")
-
-
-def batches(bodies: list[T], body: Callable[[T], str] = str) -> list[list[T]]:
-    """Message bodies (or items carrying one) in order, grouped within SendMessageBatch's entry count
-    and payload size."""
-    out: list[list[T]] = []
-    size = 0
-    for item in bodies:
-        n = len(body(item).encode())
-        if not out or len(out[-1]) >= MAX_BATCH_ENTRIES or size + n > MAX_BATCH_BYTES:
-            out.append([])
-            size = 0
-        out[-1].append(item)
-        size += n
-    return out
-
-
-class QueueUnavailable(Exception):
-    pass
 
 
 class PayloadStore:

@@ -1,5 +1,9 @@
 """Per-key ordering: `routes[].ordered: true` events travel through an SQS FIFO queue, one group per key.
 
+The producing side (record key, MessageGroupId, deduplication id, which queue a task goes to) is the
+fan-out step, core/fanout.py, shared by ingress and sync; this module holds the FIFO adapter and
+the consuming side.
+
 - Ingress evaluates the route's `key` over the envelope and sends the task to the ordered
   (FIFO) delivery queue with `MessageGroupId = <route>#<key>` and a deduplication id derived
   from `event_id:route` (an ingress retry within 5 minutes is dropped by SQS itself). An event
@@ -18,66 +22,14 @@ Routes without `ordered` keep the standard queue.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from hookline.aws import QueuePublisher, QueueUnavailable, batches
-from hookline.expressions import search as expr_search
-from hookline.messages import DeliveryTask
-
-MAX_GROUP_ID = 128
-_GROUP_SAFE = re.compile(r"^[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+$")
-
-
-def record_key(expr: str | None, envelope: dict[str, Any]) -> str | None:
-    """The route's record key for this envelope, as text (None when the expression finds nothing)."""
-    if not expr:
-        return None
-    try:
-        value = expr_search(expr, envelope)
-    except Exception:  # a runtime type error in the expression: no key, as for a missing field
-        return None
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def group_id(route: str, key: str | None, event_id: str) -> str:
-    """`<route>#<key>`, hashed when it would not be a valid MessageGroupId (128 chars, printable ASCII)."""
-    raw = f"{route}#{key}" if key is not None else f"{route}#~{event_id}"
-    if len(raw) <= MAX_GROUP_ID and _GROUP_SAFE.match(raw):
-        return raw
-    digest = hashlib.sha256(raw.encode()).hexdigest()
-    return f"{route[:MAX_GROUP_ID - 66]}#{digest}"
-
-
-def deduplication_id(event_id: str, route: str) -> str:
-    return hashlib.sha256(f"{event_id}:{route}".encode()).hexdigest()
-
-
-def groups_for(routes: Iterable[Any], envelope: dict[str, Any], event_id: str) -> dict[str, str]:
-    """{route name: MessageGroupId} for the ordered routes among `routes` (RouteConfig)."""
-    return {r.name: group_id(r.name, record_key(r.key, envelope), event_id) for r in routes if r.ordered}
-
-
-def publish(tasks: list[DeliveryTask], group_of: Callable[[DeliveryTask], str | None], publisher: Any,
-            ordered_publisher: Any) -> None:
-    """Each task to its queue: an ordered route's (it has a group) to the FIFO queue in its record's
-    group, the others to the standard queue. Ingress and sync both queue this way."""
-    publisher.publish([t for t in tasks if group_of(t) is None])
-    ordered = [(t, group) for t in tasks if (group := group_of(t)) is not None]
-    if ordered:
-        if ordered_publisher is None:
-            raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL)")
-        ordered_publisher.publish_grouped(ordered)
+from hookline.aws import QueuePublisher
+from hookline.core.errors import QueueUnavailable
+from hookline.core.fanout import deduplication_id
+from hookline.core.messages import DeliveryTask, batches
 
 
 class FifoPublisher(QueuePublisher):

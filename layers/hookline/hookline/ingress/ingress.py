@@ -9,7 +9,6 @@ two leaves a record nobody queued: its copies find that out (Ingress._copy) and 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -19,16 +18,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.aws import MAX_BATCH_BYTES, PayloadStore, QueuePublisher, QueueUnavailable
-from hookline.config import HooklineConfig, RouteConfig
-from hookline.delivery import ordering
-from hookline.errors import SecretResolutionError
+from hookline.core import fanout, ports
+from hookline.core.config import HooklineConfig
+from hookline.core.envelope import BodyParseError, build_envelope, parse_body
+from hookline.core.errors import QueueUnavailable, SecretResolutionError
+from hookline.core.signing import body_digest
 from hookline.ingress import signatures
-from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
-from hookline.ingress.records import RECORD_GONE, EventInFlight, IngressRecords
-from hookline.messages import DeliveryTask
+from hookline.ingress.records import RECORD_GONE, EventInFlight
 from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
-from hookline.secrets import SecretResolver
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
 
@@ -43,10 +40,10 @@ class IngressResponse:
 @dataclass
 class IngressDeps:
     config: HooklineConfig
-    secrets: SecretResolver
-    publisher: QueuePublisher
-    payloads: PayloadStore
-    records: IngressRecords
+    secrets: ports.Secrets
+    publisher: ports.TaskQueue
+    payloads: ports.PayloadStore
+    records: ports.EventLogEntries
     idempotency_window_seconds: int = 7 * 24 * 3600
     # How long the invocation that recorded an event may still be queueing it, when there is no Lambda
     # context to ask (its remaining time is used when there is): copies meanwhile get 409 (unless
@@ -55,17 +52,12 @@ class IngressDeps:
     large_body_threshold: int = 200 * 1024
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
-    ordered_publisher: Any = None  # delivery.ordering.FifoPublisher: `ordered: true` routes
+    ordered_publisher: ports.OrderedTaskQueue | None = None  # `ordered: true` routes (FIFO queue)
 
 
 def _error(status: int, message: str, reason: str) -> IngressResponse:
     count("Rejected", reason=reason)
     return IngressResponse(status, {"error": message})
-
-
-def filter_failed(route: RouteConfig, error: Exception) -> None:
-    """`RouteIndex.matching`'s on_error: a runtime type error in a filter skips the route and is logged."""
-    logger.warning("route filter failed; route skipped", extra={"route": route.name, "error": str(error)})
 
 
 class Ingress:
@@ -113,7 +105,7 @@ class Ingress:
         # bytes, which a replay cannot change. The sender's own redeliveries carry the same bytes, so they
         # stay duplicates.
         guarded = not id_signed or not signatures.timestamped(src.verify)
-        dedupe_key = signatures.body_digest(body) if guarded else None
+        dedupe_key = body_digest(body) if guarded else None
         return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
                            dedupe_key=dedupe_key, context=context)
 
@@ -123,21 +115,20 @@ class Ingress:
         queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
         The event id is "once" within the idempotency window; with `dedupe_key` (the digest of the signed
-        bytes, `signatures.body_digest(body)`, when the signature does not cover the id or carries no
+        bytes, `body_digest(body)`, when the signature does not cover the id or carries no
         timestamp) those bytes are "once" too, for the source's `replay_guard_days` when its signature
         carries no timestamp.
         """
         deps = self.deps
-        digest = dedupe_key or signatures.body_digest(body)
+        digest = dedupe_key or body_digest(body)
         src = deps.config.sources.get(source)
         guard_days = src.replay_guard_days if src is not None and not signatures.timestamped(src.verify) else 0
         logger.set_correlation_id(event_id)
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
                                   type=event_type, body=parsed)
-        matched = deps.config.route_index.matching(source, envelope, on_error=filter_failed)
-        routes = [r.name for r in matched]
-        groups = ordering.groups_for(matched, envelope, event_id)  # {route: MessageGroupId}, ordered routes
+        matched = fanout.match(deps.config, envelope)
+        routes, groups = matched.routes, matched.groups  # groups: {route: MessageGroupId}, ordered routes
         token = token_hex(8)
         # Until this invocation's deadline it may still be queueing; after it, it is certainly over.
         remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -220,24 +211,11 @@ class Ingress:
 
     def _queue(self, event: _Queued) -> None:
         deps = self.deps
-
-        def tasks_with(**body: Any) -> list[DeliveryTask]:
-            return [DeliveryTask(event_id=event.event_id, source=event.source, route=route, type=event.type,
-                                 received_at=event.received_at, headers=event.headers,
-                                 content_type=event.headers.get("content-type"), chain=event.chain, **body)
-                    for route in event.routes]
-
-        raw = event.body
-        inline = len(raw) <= deps.large_body_threshold
-        if inline:
-            text, encoding = DeliveryTask.encode_body(raw)
-            tasks = tasks_with(body=text, body_encoding=encoding)
-        # One copy per route must fit one SendMessageBatch; if not, S3 holds the body once (claim check).
-        if not inline or sum(len(t.model_dump_json(exclude_none=True).encode()) for t in tasks) > MAX_BATCH_BYTES:
-            key = f"payloads/{event.source}/{hashlib.sha256(event.event_id.encode()).hexdigest()}"
-            deps.payloads.put(key, raw, event.headers.get("content-type"))
-            tasks = tasks_with(s3_key=key)
-        ordering.publish(tasks, lambda t: event.groups.get(t.route), deps.publisher, deps.ordered_publisher)
+        tasks = fanout.tasks(event_id=event.event_id, source=event.source, type=event.type,
+                             received_at=event.received_at, headers=event.headers, body=event.body,
+                             routes=event.routes, payloads=deps.payloads,
+                             large_body_threshold=deps.large_body_threshold, chain=event.chain)
+        fanout.publish(tasks, lambda t: event.groups.get(t.route), deps.publisher, deps.ordered_publisher)
 
 
 @dataclass(frozen=True)

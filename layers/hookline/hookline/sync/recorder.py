@@ -7,7 +7,7 @@ Per page (N records, R matching routes each), in this order:
 2. A conditional PutItem per remaining version (the claim, see state.py): the one write that
    makes "overlapping runs never queue a version twice" hold. A lost race = unchanged.
 3. SendMessageBatch: up to 10 tasks a request within SQS's 256 KiB batch limit
-   (`ordering.publish`, as at ingress: an `ordered: true` route's tasks to the FIFO queue in their
+   (`fanout.publish`, as at ingress: an `ordered: true` route's tasks to the FIFO queue in their
    record key's group; large records go to the payload bucket). No route
    items: as for a webhook, readers show each of the claim's `routes` as received until delivery
    writes its own item.
@@ -29,11 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.config import HooklineConfig, SyncConfig
-from hookline.delivery import ordering
-from hookline.ingress.envelope import build_envelope
-from hookline.ingress.ingress import filter_failed
-from hookline.messages import DeliveryTask
+from hookline.core import fanout, ports
+from hookline.core.config import HooklineConfig, SyncConfig
+from hookline.core.envelope import build_envelope
+from hookline.core.messages import DeliveryTask
 from hookline.sync.state import EVENT_ITEM
 
 
@@ -44,10 +43,11 @@ class PageCounts:
 
 
 class Recorder:
-    def __init__(self, config: HooklineConfig, store: Any, publisher: Any, payloads: Any, *,
+    def __init__(self, config: HooklineConfig, store: ports.SyncStateStore, publisher: ports.TaskQueue,
+                 payloads: ports.PayloadStore, *,
                  large_body_threshold: int = 200 * 1024, event_log_ttl_seconds: int = 30 * 24 * 3600,
                  claim_seconds: float = 900.0, clock: Callable[[], float] = time.time,
-                 ordered_publisher: Any = None) -> None:
+                 ordered_publisher: ports.OrderedTaskQueue | None = None) -> None:
         self.config = config
         self.store = store
         self.publisher = publisher
@@ -97,7 +97,7 @@ class Recorder:
                 counts.unchanged += 1
         if not claimed:
             return counts
-        ordering.publish([t for _, event_tasks in claimed for t in event_tasks],
+        fanout.publish([t for _, event_tasks in claimed for t in event_tasks],
                          lambda t: groups.get((t.event_id, t.route)), self.publisher, self.ordered_publisher)
         self.store.write([{**item, "queued": True} for item, _ in claimed])
         counts.queued = len(claimed)
@@ -109,21 +109,11 @@ class Recorder:
         headers = {"content-type": "application/json", "x-hookline-sync": name}
         envelope = build_envelope(event_id=event_id, source=sync.source, received_at=now, headers=headers,
                                   type=sync.type, body=record)
-        matched = self.config.route_index.matching(sync.source, envelope, on_error=filter_failed)
-        routes = [r.name for r in matched]
-        inline: dict[str, Any]
-        if routes and len(raw) > self.large_body_threshold:
-            import hashlib
-
-            key = f"payloads/{sync.source}/{hashlib.sha256(event_id.encode()).hexdigest()}"
-            self.payloads.put(key, raw, "application/json")
-            inline = {"s3_key": key}
-        else:
-            text, encoding = DeliveryTask.encode_body(raw)
-            inline = {"body": text, "body_encoding": encoding}
-        tasks = [DeliveryTask(event_id=event_id, source=sync.source, route=route, type=sync.type, received_at=now,
-                              headers=headers, content_type="application/json", **inline) for route in routes]
+        matched = fanout.match(self.config, envelope)
+        tasks = fanout.tasks(event_id=event_id, source=sync.source, type=sync.type, received_at=now,
+                             headers=headers, body=raw, routes=matched.routes, payloads=self.payloads,
+                             large_body_threshold=self.large_body_threshold)
         item = {"event_id": event_id, "route": EVENT_ITEM, "source": sync.source, "type": sync.type,
-                "received_at": now, "routes": routes, "expires_at": int(now) + self.ttl, "duplicates": 0,
+                "received_at": now, "routes": matched.routes, "expires_at": int(now) + self.ttl, "duplicates": 0,
                 "sync": name, "version": version}
-        return item, tasks, ordering.groups_for(matched, envelope, event_id)
+        return item, tasks, matched.groups
