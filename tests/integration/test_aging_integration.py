@@ -20,7 +20,9 @@ def test_an_event_id_is_once_for_the_whole_window_and_new_after_it_also_from_ten
         stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_GH_SECRET", SECRET)
     clock = Clock()
-    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=WINDOW)
+    # replay_guard_days: 0, so only the id's window decides (GitHub's signature has no timestamp: by default
+    # its signed bytes stay once for 90 days, the second half below)
+    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=WINDOW, replay_guard_days=0)
     accepted = clock.now
     headers, body = github_request({"issue": {"number": 77}}, delivery="d-aging")
     assert ingress.accept("github", headers, body).status == 202
@@ -37,6 +39,24 @@ def test_an_event_id_is_once_for_the_whole_window_and_new_after_it_also_from_ten
     statuses = together(lambda i: ingress.accept("github", headers, body).status)
     assert statuses.count(202) == 1 and set(statuses) <= {200, 202, 409}, statuses
     assert sorted(t.route for t in queued(stack)) == ["all-to-wh", "issues-to-crm"]
+
+
+def test_after_the_id_window_the_same_signed_bytes_stay_once_under_the_default_replay_guard(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GH_SECRET", SECRET)
+    clock = Clock()
+    ingress = make_ingress(stack, clock=clock, idempotency_window_seconds=WINDOW)  # replay_guard_days: 90
+    accepted = clock.now
+    headers, body = github_request({"issue": {"number": 78}}, delivery="d-guarded")
+    assert ingress.accept("github", headers, body).status == 202
+    delivery_began(stack, "d-guarded", "all-to-wh")
+    assert len(queued(stack)) == 2
+    # The id's window is over (+6 h and a second), the guard's is not: ten copies at once are all the
+    # recorded event, none queued (the guard's own ages up to 91 days: tests/integration/test_ingress_copies.py)
+    clock.now = accepted + HOURS + 1
+    answers = together(lambda i: ingress.accept("github", headers, body))
+    assert [(a.status, a.body.get("status")) for a in answers] == [(200, "duplicate")] * THREADS, answers
+    assert queued(stack) == []
 
 
 def sync_store(stack: Any, clock: Clock) -> SyncStore:
