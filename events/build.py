@@ -20,11 +20,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from hookline.config import load_config
+from hookline.core.messages import DeliveryTask
 from hookline.ingress.signatures import sign
 from hookline.local.apigw_events import http_api_event
 from hookline.local.envfile import parse_env_file
-from hookline.messages import DeliveryTask
+from hookline.validation import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "events"

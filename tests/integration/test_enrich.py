@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from hookline import cli
+from hookline.core.dlq import DlqEntry
 from hookline.core.messages import DeliveryTask
-from hookline.operations.dlq import DlqEntry, preview_mapping
+from hookline.operations.dlq import preview_mapping
 from hookline.validation import load_config
 from tests.integration.test_delivery import (
     CRM_TOKEN,

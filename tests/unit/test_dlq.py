@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from hookline import cli
+from hookline.core.dlq import DlqEntry
 from hookline.core.messages import DeliveryTask
 from hookline.operations.dlq import (
     ALREADY_DELIVERED,
@@ -20,7 +21,6 @@ from hookline.operations.dlq import (
     SENT_NOT_DELETED,
     SKIPPED,
     WOULD_SEND,
-    DlqEntry,
     DlqFilter,
     ReplayError,
     is_secret_key,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hookline.core.dlq import DlqEntry
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult
-from hookline.operations.dlq import DlqEntry, preview_mapping
+from hookline.operations.dlq import preview_mapping
 from hookline.validation import parse_config
 
 CONFIG = parse_config({

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from hookline.core.dlq import DlqEntry
 from hookline.core.envelope import MAX_JSON_DEPTH, BodyParseError, parse_body
 from hookline.core.messages import DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
-from hookline.operations.dlq import REDACTED, DlqEntry, entry_payload, pretty_json, redact, redact_text
+from hookline.operations.dlq import REDACTED, entry_payload, pretty_json, redact, redact_text
 from hookline.operations.redaction import PRETTY_DEPTH
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config

@@ -26,10 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 @friendly
 def run(args: argparse.Namespace) -> int:
     from hookline.aws import EventLog
-    from hookline.config import load_config
+    from hookline.core.errors import ConfigError
     from hookline.delivery.store import RecordsStore
-    from hookline.errors import ConfigError
     from hookline.operations.destinations import destination_rows
+    from hookline.validation import load_config
 
     stack = stack_for(args)
     path = stack.config_file(args.config)

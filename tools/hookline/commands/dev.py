@@ -219,8 +219,8 @@ class DevRuntime:
 
     def _checked_config(self, path: Path) -> Any:
         """The edited configuration, with the same checks as at start-up; ConfigError when it cannot run."""
-        from hookline.config import load_config
-        from hookline.errors import ConfigError
+        from hookline.core.errors import ConfigError
+        from hookline.validation import load_config
 
         cfg = load_config(path)
         problems = template_problems(cfg, self.template_file)
@@ -252,8 +252,8 @@ class DevRuntime:
         self.env_names = applied + [f"{k} (already exported)" for k in kept]
 
     def _check_config(self) -> Any:
-        from hookline.config import load_config
-        from hookline.errors import ConfigError
+        from hookline.core.errors import ConfigError
+        from hookline.validation import load_config
 
         try:
             cfg = load_config(self.config_path)

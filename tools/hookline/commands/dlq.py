@@ -19,12 +19,12 @@ from hookline.commands._ops import (
     table,
 )
 from hookline.commands.map_try import MOCK_HELP
+from hookline.core.dlq import DlqEntry
 from hookline.operations.dlq import (
     INTERRUPTED,
     NOT_ATTEMPTED,
     REPLAY_VISIBILITY_SECONDS,
     SENT,
-    DlqEntry,
     DlqFilter,
     MappingPreview,
     ReplayError,
@@ -224,8 +224,8 @@ def _indent(text: str, prefix: str = "  ") -> str:
 
 
 def _load_config(args: argparse.Namespace, stack: StackInfo) -> Any | None:
-    from hookline.config import load_config
-    from hookline.errors import ConfigError
+    from hookline.core.errors import ConfigError
+    from hookline.validation import load_config
 
     path = stack.config_file(args.config)
     if not path.exists():

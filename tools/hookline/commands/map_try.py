@@ -86,7 +86,7 @@ def _mocks(values: list[str], base: Path) -> dict[str, tuple[int, bytes, str]]:
 
 
 def _mock_fetch(mocks: dict[str, tuple[int, bytes, str]], sources: dict[str, str]) -> Any:
-    from hookline.delivery.http import HttpResult
+    from hookline.core.outcomes import HttpResult
 
     def fetch(dest: Any, method: str, url: str, body: bytes, event_id: str, label: str,
               deadline: float | None) -> HttpResult:
@@ -157,8 +157,8 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
               mocks: dict[str, tuple[int, bytes, str]], live: bool, report: dict[str, Any], quiet: bool) -> None:
     import jmespath
 
+    from hookline.core.envelope import BodyParseError, build_envelope, parse_body
     from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
-    from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
     from hookline.ingress.signatures import event_id, event_type
     from hookline.mapping.compiler import MappingError, MappingSpecError, compile_transform
     from hookline.mapping.formats import FormatError, serialize

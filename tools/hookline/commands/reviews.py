@@ -10,9 +10,9 @@ from typing import Any
 
 def overdue(config: str | None, stack: Any = None, today: Any = None) -> list[Any]:
     """Overdue reviews of the configuration in use; [] when there is none to read (the figures still print)."""
-    from hookline.config import load_config
-    from hookline.errors import ConfigError
+    from hookline.core.errors import ConfigError
     from hookline.governance import overdue_reviews
+    from hookline.validation import load_config
 
     path = stack.config_file(config) if stack is not None else Path(config or os.environ.get("HOOKLINE_CONFIG")
                                                                       or "hookline.yaml")

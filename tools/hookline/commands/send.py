@@ -84,10 +84,10 @@ def build_request(verify: Any, secret: str, body: bytes, *, event: str | None, m
 
 
 def run(args: argparse.Namespace) -> int:
-    from hookline.config import load_config
-    from hookline.errors import ConfigError, SecretResolutionError
+    from hookline.core.errors import ConfigError, SecretResolutionError
     from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
     from hookline.secrets import SecretResolver
+    from hookline.validation import load_config
 
     state = read_dev_state()
     config = Path(args.config or state.get("config") or os.environ.get("HOOKLINE_CONFIG", DEFAULT_CONFIG))

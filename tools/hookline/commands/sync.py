@@ -50,8 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace, stack: StackInfo | None) -> Any:
-    from hookline.config import load_config
-    from hookline.errors import ConfigError
+    from hookline.core.errors import ConfigError
+    from hookline.validation import load_config
 
     path = stack.config_file(args.config) if stack else Path(args.config or os.environ.get("HOOKLINE_CONFIG")
                                                              or "hookline.yaml")

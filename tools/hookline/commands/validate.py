@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hookline.config import HooklineConfig, load_config
-from hookline.errors import ConfigError, Problem
+from hookline.core.config import HooklineConfig
+from hookline.core.errors import ConfigError, Problem
 from hookline.local.envfile import DEFAULT_NAME, default_env_file, parse_env_file
 from hookline.secrets import HEADER_SECRET
+from hookline.validation import load_config
 
 DEFAULT_CONFIG = "hookline.yaml"
 

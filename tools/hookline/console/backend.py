@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hookline.core.dlq import DlqEntry
 from hookline.operations.dlq import (
     REPLAY_VISIBILITY_SECONDS,
-    DlqEntry,
     DlqFilter,
     MappingPreview,
     ReplayResult,
@@ -146,8 +146,8 @@ class Backend:
 
     def config(self) -> Any | None:
         """The configuration (for route -> destination and the mapping diff), or None when absent/invalid."""
-        from hookline.config import load_config
-        from hookline.errors import ConfigError
+        from hookline.core.errors import ConfigError
+        from hookline.validation import load_config
 
         path = self.config_file()
         if path is None or not path.exists():

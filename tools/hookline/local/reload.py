@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hookline.errors import ConfigError, Problem
+from hookline.core.errors import ConfigError, Problem
 
 
 def config_changes(old: Any, new: Any) -> list[str]:

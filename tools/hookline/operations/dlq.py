@@ -1,6 +1,6 @@
 """The dead letter queue, for operators: list, explain, replay.
 
-Domain part (no boto3): `DlqEntry` (one DLQ message, parsed), `DlqFilter`, `replay(...)`,
+Domain part (no boto3): `DlqFilter` over `core.dlq.DlqEntry` (one DLQ message parsed; core owns the message),
 `preview_mapping(...)` (what the current configuration would send now) and the stored payload
 (`entry_payload`, redacted by operations/redaction.py). Adapter part: `DeadLetterQueue` over an injected SQS client.
 
@@ -26,21 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
-from hookline.messages import (
-    DLQ_ATTR_ATTEMPTS,
-    DLQ_ATTR_EVENT_ID,
-    DLQ_ATTR_FIRST_ATTEMPT,
-    DLQ_ATTR_LAST_ATTEMPT,
-    DLQ_ATTR_LAST_ERROR,
-    DLQ_ATTR_MAPPED_BODY,
-    DLQ_ATTR_REASON,
-    DLQ_ATTR_ROUTE,
-    DLQ_ATTR_SOURCE,
-    DLQ_ATTR_STATUS_CODE,
-    DeliveryTask,
-)
+from hookline.core.dlq import DlqEntry
 from hookline.operations.redaction import (  # noqa: F401 (their home before operations/redaction.py)
     REDACTED,
     is_secret_key,
@@ -51,126 +37,7 @@ from hookline.operations.redaction import (  # noqa: F401 (their home before ope
 )
 from hookline.operations.timeparse import format_epoch
 
-# Set on a replayed message, for traceability in the deliver function's logs.
-REPLAY_ATTR_FROM = "replayed_from"
-REPLAY_ATTR_AT = "replayed_at"
-
-# Reasons `replay`/`list` assign themselves when the delivery engine recorded none.
-REASON_MAX_RECEIVES = "max_receives"  # SQS moved it after maxReceiveCount receives (the function kept crashing)
-REASON_UNREADABLE = "invalid_task"  # the body is not a DeliveryTask (outcomes.INVALID_TASK): not replayable
-
 SQS_MAX_VISIBILITY = 12 * 60 * 60
-
-
-# ---------------------------------------------------------------- the model
-
-
-def _attr(attrs: dict[str, Any], name: str) -> str | None:
-    value = attrs.get(name)
-    if not isinstance(value, dict):
-        return None
-    text = value.get("StringValue")
-    return text if text not in (None, "") else None
-
-
-def _number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _int(text: str | None) -> int | None:
-    number = _number(text)
-    return int(number) if number is not None else None
-
-
-@dataclass
-class DlqEntry:
-    """One DLQ message: what failed (attributes) and what to send again (the DeliveryTask body)."""
-
-    message_id: str
-    receipt_handle: str | None
-    body: str
-    task: DeliveryTask | None
-    event_id: str | None
-    source: str | None
-    route: str | None
-    reason: str
-    status_code: int | None = None
-    last_error: str | None = None
-    attempts: int | None = None
-    first_attempt_at: float | None = None
-    last_attempt_at: float | None = None
-    mapped_body: str | None = None
-    sent_at: float | None = None  # when the message entered the DLQ (SQS SentTimestamp)
-    receive_count: int | None = None
-    problem: str | None = None  # why the body is not a DeliveryTask
-
-    @classmethod
-    def from_sqs(cls, message: dict[str, Any]) -> DlqEntry:
-        attrs = message.get("MessageAttributes") or {}
-        system = message.get("Attributes") or {}
-        body = message.get("Body") or ""
-        task: DeliveryTask | None = None
-        problem = None
-        try:
-            task = DeliveryTask.model_validate_json(body)
-        except ValidationError as e:
-            problem = f"not a DeliveryTask: {e.errors()[0]['msg'] if e.errors() else e}"
-        reason = _attr(attrs, DLQ_ATTR_REASON) or (REASON_UNREADABLE if task is None else REASON_MAX_RECEIVES)
-        sent = _number(system.get("SentTimestamp"))
-        attempts = _int(_attr(attrs, DLQ_ATTR_ATTEMPTS))
-        if attempts is None and task is not None and task.prior_attempts:
-            attempts = task.prior_attempts
-        return cls(
-            message_id=message["MessageId"],
-            receipt_handle=message.get("ReceiptHandle"),
-            body=body,
-            task=task,
-            event_id=_attr(attrs, DLQ_ATTR_EVENT_ID) or (task.event_id if task else None),
-            source=_attr(attrs, DLQ_ATTR_SOURCE) or (task.source if task else None),
-            route=_attr(attrs, DLQ_ATTR_ROUTE) or (task.route if task else None),
-            reason=reason,
-            status_code=_int(_attr(attrs, DLQ_ATTR_STATUS_CODE)),
-            last_error=_attr(attrs, DLQ_ATTR_LAST_ERROR) or problem,
-            attempts=attempts,
-            first_attempt_at=_number(_attr(attrs, DLQ_ATTR_FIRST_ATTEMPT)),
-            last_attempt_at=_number(_attr(attrs, DLQ_ATTR_LAST_ATTEMPT)),
-            mapped_body=_attr(attrs, DLQ_ATTR_MAPPED_BODY),
-            sent_at=sent / 1000 if sent is not None else None,
-            receive_count=_int(system.get("ApproximateReceiveCount")),
-            problem=problem,
-        )
-
-    @property
-    def key(self) -> str:
-        """`event_id:route`, the Idempotency-Key the destination sees."""
-        return f"{self.event_id}:{self.route}"
-
-    @property
-    def failed_at(self) -> float | None:
-        """When it was dead-lettered: the last attempt, else when SQS received it."""
-        return self.last_attempt_at if self.last_attempt_at is not None else self.sent_at
-
-    @property
-    def replayable(self) -> bool:
-        return self.task is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The `dlq list --json` record (times are epoch seconds)."""
-        return {
-            "id": self.event_id, "message_id": self.message_id, "source": self.source, "route": self.route,
-            "reason": self.reason, "status_code": self.status_code, "attempts": self.attempts,
-            "first_attempt_at": self.first_attempt_at, "last_attempt_at": self.last_attempt_at,
-            "last_error": self.last_error, "dead_lettered_at": self.sent_at,
-            "type": self.task.type if self.task else None,
-            "received_at": self.task.received_at if self.task else None,
-            "s3_key": self.task.s3_key if self.task else None,
-            "has_mapped_body": self.mapped_body is not None, "replayable": self.replayable,
-        }
 
 
 @dataclass(frozen=True)
@@ -436,7 +303,7 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
     one no body is shown: the answers recorded with the failed attempt may be partial (a step that
     failed left its result out), and a body built from them looked clean while the replay failed again.
     """
-    from hookline.ingress.envelope import BodyParseError, build_envelope, parse_body
+    from hookline.core.envelope import BodyParseError, build_envelope, parse_body
     from hookline.mapping.compiler import MappingError, render
 
     old = _decode_old(entry.mapped_body)
@@ -525,7 +392,7 @@ def entry_payload(entry: DlqEntry, load_s3: Callable[[str], bytes] | None) -> tu
 
     What `hookline dlq show` and the console's event page show: one redaction for both.
     """
-    from hookline.ingress.envelope import BodyParseError, parse_body
+    from hookline.core.envelope import BodyParseError, parse_body
 
     task = entry.task
     if task is None:

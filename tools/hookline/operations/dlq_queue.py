@@ -7,13 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from hookline.operations.dlq import (
-    REPLAY_ATTR_AT,
-    REPLAY_ATTR_FROM,
-    SQS_MAX_VISIBILITY,
-    DlqEntry,
-    ReplayError,
-)
+from hookline.core.dlq import REPLAY_ATTR_AT, REPLAY_ATTR_FROM, DlqEntry
+from hookline.operations.dlq import SQS_MAX_VISIBILITY, ReplayError
 
 
 class DeadLetterQueue:

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from hookline.ingress.depth import deeper_than
+from hookline.core.depth import deeper_than
 from hookline.observability import SENSITIVE_HEADERS
 
 _SECRET_KEY_PARTS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
