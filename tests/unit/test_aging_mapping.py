@@ -263,6 +263,9 @@ def test_metrics_and_their_event_fields_are_flushed_per_invocation_not_kept_for_
         count_event("Accepted", **event)
 
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")  # the EMF lines are what is checked
+    # The buffer is process-wide: earlier tests on this worker counted without a handler (ingress called
+    # directly), which no invocation here would have left behind
+    metrics.clear_metrics()
     with time_machine.travel(1_800_000_000, tick=False) as traveller:
         lines = []
         for n, step in enumerate([0.0, *LATER]):
@@ -276,3 +279,45 @@ def test_metrics_and_their_event_fields_are_flushed_per_invocation_not_kept_for_
         int((1_800_000_000 + at) * 1000) for at in (0, SECONDS, SECONDS + MINUTES, SECONDS + MINUTES + HOURS)]
     assert lines[0]["event_id"] == "evt-0" and all("event_id" not in line for line in lines[1:])
     assert metrics.metric_set == {} and metrics.metadata_set == {}
+
+
+def test_with_metrics_disabled_nothing_is_kept_between_invocations_nor_printed_every_hundredth(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # POWERTOOLS_METRICS_DISABLED (conftest; hookline dev; POWERTOOLS_DEV=true on a deployed function):
+    # Powertools' flush then neither prints nor empties the buffer, and add_metric prints it anyway once a
+    # metric has 100 values: an EMF line counting 100 invocations under the last event's fields
+    import time_machine
+
+    from hookline.observability import count_event, metrics
+
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> None:
+        count_event("Accepted", **event)
+
+    metrics.clear_metrics()
+    with time_machine.travel(1_800_000_000, tick=False) as traveller:
+        for n in range(150):
+            traveller.shift([0.0, *LATER][n % 4])
+            handler({"event_id": f"evt-{n}"}, None)
+            assert metrics.metric_set == {} and metrics.metadata_set == {}, n
+    assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_with_metrics_disabled_handlers_on_several_threads_leave_nothing_behind(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # hookline dev runs the functions' handlers on threads of one process, metrics disabled
+    import time_machine
+
+    from hookline.observability import count_event, metrics
+
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> None:
+        count_event("Accepted", **event)
+
+    metrics.clear_metrics()
+    with time_machine.travel(1_800_000_000, tick=False) as traveller:
+        for step in [0.0, *LATER]:
+            traveller.shift(step)
+            together(lambda i: [handler({"event_id": f"evt-{i}-{n}"}, None) for n in range(30)])
+    assert metrics.metric_set == {} and metrics.metadata_set == {}
+    assert '"_aws"' not in capsys.readouterr().out

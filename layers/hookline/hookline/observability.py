@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,8 +21,34 @@ SENSITIVE_HEADERS = SIGNATURE_HEADERS | {
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
 }
 
+
+
+class InvocationMetrics(Metrics):
+    """Powertools Metrics whose `log_metrics` leaves the process-wide buffer empty after every invocation.
+
+    With metrics disabled (POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV on a deployed function; always
+    in `hookline dev`) Powertools' flush neither prints nor clears: the buffer kept every invocation's
+    values and the last event's fields, and add_metric printed it anyway at a metric's 100th value, as one
+    EMF line for a hundred invocations. A flush that raises would leave it full as well.
+    """
+
+    def log_metrics(self, lambda_handler: Callable[..., Any] | None = None, **options: Any) -> Callable[..., Any]:
+        if lambda_handler is None:
+            return functools.partial(self.log_metrics, **options)
+        flushed = super().log_metrics(lambda_handler, **options)
+
+        @functools.wraps(lambda_handler)
+        def handler(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return flushed(event, context, *args, **kwargs)
+            finally:
+                self.clear_metrics()
+
+        return handler
+
+
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+metrics = InvocationMetrics(namespace=NAMESPACE, service=SERVICE)
 
 _TRUE = {"1", "true", "yes", "on"}
 
