@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,20 +212,26 @@ class Backpressure:
 
 def settle(stack: Stack, receiver: ChaosReceiver, timeout: float) -> float:
     """Wait until the delivery queue has been empty and the receiver quiet for a few seconds."""
+    # Longer than the longest retry delay (2 s) and the killed batches' return (1 s).
+    return wait_quiet(stack.queue_depth, lambda: sum(receiver.requests.values()), timeout, quiet=3.0)
+
+
+def wait_quiet(depth: Callable[[], int], heard: Callable[[], int], timeout: float, quiet: float,
+               interval: float = 0.5) -> float:
+    """Seconds until `depth()` has been 0 and `heard()` (requests the receivers got) unchanged for `quiet` s."""
     t0 = time.monotonic()
     quiet_since = None
     last = -1
     while time.monotonic() - t0 < timeout:
-        total = sum(receiver.requests.values())
-        if stack.queue_depth() == 0 and total == last:
+        total = heard()
+        if depth() == 0 and total == last:
             quiet_since = quiet_since or time.monotonic()
-            # Longer than the longest retry delay (2 s) and the killed batches' return (1 s).
-            if time.monotonic() - quiet_since >= 3:
+            if time.monotonic() - quiet_since >= quiet:
                 return time.monotonic() - t0
         else:
             quiet_since = None
         last = total
-        time.sleep(0.5)
+        time.sleep(interval)
     raise AssertionError(f"the delivery queue did not drain within {timeout:.0f} s")
 
 

@@ -46,7 +46,7 @@ from typing import Any
 import requests
 import yaml
 
-from tests.e2e.chaos import Stack, dlq_entries, hookline, pair_of
+from tests.e2e.chaos import Stack, dlq_entries, hookline, pair_of, wait_quiet
 from tests.e2e.helpers import REPO, DevProcess, dev_env, free_port
 from tests.e2e.soak_count import (
     AT_MOST_ONCE,
@@ -324,18 +324,9 @@ def queue_depth(stack: Stack) -> int:
 
 def settle(stack: Stack, world: World, timeout: float) -> float:
     """Until both delivery queues are empty and no destination has heard anything for 6 s."""
-    t0, quiet_since, last = time.monotonic(), None, -1
-    while time.monotonic() - t0 < timeout:
-        heard = sum(len(r.requests) for r in world.destinations.values())
-        if queue_depth(stack) == 0 and heard == last:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= 6:  # past the 5 s cool-down and the 429's Retry-After
-                return time.monotonic() - t0
-        else:
-            quiet_since = None
-        last = heard
-        time.sleep(1.0)
-    raise AssertionError(f"the delivery queues did not drain within {timeout:.0f} s after the traffic stopped")
+    # Past the 5 s cool-down and the 429's Retry-After, though held and delayed messages count in the depth.
+    return wait_quiet(lambda: queue_depth(stack), lambda: sum(len(r.requests) for r in world.destinations.values()),
+                      timeout, quiet=6.0, interval=1.0)
 
 
 def last_json_object(text: str) -> dict[str, Any]:
