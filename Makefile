@@ -145,6 +145,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_delivery_batch.py --backend inprocess --json $(BENCH_OUT)/delivery_batch_inprocess.json
 	$(BIN)/python benchmarks/bench_memory.py --json $(BENCH_OUT)/memory.json
 	$(BIN)/python benchmarks/bench_cold_import.py --json $(BENCH_OUT)/cold_import.json
+	$(BIN)/python benchmarks/bench_layer_size.py --json $(BENCH_OUT)/layer_size.json
 	$(BIN)/python benchmarks/bench_sync_requests.py
 	$(BIN)/python benchmarks/bench_records.py
 	$(BIN)/python benchmarks/bench_table.py $(BENCH_OUT)

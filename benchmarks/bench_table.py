@@ -117,6 +117,14 @@ def rows(folder: Path) -> list[tuple[str, str, str]]:
                                   for h, f in figures.items()), "<= 1.5"))
     else:
         out.append(("cold import / `import boto3`", missing, ""))
+    size = _load(folder, "layer_size")
+    if size:
+        layer, tools = size["layer"], size["tools"]
+        out.append(("layer size (layers/hookline, without its pip dependencies)",
+                    f"{layer['bytes']:,} bytes unzipped ({layer['zip_bytes']:,} zipped), {layer['python_lines']:,} "
+                    f"lines; the tooling kept out of it: {tools['python_lines']:,} lines", "no tooling"))
+    else:
+        out.append(("layer size", missing, ""))
     if routing:
         out.append((f"route matching, {routing['routes']} routes with `when`",
                     f"median {routing['match_ms_median']:.3f} ms, min {routing['match_ms_min']:.3f} ms per request; "
