@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.config import Config
 
 from hookline.core.errors import QueueUnavailable
 from hookline.core.messages import DeliveryTask, batches
@@ -42,8 +44,6 @@ def hot_path_config() -> Any:
     """Config of the clients on ingress's path: no client-side parameter validation. The service validates
     anyway, and these requests' shapes are fixed in this package and covered by the tests; botocore's walk
     of every parameter was a measurable part of ingress's own CPU per event."""
-    from botocore.config import Config
-
     return Config(parameter_validation=False)
 
 
@@ -157,8 +157,6 @@ class EventLog:
         )
 
     def get(self, event_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
         resp = self.table.query(KeyConditionExpression=Key("event_id").eq(event_id))
         items = [_public(i) for i in resp.get("Items", [])]
         return items + list(_not_yet_attempted(items))

@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "hookline"
 NAMESPACE = "Hookline"
@@ -91,6 +92,7 @@ class NoTracer:
 def _tracer() -> Any:
     if not tracing_enabled():
         return NoTracer()
+    # lazy: the X-Ray SDK loads only when tracing is on (tests/unit/test_cold_start.py): it patches as libraries load.
     from hookline.xray import tracer
 
     return tracer(SERVICE)
@@ -104,8 +106,6 @@ def count_event(name: str, **fields: Any) -> None:
     CloudWatch Logs Insights, not dimensions). It is the happy path's one log line per event: a separate
     Logger line as well was the largest part of ingress's own CPU after its two AWS calls, and 326 more
     log bytes per event (benchmarks/bench_requests.py)."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     for key, value in fields.items():
         metrics.add_metadata(key=key, value=value)
@@ -113,12 +113,9 @@ def count_event(name: str, **fields: Any) -> None:
 
 def count(name: str, reason: str | None = None, value: float = 1) -> None:
     """A Count metric; with `reason`, emitted on its own so the reason becomes a dimension an alarm can use."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
     if reason is None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         return
-    from aws_lambda_powertools import single_metric
 
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
                        default_dimensions={"service": SERVICE}) as metric:

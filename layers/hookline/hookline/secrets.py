@@ -58,6 +58,7 @@ class SecretResolver:
 
     def _ssm_provider(self) -> Any:
         if self._ssm is None:
+            # lazy: Powertools' parameters (~250 ms) load on the first ssm: reference; env: secrets never need them.
             from aws_lambda_powertools.utilities.parameters import SSMProvider
 
             self._ssm = SSMProvider()
@@ -65,6 +66,7 @@ class SecretResolver:
 
     def _secrets_provider(self) -> Any:
         if self._secrets is None:
+            # lazy: as above, on the first secretsmanager: reference.
             from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
             self._secrets = SecretsProvider()

@@ -2,16 +2,26 @@
 
 Handlers ask `services()` instead of building AWS clients at import time, so a handler
 module imports without a region, and tests or `hookline dev` can `install()` their own.
+Each property returns a port (core/ports.py) or a capability's service, so readers and tools keep
+the types. Each function builds only what it uses: the adapters and services are imported inside
+their properties (`# lazy:`), so the ingress function never loads delivery's engine, `requests` or
+Powertools' idempotency, and the deliver function never loads ingress.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hookline.core import ports
 from hookline.core.config import HooklineConfig
 from hookline.settings import Settings
 from hookline.validation import load_config
+
+if TYPE_CHECKING:
+    from hookline.delivery.engine import Delivery
+    from hookline.delivery.guards import Guards
+    from hookline.ingress.ingress import Ingress
 
 
 class Services:
@@ -25,59 +35,68 @@ class Services:
         return load_config(self.settings.hookline_config)
 
     @cached_property
-    def secrets(self) -> Any:
+    def secrets(self) -> ports.Secrets:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.secrets import SecretResolver
 
         return SecretResolver()
 
     @cached_property
-    def publisher(self) -> Any:
+    def publisher(self) -> ports.TaskQueue:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.aws import QueuePublisher
 
         return QueuePublisher(self.settings.delivery_queue_url)
 
     @cached_property
-    def payloads(self) -> Any:
+    def payloads(self) -> ports.PayloadStore:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.aws import PayloadStore
 
         return PayloadStore(self.settings.payload_bucket)
 
     @cached_property
-    def events(self) -> Any:
+    def events(self) -> ports.EventLog:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.aws import EventLog
 
         return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
-    def ingress_records(self) -> Any:
+    def ingress_records(self) -> ports.EventLogEntries:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.ingress.records import IngressRecords
 
         return IngressRecords(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
-    def ordered_publisher(self) -> Any:
+    def ordered_publisher(self) -> ports.OrderedTaskQueue:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.ordering import FifoPublisher
 
         return FifoPublisher(self.settings.ordered_queue_url)
 
     @cached_property
-    def records(self) -> Any:
+    def records(self) -> ports.RecordsStore | None:
         if not self.settings.records_table:
             return None
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.store import RecordsStore
 
         return RecordsStore(self.settings.records_table)
 
     @cached_property
-    def guards(self) -> Any:
+    def guards(self) -> Guards | None:
         if self.records is None:
             return None
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.guards import Guards
 
         return Guards(self.records)
 
     @cached_property
-    def ingress(self) -> Any:
+    def ingress(self) -> Ingress:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.ingress.ingress import Ingress, IngressDeps
 
         s = self.settings
@@ -89,16 +108,18 @@ class Services:
         ))
 
     @cached_property
-    def sqs(self) -> Any:
+    def sqs(self) -> ports.QueueClient:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         import boto3
 
         return boto3.client("sqs")
 
     @cached_property
-    def delivery_persistence(self) -> Any:
+    def delivery_persistence(self) -> ports.ClaimStore:
         # Powertools keeps per-function state (key prefix, expiry) in its persistence layer object: one
         # per Services (a function's), never shared. Its records live in the event log's (event, route)
         # items: delivery/claims.py.
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         import boto3
 
         from hookline.delivery.claims import RouteClaims
@@ -109,7 +130,8 @@ class Services:
                            boto3_client=boto3.client("dynamodb"))
 
     @cached_property
-    def delivery(self) -> Any:
+    def delivery(self) -> Delivery:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.engine import Delivery, DeliveryDeps
 
         s = self.settings

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -44,8 +45,6 @@ _LIVE_CLAIM = "attribute_not_exists(#status) OR #expiry < :now OR " \
 
 
 def _value(value: Any) -> dict[str, Any]:
-    from decimal import Decimal
-
     return TypeSerializer().serialize(json.loads(json.dumps(value), parse_float=Decimal))
 
 

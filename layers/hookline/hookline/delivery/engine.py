@@ -77,9 +77,11 @@ from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult, truncate
 from hookline.delivery import deferral, guards, ordering, retry
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
+from hookline.delivery.claims import LOG_KEY
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpSender, idempotency_key
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
+from hookline.delivery.records_outcomes import defer_again, not_sent, probe_failed
 from hookline.delivery.results import (
     ALREADY_DEAD,
     DEAD,
@@ -90,6 +92,8 @@ from hookline.delivery.results import (
     RecordResult,
     observe,
 )
+from hookline.delivery.sinks import Warehouse
+from hookline.mapping.errors import MappingError
 from hookline.observability import count, logger
 from hookline.secrets import SecretResolver
 
@@ -151,6 +155,7 @@ class _Ctx:
     held_since: float | None = None
     envelope: dict[str, Any] | None = None  # built once by Preparer.prepare; the stale guard reads the record's version
     probe: bool = False  # this request is the circuit breaker's probe
+    gate: Any = None  # the guards' gate that let it through: its rate slot is judged again at the send
     claimed: bool = False  # the delivery claim was asked for (a dead letter before it checks its terms first)
 
     @property
@@ -287,7 +292,7 @@ class Delivery:
             deadline_epoch=None if deadline is None else self.deps.clock() + (deadline - self.deps.monotonic()))
         if not gate.proceed:
             return self._not_sent(ctx, gate)
-        ctx.probe = gate.admission is not None and gate.admission.kind == "probe"
+        ctx.probe, ctx.gate = gate.admission is not None and gate.admission.kind == "probe", gate
         result = None
         try:
             result = self._attempt(ctx, job, deadline)
@@ -306,12 +311,14 @@ class Delivery:
         ctx.claimed = True
         try:
             saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=ctx.item_fields,
-                                    message_id=ctx.record.message_id)
+                                    message_id=ctx.record.message_id, gate=ctx.gate)
         except IdempotencyPersistenceLayerError as e:
             refused = e.__cause__
             if not isinstance(refused, NotThisMessage):
                 raise
             return self._refused(ctx, refused)
+        except guards.NotOnTime as late:
+            return self._not_sent(ctx, late.gate)
         except Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
             ctx.enriched = job.late.enriched if job.late else None
             return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
@@ -331,7 +338,6 @@ class Delivery:
                 return self._dead(ctx, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "", http=http,
                                   status_code=http.status_code, mapped_text=job.mapped_text)
             if ctx.probe:  # the breaker's probe failed: the event is held again, its schedule untouched
-                from hookline.delivery.records_outcomes import probe_failed
 
                 return probe_failed(self, ctx, http, _attempt_item(ctx, http, http.error or "", outcomes.Verdict.RETRY))
             return self._retry_or_dead(ctx, http=http, error=http.error or "", category=outcome.reason,
@@ -344,7 +350,6 @@ class Delivery:
     def _refused(self, ctx: _Ctx, refused: NotThisMessage) -> RecordResult:
         """The claim's terms refused this message (delivery/chains.py)."""
         if isinstance(refused, HandedOver):  # its copy may never have been sent: send one (again)
-            from hookline.delivery.records_outcomes import defer_again
 
             return defer_again(self, ctx)
         # The pair is another message's to deliver, or in the DLQ already: acknowledge this one.
@@ -373,8 +378,6 @@ class Delivery:
     # -- the HTTP call, once per event and route
 
     def _enrich_and_map(self, job: Job, late: Late, deadline: float | None) -> Job:
-        from hookline.mapping.compiler import MappingError
-
         try:
             late.enriched, _ = self.enricher.run(job.route, late.envelope, job.event_id, deadline)
         except EnrichFailed as e:
@@ -393,10 +396,12 @@ class Delivery:
         body, content_type, late.mapped_text = serialize_mapped(mapped, job.destination, transform)
         return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
 
-    def _send(self, key: str, job: Job, deadline: float | None,
-              fields: dict[str, Any] | None = None, message_id: str | None = None) -> dict[str, Any]:
+    def _send(self, key: str, job: Job, deadline: float | None, fields: dict[str, Any] | None = None,
+              message_id: str | None = None, gate: guards.Gate | None = None) -> dict[str, Any]:
         if job.late is not None:
             job = self._enrich_and_map(job, job.late, deadline)
+        if self.deps.guards is not None:  # after the claim's write, enrichment and mapping: the slot at the send
+            self.deps.guards.on_time(gate)
         if job.destination.type != "http":
             result = self._warehouse().send(job.destination, body=job.body, name=job.route.destination)
         else:
@@ -409,7 +414,6 @@ class Delivery:
                  "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
         if getattr(self.deps.persistence, "logs_delivery", False):
             # delivery/claims.py: the claim's completion writes the attempt too (one write, not two).
-            from hookline.delivery.claims import LOG_KEY
 
             saved[LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved, message_id),
                               "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
@@ -418,8 +422,6 @@ class Delivery:
     def _warehouse(self) -> Any:
         with self._warehouse_lock:
             if self.deps.warehouse is None:
-                from hookline.delivery.sinks import Warehouse
-
                 self.deps.warehouse = Warehouse()
             return self.deps.warehouse
 
@@ -443,8 +445,6 @@ class Delivery:
                             replayed=replayed)
 
     def _not_sent(self, ctx: _Ctx, gate: guards.Gate) -> RecordResult:
-        from hookline.delivery.records_outcomes import not_sent
-
         return not_sent(self, ctx, gate)
 
     def _record_envelope(self, ctx: _Ctx, route: RouteConfig) -> dict[str, Any] | None:

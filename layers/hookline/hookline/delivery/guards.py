@@ -43,6 +43,20 @@ class Gate:
     claim: tuple[str, str, float, str] | None = None  # (route, key, version, event_id)
     breaker_cfg: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # The rate-limit send slot taken (epoch), judged again right before the request (on_time), with
+    # (destination, count, period) and the deadline to take another by
+    slot: float | None = None
+    rate: tuple[str, float, float] | None = None
+    wait_until: float | None = None
+
+
+class NotOnTime(Exception):
+    """Raised inside the send (the idempotent function: its claim is let go) when the rate slot passed
+    while the attempt was prepared and the next is too far; `gate` defers the event like `before` would."""
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__(f"deferred: {gate.reason}")
+        self.gate = gate
 
 
 def applies(route: Any, destination: Any) -> bool:
@@ -108,14 +122,25 @@ class Guards:
             # 4. rate
             rate = destination.rate
             if rate is not None:
-                deferred = self.rates.acquire(dest_name, rate[0], rate[1], wait_until=deadline_epoch)
-                if deferred is not None:
+                slot = self.rates.take(dest_name, rate[0], rate[1], wait_until=deadline_epoch)
+                if isinstance(slot, Deferred):
                     self._undo(gate)
-                    return Gate(False, DEFER, delay=deferred.delay, reason=deferred.reason, held_since=held_since)
+                    return Gate(False, DEFER, delay=slot.delay, reason=slot.reason, held_since=held_since)
+                gate.slot, gate.rate, gate.wait_until = slot, (dest_name, rate[0], rate[1]), deadline_epoch
         except Exception:
             self._undo(gate)
             raise
         return gate
+
+    def on_time(self, gate: Gate | None) -> None:
+        """Right before the request: returns on a slot still on time (the one `before` took, or a new one
+        waited for); raises NotOnTime when the next slot is too far, and the request is not made."""
+        if gate is None or gate.slot is None or gate.rate is None:
+            return
+        slot = self.rates.still_on_time(*gate.rate, gate.slot, wait_until=gate.wait_until)
+        if isinstance(slot, Deferred):
+            raise NotOnTime(Gate(False, DEFER, delay=slot.delay, reason=slot.reason, held_since=gate.held_since))
+        gate.slot = slot
 
     def _undo(self, gate: Gate) -> None:
         """Give back what a gate that will not send holds."""

@@ -25,6 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 MAX_KEY_CHARS = 512
@@ -54,7 +56,6 @@ def _conditional_failed(e: ClientError) -> bool:
 def _old_item(e: ClientError) -> dict[str, Any]:
     """The item as it was when a condition failed (ReturnValuesOnConditionCheckFailure=ALL_OLD), plain."""
     raw = e.response.get("Item") or {}
-    from boto3.dynamodb.types import TypeDeserializer
 
     des = TypeDeserializer()
     return _plain({k: des.deserialize(v) for k, v in raw.items()})
@@ -196,8 +197,6 @@ class RecordsStore:
 
     def breakers(self) -> dict[str, dict[str, Any]]:
         """Every breaker item, by destination (for `hookline destinations`; a scan of a small table)."""
-        from boto3.dynamodb.conditions import Attr
-
         out: dict[str, dict[str, Any]] = {}
         kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("brk#")}
         while True:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from hookline.aws import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_config
@@ -37,8 +39,6 @@ def _s(value: str) -> dict[str, str]:
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
     deserializer = TypeDeserializer()
     return from_dynamo({k: deserializer.deserialize(v) for k, v in item.items()})
 
@@ -72,8 +72,6 @@ class IngressRecords:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
             self._client = boto3.client("dynamodb", config=hot_path_config())
         return self._client
 

@@ -21,11 +21,12 @@ The expression's input is the current scope (the envelope at the top level, the 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from hookline.mapping.jsonata_budget import JsonataEvalError, _active, _Budget, active_budget
 
 __all__ = ["Clock", "JsonataEvalError", "JsonataExpression", "JsonataSyntaxError", "compile_jsonata"]
 
@@ -61,66 +62,8 @@ class JsonataSyntaxError(ValueError):
     """The expression does not parse; the message has the code and position."""
 
 
-class JsonataEvalError(ValueError):
-    """The expression failed on one input (a type error, a bad function argument, a time-out)."""
-
-
-def _jexception(code: str, *args: Any) -> Exception:
-    from jsonata.jexception import JException
-
-    return JException(code, -1, *args)
-
-
-class _Budget:
-    """One evaluation's limits. Bound into that evaluation's frame, so no other evaluation (on
-    this thread or another) shares its counters, and a failure leaves nothing behind."""
-
-    __slots__ = ("clock", "deadline", "depth", "items", "max_depth", "max_items", "timeout_ms")
-
-    def __init__(self, clock: Clock, timeout_ms: int, max_depth: int, max_items: int) -> None:
-        self.clock = clock
-        self.timeout_ms = timeout_ms
-        self.deadline = clock.monotonic() + timeout_ms / 1000
-        self.depth = 0
-        self.max_depth = max_depth
-        self.items = 0
-        self.max_items = max_items
-
-    def remaining(self) -> float:
-        """Seconds left; raises D1012 when none are."""
-        left = self.deadline - self.clock.monotonic()
-        if left <= 0:
-            raise _jexception("D1012", self.timeout_ms)
-        return left
-
-    # The library calls these around every sub-expression. Unlike its Timebox, they count every
-    # entry and exit: it skips frames flagged `is_parallel_call`, a flag the library flips on a
-    # shared frame between entry and exit, so its count drifted by one per array element.
-    def enter(self, _expr: Any, _input: Any, _env: Any) -> None:
-        self.depth += 1
-        if self.depth > self.max_depth:
-            raise _jexception("D1011")
-        self.remaining()
-
-    def exit(self, _expr: Any, _input: Any, _env: Any, result: Any) -> None:
-        self.depth -= 1
-        if isinstance(result, list):
-            self.items += len(result)
-            if self.items > self.max_items:
-                raise JsonataEvalError(f"the evaluation built more than {self.max_items:,} sequence items, "
-                                       "hookline's limit per evaluation (D2014)")
-        self.remaining()
-
-
-_active = threading.local()
-
-
-def active_budget() -> _Budget | None:
-    """The budget of the evaluation running on this thread (jsonata_compat's regexes use it)."""
-    return getattr(_active, "budget", None)
-
-
 def _describe(e: BaseException) -> str:
+    # lazy: the jsonata library (~130 ms) loads on first use: routes without JSONata never load it.
     from jsonata.jexception import JException
 
     if isinstance(e, JException):
@@ -131,6 +74,7 @@ def _describe(e: BaseException) -> str:
         syntax = isinstance(code, str) and code.startswith("S")
         near = f", near {token!r}" if syntax and token not in (None, "(end)") and where else ""
         return f"{str(e) or code}{f' ({code}{where}{near})' if code else ''}"
+    # lazy: the jsonata library (~130 ms) loads on first use: routes without JSONata never load it.
     from hookline.mapping.jsonata_compat import describe_foreign
 
     return describe_foreign(e)
@@ -138,6 +82,7 @@ def _describe(e: BaseException) -> str:
 
 def _plain(value: Any, max_items: int) -> Any:
     """jsonata-python's sequences and objects as plain lists and dicts; functions are refused."""
+    # lazy: the jsonata library (~130 ms) loads on first use: routes without JSONata never load it.
     from jsonata.jsonata import Jsonata
 
     if isinstance(value, list | tuple) and len(value) > max_items:
@@ -164,6 +109,7 @@ class JsonataExpression:
 
         `bindings` adds variables besides `$envelope` (the official suite's cases use it).
         """
+        # lazy: the jsonata library (~130 ms) loads on first use: routes without JSONata never load it.
         from jsonata import functions, utils
 
         compiled = self.compiled
@@ -202,7 +148,7 @@ class JsonataExpression:
 
 def compile_jsonata(source: str, *, clock: Clock | None = None) -> JsonataExpression:
     """Parse once; raises JsonataSyntaxError with the position of the mistake."""
-    # imported on first use: routes without JSONata never load the library
+    # lazy: the jsonata library and its fixes (~130 ms) load on first use: routes without JSONata never load them.
     from jsonata import Jsonata
     from jsonata.jexception import JException
 

@@ -10,11 +10,14 @@ import contextlib
 import decimal
 import json
 import math
+from importlib.metadata import version
 from typing import Any
 
 import regex
+from jsonata import functions, jsonata, parser, tokenizer, utils
+from jsonata.constants import Constants
 
-from hookline.mapping import jsonata as _adapter
+from hookline.mapping import jsonata_budget as _adapter
 
 # `[a..b]` may hold at most this many numbers. JSONata's own limit (1e7) is ~400 MB once the
 # range is materialised in Python; a mapping never needs a million generated numbers.
@@ -24,8 +27,6 @@ _TESTED_VERSIONS = ("0.7.1",)
 
 
 def _check_version() -> None:
-    from importlib.metadata import version
-
     found = version("jsonata-python")
     if found not in _TESTED_VERSIONS:
         raise RuntimeError(f"hookline's JSONata fixes were written for jsonata-python {', '.join(_TESTED_VERSIONS)}, "
@@ -137,8 +138,6 @@ _RUNTIME_CODES = {
 
 
 def _runtime_code(text: str) -> str | None:
-    from jsonata.constants import Constants
-
     for name, code in _RUNTIME_CODES.items():
         template = getattr(Constants, name, "")
         head = template.split("%s")[0].split("{")[0]
@@ -206,8 +205,6 @@ def js_number(value: int | float) -> str:
 
 
 def _to_json(value: Any, indent: str | None, level: int = 0) -> str:
-    from jsonata import jsonata, parser, utils
-
     if value is None or value is utils.Utils.NULL_VALUE:
         return "null"
     if isinstance(value, bool):
@@ -236,8 +233,6 @@ def _to_json(value: Any, indent: str | None, level: int = 0) -> str:
 
 
 def _string(arg: Any, prettify: bool) -> str:
-    from jsonata import jsonata, parser
-
     if isinstance(arg, jsonata.Jsonata.JFunctionCallable | parser.Parser.Symbol):
         return ""
     return _to_json(arg, "  " if prettify else None)
@@ -250,8 +245,6 @@ _PREFIXED = regex.compile(r"0[xX][0-9A-Fa-f]+|0[oO][0-7]+|0[bB][01]+")
 def number(arg: Any) -> Any:
     """`$number`: JSONata accepts a JSON number or 0x/0o/0b in a string, else D3030. An integer
     string becomes an exact int (JS would round past 2**53; an id must not)."""
-    from jsonata import utils
-
     if arg is None:
         return None
     if arg is utils.Utils.NULL_VALUE:
@@ -275,8 +268,6 @@ def number(arg: Any) -> Any:
 def power(arg: Any, exp: Any) -> Any:
     """`$power`: D3061 when the result is not a real, finite number (the library raised a Python
     error for `$power(-2, 1/3)` and an overflow code for `$power(100, 1000)`)."""
-    from jsonata import utils
-
     if arg is None:
         return None
     try:
@@ -305,8 +296,6 @@ def sort(arr: Any, comparator: Any) -> Any:
     """`$sort` as JSONata defines it: a stable merge sort where `comparator($a, $b)` true means
     $a goes after $b. The library fed the boolean to cmp_to_key as -1/1, which is not a
     consistent ordering, so Python's sort returned another order."""
-    from jsonata import functions, jsonata, parser, utils
-
     if comparator is not None and not isinstance(comparator, jsonata.Jsonata.JFunctionCallable | parser.Parser.Symbol):
         # the `^(...)` operator passes a Python cmp function, which the library's sort handles
         return _original["sort"](arr, comparator)
@@ -359,8 +348,6 @@ _original: dict[str, Any] = {}
 
 def _rebind(name: str, implementation: Any) -> None:
     """Replace a built-in: the static frame holds the method object it bound at import."""
-    from jsonata import functions, jsonata
-
     _original[name] = getattr(functions.Functions, name)
     setattr(functions.Functions, name, staticmethod(implementation))
     jsonata.Jsonata.static_frame.lookup(name).method = implementation
@@ -425,8 +412,6 @@ def _quiet(*_args: Any, **_kwargs: Any) -> None:
 
 
 def _apply() -> None:
-    from jsonata import functions, jsonata, parser, tokenizer, utils
-
     _check_version()
     jsonata.print = _quiet  # module-level name lookup: only the library's own prints are affected
     _patch_convert_number(utils.Utils)

@@ -32,6 +32,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from hookline.mapping.errors import MappingError
+
 __all__ = ["PACKAGE", "PythonHookError", "PythonTransform", "is_python_transform", "load_python_transform"]
 
 PACKAGE = "transforms"
@@ -110,8 +112,6 @@ class PythonTransform:
         return []
 
     def apply(self, envelope: Mapping[str, Any]) -> Any:
-        from hookline.mapping.errors import MappingError
-
         try:
             result = self.function(json.loads(json.dumps(envelope, default=str)))
         except Exception as e:

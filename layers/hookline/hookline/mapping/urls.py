@@ -25,7 +25,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from hookline.mapping.casts import _to_string
+from hookline.mapping.compiler import _Compiler
 from hookline.mapping.errors import MappingError, MappingSpecError
+from hookline.mapping.nodes import _Scope
 
 __all__ = ["compile_url_template", "path_segment_problem"]
 
@@ -50,9 +53,6 @@ def compile_url_template(source: str) -> Callable[[Mapping[str, Any]], str]:
     Raises MappingSpecError for a bad template (or a literal `.`/`..` path segment); the returned
     function raises MappingError when a placeholder's value is missing or would leave its segment.
     """
-    from hookline.mapping.casts import _to_string
-    from hookline.mapping.compiler import _Compiler
-    from hookline.mapping.nodes import _Scope
 
     compiler = _Compiler()
     parts = compiler.template(source, "")

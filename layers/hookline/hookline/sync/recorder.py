@@ -33,6 +33,7 @@ from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig, SyncConfig
 from hookline.core.envelope import build_envelope
 from hookline.core.messages import DeliveryTask
+from hookline.sync.runner import record_identity
 from hookline.sync.state import EVENT_ITEM
 
 
@@ -59,8 +60,6 @@ class Recorder:
         self.clock = clock
 
     def record_page(self, name: str, sync: SyncConfig, records: list[Any], run_id: str) -> PageCounts:
-        from hookline.sync.runner import record_identity
-
         counts = PageCounts()
         if not records:
             return counts

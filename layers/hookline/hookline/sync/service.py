@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from hookline.observability import count, metrics
+from hookline.sync.fetch import HttpFetcher
+from hookline.sync.recorder import Recorder
 from hookline.sync.runner import FAILED, Runtime, SyncRun
+from hookline.sync.state import SyncStore
 
 
 def build_runtime(svc: Any, *, remaining: Callable[[], float] | None = None,
                   on_page: Callable[[SyncRun], None] | None = None) -> Runtime:
-    from hookline.sync.fetch import HttpFetcher
-    from hookline.sync.recorder import Recorder
-    from hookline.sync.state import SyncStore
 
     store = SyncStore(svc.events.table)
     s = svc.settings
@@ -26,8 +28,6 @@ def build_runtime(svc: Any, *, remaining: Callable[[], float] | None = None,
 
 def emit_run_metrics(run: SyncRun) -> None:
     """Per run: pages, records seen / queued / unchanged, failed pages, duration (EMF, namespace Hookline)."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
     count("SyncPages", value=run.pages)
     count("SyncRecordsSeen", value=run.seen)
     count("SyncRecordsQueued", value=run.queued)

@@ -1,0 +1,286 @@
+"""The package's arrows point one way (issue 23; docs/INTERNALS.md, "Module map").
+
+Built from the source's AST, not from importing it:
+
+- `core/` imports no capability and no adapter: only itself and the shared platform modules
+  (`observability` for logging and metrics, `secrets` for secret references).
+- A capability (ingress, delivery, mapping, sync) imports core, itself and the shared modules,
+  never another capability. One stated exception: delivery imports mapping, which is a library
+  (the transform compiler and body formats, pure code that imports only core and itself), not a
+  stage of the pipeline; mapping imports no other capability.
+- No import cycle among the package's modules (module-level imports, `if TYPE_CHECKING:` left out).
+- In the layer (what Lambda runs), a function-level import has a `# lazy: <reason>` comment on its
+  line or heading its run of imports: laziness is kept only where it is measured to matter for cold
+  start (tests/unit/test_cold_start.py, benchmarks/bench_cold_import.py). The tooling root (tools/)
+  is not held to this yet: its CLI commands defer moto, samtranslator and the console on purpose,
+  and those reasons are still to be written down (docs/INTERNALS.md, "Module map").
+
+The ports (core/ports.py) are checked against the adapters that implement them, method by method, and
+`wiring.Services` must return ports or services, never `Any`.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The layer (what Lambda runs) and the tooling source root, both providing the `hookline` package.
+SOURCE_ROOTS = [p for p in (ROOT / "layers" / "hookline", ROOT / "tools") if (p / "hookline").is_dir()]
+CAPABILITIES = ("ingress", "delivery", "mapping", "sync")
+# Shared platform modules any layer may use: logging/metrics/tracing and secret references.
+SHARED = ("hookline.observability", "hookline.xray", "hookline.secrets")
+# What a capability may import besides core, itself and SHARED: the adapters' module and the settings.
+CAPABILITY_EXTRA = ("hookline.aws", "hookline.settings", "hookline.budget")
+LIBRARIES = {"delivery": ("mapping",)}  # delivery may use mapping: see the module docstring
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # the importing module
+    target: str  # the imported module (or package)
+    line: int
+    function_level: bool
+    type_checking: bool
+    lazy_reason: bool
+
+
+def modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for root in SOURCE_ROOTS:
+        for file in (root / "hookline").rglob("*.py"):
+            parts = list(file.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = file
+    return found
+
+
+MODULES = modules()
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> list[str]:
+    if node.level:
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        prefix = ".".join([*base, *([node.module] if node.module else [])])
+    else:
+        prefix = node.module or ""
+    # `from hookline.core import config` imports the module hookline.core.config
+    return [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in MODULES else prefix for a in node.names]
+
+
+def imports_of(module: str, file: Path) -> Iterator[Import]:
+    lines = file.read_text().splitlines()
+    tree = ast.parse("\n".join(lines), str(file))
+    is_package = file.name == "__init__.py"
+    # Lines taken by import statements: a `# lazy:` comment heading a run of imports covers the run.
+    import_lines = {n for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+                    for n in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+
+    def explained(node: ast.stmt) -> bool:
+        if "# lazy:" in lines[node.lineno - 1]:
+            return True
+        n = node.lineno - 1  # 1-based number of the line above
+        while n >= 1 and (n in import_lines or not lines[n - 1].strip()):
+            n -= 1
+        while n >= 1 and lines[n - 1].strip().startswith("#"):
+            if lines[n - 1].strip().startswith("# lazy:"):
+                return True
+            n -= 1
+        return False
+
+    def walk(node: ast.AST, in_function: bool, type_checking: bool) -> Iterator[Import]:
+        for child in ast.iter_child_nodes(node):
+            function = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            checking = type_checking or (isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test))
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                targets = ([a.name for a in child.names] if isinstance(child, ast.Import)
+                           else _resolve(module, is_package, child))
+                reason = in_function and explained(child)
+                for target in targets:
+                    yield Import(module, target, child.lineno, in_function, type_checking, reason)
+            yield from walk(child, function, checking)
+
+    yield from walk(tree, False, False)
+
+
+ALL_IMPORTS = [imp for module, file in MODULES.items() for imp in imports_of(module, file)]
+
+
+def _package_module(target: str) -> str | None:
+    """The package module an import target names (None outside the package)."""
+    while target and target not in MODULES:
+        if "." not in target:
+            return None
+        target = target.rsplit(".", 1)[0]
+    return target or None
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _is_within(module: str, *prefixes: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_the_package_is_found() -> None:
+    assert "hookline.core.config" in MODULES
+    assert "hookline.core.ports" in MODULES
+    assert len(ALL_IMPORTS) > 100
+
+
+def test_core_imports_no_capability_and_no_adapter() -> None:
+    wrong = [f"{i.module}:{i.line} imports {i.target}" for i in ALL_IMPORTS
+             if _is_within(i.module, "hookline.core") and (t := _package_module(i.target))
+             and not _is_within(t, "hookline.core", *SHARED) and t != "hookline"]
+    assert wrong == [], "core must import only core and " + ", ".join(SHARED) + ":\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("capability", CAPABILITIES)
+def test_a_capability_imports_core_and_nothing_sideways(capability: str) -> None:
+    allowed = ("hookline.core", f"hookline.{capability}", *SHARED, *CAPABILITY_EXTRA,
+               *(f"hookline.{lib}" for lib in LIBRARIES.get(capability, ())))
+    wrong = [f"{i.module}:{i.line} imports {t}" for i in ALL_IMPORTS
+             if _is_within(i.module, f"hookline.{capability}") and (t := _package_module(i.target))
+             and t != "hookline" and not _is_within(t, *allowed)]
+    assert wrong == [], (f"{capability} may import core, itself and shared modules only "
+                         "(a check of the configuration goes in its checks.py, collected by validation.py):\n"
+                         + "\n".join(wrong))
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        nonlocal counter
+        index[v] = low[v] = counter
+        counter += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def module_graph() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {m: set() for m in MODULES}
+    for i in ALL_IMPORTS:
+        target = _package_module(i.target)
+        if not i.function_level and not i.type_checking and target and target != i.module:
+            edges[i.module].add(target)
+    return edges
+
+
+def test_no_import_cycle() -> None:
+    assert _cycles(module_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+LAYER = ROOT / "layers" / "hookline"
+
+
+def test_every_function_level_import_in_the_layer_says_why_it_is_lazy() -> None:
+    unexplained = sorted({f"{MODULES[i.module].relative_to(ROOT)}:{i.line} {i.target}" for i in ALL_IMPORTS
+                          if i.function_level and not i.lazy_reason and MODULES[i.module].is_relative_to(LAYER)})
+    assert unexplained == [], ("import at module level, or say on the line above why it must wait "
+                               "(`# lazy: <measured reason>`):\n" + "\n".join(unexplained))
+
+
+def test_the_lazy_rule_sees_a_function_level_import_without_a_reason(tmp_path: Path) -> None:
+    file = tmp_path / "m.py"
+    file.write_text("import os\n\n\ndef f():\n    # lazy: measured\n    import json\n\n    import csv\n\n\n"
+                    "def g():\n    # why, but not lazy:\n    import re\n    return re\n")
+    found = {(i.target, i.lazy_reason) for i in imports_of("hookline.m", file) if i.function_level}
+    assert found == {("json", True), ("csv", True), ("re", False)}
+
+
+# ---------------------------------------------------------------- ports and typed wiring
+
+# port -> (module, class) of the adapter that implements it today
+ADAPTERS = {
+    "TaskQueue": ("hookline.aws", "QueuePublisher"),
+    "OrderedTaskQueue": ("hookline.delivery.ordering", "FifoPublisher"),
+    "PayloadStore": ("hookline.aws", "PayloadStore"),
+    "EventLog": ("hookline.aws", "EventLog"),
+    "EventLogEntries": ("hookline.ingress.records", "IngressRecords"),
+    "ClaimStore": ("hookline.delivery.claims", "RouteClaims"),
+    "RecordsStore": ("hookline.delivery.store", "RecordsStore"),
+    "SyncStateStore": ("hookline.sync.state", "SyncStore"),
+    "Sender": ("hookline.delivery.http", "HttpSender"),
+    "Secrets": ("hookline.secrets", "SecretResolver"),
+}
+
+
+def _shape(function: object) -> list[tuple[str, object, bool]]:
+    params = list(inspect.signature(function).parameters.values())[1:]  # without self
+    return [(p.name, p.kind, p.default is inspect.Parameter.empty) for p in params]
+
+
+@pytest.mark.parametrize("port", sorted(ADAPTERS))
+def test_each_adapter_offers_its_port_method_by_method(port: str) -> None:
+    from hookline.core import ports
+
+    protocol = getattr(ports, port)
+    module, name = ADAPTERS[port]
+    adapter = getattr(importlib.import_module(module), name)
+    methods = [m for m, v in vars(protocol).items() if callable(v) and not m.startswith("_")]
+    for base in protocol.__mro__[1:]:
+        if base.__module__ == ports.__name__:
+            methods += [m for m, v in vars(base).items() if callable(v) and not m.startswith("_")]
+    assert methods, f"ports.{port} declares no method"
+    for method in methods:
+        assert hasattr(adapter, method), f"{module}.{name} lacks {method}() of ports.{port}"
+        assert _shape(getattr(adapter, method)) == _shape(getattr(protocol, method)), \
+            f"{module}.{name}.{method} and ports.{port}.{method} take different parameters"
+
+
+def test_every_port_has_an_adapter_listed() -> None:
+    from hookline.core import ports
+
+    declared = {n for n, v in vars(ports).items()
+                if isinstance(v, type) and getattr(v, "_is_protocol", False) and v.__module__ == ports.__name__}
+    assert declared - {"QueueClient"} == set(ADAPTERS)  # QueueClient: a boto3 SQS client, generated methods
+
+
+def test_wiring_returns_ports_not_any() -> None:
+    tree = ast.parse(MODULES["hookline.wiring"].read_text())
+    services = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Services")
+    untyped = [f.name for f in services.body if isinstance(f, ast.FunctionDef)
+               and any(ast.unparse(d) == "cached_property" for d in f.decorator_list)
+               and (f.returns is None or "Any" in ast.unparse(f.returns))]
+    assert untyped == []
