@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "hookline"
 # The layer (what Lambda runs) and the tooling source root, both providing the `hookline` package.
 SOURCE_ROOTS = [p for p in (ROOT / "layers" / "hookline", ROOT / "tools") if (p / "hookline").is_dir()]
 CAPABILITIES = ("ingress", "delivery", "mapping", "sync")
@@ -207,11 +208,19 @@ def test_no_import_cycle() -> None:
     assert _cycles(module_graph()) == []
 
 
+def test_no_import_cycle_in_the_layer_even_through_function_level_imports() -> None:
+    """A lazy import must not hide a cycle (config.py and six checkers did, before issue 23)."""
+    layer = {m for m, f in MODULES.items() if f.is_relative_to(LAYER)}
+    edges: dict[str, set[str]] = {m: set() for m in layer}
+    for i in ALL_IMPORTS:
+        target = _package_module(i.target)
+        if i.module in layer and target in layer and not i.type_checking and target != i.module:
+            edges[i.module].add(target)
+    assert _cycles(edges) == []
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-
-
-LAYER = ROOT / "layers" / "hookline"
 
 
 def test_every_function_level_import_in_the_layer_says_why_it_is_lazy() -> None:
