@@ -29,7 +29,7 @@ from hookline.validation import parse_config
 from tests.support.aging import HOURS, LATER, MINUTES, SECONDS, THREADS, Clock, together
 from tests.unit.test_oauth import FakeSession, token
 
-# ---------------------------------------------------------------- OAuth2 token cache (delivery/oauth.py)
+# ---------------------------------------------------------------- OAuth2 token cache (core/oauth.py)
 
 OAUTH = OAuth2Config(token_url="https://login.example.com/oauth2/token", client_id="hookline",
                      client_secret="env:CS")
@@ -440,7 +440,7 @@ def test_version_claim_of_a_crashed_delivery_blocks_its_key_only_until_timeout_p
     assert outcomes.count("claimed") == 1 and set(outcomes) <= {"claimed", "busy"}
 
 
-# ---------------------------------------------------------------- invocation budgets (budget.py, delivery/deadline.py)
+# ---------------------------------------------------------------- invocation budgets (budget.py, core/deadline.py)
 
 
 def test_a_nominal_invocation_budget_starts_when_it_is_made_not_when_the_process_did() -> None:

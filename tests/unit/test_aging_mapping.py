@@ -48,7 +48,7 @@ def test_a_signed_timestamp_is_accepted_for_its_tolerance_and_refused_after(sche
             verify(cfg, [secret], headers, body, now=signed - later)
 
 
-# ------------------------------------------- compiled transforms, lookups, filters (mapping/, ingress/routing.py)
+# ------------------------------------------- compiled transforms, lookups, filters (mapping/, core/routing.py)
 # These have no clock: what could age is a budget or counter hidden in a library (jsonata-python started
 # its time budget when an expression was built). So the wall clock itself is moved (time-machine moves
 # time.time and datetime, which such libraries read), and each form is evaluated again and again.

@@ -8,7 +8,7 @@
 - A page is read up to `max_page_bytes` and refused past it, before JSON parsing, so one
   oversized answer cannot exhaust the function's memory.
 - `timeout_seconds` is a wall-clock limit on the whole page, token fetch and body included
-  (the deadline watchdog of delivery/deadline.py): a trickling source is cut off there.
+  (the deadline watchdog of core/deadline.py): a trickling source is cut off there.
 - 429 / 503 with Retry-After raise `RateLimited` with the delay in seconds; the runner decides
   whether to wait within its deadline or stop and resume on the next run.
 Error texts never carry a secret: the resolved values and tokens are scrubbed out.
@@ -74,7 +74,7 @@ class HttpFetcher:
     """`timeout_seconds` bounds a whole page: the token fetch, the request, a 401's second token and
     request, and the body read together. requests' own timeout bounds each socket read only, so a
     source trickling a byte a second held a page 79.9 s under `timeout_seconds: 2`; the deadline
-    watchdog (delivery/deadline.py) shuts the socket when the page's time is up."""
+    watchdog (core/deadline.py) shuts the socket when the page's time is up."""
 
     def __init__(self, secrets: SecretResolver, session: requests.Session | None = None,
                  tokens: TokenCache | None = None, clock: Any = time.time, monotonic: Any = time.monotonic) -> None:
