@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hookline.delivery.limits import GUARD_SECONDS, SLOT_TOLERANCE_SECONDS
 from hookline.ingress.signatures import sign
 from hookline.validation import load_config
 from tests.e2e.helpers import GITHUB_SECRET, DevProcess, dev_env, free_port, report
@@ -269,11 +270,32 @@ def test_rate_limit_holds_across_two_concurrent_pollers(records: Records, reques
     # When they are delivered
     _wait(lambda: len(receiver.requests) >= 30, 90, "30 deliveries")
     time.sleep(1)
-    times = sorted(r.at for r in receiver.requests)
-    # Then no 1-second window at the receiver saw more than 5 requests
-    window_max = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
-    routes = {r.headers["idempotency-key"].rsplit(":", 1)[1] for r in receiver.requests}
+    # Then no 1-second window saw more than 5 requests where hookline made them (each attempt's `at`, on
+    # the clock the limiter's slots are on) ...
+    arrived = {r.headers["idempotency-key"]: r.at for r in receiver.requests}
+    sent = {f"{row['id']}:{route}": row["attempt_history"][-1]["at"]
+            for route in ("limited", "limited-ordered") for row in records.events(route).values()}
+    assert len(arrived) == 30 and set(sent) == set(arrived), (sorted(sent), sorted(arrived))
+    sent_max = _window_max(list(sent.values()))
+    # ... nor at the receiver, unless the requests' transport lag (sent -> read by the receiver's thread, on a
+    # loaded 2-core machine) varied more than the limiter's guard leaves for it: GUARD_SECONDS less
+    # SLOT_TOLERANCE_SECONDS. Before the limiter judged the slot again at the send (03:41 run) hookline
+    # itself sent 6 in one second, 43 ms apart after a slow claim write
+    lags = {k: arrived[k] - sent[k] for k in sent}
+    times = sorted(arrived.values())
+    arrived_max = _window_max(times)
+    crowded = [[k for k in arrived if start <= arrived[k] < start + 1.0] for start in times]
+    spread = max((max(lags[k] for k in w) - min(lags[k] for k in w) for w in crowded if len(w) > 5), default=0.0)
+    routes = {k.rsplit(":", 1)[1] for k in arrived}
     report(request, f"\nrate_limit 5/s, 2 pollers ({', '.join(sorted(routes))}): {len(times)} requests in "
-                    f"{times[-1] - times[0]:.1f} s, max {window_max} in any 1 s window")
-    assert len(times) == 30 and routes == {"limited", "limited-ordered"}
-    assert window_max <= 5
+                    f"{times[-1] - times[0]:.1f} s, max {sent_max} sent and {arrived_max} arrived in any 1 s window; "
+                    f"lag sent -> arrived p50 {sorted(lags.values())[15] * 1000:.1f} ms, "
+                    f"max {max(lags.values()) * 1000:.1f} ms")
+    assert routes == {"limited", "limited-ordered"}
+    assert sent_max <= 5
+    assert arrived_max <= 5 or spread > GUARD_SECONDS - SLOT_TOLERANCE_SECONDS, (arrived_max, spread)
+
+
+def _window_max(times: list[float], period: float = 1.0) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + period) for i, start in enumerate(times))
