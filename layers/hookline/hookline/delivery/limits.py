@@ -11,7 +11,8 @@ Rate limit — a distributed GCRA ("virtual scheduling") over DynamoDB:
   reserves up to k = BLOCK slots for the records of its batch waiting on that destination; the
   losing writer gets the current `tat` back from the failed condition and tries again.
 - A request sleeps until its slot. A slot not used within SLOT_TOLERANCE_SECONDS is dropped
-  (sending late could put N + 1 in a window). A slot further away than MAX_WAIT_SECONDS is not
+  (sending late could put N + 1 in a window), also at the send itself (`still_on_time`, after the
+  delivery claim's write, enrichment and mapping). A slot further away than MAX_WAIT_SECONDS is not
   taken: the event is deferred (re-enqueued with a delay), which is not an attempt.
 - Hot keys: one item takes at most 1 write per block; `shards = the largest divisor of N that is
   <= N/period / SHARD_RATE` (each shard paced at N/shards) keeps every item under ~SHARD_RATE/BLOCK
