@@ -1,0 +1,205 @@
+"""The same behaviours on each in-memory fake (tests/support/fakes.py) and on its adapter on moto, so they cannot drift.
+
+Each test gets `ports`: the fakes sharing one MemoryTable, or the adapters on the deployed template's events
+table, each under its own function's role (IAM enforced). The unit tests of the engine, ingress and sync rely on
+the fakes; what those tests assume of a store is asserted here of both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
+from botocore.exceptions import ClientError
+
+from hookline.aws import EventLog
+from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
+from hookline.delivery.claims import RouteClaims
+from hookline.ingress.records import IngressRecords
+from hookline.sync.state import SyncStore
+from tests.support.aging import together
+from tests.support.fakes import FakeClaimStore, FakeEventLog, FakeEventLogEntries, FakeSyncStateStore, MemoryTable
+
+
+@dataclass
+class Ports:
+    entries: Any  # ports.EventLogEntries
+    events: Any  # ports.EventLog
+    claims: Any  # ports.ClaimStore (and a Powertools persistence layer)
+    sync: Any  # ports.SyncStateStore
+    log: Any  # ports.EventLog as the readers (CLI, console) use it: the delivery role may not Query
+
+
+@pytest.fixture(params=["fake", "moto"])
+def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
+    if request.param == "fake":
+        table = MemoryTable()
+        events = FakeEventLog(table)
+        made = Ports(FakeEventLogEntries(table), events, FakeClaimStore(table), FakeSyncStateStore(table), events)
+    else:
+        stack = request.getfixturevalue("stack")
+        ingress, deliver, sync = (stack.function(f) for f in ("IngressFunction", "DeliverFunction", "SyncFunction"))
+        made = Ports(IngressRecords(stack.events_table, client=ingress.ddb_client),
+                     EventLog(stack.events_table, resource=deliver.ddb),
+                     RouteClaims(stack.events_table, boto3_client=deliver.ddb_client),
+                     SyncStore(sync.ddb.Table(stack.events_table)), EventLog(stack.events_table, resource=stack.ddb))
+    made.claims.configure(IdempotencyConfig(expires_after_seconds=3600))
+    yield made
+
+
+def claim(p: Ports, event_id: str, token: str, *, now: float | None = None, window: float = 3600,
+          digest: str | None = None, sha: str = "b1") -> dict[str, Any] | None:
+    now = time.time() if now is None else now
+    return p.entries.claim(event_id=event_id, source="app", type="t", received_at=now, routes=["r1"],
+                           queue_by=now + 30, token=token, window_start=now - window, digest=digest,
+                           body_sha256=sha)
+
+
+# ---------------------------------------------------------------- the event log's `#event` entry
+
+
+def test_the_first_writer_of_an_event_wins_and_copies_read_its_record(ports: Ports) -> None:
+    assert claim(ports, "e1", "tok-a") is None
+    earlier = claim(ports, "e1", "tok-b")
+    assert earlier is not None and earlier["token"] == "tok-a" and earlier["routes"] == ["r1"]
+    assert earlier["body_sha256"] == "b1" and earlier["source"] == "app"
+
+
+def test_of_ten_concurrent_writers_exactly_one_records_the_event(ports: Ports) -> None:
+    results = together(lambda i: claim(ports, "e10", f"tok-{i}", digest="d10"))
+    assert sum(r is None for r in results) == 1
+
+
+def test_the_same_signed_bytes_under_another_id_read_the_first_record(ports: Ports) -> None:
+    assert claim(ports, "e1", "tok-a", digest="same-bytes") is None
+    earlier = claim(ports, "e2", "tok-b", digest="same-bytes")
+    assert earlier is not None and earlier["event_id"] == "e1"
+
+
+def test_a_record_older_than_its_window_is_replaced(ports: Ports) -> None:
+    old = time.time() - 7200
+    assert claim(ports, "e1", "tok-a", now=old) is None
+    assert claim(ports, "e1", "tok-b", window=3600) is None
+    assert claim(ports, "e1", "tok-c")["token"] == "tok-b"  # type: ignore[index]
+
+
+def test_only_the_writer_releases_and_never_once_a_copy_marked_it_queued(ports: Ports) -> None:
+    assert claim(ports, "e1", "tok-a", digest="g1") is None
+    assert ports.entries.release("e1", "tok-other", "g1") is False
+    assert ports.entries.release("e1", "tok-a", "g1") is True
+    assert claim(ports, "e1", "tok-b", digest="g1") is None  # both items went: the id and the bytes are new
+    ports.entries.count_duplicate("e1", queued=True)
+    assert ports.entries.release("e1", "tok-b", "g1") is False
+
+
+def test_a_duplicate_of_a_released_event_leaves_no_counter_item(ports: Ports) -> None:
+    with pytest.raises(ClientError) as e:
+        ports.entries.count_duplicate("never-recorded")
+    assert e.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert ports.log.get("never-recorded") == []
+
+
+def test_delivery_started_once_a_route_item_of_this_reception_exists(ports: Ports) -> None:
+    now = time.time()
+    assert claim(ports, "e1", "tok-a", now=now) is None
+    assert ports.entries.delivery_started("e1", now) is False
+    ports.events.record_attempt(event_id="e1", route="r1", status="retrying", received_at=now)
+    assert ports.entries.delivery_started("e1", now) is True
+    assert ports.entries.delivery_started("e1", now + 3600) is False  # an earlier reception's item is no proof
+
+
+# ---------------------------------------------------------------- the event log and the claims on its items
+
+
+def test_attempts_append_and_a_delivery_clears_the_dead_letters_reason(ports: Ports) -> None:
+    ports.events.record_attempt(event_id="e1", route="r1", status="dead", attempt={"at": 1, "outcome": "permanent"},
+                                reason="permanent_http", dead_at=2, source="app")
+    ports.events.record_attempt(event_id="e1", route="r1", status="delivered", attempt={"at": 3, "outcome": "ok"})
+    [item] = ports.log.get("e1")
+    assert item["status"] == "delivered" and [a["at"] for a in item["attempts"]] == [1, 3]
+    assert "reason" not in item and "dead_at" not in item and item["source"] == "app"
+
+
+def test_a_claim_is_taken_once_completed_with_its_log_and_read_without_claim_attributes(ports: Ports) -> None:
+    ports.claims.save_inprogress(data="e1:r1", remaining_time_in_millis=60_000)
+    with pytest.raises(IdempotencyItemAlreadyExistsError) as e:
+        ports.claims.save_inprogress(data="e1:r1", remaining_time_in_millis=60_000)
+    assert e.value.old_data_record.status == "INPROGRESS"
+    log = {"status": "delivered", "attempt": {"at": 5, "outcome": "delivered"}, "fields": {"source": "app"}}
+    ports.claims.save_success(data="e1:r1", result={"status_code": 200, "log": log})
+    [item] = ports.log.get("e1")
+    assert item["status"] == "delivered" and item["attempts"] == [{"at": 5, "outcome": "delivered"}]
+    assert not any(k.startswith("idem_") for k in item)
+    with pytest.raises(IdempotencyItemAlreadyExistsError) as again:
+        ports.claims.save_inprogress(data="e1:r1", remaining_time_in_millis=60_000)
+    assert again.value.old_data_record.status == "COMPLETED"
+
+
+def test_of_ten_concurrent_claims_exactly_one_is_taken(ports: Ports) -> None:
+    def take(i: int) -> bool:
+        try:
+            ports.claims.save_inprogress(data="e10:r1", remaining_time_in_millis=60_000)
+        except IdempotencyItemAlreadyExistsError:
+            return False
+        return True
+
+    assert sum(together(take)) == 1
+
+
+def test_a_released_claim_can_be_taken_again_and_releasing_nothing_creates_nothing(ports: Ports) -> None:
+    ports.claims.save_inprogress(data="e1:r1", remaining_time_in_millis=60_000)
+    ports.claims.delete_record(data="e1:r1", exception=RuntimeError("HTTP 500"))
+    ports.claims.save_inprogress(data="e1:r1", remaining_time_in_millis=60_000)
+    ports.claims.delete_record(data="e2:r1", exception=RuntimeError("HTTP 500"))
+    assert ports.log.get("e2") == []
+
+
+def test_a_claim_binds_the_route_to_its_chain_and_refuses_the_dead_lettering_message(ports: Ports) -> None:
+    until = time.time() + 3600
+    ports.claims.before_dead_letter("e1:r1", Claimant("m-1", "chain-a"), until, {"source": "app"})
+    assert ports.claims.hand_over("e1:r1", Claimant("m-2", "chain-b"), until) is False
+    with pytest.raises(ChainSuperseded):
+        ports.claims.before_dead_letter("e1:r1", Claimant("m-3", "chain-b"), until, {"source": "app"})
+    assert ports.claims.hand_over("e1:r1", Claimant("m-2", "chain-c", parent="chain-a"), until) is True
+    ports.events.record_attempt(event_id="e1", route="r1", status="dead", dead_message_id="m-9")
+    token = CURRENT_CLAIMANT.set(Claimant("m-9", "chain-c"))
+    try:
+        with pytest.raises(AlreadyDeadLettered):  # not Powertools' "exists": the engine acknowledges it
+            ports.claims.save_inprogress(data="e1:r1", remaining_time_in_millis=60_000)
+    finally:
+        CURRENT_CLAIMANT.reset(token)
+
+
+# ---------------------------------------------------------------- sync state
+
+
+def test_the_run_lock_is_one_runs_until_released(ports: Ports) -> None:
+    until = time.time() + 900
+    assert ports.sync.acquire("orders", "run-a", until) is True
+    assert ports.sync.acquire("orders", "run-b", until) is False
+    ports.sync.save("orders", "run-a", release=True, watermark="107", checkpoint=None)
+    state = ports.sync.get_state("orders")
+    assert state["watermark"] == "107" and "lease_until" not in state and "checkpoint" not in state
+    assert ports.sync.acquire("orders", "run-b", until) is True
+    assert sum(together(lambda i: ports.sync.acquire("other", f"run-{i}", until))) == 1
+    assert ports.sync.acquire("expired", "run-x", time.time() - 1) is True
+    assert ports.sync.acquire("expired", "run-y", until) is True  # a dead run's lock lapsed
+
+
+def test_a_pulled_version_is_claimed_by_one_run_and_never_once_queued(ports: Ports) -> None:
+    item = {"event_id": "orders:1@101", "route": "#event", "source": "shop", "routes": ["r1"]}
+    until = time.time() + 900
+    assert ports.sync.claim(item, "run-a", until) is True
+    assert ports.sync.claim(item, "run-b", until) is False
+    assert ports.sync.claim(item, "run-a", until) is True  # the same run, resumed, takes it back
+    ports.sync.write([{**item, "queued": True}])
+    assert ports.sync.claim(item, "run-a", until) is False
+    assert ports.sync.lookup(["orders:1@101", "orders:2@102"])["orders:1@101"]["queued"] is True
+    lapsed = {**item, "event_id": "orders:3@103"}
+    assert ports.sync.claim(lapsed, "run-a", time.time() - 1) is True
+    assert ports.sync.claim(lapsed, "run-b", until) is True  # its claim ran out without `queued`
