@@ -32,7 +32,6 @@ from typing import Any
 from hookline.core.config import HooklineConfig, SyncConfig
 from hookline.core.expressions import search as expr_search
 from hookline.observability import logger
-from hookline.sync.fetch import FetchError, RateLimited
 from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 
 # fetch(sync, request) -> FetchedPage; raises FetchError / RateLimited (hookline.sync.fetch).
@@ -224,6 +223,9 @@ def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
 
 
 def _fetch_page(sync: SyncConfig, request: Request, rt: Runtime, run: SyncRun) -> Any:
+    # lazy: as sync/service.py's build_runtime: the HTTP client loads on the first run, not at import.
+    from hookline.sync.fetch import FetchError, RateLimited
+
     for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
         try:
             return rt.fetch(sync, request)
