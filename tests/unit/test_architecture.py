@@ -208,13 +208,13 @@ def test_no_import_cycle() -> None:
     assert _cycles(module_graph()) == []
 
 
-def test_no_import_cycle_in_the_layer_even_through_function_level_imports() -> None:
-    """A lazy import must not hide a cycle (config.py and six checkers did, before issue 23)."""
-    layer = {m for m, f in MODULES.items() if f.is_relative_to(LAYER)}
-    edges: dict[str, set[str]] = {m: set() for m in layer}
+def test_no_import_cycle_even_through_function_level_imports() -> None:
+    """A lazy import must not hide a cycle (config.py and its checkers did before issue 23, and the
+    console's pages with app.py)."""
+    edges: dict[str, set[str]] = {m: set() for m in MODULES}
     for i in ALL_IMPORTS:
         target = _package_module(i.target)
-        if i.module in layer and target in layer and not i.type_checking and target != i.module:
+        if target and not i.type_checking and target != i.module:
             edges[i.module].add(target)
     assert _cycles(edges) == []
 
@@ -293,3 +293,40 @@ def test_wiring_returns_ports_not_any() -> None:
                and any(ast.unparse(d) == "cached_property" for d in f.decorator_list)
                and (f.returns is None or "Any" in ast.unparse(f.returns))]
     assert untyped == []
+
+
+def summary() -> dict[str, object]:
+    """The counts issue 23 reports: `python tests/unit/test_architecture.py` (run it on any checkout)."""
+    layer = {m for m, f in MODULES.items() if f.is_relative_to(LAYER)}
+    every: dict[str, set[str]] = {m: set() for m in MODULES}
+    for i in ALL_IMPORTS:
+        target = _package_module(i.target)
+        if target and target != i.module and not i.type_checking:
+            every[i.module].add(target)
+
+    def capability(module: str) -> str | None:
+        part = _layer(module)
+        return part if part in CAPABILITIES else None
+
+    sideways = sorted({(i.module, t) for i in ALL_IMPORTS if (t := _package_module(i.target))
+                       and capability(i.module) and capability(t) and capability(i.module) != capability(t)
+                       and capability(t) not in LIBRARIES.get(capability(i.module) or "", ())})
+    function_level = [i for i in ALL_IMPORTS if i.function_level]
+    statements = {(i.module, i.line, i.lazy_reason) for i in function_level}
+    return {
+        "modules (layer / all)": f"{len(layer)} / {len(MODULES)}",
+        "cycles, module-level imports": _cycles(module_graph()),
+        "cycles, function-level imports too": _cycles(every),
+        "sideways capability imports (delivery -> mapping allowed)": [f"{a} -> {b}" for a, b in sideways],
+        "function-level import statements in the layer (with # lazy:)":
+            f"{sum(1 for m, _, _ in statements if m in layer)} "
+            f"({sum(1 for m, _, r in statements if m in layer and r)})",
+        "function-level import statements in tools/ (with # lazy:)":
+            f"{sum(1 for m, _, _ in statements if m not in layer)} "
+            f"({sum(1 for m, _, r in statements if m not in layer and r)})",
+    }
+
+
+if __name__ == "__main__":
+    for key, value in summary().items():
+        print(f"{key}: {value}")

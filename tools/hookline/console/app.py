@@ -17,7 +17,7 @@ import hmac
 import secrets
 from typing import Any
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, g, request
 
 from hookline.console.access import NO_COOKIE, TOKEN_PARAM, Login, refused, sign_in
 from hookline.console.backend import Backend
@@ -26,10 +26,6 @@ from hookline.operations.timeparse import format_duration, format_epoch
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
-
-def backend() -> Backend:
-    return current_app.extensions["hookline_backend"]  # type: ignore[no-any-return]
 
 
 def create_app(backend_: Backend, *, port: int | None = None, login: Login | None = None) -> Flask:

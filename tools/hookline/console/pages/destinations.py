@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, g, render_template
 
+from hookline.console.current import backend
 from hookline.operations.report import list_events
 from hookline.operations.stack import StackNotFound
 from hookline.operations.timeparse import format_epoch
@@ -122,8 +123,6 @@ def destination_views(config: Any, items: list[dict[str, Any]], now: float) -> l
 
 @bp.get("/destinations")
 def index() -> str:
-    from hookline.console.app import backend
-
     config = backend().config()
     views = destination_views(config, backend().items(), time.time()) if config is not None else []
     for view in views:

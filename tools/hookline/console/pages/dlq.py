@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from hookline.console.current import backend
 from hookline.operations.dlq import MappingPreview, parse_rate, pretty_json, redact
 
 bp = Blueprint("dlq", __name__)
@@ -23,8 +24,6 @@ DEFAULT_RATE = "10/s"
 
 @bp.get("/dlq")
 def index() -> str:
-    from hookline.console.app import backend
-
     entries = backend().dlq_entries()
     groups = Counter((e.route or "-", e.reason) for e in entries)
     return render_template("dlq.html", entries=entries, groups=sorted(groups.items()),
@@ -53,8 +52,6 @@ def diff_rows(preview: MappingPreview) -> list[tuple[str, str, bool]]:
 
 @bp.get("/dlq/preview")
 def preview() -> str:
-    from hookline.console.app import backend
-
     ids = [i for i in request.args.getlist("id") if i]
     if not ids:
         abort(400, "select at least one DLQ event to replay")
@@ -69,8 +66,6 @@ def preview() -> str:
 
 @bp.post("/dlq/replay")
 def start() -> Response:
-    from hookline.console.app import backend
-
     ids = [i for i in request.form.getlist("id") if i]
     if not ids:
         abort(400, "select at least one DLQ event to replay")
@@ -90,8 +85,6 @@ def start() -> Response:
 
 @bp.get("/dlq/replay/<job_id>")
 def progress(job_id: str) -> str:
-    from hookline.console.app import backend
-
     job = backend().job(job_id)
     if job is None:
         abort(404, "no such replay (replays are kept while this console runs)")
@@ -100,8 +93,6 @@ def progress(job_id: str) -> str:
 
 @bp.get("/dlq/replay/<job_id>.json")
 def progress_json(job_id: str) -> Response:
-    from hookline.console.app import backend
-
     job = backend().job(job_id)
     if job is None:
         abort(404)

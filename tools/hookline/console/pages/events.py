@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from hookline.aws import EVENT_ITEM
+from hookline.console.current import backend
 from hookline.operations.dlq import DlqFilter
 from hookline.operations.report import STATUSES, EventRow, list_events
 from hookline.operations.timeparse import HELP as TIME_HELP
@@ -19,8 +20,6 @@ LIMIT = 500
 
 @bp.get("/events")
 def index() -> str:
-    from hookline.console.app import backend
-
     args = request.args
     status = [s for s in args.getlist("status") if s]
     source = [s for s in args.getlist("source") if s]
@@ -72,8 +71,6 @@ def timeline(row: EventRow) -> list[dict[str, Any]]:
 
 @bp.get("/events/<path:event_id>")
 def detail(event_id: str) -> str:
-    from hookline.console.app import backend
-
     items = backend().event_items(event_id)
     if not items:
         abort(404, f"no event {event_id!r} in the event log (kept EVENT_LOG_TTL_SECONDS, 30 days by default)")

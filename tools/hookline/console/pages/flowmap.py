@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from hookline.console.current import backend
 from hookline.console.flowdiagram import flow_svg
 
 bp = Blueprint("map", __name__)
@@ -12,7 +13,6 @@ NAV = ("Map", "map.index")
 
 @bp.get("/map")
 def index() -> str:
-    from hookline.console.app import backend
     from hookline.governance import flows
 
     config = backend().config()

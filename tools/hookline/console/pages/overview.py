@@ -8,6 +8,7 @@ from collections import defaultdict
 from flask import Blueprint, render_template, request
 
 from hookline.console import charts
+from hookline.console.current import backend
 from hookline.operations.report import DEFINITIONS, EventRow, list_events, summarize
 
 bp = Blueprint("overview", __name__)
@@ -17,8 +18,6 @@ DEFAULT_WINDOW = "24h"
 
 @bp.get("/")
 def index() -> str:
-    from hookline.console.app import backend
-
     window = request.args.get("window", DEFAULT_WINDOW)
     if window not in charts.WINDOWS:
         window = DEFAULT_WINDOW
