@@ -20,10 +20,18 @@ from botocore.exceptions import ClientError
 from hookline.aws import EventLog
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 from hookline.delivery.claims import RouteClaims
+from hookline.delivery.store import RecordsStore
 from hookline.ingress.records import IngressRecords
 from hookline.sync.state import SyncStore
 from tests.support.aging import together
-from tests.support.fakes import FakeClaimStore, FakeEventLog, FakeEventLogEntries, FakeSyncStateStore, MemoryTable
+from tests.support.fakes import (
+    FakeClaimStore,
+    FakeEventLog,
+    FakeEventLogEntries,
+    FakeRecordsStore,
+    FakeSyncStateStore,
+    MemoryTable,
+)
 
 
 @dataclass
@@ -203,3 +211,84 @@ def test_a_pulled_version_is_claimed_by_one_run_and_never_once_queued(ports: Por
     lapsed = {**item, "event_id": "orders:3@103"}
     assert ports.sync.claim(lapsed, "run-a", time.time() - 1) is True
     assert ports.sync.claim(lapsed, "run-b", until) is True  # its claim ran out without `queued`
+
+
+# ---------------------------------------------------------------- the records table
+
+
+@pytest.fixture(params=["fake", "moto"])
+def records(request: pytest.FixtureRequest) -> Any:
+    if request.param == "fake":
+        return FakeRecordsStore()
+    stack = request.getfixturevalue("stack")
+    return RecordsStore(stack.resources["RecordsTable"].name, resource=stack.function("DeliverFunction").ddb)
+
+
+def test_a_version_is_claimed_if_newer_than_the_delivered_one_and_free(records: Any) -> None:
+    now = 1_900_000_000.0
+    assert records.claim_version("r", "k", 2, "e2", now + 10, now)[0] is True
+    held, item = records.claim_version("r", "k", 3, "e3", now + 10, now)
+    assert held is False and item["claim_event"] == "e2"  # the holder, as the failed condition returned it
+    assert records.claim_version("r", "k", 2, "e2", now + 10, now)[0] is True  # its own claim again
+    records.commit_version("r", "k", 2, "e2", now)
+    assert records.claim_version("r", "k", 1, "e1", now + 10, now + 1)[0] is False  # older than delivered
+    assert records.claim_version("r", "k", 3, "e3", now + 10, now + 1)[0] is True
+    assert records.claim_version("r", "k", 4, "e4", now + 30, now + 2)[0] is False
+    assert records.claim_version("r", "k", 4, "e4", now + 30, now + 11)[0] is True  # e3's claim lapsed
+    records.release_version("r", "k", "e3")  # not e3's any more: nothing changes
+    records.commit_version("r", "k", 3, "e3", now + 12)  # taken over: recorded only if still the newest
+    assert records.claim_version("r", "k", 5, "e5", now + 40, now + 13)[0] is False  # e4 still holds it
+    records.release_version("r", "k", "e4")
+    assert records.claim_version("r", "k", 5, "e5", now + 40, now + 13)[0] is True
+
+
+def test_a_rate_slot_moves_from_the_value_its_writer_read(records: Any) -> None:
+    now = 1_900_000_000.0
+    assert records.reserve_rate("crm", 0, None, now + 1, now) == (True, now + 1)
+    assert records.reserve_rate("crm", 0, None, now + 2, now) == (False, now + 1)
+    assert records.reserve_rate("crm", 0, now + 1, now + 2, now) == (True, now + 2)
+    assert records.reserve_rate("crm", 0, now + 1, now + 3, now) == (False, now + 2)
+    assert records.reserve_rate("crm", 0, None, now + 9, now + 5) == (True, now + 9)  # the slot is in the past
+
+
+def test_a_concurrency_slot_has_one_holder_until_released_or_lapsed(records: Any) -> None:
+    now = 1_900_000_000.0
+    assert sum(together(lambda i: records.acquire_slot("crm", 0, f"h{i}", now + 30, now))) == 1
+    holder = "h-late"
+    assert records.acquire_slot("crm", 0, holder, now + 30, now) is False
+    assert records.acquire_slot("crm", 0, holder, now + 60, now + 31) is True  # lapsed
+    records.release_slot("crm", 0, "someone-else")
+    assert records.acquire_slot("crm", 0, "h2", now + 90, now + 32) is False
+    records.release_slot("crm", 0, holder)
+    assert records.acquire_slot("crm", 0, "h2", now + 90, now + 32) is True
+
+
+def test_a_breaker_opens_once_gives_one_probe_and_closes(records: Any) -> None:
+    now = 1_900_000_000.0
+    for i in range(3):
+        item = records.record_failure("crm", now + i)
+    assert (item["failures"], item["state"], item["since"], item["last_failure_at"]) == (3, "closed", now, now + 2)
+    assert sum(together(lambda i: records.open_breaker("crm", now + 3, now + 63))) == 1
+    assert records.claim_probe("crm", now + 10, now + 100) is False  # cooling down
+    assert sum(together(lambda i: records.claim_probe("crm", now + 63, now + 93))) == 1
+    records.probe_failed("crm", now + 64, now + 124, probe_event="e9", probe_tries=1, probe_limit=3)
+    state = records.breaker("crm")
+    assert (state["state"], state["failures"], state["probe_event"], state["probe_at"]) == ("open", 4, "e9", now + 124)
+    records.reset_failures("crm")  # not closed: the failures stay
+    assert records.breaker("crm")["failures"] == 4
+    records.close_breaker("crm", now + 200)
+    state = records.breaker("crm")
+    assert (state["state"], state["failures"], state["since"]) == ("closed", 0, now + 200)
+    assert not {"probe_at", "opened_at", "probe_event"} & set(state) and state["last_failure_at"] == now + 64
+    records.record_failure("crm", now + 201)
+    records.reset_failures("crm")
+    assert records.breaker("crm")["failures"] == 0
+    assert records.breaker("unknown") == {}
+
+
+def test_deferrals_count_and_keep_the_first_hold(records: Any) -> None:
+    assert records.deferrals("r", "e1") == (0, None)
+    records.add_deferral("r", "e1", None)
+    records.add_deferral("r", "e1", 5.0)
+    records.add_deferral("r", "e1", 9.0)
+    assert records.deferrals("r", "e1") == (3, 5.0)

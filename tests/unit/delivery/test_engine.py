@@ -25,11 +25,11 @@ from tests.support.fakes import (
     FakeEventLog,
     FakePayloadStore,
     FakeQueue,
+    FakeRecordsStore,
     FakeSecrets,
     FakeSender,
     MemoryTable,
 )
-from tests.support.records_store import MemoryRecordsStore
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-delivery"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:hookline-delivery"
@@ -64,7 +64,7 @@ class Engine:
         self.claims = FakeClaimStore(self.table, clock=self.clock)
         self.queue = FakeQueue()
         self.sender = FakeSender(*answers, clock=self.clock)
-        self.records = MemoryRecordsStore() if breaker else None
+        self.records = FakeRecordsStore(self.clock) if breaker else None
         self.delivery = Delivery(DeliveryDeps(
             config=config(**cfg), secrets=FakeSecrets({"CRM_TOKEN": "t" * 16}),  # type: ignore[arg-type]
             payloads=FakePayloadStore(), events=self.events, sqs=self.queue,  # type: ignore[arg-type]

@@ -1,0 +1,121 @@
+"""The queues, the payload bucket, the HTTP sender and the secrets, in memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hookline.core.errors import QueueUnavailable
+from hookline.core.messages import DeliveryTask
+from hookline.core.outcomes import HttpResult
+from tests.support.fakes.tables import Clock
+
+
+class FakeQueue:
+    """ports.TaskQueue, OrderedTaskQueue and QueueClient: what was published, dead-lettered, delayed.
+    `fail` > 0 makes that many publish calls raise QueueUnavailable, as a failed batch entry does."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tasks: list[DeliveryTask] = []
+        self.grouped: list[tuple[DeliveryTask, str]] = []
+        self.sent: list[dict[str, Any]] = []  # SendMessage calls (the DLQ, a deferral's copy)
+        self.visibility: list[int] = []
+        self.fail = 0
+
+    def publish(self, tasks: list[DeliveryTask]) -> None:
+        with self.lock:
+            if self.fail > 0:
+                self.fail -= 1
+                raise QueueUnavailable(f"{len(tasks)} of {len(tasks)} messages not queued (ServiceUnavailable)")
+            self.tasks.extend(DeliveryTask.model_validate_json(t.model_dump_json()) for t in tasks)
+
+    def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None:
+        with self.lock:
+            self.grouped.extend(tasks)
+
+    def send_message(self, **kwargs: Any) -> dict[str, Any]:
+        with self.lock:
+            self.sent.append(kwargs)
+            return {"MessageId": f"m-{len(self.sent)}"}
+
+    def change_message_visibility(self, **kwargs: Any) -> dict[str, Any]:
+        with self.lock:
+            self.visibility.append(kwargs["VisibilityTimeout"])
+            return {}
+
+    def get_queue_url(self, **kwargs: Any) -> dict[str, Any]:
+        return {"QueueUrl": f"https://sqs.us-east-1.amazonaws.com/123456789012/{kwargs['QueueName']}"}
+
+    def dead_letters(self, url: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for m in self.sent if m["QueueUrl"] == url]
+
+
+class FakePayloadStore:
+    """ports.PayloadStore: bodies by key; a missing key raises S3's NoSuchKey, as the adapter's get does."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, bytes] = {}
+        self.lock = threading.Lock()
+
+    def put(self, key: str, body: bytes, content_type: str | None = None) -> str:
+        with self.lock:
+            self.bodies[key] = bytes(body)
+        return key
+
+    def get(self, key: str) -> bytes:
+        with self.lock:
+            if key not in self.bodies:
+                raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}},
+                                  "GetObject")
+            return self.bodies[key]
+
+
+class FakeSender:
+    """ports.Sender: answers from a script (status codes or HttpResults, the last one repeated), every call
+    recorded. `before_answer` runs inside the send (a crash, a second copy arriving meanwhile)."""
+
+    def __init__(self, *answers: int | HttpResult, clock: Clock = time.time) -> None:
+        self.answers = list(answers) or [200]
+        self.calls: list[dict[str, Any]] = []
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.before_answer: Callable[[], None] | None = None
+
+    def send(self, dest: Any, *, event_id: str, route: str, body: bytes, content_type: str = "application/json",
+             deadline: float | None = None) -> HttpResult:
+        with self.lock:
+            self.calls.append({"event_id": event_id, "route": route, "body": body, "url": dest.url})
+            answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if self.before_answer is not None:
+            self.before_answer()
+        if isinstance(answer, HttpResult):
+            return answer
+        return HttpResult(started_at=self.clock(), latency_ms=12.0, status_code=answer, requests_made=1,
+                          error=None if 200 <= answer < 300 else f"HTTP {answer}")
+
+
+class FakeSecrets:
+    """ports.Secrets: `env:NAME` references looked up in a dict; a missing one fails as SecretResolver does."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def resolve(self, ref: str) -> str:
+        from hookline.core.errors import SecretResolutionError
+
+        name = ref.split(":", 1)[-1]
+        if name not in self.values:
+            raise SecretResolutionError(f"secret {ref!r} is not set")
+        return self.values[name]
+
+    def resolve_all(self, refs: list[str]) -> list[str]:
+        return [self.resolve(r) for r in refs]
+
+    def interpolate(self, template: str) -> str:
+        return template
