@@ -69,6 +69,29 @@ def check_target(target: str, where: str) -> str | None:
     return None
 
 
+def test_the_readme_is_a_front_page() -> None:
+    readme = (ROOT / "README.md").read_text()
+    lines = readme.count("\n")
+    assert lines <= 250, f"README.md has {lines} lines: move reference text into a docs/ page, keep a link"
+    for must in ("make dev", "make test", "```mermaid"):
+        assert must in readme, f"README.md lost {must!r} (the two commands and the architecture picture stay)"
+
+
+def test_the_readme_links_every_page_of_the_site() -> None:
+    readme = (ROOT / "README.md").read_text()
+    linked = {t.partition("#")[0] for t in LINK.findall(readme)}
+    missing = sorted(f"docs/{p}" for p in nav_pages() if f"docs/{p}" not in linked)
+    assert not missing, f"README.md links no page {missing}: add it to the README's Documentation list"
+
+
+def test_the_readmes_links_resolve() -> None:
+    readme = (ROOT / "README.md").read_text()
+    targets = [t for t in LINK.findall(readme) if not re.match(r"[a-z]+:", t)]
+    assert targets
+    problems = [p for t in targets if (p := check_target(t, "README.md"))]
+    assert not problems, "\n".join(problems)
+
+
 def test_every_docs_page_is_in_the_nav() -> None:
     # mkdocs --strict says so too; this says it in the unit run, before the site is built
     pages = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
