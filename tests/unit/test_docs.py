@@ -124,3 +124,17 @@ def test_user_facing_pointers_name_a_page_and_heading_that_exist() -> None:
                     problems.append(problem)
     assert seen, "no pointer to docs/ found: is the scan reading the right folders?"
     assert not problems, "\n".join(problems)
+
+
+def fenced_blocks(text: str) -> list[str]:
+    return re.findall(r"^```[^\n]*\n.*?^```$", text, flags=re.S | re.M)
+
+
+def test_the_readmes_blocks_are_the_sites() -> None:
+    # The front page repeats the quickstart's commands and the architecture picture: an edit to one copy only
+    # would leave the README and the site disagreeing.
+    site = "\n".join(p.read_text() for p in DOCS.rglob("*.md"))
+    blocks = fenced_blocks((ROOT / "README.md").read_text())
+    assert len(blocks) >= 4
+    stale = [b.splitlines()[1] for b in blocks if b not in site]
+    assert not stale, f"README.md blocks not found word for word on a docs/ page (first lines): {stale}"
