@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
 from botocore.exceptions import ClientError
 
-from hookline.aws import EventLog
+from hookline.aws import EventLog, PayloadStore
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.store import RecordsStore
@@ -28,6 +28,7 @@ from tests.support.fakes import (
     FakeClaimStore,
     FakeEventLog,
     FakeEventLogEntries,
+    FakePayloadStore,
     FakeRecordsStore,
     FakeSyncStateStore,
     MemoryTable,
@@ -292,3 +293,32 @@ def test_deferrals_count_and_keep_the_first_hold(records: Any) -> None:
     records.add_deferral("r", "e1", 5.0)
     records.add_deferral("r", "e1", 9.0)
     assert records.deferrals("r", "e1") == (3, 5.0)
+
+
+def test_a_scan_shows_each_route_once_the_guard_never_and_unattempted_routes_as_received(ports: Ports) -> None:
+    now = time.time()
+    assert ports.entries.claim(event_id="e1", source="app", type="t", received_at=now, routes=["r1", "r2"],
+                               queue_by=now + 30, token="tok", window_start=now - 60, digest="g1") is None
+    ports.events.record_attempt(event_id="e1", route="r1", status="delivered", attempt={"at": 1}, received_at=now)
+    rows = sorted(((i["event_id"], i["route"], i.get("status")) for i in ports.log.scan()), key=str)
+    assert rows == [("e1", "#event", None), ("e1", "r1", "delivered"), ("e1", "r2", "received")]
+    event = next(i for i in ports.log.get("e1") if i["route"] == "#event")
+    assert not {"token", "queue_by", "body_sha256"} & set(event)  # ingress's bookkeeping stays out of the log
+
+
+@pytest.fixture(params=["fake", "moto"])
+def payloads(request: pytest.FixtureRequest) -> Any:
+    if request.param == "fake":
+        return FakePayloadStore()
+    stack = request.getfixturevalue("stack")
+    ingress, deliver = stack.function("IngressFunction"), stack.function("DeliverFunction")
+    return PayloadStore(ingress.bucket, client=ingress.s3), PayloadStore(deliver.bucket, client=deliver.s3)
+
+
+def test_a_stored_body_reads_back_and_a_missing_one_is_no_such_key(payloads: Any) -> None:
+    writer, reader = payloads if isinstance(payloads, tuple) else (payloads, payloads)
+    assert writer.put("payloads/e1", b"\x00body\xff", "application/octet-stream") == "payloads/e1"
+    assert reader.get("payloads/e1") == b"\x00body\xff"
+    with pytest.raises(ClientError) as e:
+        reader.get("payloads/gone")
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"

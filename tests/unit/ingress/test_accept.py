@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from standardwebhooks import Webhook
 
 from hookline.core.signing import body_digest
@@ -173,3 +174,20 @@ def test_ten_concurrent_copies_are_accepted_exactly_once(sender: str) -> None:
     assert statuses.count(202) == 1
     assert set(statuses) <= {200, 202, 409}
     assert len(hub.queue.tasks) == 1
+
+
+def test_an_event_store_that_fails_is_503_and_the_senders_retry_is_accepted() -> None:
+    hub = Hub()
+    real = hub.records.claim
+
+    def throttled(**kwargs: Any) -> Any:
+        hub.records.claim = real  # type: ignore[method-assign]  # once
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "PutItem")
+
+    hub.records.claim = throttled  # type: ignore[method-assign]
+    resp = hub.app("msg-1", ORDER)
+    assert (resp.status, resp.body) == (503, {"error": "event store or queue unavailable; nothing was recorded, "
+                                                       "retry later"})
+    assert hub.queue.tasks == []
+    assert hub.app("msg-1", ORDER).status == 202
