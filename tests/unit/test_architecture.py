@@ -9,11 +9,11 @@ Built from the source's AST, not from importing it:
   (the transform compiler and body formats, pure code that imports only core and itself), not a
   stage of the pipeline; mapping imports no other capability.
 - No import cycle among the package's modules (module-level imports, `if TYPE_CHECKING:` left out).
-- In the layer (what Lambda runs), a function-level import has a `# lazy: <reason>` comment on its
-  line or heading its run of imports: laziness is kept only where it is measured to matter for cold
-  start (tests/unit/test_cold_start.py, benchmarks/bench_cold_import.py). The tooling root (tools/)
-  is not held to this yet: its CLI commands defer moto, samtranslator and the console on purpose,
-  and those reasons are still to be written down (docs/INTERNALS.md, "Module map").
+- A function-level import has a `# lazy: <reason>` comment on its line or heading its run of imports:
+  laziness is kept only where it is measured to matter, for cold start in the layer
+  (tests/unit/test_cold_start.py, benchmarks/bench_cold_import.py) and for start-up in the tooling
+  (every `hookline` run imports all command modules; moto, the SAM translator and Powertools' parser
+  models load only when `hookline dev` needs them).
 
 The ports (core/ports.py) are checked against the adapters that implement them, method by method, and
 `wiring.Services` must return ports or services, never `Any`.
@@ -223,9 +223,9 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def test_every_function_level_import_in_the_layer_says_why_it_is_lazy() -> None:
+def test_every_function_level_import_says_why_it_is_lazy() -> None:
     unexplained = sorted({f"{MODULES[i.module].relative_to(ROOT)}:{i.line} {i.target}" for i in ALL_IMPORTS
-                          if i.function_level and not i.lazy_reason and MODULES[i.module].is_relative_to(LAYER)})
+                          if i.function_level and not i.lazy_reason})
     assert unexplained == [], ("import at module level, or say on the line above why it must wait "
                                "(`# lazy: <measured reason>`):\n" + "\n".join(unexplained))
 

@@ -71,6 +71,7 @@ def friendly(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
     @functools.wraps(run)
     def wrapper(args: argparse.Namespace) -> int:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
         try:
@@ -102,6 +103,7 @@ def note(message: str) -> None:
 
 def emit_json(value: Any, out: TextIO | None = None) -> None:
     """The only thing a --json command writes to stdout."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.operations.redaction import pretty_json
 
     # Depth-safe (json.dump recurses): `dlq show --json` prints bodies stored before ingress capped depth.

@@ -30,11 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 @friendly
 def run(args: argparse.Namespace) -> int:
     try:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.console import Backend
     except ImportError as e:
         raise CommandError(f"the console needs Flask ({e}): pip install 'hookline[local]'") from None
 
     stack = stack_for(args)
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.console.backend import Access, probe_write_access
 
     # The emulator accepts any credentials: there is nothing to probe.
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 def serve(backend: Any, port: int) -> tuple[Any, Any]:
     """The console's HTTP server on 127.0.0.1:`port` (0 = any free port) and its `access.Login`."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from werkzeug.serving import make_server
 
     from hookline.console import create_app

@@ -134,6 +134,7 @@ class DevRuntime:
         self._load_env_file()
         self._start_demos()  # before the configuration is loaded: its URLs may name the demos' ports
         cfg = self._check_config()
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local import cfn
         from hookline.local.emulator import Emulator, template_path
 
@@ -151,6 +152,7 @@ class DevRuntime:
         self.restored = None if self.args.fresh else self.state.load()
         port = self.restored.port if self.restored and _port_free(self.restored.port) else 0
         self.emulator = Emulator(port=port).start()  # from here on boto3 in this process talks to it
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local import faults
 
         faults.install_from_env()  # HOOKLINE_FAULTS: seeded process faults for the chaos run
@@ -177,6 +179,7 @@ class DevRuntime:
         self.ready = True
 
     def _start_demos(self) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.commands import dev_demos
 
         try:
@@ -198,6 +201,7 @@ class DevRuntime:
         self.crm = self.orders = None
 
     def _state_store(self, parameters: dict[str, str]) -> Any:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.state import SNAPSHOT_NAME, StateStore, fingerprint
         from hookline.operations.stack import dev_state_path
 
@@ -212,6 +216,7 @@ class DevRuntime:
             self.notes.append(line)
 
     def _watch_config(self) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.reload import ConfigWatcher
 
         self.watcher = ConfigWatcher(self.config_path, self.cfg, load=self._checked_config, apply=self._apply_config,
@@ -219,6 +224,7 @@ class DevRuntime:
 
     def _checked_config(self, path: Path) -> Any:
         """The edited configuration, with the same checks as at start-up; ConfigError when it cannot run."""
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.core.errors import ConfigError
         from hookline.validation import load_config
 
@@ -231,12 +237,14 @@ class DevRuntime:
     def _apply_config(self, cfg: Any) -> None:
         # The handlers build their services from hookline.wiring once per cold start; every environment in
         # this process shares that module, so new services carrying the new configuration reach them all.
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline import wiring
 
         self.cfg = cfg
         wiring.install(wiring.Services(config=cfg))
 
     def _load_env_file(self) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
 
         path = Path(self.args.env_file) if self.args.env_file else default_env_file(self.config_path)
@@ -252,6 +260,7 @@ class DevRuntime:
         self.env_names = applied + [f"{k} (already exported)" for k in kept]
 
     def _check_config(self) -> Any:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.core.errors import ConfigError
         from hookline.validation import load_config
 
@@ -289,6 +298,7 @@ class DevRuntime:
         os.environ["HOOKLINE_CONFIG"] = str(self.config_path)
         os.environ["LOG_LEVEL"] = self.args.log_level
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.args.log_level
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         import logging
         import warnings
 
@@ -301,6 +311,7 @@ class DevRuntime:
         logging.getLogger("aws_lambda_powertools").setLevel(
             max(logging.WARNING, logging.getLevelName(self.args.log_level)))
         if self.args.log_file != "-":
+            # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
             from hookline.local import devlog
             from hookline.operations.stack import dev_state_path
 
@@ -313,6 +324,7 @@ class DevRuntime:
 
     # ------------------------------------------------------------------ wiring the template's events
     def _wire(self, cfg: Any) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.aws import EventLog
         from hookline.local.console import Console
         from hookline.local.gateway import Gateway, HttpApi, Route
@@ -353,6 +365,7 @@ class DevRuntime:
 
     def _provision_warehouse(self, cfg: Any) -> None:
         if any(d.type != "http" for d in cfg.destinations.values()):
+            # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
             import boto3
 
             from hookline.local.warehouse import provision_warehouse
@@ -379,6 +392,7 @@ class DevRuntime:
         return False
 
     def _load_function(self, spec: Any, base: Path) -> Any:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.runtime import HandlerLoadError, LocalFunction
 
         fn = LocalFunction(spec.logical_id, spec.code_path(base).resolve(), spec.handler,
@@ -396,6 +410,7 @@ class DevRuntime:
         return fn
 
     def _add_poller(self, spec: Any, event: Any, fn: Any) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.poller import SqsPoller
 
         if event.queue is None or event.queue not in self.resources:
@@ -416,6 +431,7 @@ class DevRuntime:
             f"{', ReportBatchItemFailures' if report else ''})")
 
     def _add_schedule(self, spec: Any, event: Any, fn: Any) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.scheduler import (
             Job,
             ScheduleExpressionError,
@@ -466,6 +482,7 @@ class DevRuntime:
 
     # ------------------------------------------------------------------ state for the other commands
     def _write_state(self) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.operations.stack import dev_state_path, write_dev_state
 
         previous = _running_dev(dev_state_path())
@@ -550,6 +567,7 @@ class DevRuntime:
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether the last run's AWS port can be had again (then AWS_ENDPOINT_URL in other shells stays right)."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     import socket
 
     if not port:

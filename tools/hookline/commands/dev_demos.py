@@ -59,11 +59,13 @@ def start(args: Any, printer: Callable[[str], None], notes: list[str]) -> tuple[
     environment: dict[str, str] = {}
     try:
         if args.demo_crm is not None:
+            # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
             from hookline.local.demo_crm import DemoCrm
 
             crm = listen(lambda p: DemoCrm(HOST, p, printer=printer), args.demo_crm, "demo CRM", notes).start()
             environment[CRM_VARIABLE] = str(crm.port)
         if args.demo_orders is not None:
+            # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
             from hookline.local.demo_orders import DemoOrders
 
             orders = listen(lambda p: DemoOrders(HOST, p), args.demo_orders, "demo orders API", notes).start()

@@ -156,6 +156,7 @@ def run_list(args: argparse.Namespace) -> int:
 def _payload(entry: DlqEntry, stack: StackInfo) -> tuple[Any, str | None]:
     """The stored body, parsed like ingress would (auto) and redacted; or (None, why not)."""
     def load_s3(key: str) -> bytes:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.aws import PayloadStore
 
         return PayloadStore(stack.output("PayloadBucketName"), client=stack.client("s3")).get(key)
@@ -224,6 +225,7 @@ def _indent(text: str, prefix: str = "  ") -> str:
 
 
 def _load_config(args: argparse.Namespace, stack: StackInfo) -> Any | None:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.core.errors import ConfigError
     from hookline.validation import load_config
 
@@ -244,6 +246,7 @@ def _delivered_check(stack: StackInfo) -> Any:
     table_name = stack.outputs.get("EventsTableName")
     if not table_name:
         return None
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.aws import EventLog
 
     log = EventLog(table_name, resource=stack.resource("dynamodb"))
@@ -276,6 +279,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def _replay_messages(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues,
                      flt: DlqFilter) -> ReplaySummary:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -348,6 +352,7 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues, 
     config = _load_config(args, stack)
     store = None
     if config is not None and "PayloadBucketName" in stack.outputs:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.aws import PayloadStore
 
         store = PayloadStore(stack.outputs["PayloadBucketName"], client=stack.client("s3"))
@@ -395,9 +400,11 @@ ENRICHED_FROM = {"mock": "the steps answered by --mock", "live": "the steps call
 
 def _enrichment(args: argparse.Namespace, base_dir: Any) -> tuple[str, Any] | None:
     """How the dry run answers enrichment steps: ("live", real calls), ("mock", --mock answers) or None."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.commands.map_try import _mock_fetch, _mocks, _Usage
 
     if args.live:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.delivery.enrich import sender_fetch
         from hookline.delivery.http import HttpSender
         from hookline.secrets import SecretResolver

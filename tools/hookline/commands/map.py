@@ -16,6 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help=f"configuration file ({CONFIG_RULE})")
     p.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart instead of the table")
     p.set_defaults(func=run)
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.commands.map_try import add_try_parser
 
     # Not required: a bare `hookline map` prints the table; `try` sets its own func.
@@ -23,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.commands.validate import load_or_report
     from hookline.governance import flows, mermaid
 

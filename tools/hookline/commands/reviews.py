@@ -10,6 +10,7 @@ from typing import Any
 
 def overdue(config: str | None, stack: Any = None, today: Any = None) -> list[Any]:
     """Overdue reviews of the configuration in use; [] when there is none to read (the figures still print)."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.core.errors import ConfigError
     from hookline.governance import overdue_reviews
     from hookline.validation import load_config

@@ -50,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace, stack: StackInfo | None) -> Any:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.core.errors import ConfigError
     from hookline.validation import load_config
 
@@ -62,6 +63,7 @@ def _config(args: argparse.Namespace, stack: StackInfo | None) -> Any:
 
 
 def _store(stack: StackInfo) -> Any:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.sync.state import SyncStore
 
     return SyncStore(stack.resource("dynamodb").Table(stack.output("EventsTableName")))
@@ -122,6 +124,7 @@ def _summary(run: dict[str, Any]) -> None:
 
 
 def _progress() -> Any:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -136,6 +139,7 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
         raise CommandError(f"no sync {args.name!r} in {path} (configured: {', '.join(cfg.syncs) or 'none'})")
     env_file = stack.extra.get("env_file")
     if env_file:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.local.envfile import load_env_file
 
         load_env_file(Path(env_file))
@@ -144,6 +148,7 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     os.environ.setdefault("AWS_DEFAULT_REGION", stack.region or "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "hookline-dev")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "hookline-dev")
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.settings import Settings
     from hookline.sync.runner import run_job
     from hookline.sync.service import build_runtime
@@ -168,6 +173,7 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
 def _log_beside_dev(stack: StackInfo) -> None:
     """The run's JSON log lines (Powertools, as the sync function writes them) join the dev's log file, so
     stdout carries only the summary (or the --json document); without one they go to stderr."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     import sys
 
     from hookline.local.devlog import open_log, powertools_to

@@ -47,6 +47,7 @@ def _walk(value: Any, path: str = "") -> Any:
 
 def _local_host(url: str) -> str | None:
     """Why `url` cannot be reached from a Lambda function (loopback, private, link-local ...), or None."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     import ipaddress
     from urllib.parse import urlparse
 
@@ -90,6 +91,7 @@ def deploy_problems(cfg: HooklineConfig) -> list[Problem]:
 
 def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]:
     """What the configuration needs from the stack it deploys with."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.local.cfn import load_template
 
     tpl = load_template(template_path)
@@ -125,6 +127,7 @@ def template_problems(cfg: HooklineConfig, template_path: Path) -> list[Problem]
 def _sync_timeout_problems(cfg: HooklineConfig, tpl: dict, where: str) -> list[Problem]:
     """A run starts a page only with the page's timeout_seconds plus a reserve left (sync/runner.py), so a
     timeout_seconds the function's Timeout cannot hold would never fetch anything, run after run."""
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.sync.runner import RESERVE_SECONDS
 
     fn = (tpl.get("Resources", {}).get("SyncFunction") or {}).get("Properties") or {}
@@ -174,6 +177,7 @@ def unset_header_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str
 
 
 def _find_template(config: Path, explicit: str | None) -> Path | None:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.local.emulator import template_path
 
     try:
@@ -193,6 +197,7 @@ def load_or_report(path: Path) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.commands._ops import config_path  # it imports boto3; the other commands here need none
 
     path = config_path(args.config)

@@ -23,6 +23,7 @@ import threading
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import escape
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Response
 
@@ -64,8 +65,6 @@ USED = ("This login link was used already (each link works once, in the browser 
 
 def refused(message: str) -> Response:
     """403 on a bare page: none of the layout (its CSRF token, the stack's origin) reaches a stranger."""
-    from markupsafe import escape
-
     html = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>403 · hookline</title></head>"
             f"<body><h1>403</h1><p class=\"problem\">{escape(message)}</p></body></html>")
     return Response(html, status=403, mimetype="text/html")

@@ -17,11 +17,15 @@ import hmac
 import secrets
 from typing import Any
 
-from flask import Flask, abort, g, request
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from flask import Flask, abort, g, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from hookline.console.access import NO_COOKIE, TOKEN_PARAM, Login, refused, sign_in
 from hookline.console.backend import Backend
 from hookline.console.pages import PAGES
+from hookline.operations.stack import StackNotFound
 from hookline.operations.timeparse import format_duration, format_epoch
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -82,9 +86,6 @@ def create_app(backend_: Backend, *, port: int | None = None, login: Login | Non
 
     @app.errorhandler(Exception)
     def _failure(e: Exception) -> Any:
-        from flask import render_template
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(e, HTTPException):
             return e
         app.logger.exception("page failed")
@@ -95,25 +96,18 @@ def create_app(backend_: Backend, *, port: int | None = None, login: Login | Non
     @app.errorhandler(404)
     @app.errorhandler(421)
     def _error(e: Any) -> Any:
-        from flask import render_template
-
         return render_template("error.html", code=e.code, message=e.description), e.code
 
     return app
 
 
 def refused_host() -> Any:
-    from werkzeug.wrappers import Response
-
     # Bare, like access.refused: a DNS-rebinding page must learn nothing from the layout.
     return Response("421: this console answers only on 127.0.0.1 / localhost\n", status=421, mimetype="text/plain")
 
 
 def explain(e: Exception) -> str:
     """What went wrong reaching the stack, in the words `hookline events / dlq` use (commands/_ops.py)."""
-    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
-    from hookline.operations.stack import StackNotFound
 
     if isinstance(e, StackNotFound):
         return str(e)

@@ -15,7 +15,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from hookline.aws import EventLog, PayloadStore
+from hookline.commands.dlq import _delivered_check, open_dlq
+from hookline.commands.events import read_items
 from hookline.core.dlq import DlqEntry
+from hookline.core.errors import ConfigError
+from hookline.delivery import enrich as enrichment
+from hookline.delivery.http import HttpSender
+from hookline.delivery.store import RecordsStore
+from hookline.operations.destinations import destination_rows
 from hookline.operations.dlq import (
     REPLAY_VISIBILITY_SECONDS,
     DlqFilter,
@@ -33,6 +43,8 @@ from hookline.operations.dlq import (
 )
 from hookline.operations.dlq_queue import DeadLetterQueues
 from hookline.operations.stack import StackInfo
+from hookline.secrets import SecretResolver
+from hookline.validation import load_config
 
 # Error codes that mean "these credentials may not do that" (SQS answers with either spelling).
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation",
@@ -77,8 +89,6 @@ def probe_write_access(sqs: Any, dlq_url: str, delivery_queue_url: str | None) -
     body). Credentials that may delete but not send fail each send, and `replay` deletes only
     after a send succeeded, so such a replay loses nothing and says why on the progress page.
     """
-    from botocore.exceptions import ClientError
-
     if not delivery_queue_url:
         return Access(False, "the stack has no DeliveryQueueUrl output, so events cannot be sent back")
     try:
@@ -146,8 +156,6 @@ class Backend:
 
     def config(self) -> Any | None:
         """The configuration (for route -> destination and the mapping diff), or None when absent/invalid."""
-        from hookline.core.errors import ConfigError
-        from hookline.validation import load_config
 
         path = self.config_file()
         if path is None or not path.exists():
@@ -163,14 +171,10 @@ class Backend:
     # -- the event log
 
     def event_log(self) -> Any:
-        from hookline.aws import EventLog
-
         return EventLog(self.stack.output("EventsTableName"), resource=self.stack.resource("dynamodb"))
 
     def items(self) -> list[dict[str, Any]]:
         """Every event log item, as `hookline events` and `hookline report` read them."""
-        from hookline.commands.events import read_items
-
         return read_items(self.stack)
 
     def event_items(self, event_id: str) -> list[dict[str, Any]]:
@@ -181,8 +185,6 @@ class Backend:
     def destination_rows(self, config: Any) -> list[Any]:
         """What `hookline destinations --json` prints (commands/destinations.py): the breaker items of
         the records table (stack output RecordsTableName) and the event log, through `destination_rows`."""
-        from hookline.delivery.store import RecordsStore
-        from hookline.operations.destinations import destination_rows
 
         store = RecordsStore(self.stack.output("RecordsTableName"), resource=self.stack.resource("dynamodb"))
         return destination_rows(config, store.breakers(), self.items(), time.time())
@@ -190,8 +192,6 @@ class Backend:
     # -- the DLQ
 
     def dlq(self) -> DeadLetterQueues:
-        from hookline.commands.dlq import open_dlq
-
         return open_dlq(self.stack)
 
     def dlq_depth(self) -> int:
@@ -205,7 +205,6 @@ class Backend:
         bucket = self.stack.outputs.get("PayloadBucketName")
         if not bucket:
             return None
-        from hookline.aws import PayloadStore
 
         return PayloadStore(bucket, client=self.stack.client("s3")).get
 
@@ -227,19 +226,13 @@ class Backend:
         load = self.load_s3()
         enrich = None
         if live_enrichment:
-            from hookline.delivery.enrich import sender_fetch
-            from hookline.delivery.http import HttpSender
-            from hookline.secrets import SecretResolver
-
-            enrich = ("live", sender_fetch(HttpSender(SecretResolver())))
+            enrich = ("live", enrichment.sender_fetch(HttpSender(SecretResolver())))
         base_dir = self.config_file().parent
         previews = [preview_mapping(e, config, load, base_dir, enrich) for e in entries]
         return entries, replay(entries, self.dlq(), dry_run=True), previews, config is not None
 
     def start_replay(self, ids: list[str], rate: float | None) -> ReplayJob:
         """Replay in a background thread through `replay_held`, the code `hookline dlq replay` runs."""
-        from hookline.commands.dlq import _delivered_check
-
         if not self.access.writable:
             raise PermissionError(self.access.why)
         job = ReplayJob(id=uuid.uuid4().hex, ids=list(ids), rate=rate)

@@ -34,8 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
 from botocore.exceptions import ClientError
+
+from hookline.local import iam_policies, moto_fixes
 
 __all__ = [
     "CODE_BUCKET",
@@ -143,7 +146,7 @@ def transform(template: Mapping[str, Any], *, region: str, iam: Any = None,
     does; the translator accepts nothing else). `iam` (a boto3 IAM client) resolves managed
     policy names missing from the translator's bundled list.
     """
-    import boto3
+    # lazy: the SAM translator (~1.1 s) loads only when a template is transformed.
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.arn_generator import ArnGenerator
@@ -284,8 +287,6 @@ def _transformed(path: Path, mtime: float, region: str, parameters: tuple[tuple[
 def deploy(client: Client, template_file: str | Path, *, stack_name: str, region: str,
            parameters: Mapping[str, Any] | None = None, stand_ins: Mapping[str, str] | None = None) -> LocalStack:
     """Transform template_file, upload its code folders and `create_stack` it through `client`'s endpoint."""
-    from hookline.local import iam_policies, moto_fixes
-
     moto_fixes.install()  # an in-process moto needs its CloudFormation fixes (AWS::NoValue) too; idempotent
     template_file = Path(template_file)
     parameters = {k: str(v) for k, v in (parameters or {}).items()}

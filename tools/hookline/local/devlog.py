@@ -19,6 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from hookline.observability import logger
+
 LOG_NAME = "dev.log"
 
 
@@ -91,8 +93,6 @@ def open_log(path: Path, *, fresh: bool) -> TextIO:
 def powertools_to(stream: TextIO) -> TextIO | None:
     """Point hookline's Powertools logger at `stream` (its handler kept the stdout of the moment it was made);
     returns the stream it wrote to until now."""
-    from hookline.observability import logger
-
     handler: Any = logger.registered_handler
     if not isinstance(handler, logging.StreamHandler):
         return None

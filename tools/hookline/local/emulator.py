@@ -14,6 +14,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+from hookline.local import cfn, moto_fixes
+
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 STACK_NAME = "hookline-dev"
@@ -92,9 +96,9 @@ class Emulator:
         self.account_id = ACCOUNT_ID
 
     def start(self) -> Emulator:
+        # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
         from moto.server import ThreadedMotoServer
 
-        from hookline.local import moto_fixes
 
         moto_fixes.install()  # atomic conditional writes, before the first request
         preload()
@@ -121,23 +125,17 @@ class Emulator:
                 self.server = None
 
     def client(self, service: str) -> Any:
-        import boto3
-
         return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
 
     def deploy_stack(self, template_file: Path, parameters: dict[str, str] | None = None,
                      stack_name: str = STACK_NAME) -> Any:
         """What `sam deploy` would create, in the emulator: the SAM-translated template_file deployed
         with CloudFormation (`create_stack`). Returns the `cfn.LocalStack`."""
-        from hookline.local import cfn
-
         return cfn.deploy(self.client, template_file, stack_name=stack_name, region=self.region,
                           parameters=parameters)
 
     def read_stack(self, template_file: Path, stack_name: str = STACK_NAME) -> Any:
         """The `cfn.LocalStack` of a stack already in the emulator (e.g. restored from a snapshot)."""
-        from hookline.local import cfn
-
         return cfn.read_deployed(self.client, template_file, stack_name=stack_name, region=self.region)
 
 

@@ -33,6 +33,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
 ENV = "HOOKLINE_FAULTS"
 INGRESS_FUNCTION = "IngressFunction"
 DELIVER_FUNCTION = "DeliverFunction"
@@ -114,8 +117,6 @@ def _is_release(operation: str, params: Any) -> bool:
 
 def _patch_aws_calls(faults: Faults) -> None:
     # Every boto3 client (Powertools builds its own sessions) goes through BaseClient._make_api_call.
-    from botocore.client import BaseClient
-    from botocore.exceptions import ClientError
 
     original = BaseClient._make_api_call
 

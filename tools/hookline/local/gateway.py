@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -220,6 +221,7 @@ class HttpApi:
 
 def validate_http_api_event(event: dict[str, Any]) -> str:
     """'' when Powertools' APIGatewayProxyEventV2Model accepts the event, else the reason."""
+    # lazy: Powertools' parser models (~180 ms) load with the first event built.
     from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 
     return shape_problem(APIGatewayProxyEventV2Model, event)
@@ -354,8 +356,6 @@ class Gateway:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

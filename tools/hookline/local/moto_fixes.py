@@ -40,9 +40,11 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import threading
+import types
 from typing import Any
 
 _installed = False
@@ -76,6 +78,7 @@ def install() -> None:
 
 
 def _serialise_dynamodb_writes() -> None:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.dynamodb.models import DynamoDBBackend
 
     def locked(original: Any) -> Any:
@@ -92,9 +95,7 @@ def _serialise_dynamodb_writes() -> None:
 
 
 def _transactions_back_up_their_items() -> None:
-    import copy
-    import types
-
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.dynamodb import models
     from moto.dynamodb.models import DynamoDBBackend, Table
 
@@ -170,6 +171,7 @@ def _firehose_resource(self: Any) -> str:
 
 
 def _resource_level_iam() -> None:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.dynamodb.responses import DynamoHandler
     from moto.firehose.responses import FirehoseResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
@@ -182,6 +184,7 @@ def _resource_level_iam() -> None:
 
 
 def _json_role_policies() -> None:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.iam.models import Role
 
     original = Role.put_policy
@@ -196,6 +199,7 @@ def _json_role_policies() -> None:
 
 
 def _batch_actions_as_their_single_action() -> None:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.iam.access_control import IAMRequestBase
 
     original = IAMRequestBase.__init__
@@ -228,6 +232,7 @@ def _batch_actions_as_their_single_action() -> None:
 
 
 def _no_value_drops_list_items() -> None:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.cloudformation import parsing
 
     original = parsing.clean_json
@@ -242,6 +247,7 @@ def _no_value_drops_list_items() -> None:
 
 
 def _receipt_handles_belong_to_one_receive() -> None:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
     from moto.sqs.models import Queue, SQSBackend
 

@@ -34,8 +34,13 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 FORMAT = 1
 SNAPSHOT_NAME = "emulator.pickle"
@@ -52,8 +57,6 @@ class StateError(Exception):
 
 def fingerprint(template_file: Path, parameters: dict[str, str]) -> str:
     """What a snapshot is only valid with: the template, its parameters, moto, Python, this format."""
-    from importlib.metadata import version
-
     h = hashlib.sha256()
     h.update(template_file.read_bytes())
     h.update(json.dumps(parameters, sort_keys=True).encode())
@@ -72,6 +75,7 @@ class Saved:
 
 # ---------------------------------------------------------------------------------------- pickling
 def _live_backend_dicts() -> Iterator[tuple[tuple[str, str], Any]]:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.core.base_backend import BackendDict
 
     for bd in list(BackendDict._instances):
@@ -79,6 +83,7 @@ def _live_backend_dicts() -> Iterator[tuple[tuple[str, str], Any]]:
 
 
 def _find_backend_dict(key: tuple[str, str]) -> Any:
+    # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.core.base_backend import BackendDict
 
     module = importlib.import_module(key[0])
@@ -103,7 +108,6 @@ class _Pickler(pickle.Pickler):
             if type(empty) in (dict, list, set) and not empty:
                 return (_defaultdict_of, (type(empty), dict(obj)))
         if _is_private_key(obj):  # moto's KMS keys
-            from cryptography.hazmat.primitives import serialization
 
             pem = obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
@@ -111,6 +115,7 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
     def persistent_id(self, obj: Any) -> Any:
+        # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
         from moto.core.base_backend import BackendDict
 
         if isinstance(obj, BackendDict):
@@ -123,15 +128,12 @@ def _defaultdict_of(factory: type, items: dict[Any, Any]) -> defaultdict[Any, An
 
 
 def _load_private_key(pem: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-
     return serialization.load_pem_private_key(pem, None)
 
 
 def _is_private_key(obj: Any) -> bool:
     if "cryptography" not in type(obj).__module__:
         return False
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     return isinstance(obj, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
 
@@ -232,12 +234,9 @@ def _action(environ: dict[str, Any]) -> str:
     if target:
         return target.rpartition(".")[2]
     if "Action=" in str(environ.get("QUERY_STRING") or ""):
-        from urllib.parse import parse_qs
-
         return parse_qs(environ["QUERY_STRING"]).get("Action", [""])[0]
     if "x-www-form-urlencoded" in str(environ.get("CONTENT_TYPE") or ""):
         # Query protocol (SNS, IAM, CloudFormation, ...): the action is in the form body; put it back for moto.
-        from urllib.parse import parse_qs
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
@@ -320,6 +319,7 @@ class StateStore:
             live = _find_backend_dict(key)
             dict.clear(live)
             dict.update(live, accounts)
+            # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
             from moto.core.base_backend import BackendDict
 
             if live not in BackendDict._instances:

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import jmespath
+
 from hookline.core.dlq import DlqEntry
 from hookline.operations.redaction import (  # noqa: F401 (their home before operations/redaction.py)
     REDACTED,
@@ -303,6 +305,7 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
     one no body is shown: the answers recorded with the failed attempt may be partial (a step that
     failed left its result out), and a body built from them looked clean while the replay failed again.
     """
+    # lazy: every `hookline` run imports this module (commands/dlq.py); only previews need these.
     from hookline.core.envelope import BodyParseError, build_envelope, parse_body
     from hookline.mapping.compiler import MappingError, render
 
@@ -349,8 +352,6 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
                               enrichment=how)
     detail = ""
     if route.when:
-        import jmespath
-
         try:
             if not jmespath.search(route.when, envelope):
                 detail = "the route's `when` filter no longer matches this event"
@@ -366,6 +367,7 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
 def _enrich(config: Any, route: Any, envelope: dict[str, Any], event_id: str, enrich: tuple[str, Any] | None,
             base_dir: Any) -> dict[str, Any] | MappingPreview:
     """The route's enrichment answers, or the preview that says why there are none."""
+    # lazy: every `hookline` run imports this module (commands/dlq.py); only previews need these.
     from hookline.delivery.enrich import Enricher, EnrichFailed
 
     steps = ", ".join(step.name for step in route.enrich)
@@ -392,6 +394,7 @@ def entry_payload(entry: DlqEntry, load_s3: Callable[[str], bytes] | None) -> tu
 
     What `hookline dlq show` and the console's event page show: one redaction for both.
     """
+    # lazy: every `hookline` run imports this module (commands/dlq.py); only previews need these.
     from hookline.core.envelope import BodyParseError, parse_body
 
     task = entry.task

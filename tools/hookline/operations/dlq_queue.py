@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from hookline.core.dlq import REPLAY_ATTR_AT, REPLAY_ATTR_FROM, DlqEntry
 from hookline.operations.dlq import SQS_MAX_VISIBILITY, ReplayError
 
@@ -132,8 +134,6 @@ class DeadLetterQueue:
     # -- replay target
 
     def send(self, entry: DlqEntry) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         if not self.delivery_queue_url:
             raise ReplayError("no delivery queue URL")
         self._keep_hidden()
@@ -146,8 +146,6 @@ class DeadLetterQueue:
             raise ReplayError(_aws_error(e)) from e
 
     def delete(self, entry: DlqEntry) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=entry.receipt_handle)
         except (ClientError, BotoCoreError) as e:

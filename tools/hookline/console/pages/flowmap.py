@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from hookline.console.current import backend
 from hookline.console.flowdiagram import flow_svg
+from hookline.governance import flows
 
 bp = Blueprint("map", __name__)
 NAV = ("Map", "map.index")
@@ -13,8 +14,6 @@ NAV = ("Map", "map.index")
 
 @bp.get("/map")
 def index() -> str:
-    from hookline.governance import flows
-
     config = backend().config()
     if config is None:
         return render_template("map.html", has_config=False, config_file=backend().config_file())
