@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hookline.config import HooklineConfig, load_config
-from hookline.errors import ConfigError
+from hookline.core.config import HooklineConfig
+from hookline.core.errors import ConfigError
 from hookline.mapping.python_hook import PACKAGE
+from hookline.validation import load_config
 
 
 def _lookup_files(spec: Any) -> Iterator[str]:
