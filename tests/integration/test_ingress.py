@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.aws import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
-from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.aws import EVENT_ITEM, GUARD_ITEM, PayloadStore, QueuePublisher
 from hookline.ingress import ingress as ingress_module
 from hookline.ingress.ingress import Ingress, IngressDeps
-from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config

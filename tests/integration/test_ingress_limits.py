@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.aws import PayloadStore, QueuePublisher
 from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
-from hookline.ingress.records import IngressRecords
 from hookline.ingress.signatures import sign
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config

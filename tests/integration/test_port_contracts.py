@@ -17,11 +17,11 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
 from botocore.exceptions import ClientError
 
+from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.aws import EventLog, PayloadStore
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.store import RecordsStore
-from hookline.ingress.records import IngressRecords
 from hookline.sync.state import SyncStore
 from tests.support.aging import together
 from tests.support.fakes import (

@@ -81,6 +81,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     import boto3
     from moto import mock_aws
 
+    from hookline.adapters.aws.event_log_entries import IngressRecords
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
     from hookline.delivery.claims import RouteClaims
     from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -88,7 +89,6 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.delivery.ordering import FifoPublisher
     from hookline.delivery.store import RecordsStore
     from hookline.ingress.ingress import Ingress, IngressDeps
-    from hookline.ingress.records import IngressRecords
     from hookline.local import cfn
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
     from hookline.observability import metrics

@@ -38,7 +38,7 @@ CAPABILITIES = ("ingress", "delivery", "mapping", "sync")
 # Shared platform modules any layer may use: logging/metrics/tracing and secret references.
 SHARED = ("hookline.observability", "hookline.xray", "hookline.secrets")
 # What a capability may import besides core, itself and SHARED: the adapters' module and the settings.
-CAPABILITY_EXTRA = ("hookline.aws", "hookline.settings", "hookline.budget")
+CAPABILITY_EXTRA = ("hookline.aws", "hookline.adapters", "hookline.settings", "hookline.budget")
 LIBRARIES = {"delivery": ("mapping",)}  # delivery may use mapping: see the module docstring
 
 
@@ -246,7 +246,7 @@ ADAPTERS = {
     "OrderedTaskQueue": ("hookline.delivery.ordering", "FifoPublisher"),
     "PayloadStore": ("hookline.aws", "PayloadStore"),
     "EventLog": ("hookline.aws", "EventLog"),
-    "EventLogEntries": ("hookline.ingress.records", "IngressRecords"),
+    "EventLogEntries": ("hookline.adapters.aws.event_log_entries", "IngressRecords"),
     "ClaimStore": ("hookline.delivery.claims", "RouteClaims"),
     "RecordsStore": ("hookline.delivery.store", "RecordsStore"),
     "SyncStateStore": ("hookline.sync.state", "SyncStore"),

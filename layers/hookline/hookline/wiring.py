@@ -65,7 +65,7 @@ class Services:
     @cached_property
     def ingress_records(self) -> ports.EventLogEntries:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.ingress.records import IngressRecords
+        from hookline.adapters.aws.event_log_entries import IngressRecords
 
         return IngressRecords(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 

@@ -1,5 +1,5 @@
 """The event log table in memory: MemoryTable, the event log (aws.EventLog) and ingress's `#event` entries
-(ingress.records.IngressRecords), with their adapters' conditions."""
+(adapters.aws.event_log_entries.IngressRecords), with their adapters' conditions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hookline.ingress.records import RECORD_GONE, EventInFlight  # the adapter's own answers, as ingress catches them
+# the adapter's own answers, as ingress catches them
+from hookline.adapters.aws.event_log_entries import RECORD_GONE, EventInFlight
 
 Clock = Callable[[], float]
 Key = tuple[str, str]
@@ -149,7 +150,8 @@ def _not_yet_attempted(items: list[dict[str, Any]], seen: set[Any] | None = None
 
 
 class FakeEventLogEntries:
-    """ports.EventLogEntries with ingress.records.IngressRecords' conditions: the record is written if its key
+    """ports.EventLogEntries with adapters.aws.event_log_entries.IngressRecords' conditions: the record is written
+    if its key
     is new (`attribute_not_exists(event_id)`), or on a second write if the item there was received before
     the window (`... OR received_at < :since`); with a digest, the guard item under the same terms in the
     same transaction (both or neither). Release: `token = :tok AND attribute_not_exists(queued)` on each."""

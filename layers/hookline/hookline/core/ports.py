@@ -60,7 +60,7 @@ class EventLog(Protocol):
 
 class EventLogEntries(Protocol):
     """The event log's `#event` entry as ingress writes it: the conditional write that makes an event
-    "once", its release after a failed queueing, duplicates counted (ingress.records.IngressRecords)."""
+    "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.IngressRecords)."""
 
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,

@@ -18,13 +18,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hookline.adapters.aws.event_log_entries import RECORD_GONE, EventInFlight
 from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig
 from hookline.core.envelope import BodyParseError, build_envelope, parse_body
 from hookline.core.errors import QueueUnavailable, SecretResolutionError
 from hookline.core.signing import body_digest
 from hookline.ingress import signatures
-from hookline.ingress.records import RECORD_GONE, EventInFlight
 from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
