@@ -56,7 +56,7 @@ _TIMED = "import time, sys; t = time.perf_counter(); import {module}; print(time
 # A small-body event: no S3 client (made only for bodies past the claim-check threshold).
 _READY = ("import time, sys; t = time.perf_counter(); import app; from hookline.wiring import services; "
           "s = services(); {touch}; print(time.perf_counter() - t)")
-READY_ATTR = {"ingress": "s.ingress, s.publisher.client, s.ingress_records.client",
+READY_ATTR = {"ingress": "s.ingress, s.publisher.client, s.event_log_entries.client",
               "deliver": "s.delivery, s.events.table, s.sqs"}
 
 

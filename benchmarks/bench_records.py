@@ -8,7 +8,7 @@ the SQS event source mapping's receives and deletes. Events use 5 record keys.
 
 With every feature off the figures must equal the pre-records baseline: ingress 5 (idempotency
 put + save, event log x2, SendMessageBatch), deliver 3 (idempotency put + save, event log);
-tests/integration/test_records_store.py asserts that exact budget.
+tests/integration/test_guard_store.py asserts that exact budget.
 
     .venv/bin/python benchmarks/bench_records.py [--events 50]
 """

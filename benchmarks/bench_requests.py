@@ -108,7 +108,7 @@ def _services(stack: Stack, dest_url: str) -> Any:
         publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs", config=hot_path_config())),
         payloads=PayloadStore(r["PayloadBucket"].name, client=s.client("s3")),
         events=EventLog(r["EventsTable"].name, resource=s.resource("dynamodb")),
-        ingress_records=IngressRecords(r["EventsTable"].name, client=s.client("dynamodb", config=hot_path_config())),
+        event_log_entries=IngressRecords(r["EventsTable"].name, client=s.client("dynamodb", config=hot_path_config())),
         delivery_persistence=RouteClaims(r["EventsTable"].name, boto3_client=ddb),
         sqs=s.client("sqs"),
     )

@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 import time_machine
 
+from hookline.adapters.aws.guard_store import GuardStore
 from hookline.aws import EventLog, PayloadStore
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.guards import Guards
-from hookline.delivery.store import RecordsStore
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
 from tests.integration.test_delivery import config, task
@@ -81,14 +81,14 @@ def test_after_an_outage_a_destination_that_needs_each_events_third_request_clos
     assert cfg.destinations["crm"].breaker is not None
     fn = stack.function("DeliverFunction")
     with time_machine.travel(START, tick=False) as traveller:
-        records = RecordsStore(stack.resources["RecordsTable"].name, resource=fn.ddb)
+        records = GuardStore(stack.resources["RecordsTable"].name, resource=fn.ddb)
         # the breaker's clocks are the (virtual) wall clock; the HTTP deadlines stay on the real monotonic one
         guards = Guards(records, clock=time.time, monotonic=time.time, sleep=lambda s: None)
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
             events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
             queue_url=fn.queue_url, persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
-            rng=random.Random(7), guards=guards, records=records))
+            rng=random.Random(7), guards=guards, guard_store=records))
         for i in range(EVENTS):
             body = task(f"evt-{i:02d}", received_at=START).model_dump_json(exclude_none=True)
             stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)

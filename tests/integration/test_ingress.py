@@ -51,7 +51,7 @@ def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, thr
         secrets=SecretResolver(),
         publisher=publisher or QueuePublisher(fn.queue_url, client=fn.sqs),
         payloads=payloads or PayloadStore(fn.bucket, client=fn.s3),
-        records=IngressRecords(fn.events_table, client=fn.ddb_client),
+        entries=IngressRecords(fn.events_table, client=fn.ddb_client),
         large_body_threshold=threshold, **deps,
     ))
 
@@ -297,7 +297,7 @@ def test_a_record_whose_release_failed_is_queued_by_a_later_copy(stack: Any) -> 
     fn = stack.function("IngressFunction")
     ingress = make_ingress(stack, publisher=FlakyPublisher(QueuePublisher(fn.queue_url, client=fn.sqs), failures=1),
                            clock=clock)
-    ingress.deps.records.release = lambda *_: (_ for _ in ()).throw(  # type: ignore[method-assign]
+    ingress.deps.entries.release = lambda *_: (_ for _ in ()).throw(  # type: ignore[method-assign]
         ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "DeleteItem"))
     headers, body = github_request({"issue": {"number": 23}}, delivery="d-stuck")
     assert ingress.accept("github", headers, body).status == 503

@@ -71,7 +71,7 @@ def make(stack: Any, clock: Clock, threshold: int = 200 * 1024) -> Ingress:
     return Ingress(IngressDeps(
         config=parse_config(CONFIG), secrets=SecretResolver(),
         publisher=QueuePublisher(fn.queue_url, client=fn.sqs), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        records=IngressRecords(fn.events_table, client=fn.ddb_client), clock=clock, large_body_threshold=threshold,
+        entries=IngressRecords(fn.events_table, client=fn.ddb_client), clock=clock, large_body_threshold=threshold,
     ))
 
 

@@ -55,7 +55,7 @@ def make(stack: Any, client: Any = None) -> Ingress:
         config=parse_config(config()), secrets=SecretResolver(),
         publisher=QueuePublisher(fn.queue_url, client=client or fn.sqs),
         payloads=PayloadStore(fn.bucket, client=fn.s3),
-        records=IngressRecords(fn.events_table, client=fn.ddb_client),
+        entries=IngressRecords(fn.events_table, client=fn.ddb_client),
     ))
 
 

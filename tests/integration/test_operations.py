@@ -153,7 +153,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
             payloads=PayloadStore(fn.bucket, client=fn.s3),
-            records=IngressRecords(fn.events_table, client=fn.ddb_client),
+            entries=IngressRecords(fn.events_table, client=fn.ddb_client),
             large_body_threshold=2048,
         ))
         fn = stack.function("DeliverFunction")

@@ -18,18 +18,18 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyIt
 from botocore.exceptions import ClientError
 
 from hookline.adapters.aws.event_log_entries import IngressRecords
+from hookline.adapters.aws.guard_store import GuardStore
 from hookline.aws import EventLog, PayloadStore
 from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 from hookline.delivery.claims import RouteClaims
-from hookline.delivery.store import RecordsStore
 from hookline.sync.state import SyncStore
 from tests.support.aging import together
 from tests.support.fakes import (
     FakeClaimStore,
     FakeEventLog,
     FakeEventLogEntries,
+    FakeGuardStore,
     FakePayloadStore,
-    FakeRecordsStore,
     FakeSyncStateStore,
     MemoryTable,
 )
@@ -220,9 +220,9 @@ def test_a_pulled_version_is_claimed_by_one_run_and_never_once_queued(ports: Por
 @pytest.fixture(params=["fake", "moto"])
 def records(request: pytest.FixtureRequest) -> Any:
     if request.param == "fake":
-        return FakeRecordsStore()
+        return FakeGuardStore()
     stack = request.getfixturevalue("stack")
-    return RecordsStore(stack.resources["RecordsTable"].name, resource=stack.function("DeliverFunction").ddb)
+    return GuardStore(stack.resources["RecordsTable"].name, resource=stack.function("DeliverFunction").ddb)
 
 
 def test_a_version_is_claimed_if_newer_than_the_delivered_one_and_free(records: Any) -> None:

@@ -89,7 +89,7 @@ def _ingress(stack: Any, session: Any, routes: int) -> Ingress:
         config=_config(routes), secrets=SecretResolver(),
         publisher=QueuePublisher(stack.queue_url, client=session.client("sqs", config=hot_path_config())),
         payloads=PayloadStore(stack.bucket, client=session.client("s3")),
-        records=IngressRecords(stack.events_table, client=session.client("dynamodb", config=hot_path_config())),
+        entries=IngressRecords(stack.events_table, client=session.client("dynamodb", config=hot_path_config())),
     ))
 
 

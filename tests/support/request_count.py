@@ -1,6 +1,6 @@
 """Billable AWS requests per event, counted with botocore event hooks against moto in-process.
 
-Used by benchmarks/bench_records.py (prints the table) and tests/integration/test_records_store.py (asserts
+Used by benchmarks/bench_records.py (prints the table) and tests/integration/test_guard_store.py (asserts
 that with every records feature off the default path costs exactly what it did before them).
 
 Events go the real way: `Ingress.record` (idempotency record, event log, queue), then the
@@ -82,12 +82,12 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from moto import mock_aws
 
     from hookline.adapters.aws.event_log_entries import IngressRecords
+    from hookline.adapters.aws.guard_store import GuardStore
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
     from hookline.delivery.claims import RouteClaims
     from hookline.delivery.engine import Delivery, DeliveryDeps
     from hookline.delivery.guards import Guards
     from hookline.delivery.ordering import FifoPublisher
-    from hookline.delivery.store import RecordsStore
     from hookline.ingress.ingress import Ingress, IngressDeps
     from hookline.local import cfn
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
@@ -110,16 +110,16 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
         counter.attach(sqs, ddb.meta.client, ddb_client, s3)
         queue, fifo = resources["DeliveryQueue"], resources["OrderedDeliveryQueue"]
         events_log = EventLog(resources["EventsTable"].name, resource=ddb)
-        records = RecordsStore(resources["RecordsTable"].name, resource=ddb)
+        records = GuardStore(resources["RecordsTable"].name, resource=ddb)
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(queue.url, client=sqs),
             ordered_publisher=FifoPublisher(fifo.url, client=sqs), payloads=PayloadStore("unused", client=s3),
-            records=IngressRecords(resources["EventsTable"].name, client=ddb_client)))
+            entries=IngressRecords(resources["EventsTable"].name, client=ddb_client)))
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore("unused", client=s3), events=events_log,
             sqs=sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url, ordered_queue_url=fifo.url,
             persistence=RouteClaims(resources["EventsTable"].name, boto3_client=ddb_client),
-            guards=Guards(records), records=records, rng=random.Random(1)))
+            guards=Guards(records), guard_store=records, rng=random.Random(1)))
         _ = events_log.table, records.table
         with counter.in_phase("ingress"):
             for i in range(events):

@@ -194,9 +194,9 @@ def test_ssm_secret_is_cached_max_age_then_a_rotated_value_is_read(monkeypatch: 
 def _opened_breaker(clock: Clock, failures: int = 3) -> tuple[Any, Any, Any]:
     from hookline.core.config import CircuitBreakerConfig
     from hookline.delivery import breaker as brk
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
-    store = MemoryRecordsStore()
+    store = MemoryGuardStore()
     breakers = brk.Breakers(store, clock=clock, monotonic=clock)
     cfg = CircuitBreakerConfig(failures=failures, cool_down_seconds=60, max_hold_seconds=3600)
     opened = False
@@ -309,7 +309,7 @@ def _window_max(times: list[float], period: float) -> int:
 
 def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threads() -> None:
     from hookline.delivery.limits import RateLimiter
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
     clock = Clock()
     waits = threading.local()
@@ -317,7 +317,7 @@ def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threa
     def sleep(seconds: float) -> None:  # a thread "sleeps" to its slot: noted, the shared clock does not move
         waits.slot = clock() + seconds
 
-    limiter = RateLimiter(MemoryRecordsStore(), clock=clock, sleep=sleep)
+    limiter = RateLimiter(MemoryGuardStore(), clock=clock, sleep=sleep)
 
     def send(i: int) -> float | None:
         waits.slot = clock()
@@ -344,10 +344,10 @@ def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threa
 
 def test_rate_limit_reserved_slots_are_dropped_once_past_their_tolerance() -> None:
     from hookline.delivery.limits import SLOT_TOLERANCE_SECONDS, RateLimiter, _Pool
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
     clock = Clock()
-    limiter = RateLimiter(MemoryRecordsStore(), clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(MemoryGuardStore(), clock=clock, sleep=clock.sleep)
     pool = limiter._pool("crm")
     pool.waiting = 5  # a batch of five took a block of slots ...
     assert isinstance(pool, _Pool)
@@ -362,9 +362,9 @@ def test_rate_limit_reserved_slots_are_dropped_once_past_their_tolerance() -> No
 
 def test_concurrency_wait_is_measured_on_the_injected_clock_and_a_dead_holders_lease_expires() -> None:
     from hookline.delivery.limits import LEASE_MARGIN_SECONDS, ConcurrencyLimiter, Deferred, Lease
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     crashed = ConcurrencyLimiter(store, clock=clock, sleep=clock.sleep, monotonic=clock)
     assert isinstance(crashed.acquire("crm", 1, hold_seconds=10), Lease)  # never released: its process died
     other = ConcurrencyLimiter(store, clock=clock, sleep=clock.sleep, monotonic=clock)
@@ -384,10 +384,10 @@ def test_concurrency_wait_is_measured_on_the_injected_clock_and_a_dead_holders_l
 
 def test_concurrency_ten_threads_never_hold_more_than_the_cap() -> None:
     from hookline.delivery.limits import ConcurrencyLimiter, Lease
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
     clock = Clock()
-    limiter = ConcurrencyLimiter(MemoryRecordsStore(), clock=clock, sleep=lambda s: time.sleep(0.001),
+    limiter = ConcurrencyLimiter(MemoryGuardStore(), clock=clock, sleep=lambda s: time.sleep(0.001),
                                  monotonic=clock)
     holding, peak, lock = [0], [0], threading.Lock()
 
@@ -415,9 +415,9 @@ def test_concurrency_ten_threads_never_hold_more_than_the_cap() -> None:
 
 def test_version_claim_of_a_crashed_delivery_blocks_its_key_only_until_timeout_plus_margin() -> None:
     from hookline.delivery.stale import CLAIM_MARGIN_SECONDS, StaleGuard
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     crashed = StaleGuard(store, clock=clock, sleep=clock.sleep, monotonic=clock)
     assert crashed.claim("r", "cus_1", 1.0, "e1", hold_seconds=10).outcome == "claimed"  # then it dies
     guard = StaleGuard(store, clock=clock, sleep=clock.sleep, monotonic=clock)
@@ -519,9 +519,9 @@ def test_a_failed_lease_write_gives_back_the_processes_count_so_the_destination_
     # in-flight count: with max_concurrency 1, one such error held every later delivery of the container
     # to that destination (each waited 2 s, then was deferred), like the JSONata depth counter that leaked.
     from hookline.delivery.limits import ConcurrencyLimiter, Lease
-    from tests.support.records_store import MemoryRecordsStore
+    from tests.support.guard_store import MemoryGuardStore
 
-    class ThrottledOnce(MemoryRecordsStore):
+    class ThrottledOnce(MemoryGuardStore):
         failed = False
 
         def acquire_slot(self, *args: Any, **kwargs: Any) -> bool:

@@ -7,7 +7,7 @@ import threading
 
 from hookline.core.config import CircuitBreakerConfig
 from hookline.delivery import breaker as brk
-from tests.support.records_store import MemoryRecordsStore
+from tests.support.guard_store import MemoryGuardStore
 
 CFG = CircuitBreakerConfig(failures=2, cool_down_seconds=60)
 TIMEOUT = 10
@@ -22,8 +22,8 @@ class Clock:
         return self.now
 
 
-def processes(n: int = 3) -> tuple[list[brk.Breakers], MemoryRecordsStore, Clock]:
-    clock, store = Clock(), MemoryRecordsStore()
+def processes(n: int = 3) -> tuple[list[brk.Breakers], MemoryGuardStore, Clock]:
+    clock, store = Clock(), MemoryGuardStore()
     return [brk.Breakers(store, clock=clock, monotonic=clock) for _ in range(n)], store, clock
 
 

@@ -21,7 +21,7 @@ PAIRS = [
     (ports.EventLog, fakes.FakeEventLog),
     (ports.EventLogEntries, fakes.FakeEventLogEntries),
     (ports.ClaimStore, fakes.FakeClaimStore),
-    (ports.RecordsStore, fakes.FakeRecordsStore),
+    (ports.GuardStore, fakes.FakeGuardStore),
     (ports.SyncStateStore, fakes.FakeSyncStateStore),
     (ports.Sender, fakes.FakeSender),
     (ports.Secrets, fakes.FakeSecrets),

@@ -60,7 +60,7 @@ class Untouched:
 def ingress() -> Ingress:
     nothing: Any = Untouched()
     return Ingress(IngressDeps(config=parse_config(CONFIG), secrets=SecretResolver(), publisher=nothing,
-                               payloads=nothing, records=nothing))
+                               payloads=nothing, entries=nothing))
 
 
 def signed(body: bytes, source: str = "github") -> dict[str, str]:

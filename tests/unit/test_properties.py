@@ -243,7 +243,7 @@ def _handler_setup(monkeypatch: Any) -> tuple[Any, Any]:
     config = parse_config(PROPERTY_CONFIG)
     sink = Sink()
     ingress = Ingress(IngressDeps(config=config, secrets=SecretResolver(), publisher=sink, payloads=sink,
-                                  records=sink, clock=lambda: NOW))
+                                  entries=sink, clock=lambda: NOW))
     return app, Services(config=config, ingress=ingress)
 
 

@@ -17,7 +17,7 @@ import pytest
 from hookline.delivery.guards import Guards, NotOnTime
 from hookline.delivery.limits import SLOT_TOLERANCE_SECONDS
 from tests.support.aging import LATER, together
-from tests.support.records_store import MemoryRecordsStore
+from tests.support.guard_store import MemoryGuardStore
 
 ROUTE = SimpleNamespace(name="to-crm", destination="crm", version=None, key=None)
 CRM = SimpleNamespace(breaker=None, max_concurrency=None, rate=(5.0, 1.0), rate_limit="5/s", timeout_seconds=5)
@@ -52,7 +52,7 @@ def _gate(guards: Guards, deadline: float | None = None) -> Any:
 
 def test_a_request_prepared_past_its_slot_waits_for_a_new_one_from_ten_threads_and_over_time() -> None:
     clocks = ThreadClocks()
-    guards = Guards(MemoryRecordsStore(), clock=clocks, monotonic=clocks, sleep=clocks.sleep)
+    guards = Guards(MemoryGuardStore(), clock=clocks, monotonic=clocks, sleep=clocks.sleep)
 
     def send(i: int) -> list[float | None]:
         sent: list[float | None] = []
@@ -88,7 +88,7 @@ def test_a_request_prepared_past_its_slot_waits_for_a_new_one_from_ten_threads_a
 def test_a_request_still_on_its_slot_is_sent_at_once() -> None:
     clocks = ThreadClocks()
     clocks.start()
-    guards = Guards(MemoryRecordsStore(), clock=clocks, monotonic=clocks, sleep=clocks.sleep)
+    guards = Guards(MemoryGuardStore(), clock=clocks, monotonic=clocks, sleep=clocks.sleep)
     gate = _gate(guards)
     slot = gate.slot
     clocks.sleep(SLOT_TOLERANCE_SECONDS * 0.8)  # a fast claim write: within the tolerance
@@ -100,7 +100,7 @@ def test_a_request_still_on_its_slot_is_sent_at_once() -> None:
 def test_a_request_whose_next_slot_is_past_the_deadline_is_deferred_not_sent() -> None:
     clocks = ThreadClocks()
     clocks.start()
-    guards = Guards(MemoryRecordsStore(), clock=clocks, monotonic=clocks, sleep=clocks.sleep)
+    guards = Guards(MemoryGuardStore(), clock=clocks, monotonic=clocks, sleep=clocks.sleep)
     first = _gate(guards, deadline=clocks() + 0.3)  # the invocation must be done 0.3 s from now
     for _ in range(2):  # two more requests (other invocations) take the slots at +0.216 and +0.432
         clocks.start()

@@ -16,7 +16,7 @@ from hookline.core.messages import DeliveryTask
 from hookline.delivery import breaker as brk
 from hookline.delivery import deferral, limits, ordering, retry, stale
 from hookline.validation import parse_config
-from tests.support.records_store import MemoryRecordsStore
+from tests.support.guard_store import MemoryGuardStore
 
 
 def task(**kwargs: Any) -> DeliveryTask:
@@ -90,8 +90,8 @@ def test_hold_delays_wait_for_the_probe_grow_with_the_hold_and_stay_under_five_m
 CFG = CircuitBreakerConfig(failures=3, cool_down_seconds=10)
 
 
-def breakers(clock: Clock, store: MemoryRecordsStore | None = None) -> tuple[brk.Breakers, MemoryRecordsStore]:
-    store = store or MemoryRecordsStore()
+def breakers(clock: Clock, store: MemoryGuardStore | None = None) -> tuple[brk.Breakers, MemoryGuardStore]:
+    store = store or MemoryGuardStore()
     mono = Clock(0.0)
     return brk.Breakers(store, clock=clock, monotonic=lambda: mono.now + clock.now), store
 
@@ -178,7 +178,7 @@ def window_max(times: list[float], period: float) -> int:
 
 @pytest.mark.parametrize(("count", "period"), [(5, 1.0), (20, 60.0), (1000, 1.0)])
 def test_three_processes_never_put_more_than_n_requests_in_any_window(count: int, period: float) -> None:
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     processes = [limits.RateLimiter(store, clock=clock, sleep=clock.sleep, rng=random.Random(i)) for i in range(3)]
     sent: list[float] = []
     for i in range(count * 3):
@@ -193,7 +193,7 @@ def test_three_processes_never_put_more_than_n_requests_in_any_window(count: int
 
 
 def test_a_request_woken_too_late_for_its_slot_takes_another_instead_of_crowding_the_window() -> None:
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     stalls = [0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 
     def sleep(seconds: float) -> None:  # the host stalls once, 0.7 s past the second request's slot
@@ -208,7 +208,7 @@ def test_a_request_woken_too_late_for_its_slot_takes_another_instead_of_crowding
 
 
 def test_slots_are_taken_in_blocks_to_keep_writes_per_destination_low() -> None:
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     limiter = limits.RateLimiter(store, clock=clock, sleep=clock.sleep)
     pool = limiter._pool("crm")
     pool.waiting = 10  # ten records of one batch asking at once
@@ -217,7 +217,7 @@ def test_slots_are_taken_in_blocks_to_keep_writes_per_destination_low() -> None:
 
 
 def test_a_slot_too_far_ahead_is_deferred_not_waited_for() -> None:
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     store.items["rate#crm#0"] = {"tat": clock.now + 30}
     deferred = limits.RateLimiter(store, clock=clock, sleep=clock.sleep).acquire("crm", 5, 1.0)
     assert isinstance(deferred, limits.Deferred) and deferred.reason == "rate_limit" and 29 <= deferred.delay <= 30
@@ -233,7 +233,7 @@ def test_shards_keep_each_item_under_the_partition_write_ceiling() -> None:
 
 
 def test_concurrency_leases_cap_the_fleet_and_expire() -> None:
-    clock, store = Clock(), MemoryRecordsStore()
+    clock, store = Clock(), MemoryGuardStore()
     a = limits.ConcurrencyLimiter(store, clock=clock, sleep=lambda s: None)
     b = limits.ConcurrencyLimiter(store, clock=clock, sleep=lambda s: None)
     first, second = a.acquire("crm", 2, 5), b.acquire("crm", 2, 5)
@@ -258,7 +258,7 @@ def test_versions_are_numbers_or_iso_times() -> None:
 
 
 def test_an_older_version_after_a_delivered_newer_one_is_stale() -> None:
-    store = MemoryRecordsStore()
+    store = MemoryGuardStore()
     guard = stale.StaleGuard(store, sleep=lambda s: None)
     assert guard.claim("r", "k", 5, "e5", 10).outcome == "claimed"
     guard.commit("r", "k", 5, "e5")
@@ -270,7 +270,7 @@ def test_an_older_version_after_a_delivered_newer_one_is_stale() -> None:
 
 
 def test_while_one_version_is_in_flight_another_waits_then_is_judged() -> None:
-    store = MemoryRecordsStore()
+    store = MemoryGuardStore()
     guard = stale.StaleGuard(store, sleep=lambda s: None, monotonic=time.monotonic)
     assert guard.claim("r", "k", 9, "e9", 10).outcome == "claimed"
     assert guard.claim("r", "k", 4, "e4", 10, wait_seconds=0).outcome == "busy"

@@ -26,7 +26,7 @@ class Settings(BaseModel):
     delivery_queue_url: str = ""
     dlq_url: str = ""
     ordered_queue_url: str = ""  # FIFO delivery queue of `ordered: true` routes
-    records_table: str = ""  # stale guard, limits and breaker state (delivery/store.py)
+    records_table: str = ""  # stale guard, limits and breaker state (adapters/aws/guard_store.py)
     payload_bucket: str = ""
     idempotency_window_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     event_log_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)

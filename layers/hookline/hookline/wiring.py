@@ -63,7 +63,7 @@ class Services:
         return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
-    def ingress_records(self) -> ports.EventLogEntries:
+    def event_log_entries(self) -> ports.EventLogEntries:
         # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.adapters.aws.event_log_entries import IngressRecords
 
@@ -77,22 +77,22 @@ class Services:
         return FifoPublisher(self.settings.ordered_queue_url)
 
     @cached_property
-    def records(self) -> ports.RecordsStore | None:
+    def guard_store(self) -> ports.GuardStore | None:
         if not self.settings.records_table:
             return None
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.delivery.store import RecordsStore
+        from hookline.adapters.aws.guard_store import GuardStore
 
-        return RecordsStore(self.settings.records_table)
+        return GuardStore(self.settings.records_table)
 
     @cached_property
     def guards(self) -> Guards | None:
-        if self.records is None:
+        if self.guard_store is None:
             return None
         # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.guards import Guards
 
-        return Guards(self.records)
+        return Guards(self.guard_store)
 
     @cached_property
     def ingress(self) -> Ingress:
@@ -102,7 +102,7 @@ class Services:
         s = self.settings
         return Ingress(IngressDeps(
             config=self.config, secrets=self.secrets, publisher=self.publisher, payloads=self.payloads,
-            records=self.ingress_records, ordered_publisher=self.ordered_publisher,
+            entries=self.event_log_entries, ordered_publisher=self.ordered_publisher,
             idempotency_window_seconds=s.idempotency_window_seconds,
             large_body_threshold=s.large_body_threshold_bytes, max_body_bytes=s.max_body_bytes,
         ))
@@ -139,7 +139,7 @@ class Services:
             config=self.config, secrets=self.secrets, payloads=self.payloads, events=self.events, sqs=self.sqs,
             dlq_url=s.dlq_url, queue_url=s.delivery_queue_url, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
-            guards=self.guards, records=self.records, ordered_queue_url=s.ordered_queue_url,
+            guards=self.guards, guard_store=self.guard_store, ordered_queue_url=s.ordered_queue_url,
         ))
 
 

@@ -14,8 +14,20 @@ on the adapters on moto, so the two cannot drift apart.
 
 from tests.support.fakes.claims import FakeClaimStore
 from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender
-from tests.support.fakes.stores import FakeRecordsStore, FakeSyncStateStore
+from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
 from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, conditional_failure, plain
 
-__all__ = ["FakeClaimStore", "FakeEventLog", "FakeEventLogEntries", "FakePayloadStore", "FakeQueue", "FakeRecordsStore",
-           "FakeSecrets", "FakeSender", "FakeSyncStateStore", "MemoryTable", "conditional_failure", "plain"]
+__all__ = [
+           "FakeClaimStore",
+           "FakeEventLog",
+           "FakeEventLogEntries",
+           "FakeGuardStore",
+           "FakePayloadStore",
+           "FakeQueue",
+           "FakeSecrets",
+           "FakeSender",
+           "FakeSyncStateStore",
+           "MemoryTable",
+           "conditional_failure",
+           "plain",
+]

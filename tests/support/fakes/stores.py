@@ -1,4 +1,4 @@
-"""Sync state (sync.state.SyncStore) and the records table (delivery.store.RecordsStore) in memory."""
+"""Sync state (sync.state.SyncStore) and the guards table (adapters.aws.guard_store.GuardStore) in memory."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from tests.support.fakes.tables import EVENT_ITEM, Clock, Key, MemoryTable
-from tests.support.records_store import MemoryRecordsStore
+from tests.support.guard_store import MemoryGuardStore
 
 
 class FakeSyncStateStore:
@@ -65,11 +65,11 @@ class FakeSyncStateStore:
             self.memory.put(item)
 
 
-# ---------------------------------------------------------------- the records table (delivery.store.RecordsStore)
+# ------------------------------------------------ the guards table (adapters.aws.guard_store.GuardStore)
 
 
-class FakeRecordsStore(MemoryRecordsStore):
-    """ports.RecordsStore: tests/support/records_store.py's conditions (versions, rate, slots, breaker), with what
+class FakeGuardStore(MemoryGuardStore):
+    """ports.GuardStore: tests/support/guard_store.py's conditions (versions, rate, slots, breaker), with what
     the port has beyond them (get, deferrals, breakers) and the adapter's breaker writes, which keep the
     item's other attributes (`record_failure` and `probe_failed` stamp `last_failure_at`, `close_breaker` removes
     only the probe's). Items are keyed as the adapter's `pk`; reads return copies."""

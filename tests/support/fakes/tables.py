@@ -12,8 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-# the adapter's own answers, as ingress catches them
-from hookline.adapters.aws.event_log_entries import RECORD_GONE, EventInFlight
+# the port's answers, as the adapter gives them and ingress catches them
+from hookline.core.errors import EventInFlight
+from hookline.core.ports import RECORD_GONE
 
 Clock = Callable[[], float]
 Key = tuple[str, str]

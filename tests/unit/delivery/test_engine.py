@@ -23,9 +23,9 @@ from tests.support.aging import Clock, together
 from tests.support.fakes import (
     FakeClaimStore,
     FakeEventLog,
+    FakeGuardStore,
     FakePayloadStore,
     FakeQueue,
-    FakeRecordsStore,
     FakeSecrets,
     FakeSender,
     MemoryTable,
@@ -64,7 +64,7 @@ class Engine:
         self.claims = FakeClaimStore(self.table, clock=self.clock)
         self.queue = FakeQueue()
         self.sender = FakeSender(*answers, clock=self.clock)
-        self.records = FakeRecordsStore(self.clock) if breaker else None
+        self.records = FakeGuardStore(self.clock) if breaker else None
         self.delivery = Delivery(DeliveryDeps(
             config=config(**cfg), secrets=FakeSecrets({"CRM_TOKEN": "t" * 16}),  # type: ignore[arg-type]
             payloads=FakePayloadStore(), events=self.events, sqs=self.queue,  # type: ignore[arg-type]

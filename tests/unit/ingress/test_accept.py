@@ -48,7 +48,7 @@ class Hub:
         self.queue = FakeQueue()
         self.ingress = Ingress(IngressDeps(
             config=parse_config(CONFIG), secrets=FakeSecrets({"SW_SECRET": SW_SECRET, "GH_SECRET": GH_SECRET}),
-            publisher=self.queue, payloads=FakePayloadStore(), records=self.records, clock=self.clock,
+            publisher=self.queue, payloads=FakePayloadStore(), entries=self.records, clock=self.clock,
             idempotency_window_seconds=window, in_flight_seconds=30))
 
     def app(self, msg_id: str, body: dict[str, Any] | bytes, source: str = "app", **headers: str) -> Any:

@@ -26,9 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 @friendly
 def run(args: argparse.Namespace) -> int:
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
+    from hookline.adapters.aws.guard_store import GuardStore
     from hookline.aws import EventLog
     from hookline.core.errors import ConfigError
-    from hookline.delivery.store import RecordsStore
     from hookline.operations.destinations import destination_rows
     from hookline.validation import load_config
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         raise CommandError(f"{path}: {e.problems[0].path or 'file'}: {e.problems[0].message} "
                            "(pass --config FILE)") from None
-    store = RecordsStore(stack.output("RecordsTableName"), resource=stack.resource("dynamodb"))
+    store = GuardStore(stack.output("RecordsTableName"), resource=stack.resource("dynamodb"))
     items = EventLog(stack.output("EventsTableName"), resource=stack.resource("dynamodb")).scan()
     rows = destination_rows(config, store.breakers(), items, time.time())
     if args.json:

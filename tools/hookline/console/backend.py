@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from hookline.adapters.aws.guard_store import GuardStore
 from hookline.aws import EventLog, PayloadStore
 from hookline.commands.dlq import _delivered_check, open_dlq
 from hookline.commands.events import read_items
@@ -24,7 +25,6 @@ from hookline.core.dlq import DlqEntry
 from hookline.core.errors import ConfigError
 from hookline.delivery import enrich as enrichment
 from hookline.delivery.http import HttpSender
-from hookline.delivery.store import RecordsStore
 from hookline.operations.destinations import destination_rows
 from hookline.operations.dlq import (
     REPLAY_VISIBILITY_SECONDS,
@@ -186,7 +186,7 @@ class Backend:
         """What `hookline destinations --json` prints (commands/destinations.py): the breaker items of
         the records table (stack output RecordsTableName) and the event log, through `destination_rows`."""
 
-        store = RecordsStore(self.stack.output("RecordsTableName"), resource=self.stack.resource("dynamodb"))
+        store = GuardStore(self.stack.output("RecordsTableName"), resource=self.stack.resource("dynamodb"))
         return destination_rows(config, store.breakers(), self.items(), time.time())
 
     # -- the DLQ

@@ -39,5 +39,10 @@ class SecretResolutionError(Exception):
         self.permanent = permanent
 
 
+class EventInFlight(Exception):
+    """Another copy of this event is being recorded or released right now: the sender should come back
+    (ports.EventLogEntries.claim raises it; ingress answers 503)."""
+
+
 class QueueUnavailable(Exception):
     """A delivery queue refused or could not take a message: nothing may be reported as queued."""

@@ -58,6 +58,11 @@ class EventLog(Protocol):
     def scan(self) -> Iterator[dict[str, Any]]: ...
 
 
+# A key of EventLogEntries.claim's answer: the guard outlived its entry (TTL, or the id since reused for another
+# event): the reception it guards is over, nothing is left to queue or count.
+RECORD_GONE = "record_gone"
+
+
 class EventLogEntries(Protocol):
     """The event log's `#event` entry as ingress writes it: the conditional write that makes an event
     "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.IngressRecords)."""
@@ -85,9 +90,9 @@ class ClaimStore(Protocol):
                            fields: dict[str, Any]) -> None: ...
 
 
-class RecordsStore(Protocol):
+class GuardStore(Protocol):
     """The records table: per-record versions (stale guard), deferral counts, rate and concurrency
-    slots, circuit breakers, each a conditional write (delivery.store.RecordsStore)."""
+    slots, circuit breakers, each a conditional write (adapters.aws.guard_store.GuardStore)."""
 
     def get(self, pk: str, consistent: bool = True) -> dict[str, Any]: ...
 

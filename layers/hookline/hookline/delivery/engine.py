@@ -126,7 +126,7 @@ class DeliveryDeps:
     time_reserve_seconds: float = 3.0  # of the invocation, kept for the bookkeeping after the HTTP calls
     # Records (guards.py): stale guard, limits, breaker; None = none of them (no records table).
     guards: Any = None
-    records: Any = None  # delivery.store.RecordsStore: deferral counters of ordered (FIFO) messages
+    guard_store: Any = None  # adapters.aws.guard_store.GuardStore: deferral counters of ordered (FIFO) messages
     ordered_queue_url: str = ""
 
 
@@ -197,8 +197,8 @@ class Delivery:
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
         # worker thread runs (the event log now; the S3 client on first use, under a lock: prepare.py).
         _ = deps.events.table
-        if deps.records is not None:
-            _ = deps.records.table
+        if deps.guard_store is not None:
+            _ = deps.guard_store.table
         self._warehouse_lock = threading.Lock()
 
     # -- the Lambda entry point
@@ -264,8 +264,8 @@ class Delivery:
             return self._dead_letter_unreadable(record, receive_count, e)
         schedule = list(self.deps.config.retry.schedule_seconds)
         deferrals, held_since = 0, task.held_since
-        if receive_count > 1 and self.deps.records is not None and ordering.is_fifo_record(record):
-            deferrals, held_since = self.deps.records.deferrals(task.route, task.event_id)
+        if receive_count > 1 and self.deps.guard_store is not None and ordering.is_fifo_record(record):
+            deferrals, held_since = self.deps.guard_store.deferrals(task.route, task.event_id)
         counted = deferral.attempts(task, receive_count, deferrals)
         ctx = _Ctx(record, task, receive_count, counted.lifetime, schedule, self.deps.clock(),
                    schedule_attempt=counted.schedule_attempt, held_since=held_since)

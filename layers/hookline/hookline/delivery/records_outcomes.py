@@ -72,8 +72,8 @@ def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> b
     False when a copy was re-enqueued, None when another message owns the route (nothing to do)."""
     deps, record, task = delivery.deps, ctx.record, ctx.task
     if ordering.is_fifo_record(record):
-        if deps.records is not None:
-            deps.records.add_deferral(task.route, task.event_id, held_since)
+        if deps.guard_store is not None:
+            deps.guard_store.add_deferral(task.route, task.event_id, held_since)
         delivery._change_visibility(record, deferral.queue_delay(delay))
         return True
     hand_over = getattr(deps.persistence, "hand_over", None)

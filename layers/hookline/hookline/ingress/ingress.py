@@ -18,11 +18,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.adapters.aws.event_log_entries import RECORD_GONE, EventInFlight
 from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig
 from hookline.core.envelope import BodyParseError, build_envelope, parse_body
-from hookline.core.errors import QueueUnavailable, SecretResolutionError
+from hookline.core.errors import EventInFlight, QueueUnavailable, SecretResolutionError
 from hookline.core.signing import body_digest
 from hookline.ingress import signatures
 from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
@@ -43,7 +42,7 @@ class IngressDeps:
     secrets: ports.Secrets
     publisher: ports.TaskQueue
     payloads: ports.PayloadStore
-    records: ports.EventLogEntries
+    entries: ports.EventLogEntries
     idempotency_window_seconds: int = 7 * 24 * 3600
     # How long the invocation that recorded an event may still be queueing it, when there is no Lambda
     # context to ask (its remaining time is used when there is): copies meanwhile get 409 (unless
@@ -134,7 +133,7 @@ class Ingress:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         in_flight = remaining() / 1000 if remaining else deps.in_flight_seconds
         try:
-            earlier = deps.records.claim(
+            earlier = deps.entries.claim(
                 event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
                 queue_by=received_at + in_flight, token=token,
                 window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key,
@@ -173,7 +172,7 @@ class Ingress:
         first_id = earlier.get("event_id") or event.event_id
         if earlier.get("body_sha256") not in (None, digest):
             return _conflicting(first_id)
-        if earlier.get(RECORD_GONE):
+        if earlier.get(ports.RECORD_GONE):
             count("Duplicate")
             logger.info("replay of an event whose record has expired dropped", extra={"first_id": first_id})
             return IngressResponse(200, {"status": "duplicate", "id": first_id})
@@ -182,7 +181,7 @@ class Ingress:
         over = received < now - self.deps.idempotency_window_seconds or earlier.get("body_sha256") is None
         try:
             known = (over or bool(earlier.get("queued")) or not recorded_routes
-                     or self.deps.records.delivery_started(first_id, received))
+                     or self.deps.entries.delivery_started(first_id, received))
             if not known:
                 if now < float(earlier.get("queue_by") or 0):
                     return _in_progress(first_id)
@@ -194,7 +193,7 @@ class Ingress:
         count("Duplicate")
         logger.info("duplicate dropped")
         try:
-            self.deps.records.count_duplicate(first_id, queued=not earlier.get("queued"))
+            self.deps.entries.count_duplicate(first_id, queued=not earlier.get("queued"))
         except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
             logger.warning("duplicate not counted", extra={"error": _describe(e)})
         # The id first accepted: a replay under a new id is answered with the original's.
@@ -202,7 +201,7 @@ class Ingress:
 
     def _release(self, event_id: str, token: str, digest: str | None) -> None:
         try:
-            self.deps.records.release(event_id, token, digest)
+            self.deps.entries.release(event_id, token, digest)
         except (ClientError, BotoCoreError) as e:
             # The record stays: copies wait (409) until `queue_by`, then queue the event themselves.
             logger.warning("event record not released after a failed queueing", extra={"error": _describe(e)})

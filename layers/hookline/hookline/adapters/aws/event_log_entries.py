@@ -17,6 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from hookline.aws import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_config
+from hookline.core.errors import EventInFlight
+from hookline.core.ports import RECORD_GONE
 
 # The first write asks only that the key be new; a record older than the idempotency window is over
 # (the same key is a new event), which the rare second write's condition allows.
@@ -24,10 +26,6 @@ _NEW = "attribute_not_exists(event_id)"
 _FRESH = _NEW + " OR received_at < :since"
 # Only the invocation that wrote a record may delete it, and not once a copy has queued the event.
 _MINE = "#tok = :tok AND attribute_not_exists(queued)"
-
-
-class EventInFlight(Exception):
-    """Another copy of this event is being recorded or released right now: the sender should come back."""
 
 
 def _n(value: float) -> dict[str, str]:
@@ -54,11 +52,6 @@ def _found(error: ClientError) -> list[dict[str, Any]]:
 def _older_than(item: dict[str, Any], since: float) -> bool:
     received = item.get("received_at", {}).get("N")
     return received is not None and float(received) < since
-
-
-# A copy's answer when the guard outlived its record (TTL, or the id since reused for another event): the
-# reception it guards is over, nothing is left to queue or count.
-RECORD_GONE = "record_gone"
 
 
 class IngressRecords:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.guard_store import GuardStore
 from hookline.aws import EventLog, PayloadStore
 from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.guards import Guards
-from hookline.delivery.store import RecordsStore
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
 from tests.integration.test_delivery import config, task
@@ -35,13 +35,13 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-def store_of(stack: Any, clock: Any = None) -> RecordsStore:
+def store_of(stack: Any, clock: Any = None) -> GuardStore:
     kwargs = {"clock": clock} if clock else {}
     # the deliver role's clients: its RecordsTable statement is what these writes need
-    return RecordsStore(stack.resources["RecordsTable"].name, resource=stack.function("DeliverFunction").ddb, **kwargs)
+    return GuardStore(stack.resources["RecordsTable"].name, resource=stack.function("DeliverFunction").ddb, **kwargs)
 
 
-def make(stack: Any, cfg: Any, clock: Clock, fifo: bool = False) -> tuple[Delivery, RecordsStore]:
+def make(stack: Any, cfg: Any, clock: Clock, fifo: bool = False) -> tuple[Delivery, GuardStore]:
     records = store_of(stack, clock)
     guards = Guards(records, clock=clock, monotonic=clock, sleep=lambda s: None)
     fn = stack.function("DeliverFunction")  # only the deliver role's permissions
@@ -50,7 +50,7 @@ def make(stack: Any, cfg: Any, clock: Clock, fifo: bool = False) -> tuple[Delive
         events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
         queue_url=fn.queue_url, ordered_queue_url=stack.resources["OrderedDeliveryQueue"].url,
         persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
-        clock=clock, rng=random.Random(1), guards=guards, records=records)), records
+        clock=clock, rng=random.Random(1), guards=guards, guard_store=records)), records
 
 
 def deliver(stack: Any, delivery: Delivery, queue: str = "DeliveryQueue") -> tuple[list[dict], dict]:

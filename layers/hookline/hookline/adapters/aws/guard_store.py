@@ -1,4 +1,7 @@
-"""The records table (RECORDS_TABLE): shared state of the stale guard, limits and breakers. boto3 adapter.
+"""The guards table: shared state of the stale guard, limits and breakers (ports.GuardStore). boto3 adapter.
+
+Named for what it guards; the deployed names stay as they were (CloudFormation `RecordsTable`, env var
+`RECORDS_TABLE`, output `RecordsTableName`), so a stack upgrade keeps its table.
 
 One DynamoDB table, partition key `pk` (string), TTL attribute `expires_at`. Item kinds, by prefix:
 
@@ -61,7 +64,7 @@ def _old_item(e: ClientError) -> dict[str, Any]:
     return _plain({k: des.deserialize(v) for k, v in raw.items()})
 
 
-class RecordsStore:
+class GuardStore:
     def __init__(self, table_name: str, resource: Any | None = None, clock: Callable[[], float] = time.time,
                  ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
         self.table_name = table_name

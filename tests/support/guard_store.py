@@ -1,4 +1,4 @@
-"""An in-memory stand-in for hookline.delivery.store.RecordsStore, with the same conditions, for unit tests.
+"""An in-memory stand-in for hookline.adapters.aws.guard_store.GuardStore, with the same conditions, for unit tests.
 
 Single-threaded by design: the conditions are evaluated the way the store's ConditionExpressions
 are, so the domain logic (breaker, limits, stale guard) can be tested without moto. Concurrency
@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 
-class MemoryRecordsStore:
+class MemoryGuardStore:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
