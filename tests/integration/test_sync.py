@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.sync_state import SyncStore
 from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
 from hookline.delivery.claims import RouteClaims
@@ -27,7 +28,6 @@ from hookline.secrets import SecretResolver
 from hookline.sync.fetch import HttpFetcher
 from hookline.sync.recorder import Recorder
 from hookline.sync.runner import BUSY, COMPLETED, FAILED, PARTIAL, Runtime, run_job, run_sync
-from hookline.sync.state import SyncStore
 from hookline.validation import parse_config
 from tests.support.paged_api import STYLES, Fault, PagedApi, sync_spec
 from tests.support.receiver import Receiver

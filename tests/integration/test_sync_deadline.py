@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.sync_state import SyncStore
 from hookline.sync.runner import BUSY, COMPLETED, FAILED, run_job, run_sync
-from hookline.sync.state import SyncStore
 from tests.integration.test_sync import ALL7, Clock, drain, ids, make_config, runtime
 from tests.support.paged_api import Fault, PagedApi, sync_spec
 from tests.support.trickle import TrickleServer

@@ -166,7 +166,6 @@ NOT_YET_IN_ADAPTERS = frozenset({
     "hookline.aws", "hookline.wiring",
     "hookline.delivery.claims", "hookline.delivery.engine", "hookline.delivery.prepare",
     "hookline.delivery.records_outcomes", "hookline.delivery.sinks", "hookline.ingress.ingress",
-    "hookline.sync.state",
 })
 
 
@@ -289,7 +288,7 @@ ADAPTERS = {
     "EventLogEntries": ("hookline.adapters.aws.event_log_entries", "IngressRecords"),
     "ClaimStore": ("hookline.delivery.claims", "RouteClaims"),
     "GuardStore": ("hookline.adapters.aws.guard_store", "GuardStore"),
-    "SyncStateStore": ("hookline.sync.state", "SyncStore"),
+    "SyncStateStore": ("hookline.adapters.aws.sync_state", "SyncStore"),
     "Sender": ("hookline.delivery.http", "HttpSender"),
     "Secrets": ("hookline.secrets", "SecretResolver"),
 }

@@ -63,6 +63,13 @@ class Services:
         return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
+    def sync_state(self) -> ports.SyncStateStore:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.sync_state import SyncStore
+
+        return SyncStore(self.events.table)
+
+    @cached_property
     def event_log_entries(self) -> ports.EventLogEntries:
         # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.adapters.aws.event_log_entries import IngressRecords

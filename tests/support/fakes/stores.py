@@ -1,4 +1,5 @@
-"""Sync state (sync.state.SyncStore) and the guards table (adapters.aws.guard_store.GuardStore) in memory."""
+"""Sync state (adapters.aws.sync_state.SyncStore) and the guards table (adapters.aws.guard_store.GuardStore),
+in memory."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ def _config(args: argparse.Namespace, stack: StackInfo | None) -> Any:
 
 def _store(stack: StackInfo) -> Any:
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.sync.state import SyncStore
+    from hookline.adapters.aws.sync_state import SyncStore
 
     return SyncStore(stack.resource("dynamodb").Table(stack.output("EventsTableName")))
 

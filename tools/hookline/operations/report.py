@@ -135,7 +135,7 @@ def _split(items: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], 
     deliveries: list[dict[str, Any]] = []
     for item in items:
         if str(item.get("event_id", "")).startswith("#sync:"):
-            continue  # a sync's state (hookline.sync.state), not an event
+            continue  # a sync's state (hookline.adapters.aws.sync_state), not an event
         if item.get("route") == EVENT_ITEM:
             events[item["event_id"]] = item
         else:

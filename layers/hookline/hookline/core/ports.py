@@ -134,7 +134,7 @@ class GuardStore(Protocol):
 
 class SyncStateStore(Protocol):
     """A sync's state (lease, checkpoint, watermark) and the event log entries of pulled records
-    (sync.state.SyncStore)."""
+    (adapters.aws.sync_state.SyncStore)."""
 
     def get_state(self, name: str) -> dict[str, Any]: ...
 

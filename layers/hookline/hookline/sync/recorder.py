@@ -29,12 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hookline.aws import EVENT_ITEM
 from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig, SyncConfig
 from hookline.core.envelope import build_envelope
 from hookline.core.messages import DeliveryTask
 from hookline.sync.runner import record_identity
-from hookline.sync.state import EVENT_ITEM
 
 
 @dataclass

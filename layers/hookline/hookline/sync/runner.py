@@ -112,7 +112,7 @@ def record_identity(name: str, sync: SyncConfig, record: Any) -> tuple[str, str]
 class Runtime:
     """What a run needs besides the configuration: adapters and clocks (injected)."""
 
-    store: Any  # hookline.sync.state.SyncStore
+    store: Any  # hookline.adapters.aws.sync_state.SyncStore
     recorder: Any  # hookline.sync.recorder.Recorder
     fetch: Fetch
     clock: Callable[[], float] = time.time

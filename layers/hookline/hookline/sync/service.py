@@ -17,9 +17,8 @@ def build_runtime(svc: Any, *, remaining: Callable[[], float] | None = None,
     # 2.0x with these at module level); the HTTP client (requests) and the stores load on the first run.
     from hookline.sync.fetch import HttpFetcher
     from hookline.sync.recorder import Recorder
-    from hookline.sync.state import SyncStore
 
-    store = SyncStore(svc.events.table)
+    store = svc.sync_state
     s = svc.settings
     recorder = Recorder(svc.config, store, svc.publisher, svc.payloads,
                         large_body_threshold=s.large_body_threshold_bytes,

@@ -27,7 +27,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-EVENT_ITEM = "#event"
+from hookline.aws import EVENT_ITEM
+
 STATE_ITEM = "#state"
 BATCH_GET_MAX = 100
 
