@@ -6,7 +6,7 @@ from typing import Any
 
 # Imported before anything loads pydantic (the configuration model): Powertools' batch utility imports
 # every event source's pydantic parser model when pydantic is already loaded, and the engine uses none
-# of them: ~170 ms of the first request.
+# of them: 35 ms less to the first request (median of 20 side-by-side pairs, 780 ms before).
 import aws_lambda_powertools.utilities.batch  # noqa: F401
 
 from hookline.observability import logger, metrics, tracer
