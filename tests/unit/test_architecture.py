@@ -165,7 +165,7 @@ ADAPTERS_PACKAGE = "hookline.adapters"
 NOT_YET_IN_ADAPTERS = frozenset({
     "hookline.aws", "hookline.wiring",
     "hookline.delivery.claims", "hookline.delivery.engine", "hookline.delivery.prepare",
-    "hookline.delivery.records_outcomes", "hookline.delivery.sinks", "hookline.ingress.ingress",
+    "hookline.delivery.records_outcomes", "hookline.ingress.ingress",
 })
 
 
@@ -291,6 +291,7 @@ ADAPTERS = {
     "SyncStateStore": ("hookline.adapters.aws.sync_state", "SyncStore"),
     "Sender": ("hookline.delivery.http", "HttpSender"),
     "Secrets": ("hookline.secrets", "SecretResolver"),
+    "WarehouseSink": ("hookline.adapters.aws.sinks", "Warehouse"),
 }
 
 

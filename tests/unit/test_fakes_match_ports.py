@@ -25,6 +25,7 @@ PAIRS = [
     (ports.SyncStateStore, fakes.FakeSyncStateStore),
     (ports.Sender, fakes.FakeSender),
     (ports.Secrets, fakes.FakeSecrets),
+    (ports.WarehouseSink, fakes.FakeWarehouse),
 ]
 
 

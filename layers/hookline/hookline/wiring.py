@@ -137,6 +137,13 @@ class Services:
                            boto3_client=boto3.client("dynamodb"))
 
     @cached_property
+    def warehouse(self) -> ports.WarehouseSink:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.sinks import Warehouse
+
+        return Warehouse()  # its Firehose and S3 clients are made at its first call
+
+    @cached_property
     def delivery(self) -> Delivery:
         # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -147,6 +154,7 @@ class Services:
             dlq_url=s.dlq_url, queue_url=s.delivery_queue_url, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
             guards=self.guards, guard_store=self.guard_store, ordered_queue_url=s.ordered_queue_url,
+            warehouse=self.warehouse,
         ))
 
 

@@ -13,7 +13,7 @@ on the adapters on moto, so the two cannot drift apart.
 """
 
 from tests.support.fakes.claims import FakeClaimStore
-from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender
+from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender, FakeWarehouse
 from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
 from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, conditional_failure, plain
 
@@ -27,6 +27,7 @@ __all__ = [
            "FakeSecrets",
            "FakeSender",
            "FakeSyncStateStore",
+           "FakeWarehouse",
            "MemoryTable",
            "conditional_failure",
            "plain",

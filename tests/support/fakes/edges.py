@@ -100,6 +100,21 @@ class FakeSender:
                           error=None if 200 <= answer < 300 else f"HTTP {answer}")
 
 
+class FakeWarehouse:
+    """ports.WarehouseSink: each line kept per destination name, answered 200 as adapters.aws.sinks.Warehouse
+    answers a stored record (its Firehose/S3 errors are covered on moto, tests/integration/test_warehouse.py)."""
+
+    def __init__(self, clock: Clock = time.time) -> None:
+        self.lines: dict[str, list[bytes]] = {}
+        self.clock = clock
+        self.lock = threading.Lock()
+
+    def send(self, dest: Any, *, body: bytes, name: str | None = None) -> HttpResult:
+        with self.lock:
+            self.lines.setdefault(name or dest.type, []).append(body)
+        return HttpResult(started_at=self.clock(), latency_ms=1.0, status_code=200, requests_made=1)
+
+
 class FakeSecrets:
     """ports.Secrets: `env:NAME` references looked up in a dict; a missing one fails as SecretResolver does."""
 

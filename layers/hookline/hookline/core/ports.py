@@ -159,6 +159,13 @@ class Sender(Protocol):
              content_type: str = "application/json", deadline: float | None = None) -> HttpResult: ...
 
 
+class WarehouseSink(Protocol):
+    """`type: firehose` / `type: s3` destinations (adapters.aws.sinks.Warehouse): one NDJSON line, batched with
+    the delivery batch's others; it answers as the HTTP sender does, so the engine's outcome rules apply."""
+
+    def send(self, dest: DestinationConfig, *, body: bytes, name: str | None = None) -> HttpResult: ...
+
+
 class Secrets(Protocol):
     """Secret references (env:, ssm:, secretsmanager:) resolved to values (secrets.SecretResolver)."""
 

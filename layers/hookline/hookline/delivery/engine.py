@@ -50,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,7 +70,7 @@ from pydantic import ValidationError
 
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
-from hookline.core import dlq, outcomes
+from hookline.core import dlq, outcomes, ports
 from hookline.core.config import HooklineConfig, RouteConfig
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult, truncate
@@ -92,7 +91,6 @@ from hookline.delivery.results import (
     RecordResult,
     observe,
 )
-from hookline.delivery.sinks import Warehouse
 from hookline.mapping.errors import MappingError
 from hookline.observability import count, logger
 from hookline.secrets import SecretResolver
@@ -115,7 +113,7 @@ class DeliveryDeps:
     persistence: BasePersistenceLayer
     queue_url: str = ""  # the delivery queue; found from the record's ARN when empty
     sender: HttpSender | None = None
-    warehouse: Any = None  # delivery.sinks.Warehouse for type firehose / s3 (built on first use)
+    warehouse: ports.WarehouseSink | None = None  # type firehose / s3 (wiring.Services.warehouse)
     config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
     idempotency_window_seconds: int = 7 * 24 * 3600
     clock: Callable[[], float] = time.time
@@ -199,7 +197,6 @@ class Delivery:
         _ = deps.events.table
         if deps.guard_store is not None:
             _ = deps.guard_store.table
-        self._warehouse_lock = threading.Lock()
 
     # -- the Lambda entry point
 
@@ -419,11 +416,11 @@ class Delivery:
                               "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
         return saved
 
-    def _warehouse(self) -> Any:
-        with self._warehouse_lock:
-            if self.deps.warehouse is None:
-                self.deps.warehouse = Warehouse()
-            return self.deps.warehouse
+    def _warehouse(self) -> ports.WarehouseSink:
+        if self.deps.warehouse is None:  # a wiring mistake, not the destination's: say what to pass
+            raise RuntimeError("a firehose/s3 destination needs DeliveryDeps.warehouse "
+                               "(adapters.aws.sinks.Warehouse; wiring.Services passes one)")
+        return self.deps.warehouse
 
     # -- outcomes
 
