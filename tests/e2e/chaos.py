@@ -312,7 +312,7 @@ class Figures:
             problems.append(f"lost pairs: {self.lost[:10]}")
         if self.duplicated:
             problems.append(f"duplicated effects: {self.duplicated[:10]}")
-        if self.delivered_and_dead:  # one retry sequence per pair (delivery/chains.py)
+        if self.delivered_and_dead:  # one retry sequence per pair (core/chains.py)
             problems.append(f"pairs both delivered and in the DLQ: {sorted(self.delivered_and_dead_answers)[:10]}")
         if self.dead_lettered_twice:
             problems.append(f"pairs in the DLQ more than once: {sorted(self.dead_lettered_twice)[:10]}")

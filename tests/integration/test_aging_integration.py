@@ -109,7 +109,7 @@ def test_a_sync_ledger_claim_of_a_dead_run_lapses_and_a_queued_record_never_does
 
 
 def test_a_delivered_pair_is_not_sent_again_for_the_whole_window_by_any_worker(stack: Any, lambda_context: Any) -> None:
-    # Powertools' claim records (delivery/claims.py) read datetime.now(): no clock seam, so time-machine
+    # Powertools' claim records (adapters/aws/claims.py) read datetime.now(): no clock seam, so time-machine
     # moves the wall clock for delivery, Powertools and moto alike.
     import time_machine
 

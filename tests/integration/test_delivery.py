@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from hookline.adapters.aws.claims import RouteClaims
 from hookline.aws import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
 from hookline.core.oauth import TokenCache
 from hookline.delivery import engine as delivery_module
 from hookline.delivery import results as results_module
-from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.http import HttpSender
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records

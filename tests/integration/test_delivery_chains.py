@@ -1,5 +1,5 @@
 """One retry sequence per (event, route): a second queueing of an event, or a second copy of a deferral,
-steps aside (delivery/chains.py).
+steps aside (core/chains.py).
 
 Ingress queues an event twice when a copy arrives after the first invocation's deadline and no
 delivery has begun; a deferral queues a second copy when its message is handed back after the first

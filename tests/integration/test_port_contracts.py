@@ -17,12 +17,12 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
 from botocore.exceptions import ClientError
 
+from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.adapters.aws.guard_store import GuardStore
 from hookline.adapters.aws.sync_state import SyncStore
 from hookline.aws import EventLog, PayloadStore
-from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
-from hookline.delivery.claims import RouteClaims
+from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 from tests.support.aging import together
 from tests.support.fakes import (
     FakeClaimStore,

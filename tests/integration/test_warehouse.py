@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.sinks import Warehouse
 from hookline.aws import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
-from hookline.delivery.claims import RouteClaims
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver

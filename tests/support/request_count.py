@@ -81,10 +81,10 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     import boto3
     from moto import mock_aws
 
+    from hookline.adapters.aws.claims import RouteClaims
     from hookline.adapters.aws.event_log_entries import IngressRecords
     from hookline.adapters.aws.guard_store import GuardStore
     from hookline.aws import EventLog, PayloadStore, QueuePublisher
-    from hookline.delivery.claims import RouteClaims
     from hookline.delivery.engine import Delivery, DeliveryDeps
     from hookline.delivery.guards import Guards
     from hookline.delivery.ordering import FifoPublisher

@@ -189,7 +189,7 @@ _RECORD_ONLY = frozenset({"token", "queue_by", "queued", "body_sha256"})
 
 
 def _public(raw: dict[str, Any]) -> dict[str, Any]:
-    """An item as readers see it: without delivery's claim attributes (delivery/claims.py) or ingress's
+    """An item as readers see it: without delivery's claim attributes (adapters/aws/claims.py) or ingress's
     record bookkeeping."""
     item = {k: v for k, v in from_dynamo(raw).items() if not k.startswith("idem_") and k not in _RECORD_ONLY}
     if item.get("route") != EVENT_ITEM and "status" not in item and not str(item.get("route", "")).startswith("#"):

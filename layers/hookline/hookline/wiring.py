@@ -125,11 +125,11 @@ class Services:
     def delivery_persistence(self) -> ports.ClaimStore:
         # Powertools keeps per-function state (key prefix, expiry) in its persistence layer object: one
         # per Services (a function's), never shared. Its records live in the event log's (event, route)
-        # items: delivery/claims.py.
+        # items: adapters/aws/claims.py.
         # lazy: built on first use, by the functions that use it (see the module docstring).
         import boto3
 
-        from hookline.delivery.claims import RouteClaims
+        from hookline.adapters.aws.claims import RouteClaims
 
         # A client of boto3's default session: without one, Powertools makes a session of its own, whose
         # loader reads botocore's data again (70-80 ms of the first invocation).

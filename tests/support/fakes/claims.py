@@ -1,4 +1,5 @@
-"""Delivery claims in memory (delivery.claims.RouteClaims): a Powertools persistence layer on the event log's items."""
+"""Delivery claims in memory (adapters.aws.claims.RouteClaims): a Powertools persistence layer on the event log's
+items."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from hookline.delivery.chains import (
+from hookline.core.chains import (
     CURRENT_CLAIMANT,
     AlreadyDeadLettered,
     ChainSuperseded,

@@ -57,10 +57,10 @@ class DeliveryTask(BaseModel):
     # When the circuit breaker first held this event (epoch seconds); max_hold_seconds counts from it.
     held_since: float | None = None
     # Which queueing of the event this message belongs to (ingress: the accepting invocation's token);
-    # the first to claim a route owns its delivery, others step aside (delivery/chains.py).
+    # the first to claim a route owns its delivery, others step aside (core/chains.py).
     chain: str | None = None
     # On a copy a deferral re-enqueued: the deferring message's chain. The route passes from that chain
-    # to this copy's own (a fresh one) at the copy's first claim or deferral (delivery/chains.py).
+    # to this copy's own (a fresh one) at the copy's first claim or deferral (core/chains.py).
     parent: str | None = None
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 Each matches what an existing adapter already offers (named at each class), so the adapters need
 no base class and in-memory fakes can stand in for them in tests. `wiring.Services` returns these
 types. Names here are the roles; the adapters keep theirs (`aws.EventLog` implements
-`ports.EventLog`, `delivery.claims.RouteClaims` implements `ports.ClaimStore`, ...).
+`ports.EventLog`, `adapters.aws.claims.RouteClaims` implements `ports.ClaimStore`, ...).
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class EventLog(Protocol):
 RECORD_GONE = "record_gone"
 
 
+# In the delivery function's result that a ClaimStore completes with: {"status", "attempt", "fields"}, which
+# the claim's completion writes to the event log too (one write, not two).
+LOG_KEY = "log"
+
+
 class EventLogEntries(Protocol):
     """The event log's `#event` entry as ingress writes it: the conditional write that makes an event
     "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.IngressRecords)."""
@@ -80,7 +85,7 @@ class EventLogEntries(Protocol):
 
 class ClaimStore(Protocol):
     """Exactly-once claims of (event, route) beyond Powertools' idempotency record: handing a claim to a
-    re-enqueued copy, and marking it before a dead letter (delivery.claims.RouteClaims, which is also
+    re-enqueued copy, and marking it before a dead letter (adapters.aws.claims.RouteClaims, which is also
     the Powertools persistence layer the engine passes to `idempotent_function`)."""
 
     def hand_over(self, idempotency_key: str, claimant: Any, until: float,

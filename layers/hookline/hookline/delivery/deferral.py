@@ -51,7 +51,7 @@ def attempts(task: DeliveryTask, receive_count: int, deferrals: int = 0) -> Atte
 
 def requeued_task(task: DeliveryTask, receive_count: int, held_since: float | None = None) -> DeliveryTask:
     """The copy a deferral re-enqueues on the standard queue: the attempts made so far carried on, and a
-    chain of its own that takes the route over from the deferring message's (delivery/chains.py)."""
+    chain of its own that takes the route over from the deferring message's (core/chains.py)."""
     made = attempts(task, receive_count).schedule_attempt - 1
     return task.model_copy(update={"schedule_attempts": made,
                                    "held_since": held_since if held_since is not None else task.held_since,

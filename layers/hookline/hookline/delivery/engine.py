@@ -71,12 +71,11 @@ from pydantic import ValidationError
 from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.core import dlq, outcomes, ports
+from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
 from hookline.core.config import HooklineConfig, RouteConfig
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult, truncate
 from hookline.delivery import deferral, guards, ordering, retry
-from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
-from hookline.delivery.claims import LOG_KEY
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
 from hookline.delivery.http import HttpSender, idempotency_key
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
@@ -162,7 +161,7 @@ class _Ctx:
 
     @property
     def claimant(self) -> Claimant:
-        """This message, as the route's claim and the writes that share its terms see it (delivery/chains.py)."""
+        """This message, as the route's claim and the writes that share its terms see it (core/chains.py)."""
         return Claimant(self.record.message_id, self.task.chain, self.task.parent,
                         received_before=self.receive_count > 1)
 
@@ -345,7 +344,7 @@ class Delivery:
         return self._delivered(ctx, saved)
 
     def _refused(self, ctx: _Ctx, refused: NotThisMessage) -> RecordResult:
-        """The claim's terms refused this message (delivery/chains.py)."""
+        """The claim's terms refused this message (core/chains.py)."""
         if isinstance(refused, HandedOver):  # its copy may never have been sent: send one (again)
 
             return defer_again(self, ctx)
@@ -410,9 +409,9 @@ class Delivery:
         saved = {"status_code": result.status_code, "at": result.started_at,
                  "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
         if getattr(self.deps.persistence, "logs_delivery", False):
-            # delivery/claims.py: the claim's completion writes the attempt too (one write, not two).
+            # adapters/aws/claims.py: the claim's completion writes the attempt too (one write, not two).
 
-            saved[LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved, message_id),
+            saved[ports.LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved, message_id),
                               "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
         return saved
 
@@ -488,7 +487,7 @@ class Delivery:
         # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
         self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=body, MessageAttributes=attrs)
         # Only now, naming the message: handed back after this (its acknowledgement lost), it is not
-        # attempted again (delivery/chains.py).
+        # attempted again (core/chains.py).
         self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
                                  reason=reason, last_error=error, dead_at=now, dead_message_id=ctx.record.message_id)
         return RecordResult(ctx.record.message_id, DEAD, task.event_id, task.route, ctx.attempt, reason=reason,

@@ -51,7 +51,7 @@ def not_sent(delivery: Any, ctx: Any, gate: guards.Gate) -> Any:
 
 
 def defer_again(delivery: Any, ctx: Any) -> Any:
-    """A message handed back after it re-enqueued its event (delivery/chains.py, `HandedOver`): whether its
+    """A message handed back after it re-enqueued its event (core/chains.py, `HandedOver`): whether its
     copy was sent is unknown, so it sends one now; if copies meet, the first to claim or defer wins."""
     kept = _defer(delivery, ctx, 0, ctx.held_since)
     if kept is None:

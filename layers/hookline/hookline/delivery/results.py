@@ -14,7 +14,7 @@ from hookline.observability import count, logger, metrics
 DELIVERED, RETRYING, DEAD, IN_PROGRESS = "delivered", "retrying", "dead", "in_progress"
 # Not sent, and not attempts (deferral.py): stale is final; held and deferred look again later.
 STALE, HELD, DEFERRED = "stale", "held", "deferred"
-# Not sent (delivery/chains.py): another message of the same event (a second queueing, or another copy
+# Not sent (core/chains.py): another message of the same event (a second queueing, or another copy
 # of a deferral) owns this route's delivery; this message was dead-lettered already (its acknowledgement
 # was lost).
 SUPERSEDED, ALREADY_DEAD = "superseded", "already_dead_lettered"

@@ -229,7 +229,7 @@ class _Queued:
     body: bytes
     routes: list[str]
     groups: dict[str, str]
-    chain: str  # the invocation that queues it (delivery/chains.py)
+    chain: str  # the invocation that queues it (core/chains.py)
 
     def as_recorded(self, event_id: str, item: dict[str, Any], routes: list[str]) -> _Queued:
         """This copy's bytes under the first copy's id, time and routes (a late queueing)."""

@@ -9,11 +9,11 @@ is not an item of its own but `idem_*` attributes of the EventsTable item `(even
   route's status, so a delivery costs two writes (claim, completion) instead of three;
 - release on failure (`_delete_record`): REMOVE of the `idem_*` attributes (the log stays).
 
-The delivered attempt travels in the function's result under `LOG_KEY`; it is written, not stored
+The delivered attempt travels in the function's result under `ports.LOG_KEY`; it is written, not stored
 in the saved response. Readers (aws.EventLog) drop the `idem_*` attributes.
 
 The claim also binds the route to one queueing of the event, and refuses a message handed back after
-it was dead-lettered or after it re-enqueued its event (delivery/chains.py); `hand_over` is a
+it was dead-lettered or after it re-enqueued its event (core/chains.py); `hand_over` is a
 deferral's write, `before_dead_letter` the same terms for a dead letter sent without a claim.
 """
 
@@ -31,10 +31,10 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from hookline.aws import clear_on_delivery
-from hookline.delivery.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant, HandedOver
+from hookline.core import ports
+from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant, HandedOver
 
 CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
-LOG_KEY = "log"  # in the delivery function's result: {"status", "attempt", "fields"} for the event log
 _SEP = ":"  # route names never contain it (config: ^[A-Za-z0-9_.-]+$); event ids may
 CHAIN_ATTR, CHAIN_UNTIL_ATTR = f"{CLAIM_PREFIX}chain", f"{CLAIM_PREFIX}chain_until"
 DEAD_MESSAGE_ATTR = "dead_message_id"  # written with the route's `dead` status (the event log's, public)
@@ -111,7 +111,7 @@ class RouteClaims(DynamoDBPersistenceLayer):
 
     def hand_over(self, idempotency_key: str, claimant: Claimant, until: float,
                   fields: dict[str, Any] | None = None) -> bool:
-        """Before a deferral re-enqueues its task (delivery/chains.py): bind the route to the message's
+        """Before a deferral re-enqueues its task (core/chains.py): bind the route to the message's
         chain and name the message as handing it over. False: another queueing owns the route. `fields`
         (source, received_at) keep an item created here filterable, as the event log's writes do."""
         names = {"#handed": HANDED_OVER_ATTR}
@@ -136,7 +136,7 @@ class RouteClaims(DynamoDBPersistenceLayer):
                            fields: dict[str, Any]) -> None:
         """Before a message dead-letters a route it never claimed (a mapping error, a destination down past
         max_hold): the claim's own terms, so that a message handed back, or one of a deferral's copies,
-        does not put the pair in the DLQ a second time. Raises the claim's refusals (delivery/chains.py);
+        does not put the pair in the DLQ a second time. Raises the claim's refusals (core/chains.py);
         otherwise binds the route to the message's chain, as a claim would. One conditional write. `fields`
         (source, received_at) keep an item created here filterable."""
         names: dict[str, str] = {}
@@ -165,7 +165,7 @@ class RouteClaims(DynamoDBPersistenceLayer):
 
     def _update_record(self, data_record: DataRecord) -> None:
         response = json.loads(data_record.response_data or "{}")
-        log = response.pop(LOG_KEY, None) or {}
+        log = response.pop(ports.LOG_KEY, None) or {}
         names = {"#status": self.status_attr, "#expiry": self.expiry_attr, "#data": self.data_attr}
         values: dict[str, Any] = {":status": {"S": data_record.status},
                                   ":expiry": {"N": str(data_record.expiry_timestamp)},

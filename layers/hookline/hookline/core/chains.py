@@ -1,6 +1,6 @@
 """Which message may deliver an (event, route): one queueing, and no second run of a dead-lettered message.
 
-Three cases made a pair both delivered and in the DLQ; the delivery claim (delivery/claims.py) now
+Three cases made a pair both delivered and in the DLQ; the delivery claim (adapters/aws/claims.py) now
 refuses the message in each, with no extra request (its conditional write checks, and the item it
 returns on a failed condition says why):
 
