@@ -28,6 +28,7 @@ export SAM_CLI_TELEMETRY := 0
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG); CRM_PORT=N ORDERS_PORT=N move its demo servers)"
 	@echo "make test    lint, all tests, sam validate --lint and sam build"
+	@echo "make docs    build the docs site (mkdocs build --strict) into .site/"
 	@echo "make bench   run the benchmarks under benchmarks/"
 	@echo "make chaos   1,000 events through hookline dev under receiver and process faults (SEED=N to repeat)"
 	@echo "make soak    15 minutes of steady mixed traffic through hookline dev, then a count (SOAK_MINUTES=N)"
@@ -110,7 +111,7 @@ test: venv sam-tool
 	$(MAKE) --no-print-directory scan
 	$(BIN)/hookline validate --config $(CONFIG)
 	$(MAKE) --no-print-directory docs
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --durations=15
 	$(MAKE) --no-print-directory sam-validate sam-build
 
 # The docs site (mkdocs.yml, pages in docs/) into .site/: --strict fails on a broken link or anchor, or a page
