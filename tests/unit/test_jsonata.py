@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import jsonata.timebox
@@ -19,9 +18,9 @@ import pytest
 from hookline.mapping import jsonata as J
 from hookline.mapping.compiler import MappingError, compile_transform
 from hookline.mapping.jsonata import JsonataEvalError, compile_jsonata
+from tests.support.aging import together
 
 LATER = [2.5, 10 * 60.0, 6 * 3600.0]  # seconds, minutes, hours after compiling
-THREADS = 10
 
 
 class FakeClock:
@@ -55,28 +54,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     monkeypatch.setattr(J, "clock", fake, raising=False)
     monkeypatch.setattr(jsonata.timebox, "time", fake)  # the library's own time box reads time.time()
     return fake
-
-
-def together(work: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
-    gate = threading.Barrier(threads)
-    results: list[Any] = [None] * threads
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        gate.wait()
-        try:
-            results[i] = work(i)
-        except BaseException as e:  # handed to the main thread, which raises it
-            errors.append(e)
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return results
 
 
 def env(body: Any) -> dict:
