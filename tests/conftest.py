@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -18,6 +21,21 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """What the functions' Powertools logger writes during the test, as its JSON lines."""
+    from hookline.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger._logger.removeHandler(handler)
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -50,20 +48,6 @@ def metrics(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     monkeypatch.setattr(ingress_module, "count", lambda name, reason=None, value=1: names.append(name))
     return names
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    from hookline.observability import logger
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logger._logger.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        logger._logger.removeHandler(handler)
 
 
 def make(stack: Any, clock: Clock, threshold: int = 200 * 1024) -> Ingress:

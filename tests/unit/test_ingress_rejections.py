@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,20 +33,6 @@ CONFIG = {
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REJECT_SECRET", SECRET)
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    from hookline.observability import logger
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logger._logger.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        logger._logger.removeHandler(handler)
 
 
 class Untouched:
