@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,20 @@ def logs() -> Iterator[io.StringIO]:
         yield stream
     finally:
         logger._logger.removeHandler(handler)
+
+
+@pytest.fixture
+def taken() -> Iterator[list[int]]:
+    """Two loopback ports another program listens on (another `make dev`, say)."""
+    socks = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        socks.append(s)
+    yield [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
 
 
 @pytest.fixture

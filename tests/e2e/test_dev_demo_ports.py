@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +16,6 @@ from tests.e2e.helpers import DevProcess, dev_env, free_port
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def taken() -> Iterator[list[int]]:
-    """The two demo ports, held by another program (another `make dev`, say)."""
-    socks = []
-    for _ in range(2):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        socks.append(s)
-    yield [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

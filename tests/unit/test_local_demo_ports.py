@@ -8,7 +8,6 @@ import socket
 import subprocess
 import urllib.request
 from argparse import Namespace
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,6 @@ import pytest
 from hookline.commands import dev_demos
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def taken() -> Iterator[list[int]]:
-    """Two ports another program listens on."""
-    socks = []
-    for _ in range(2):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        socks.append(s)
-    yield [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
 
 
 def test_taken_ports_fall_back_to_free_ones_and_are_exported(taken: list[int]) -> None:
