@@ -51,7 +51,7 @@ from _support import moto_server_stack, moto_stack, write_json  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
 from hookline.adapters.aws.claims import RouteClaims  # noqa: E402
-from hookline.aws import EventLog, PayloadStore  # noqa: E402
+from hookline.adapters.aws.stores import EventLog, PayloadStore  # noqa: E402
 from hookline.core.messages import DeliveryTask  # noqa: E402
 from hookline.delivery.engine import Delivery, DeliveryDeps  # noqa: E402
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records  # noqa: E402

@@ -92,7 +92,7 @@ def sw_event(payload: bytes) -> dict[str, Any]:
 def _services(stack: Stack, dest_url: str) -> Any:
     from hookline.adapters.aws.claims import RouteClaims
     from hookline.adapters.aws.event_log_entries import IngressRecords
-    from hookline.aws import EventLog, PayloadStore, QueuePublisher, hot_path_config
+    from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher, hot_path_config
     from hookline.secrets import SecretResolver
     from hookline.settings import Settings
     from hookline.validation import parse_config

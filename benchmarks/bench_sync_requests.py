@@ -33,8 +33,8 @@ os.environ["BENCH_SHOP_SECRET"] = "bench-secret"  # noqa: S105 - a dummy secret
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher  # noqa: E402
 from hookline.adapters.aws.sync_state import SyncStore  # noqa: E402
-from hookline.aws import EventLog, PayloadStore, QueuePublisher  # noqa: E402
 from hookline.local import cfn  # noqa: E402
 from hookline.secrets import SecretResolver  # noqa: E402
 from hookline.sync.fetch import HttpFetcher  # noqa: E402

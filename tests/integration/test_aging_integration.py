@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from hookline.adapters.aws.stores import EventLog
 from hookline.adapters.aws.sync_state import SyncStore
-from hookline.aws import EventLog
 from tests.integration.test_ingress import SECRET, Clock, delivery_began, github_request, make_ingress, queued
 from tests.support.aging import HOURS, MINUTES, SECONDS, THREADS, together
 

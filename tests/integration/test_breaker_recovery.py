@@ -28,7 +28,7 @@ import time_machine
 
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.guard_store import GuardStore
-from hookline.aws import EventLog, PayloadStore
+from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.guards import Guards
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records

@@ -22,7 +22,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from hookline.adapters.aws.claims import RouteClaims
-from hookline.aws import EventLog, PayloadStore
+from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
 from hookline.core.oauth import TokenCache
 from hookline.delivery import engine as delivery_module

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from hookline.aws import QueuePublisher
+from hookline.adapters.aws.stores import QueuePublisher
 from hookline.core.errors import SecretResolutionError
 from hookline.local import cfn
 from hookline.secrets import SecretResolver

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.aws import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign

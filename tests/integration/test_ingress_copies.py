@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.aws import EVENT_ITEM, GUARD_ITEM, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, PayloadStore, QueuePublisher
 from hookline.ingress import ingress as ingress_module
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.aws import PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import PayloadStore, QueuePublisher
 from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign

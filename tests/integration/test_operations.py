@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from hookline import cli
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.aws import EventLog, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps

@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.adapters.aws.guard_store import GuardStore
+from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.adapters.aws.sync_state import SyncStore
-from hookline.aws import EventLog, PayloadStore
 from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
 from tests.support.aging import together
 from tests.support.fakes import (

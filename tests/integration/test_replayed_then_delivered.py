@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookline.aws import EventLog
+from hookline.adapters.aws.stores import EventLog
 from hookline.operations.report import list_events
 from tests.integration.test_delivery import (
     attrs,

@@ -18,7 +18,7 @@ import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.aws import EventLog, PayloadStore, QueuePublisher, hot_path_config
+from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher, hot_path_config
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign

@@ -18,11 +18,10 @@ from typing import Any
 import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
 from hookline.adapters.aws.sync_state import SyncStore
-from hookline.aws import EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
 from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.delivery.ordering import FifoPublisher
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
 from hookline.sync.fetch import HttpFetcher

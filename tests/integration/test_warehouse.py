@@ -18,7 +18,7 @@ import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.sinks import Warehouse
-from hookline.aws import EventLog, PayloadStore
+from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records

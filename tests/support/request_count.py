@@ -84,10 +84,9 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.adapters.aws.claims import RouteClaims
     from hookline.adapters.aws.event_log_entries import IngressRecords
     from hookline.adapters.aws.guard_store import GuardStore
-    from hookline.aws import EventLog, PayloadStore, QueuePublisher
+    from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
     from hookline.delivery.engine import Delivery, DeliveryDeps
     from hookline.delivery.guards import Guards
-    from hookline.delivery.ordering import FifoPublisher
     from hookline.ingress.ingress import Ingress, IngressDeps
     from hookline.local import cfn
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records

@@ -182,7 +182,7 @@ def test_a_retry_after_date_is_read_against_the_current_time() -> None:
 
 def test_ttl_stamps_follow_the_clock_at_each_write_not_the_process_start() -> None:
     from hookline.adapters.aws.guard_store import GuardStore
-    from hookline.aws import EventLog
+    from hookline.adapters.aws.stores import EventLog
 
     clock = Clock()
     log = EventLog("events", ttl_seconds=30 * 86400, resource=object(), clock=clock)

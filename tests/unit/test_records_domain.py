@@ -364,8 +364,8 @@ def test_validate_names_the_template_resources_the_records_options_need(tmp_path
 
 def test_ordered_tasks_are_sent_within_sqs_batch_byte_limit() -> None:
     # Given five 100 KiB tasks for the FIFO queue (3 of them would pass SQS's 256 KiB per call)
+    from hookline.adapters.aws.stores import FifoPublisher
     from hookline.core.messages import DeliveryTask
-    from hookline.delivery.ordering import FifoPublisher
 
     class Sqs:
         def __init__(self) -> None:

@@ -44,21 +44,21 @@ class Services:
     @cached_property
     def publisher(self) -> ports.TaskQueue:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.aws import QueuePublisher
+        from hookline.adapters.aws.stores import QueuePublisher
 
         return QueuePublisher(self.settings.delivery_queue_url)
 
     @cached_property
     def payloads(self) -> ports.PayloadStore:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.aws import PayloadStore
+        from hookline.adapters.aws.stores import PayloadStore
 
         return PayloadStore(self.settings.payload_bucket)
 
     @cached_property
     def events(self) -> ports.EventLog:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.aws import EventLog
+        from hookline.adapters.aws.stores import EventLog
 
         return EventLog(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
@@ -79,7 +79,7 @@ class Services:
     @cached_property
     def ordered_publisher(self) -> ports.OrderedTaskQueue:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.delivery.ordering import FifoPublisher
+        from hookline.adapters.aws.stores import FifoPublisher
 
         return FifoPublisher(self.settings.ordered_queue_url)
 
@@ -117,9 +117,9 @@ class Services:
     @cached_property
     def sqs(self) -> ports.QueueClient:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        import boto3
+        from hookline.adapters.aws.stores import sqs_client
 
-        return boto3.client("sqs")
+        return sqs_client()
 
     @cached_property
     def delivery_persistence(self) -> ports.ClaimStore:
@@ -127,14 +127,13 @@ class Services:
         # per Services (a function's), never shared. Its records live in the event log's (event, route)
         # items: adapters/aws/claims.py.
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        import boto3
-
         from hookline.adapters.aws.claims import RouteClaims
+        from hookline.adapters.aws.stores import dynamodb_client
 
         # A client of boto3's default session: without one, Powertools makes a session of its own, whose
         # loader reads botocore's data again (70-80 ms of the first invocation).
         return RouteClaims(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds,
-                           boto3_client=boto3.client("dynamodb"))
+                           boto3_client=dynamodb_client())
 
     @cached_property
     def warehouse(self) -> ports.WarehouseSink:

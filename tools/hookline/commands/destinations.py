@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.adapters.aws.guard_store import GuardStore
-    from hookline.aws import EventLog
+    from hookline.adapters.aws.stores import EventLog
     from hookline.core.errors import ConfigError
     from hookline.operations.destinations import destination_rows
     from hookline.validation import load_config

@@ -325,7 +325,7 @@ class DevRuntime:
     # ------------------------------------------------------------------ wiring the template's events
     def _wire(self, cfg: Any) -> None:
         # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.aws import EventLog
+        from hookline.adapters.aws.stores import EventLog
         from hookline.local.console import Console
         from hookline.local.gateway import Gateway, HttpApi, Route
         from hookline.local.scheduler import Scheduler

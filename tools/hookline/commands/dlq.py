@@ -157,7 +157,7 @@ def _payload(entry: DlqEntry, stack: StackInfo) -> tuple[Any, str | None]:
     """The stored body, parsed like ingress would (auto) and redacted; or (None, why not)."""
     def load_s3(key: str) -> bytes:
         # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.aws import PayloadStore
+        from hookline.adapters.aws.stores import PayloadStore
 
         return PayloadStore(stack.output("PayloadBucketName"), client=stack.client("s3")).get(key)
 
@@ -247,7 +247,7 @@ def _delivered_check(stack: StackInfo) -> Any:
     if not table_name:
         return None
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.aws import EventLog
+    from hookline.adapters.aws.stores import EventLog
 
     log = EventLog(table_name, resource=stack.resource("dynamodb"))
 
@@ -353,7 +353,7 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues, 
     store = None
     if config is not None and "PayloadBucketName" in stack.outputs:
         # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.aws import PayloadStore
+        from hookline.adapters.aws.stores import PayloadStore
 
         store = PayloadStore(stack.outputs["PayloadBucketName"], client=stack.client("s3"))
     base_dir = stack.config_file(args.config).parent

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def read_items(stack: StackInfo) -> list[dict[str, Any]]:
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.aws import EventLog
+    from hookline.adapters.aws.stores import EventLog
 
     return list(EventLog(stack.output("EventsTableName"), resource=stack.resource("dynamodb")).scan())
 

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hookline.adapters.aws.guard_store import GuardStore
-from hookline.aws import EventLog, PayloadStore
+from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.commands.dlq import _delivered_check, open_dlq
 from hookline.commands.events import read_items
 from hookline.core.dlq import DlqEntry

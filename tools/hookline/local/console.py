@@ -62,7 +62,7 @@ def _ms(value: Any) -> str:
 
 class Console:
     def __init__(self, events: Any = None, out: TextIO | None = None, *, show_traces: bool = True) -> None:
-        self.events = events  # hookline.aws.EventLog, or None before the stack exists
+        self.events = events  # hookline.adapters.aws.stores.EventLog, or None before the stack exists
         self.out = out or sys.stdout
         self.show_traces = show_traces
         self._seen: dict[tuple[str, str], int] = {}

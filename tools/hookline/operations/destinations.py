@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.aws import EVENT_ITEM
+from hookline.adapters.aws.stores import EVENT_ITEM
 
 ERROR_WINDOW_SECONDS = 300
 

@@ -2,7 +2,7 @@
 
 Each matches what an existing adapter already offers (named at each class), so the adapters need
 no base class and in-memory fakes can stand in for them in tests. `wiring.Services` returns these
-types. Names here are the roles; the adapters keep theirs (`aws.EventLog` implements
+types. Names here are the roles; the adapters keep theirs (`adapters.aws.stores.EventLog` implements
 `ports.EventLog`, `adapters.aws.claims.RouteClaims` implements `ports.ClaimStore`, ...).
 """
 
@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 
 
 class TaskQueue(Protocol):
-    """The delivery queue, as ingress and sync fill it (aws.QueuePublisher)."""
+    """The delivery queue, as ingress and sync fill it (adapters.aws.stores.QueuePublisher)."""
 
     def publish(self, tasks: list[DeliveryTask]) -> None: ...
 
 
 class OrderedTaskQueue(TaskQueue, Protocol):
-    """The FIFO delivery queue of `ordered: true` routes (delivery.ordering.FifoPublisher)."""
+    """The FIFO delivery queue of `ordered: true` routes (adapters.aws.stores.FifoPublisher)."""
 
     def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None: ...
 
@@ -40,7 +40,7 @@ class QueueClient(Protocol):
 
 
 class PayloadStore(Protocol):
-    """Bodies too large for a queue message, stored once under a key (aws.PayloadStore)."""
+    """Bodies too large for a queue message, stored once under a key (adapters.aws.stores.PayloadStore)."""
 
     def put(self, key: str, body: bytes, content_type: str | None = None) -> str: ...
 
@@ -48,7 +48,7 @@ class PayloadStore(Protocol):
 
 
 class EventLog(Protocol):
-    """The event log as delivery and the readers see it: attempts per (event, route) (aws.EventLog)."""
+    """The event log as delivery and the readers see it: attempts per (event, route) (adapters.aws.stores.EventLog)."""
 
     def record_attempt(self, *, event_id: str, route: str, status: str, attempt: dict[str, Any] | None = None,
                        **fields: Any) -> None: ...
@@ -66,6 +66,9 @@ RECORD_GONE = "record_gone"
 # In the delivery function's result that a ClaimStore completes with: {"status", "attempt", "fields"}, which
 # the claim's completion writes to the event log too (one write, not two).
 LOG_KEY = "log"
+
+# The route of an event's own item in the event log (its entry); the routes' items are keyed by name.
+EVENT_ITEM = "#event"
 
 
 class EventLogEntries(Protocol):

@@ -68,7 +68,6 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from hookline.aws import EventLog, PayloadStore
 from hookline.budget import NominalContext
 from hookline.core import dlq, outcomes, ports
 from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
@@ -104,8 +103,8 @@ KEY_PREFIX = "hookline-delivery"
 class DeliveryDeps:
     config: HooklineConfig
     secrets: SecretResolver
-    payloads: PayloadStore
-    events: EventLog
+    payloads: ports.PayloadStore
+    events: ports.EventLog
     sqs: Any  # boto3 SQS client: ChangeMessageVisibility on the delivery queue, SendMessage to the DLQ
     dlq_url: str
     # A persistence layer of its own: Powertools keeps per-function state (key prefix, expiry) in it.

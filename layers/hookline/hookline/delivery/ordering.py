@@ -1,8 +1,8 @@
 """Per-key ordering: `routes[].ordered: true` events travel through an SQS FIFO queue, one group per key.
 
 The producing side (record key, MessageGroupId, deduplication id, which queue a task goes to) is the
-fan-out step, core/fanout.py, shared by ingress and sync; this module holds the FIFO adapter and
-the consuming side.
+fan-out step, core/fanout.py, shared by ingress and sync; this module holds the consuming side
+(the FIFO adapter is adapters/aws/stores.py's FifoPublisher).
 
 - Ingress evaluates the route's `key` over the envelope and sends the task to the ordered
   (FIFO) delivery queue with `MessageGroupId = <route>#<key>` and a deduplication id derived
@@ -25,31 +25,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
-
-from hookline.aws import QueuePublisher
-from hookline.core.errors import QueueUnavailable
-from hookline.core.fanout import deduplication_id
-from hookline.core.messages import DeliveryTask, batches
-
-
-class FifoPublisher(QueuePublisher):
-    """Sends ordered tasks to the FIFO delivery queue (batches of 10, in the order given)."""
-
-    def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None:
-        if not self.queue_url:
-            raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL is not set)")
-        entries = [(t.model_dump_json(exclude_none=True), t, g) for t, g in tasks]
-        for chunk in batches(entries, body=lambda entry: entry[0]):  # within the entry count and the byte limit
-            resp = self.client.send_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "MessageBody": body, "MessageGroupId": g,
-                          "MessageDeduplicationId": deduplication_id(t.event_id, t.route)}
-                         for i, (body, t, g) in enumerate(chunk)],
-            )
-            failed = resp.get("Failed") or []
-            if failed:
-                codes = ", ".join(f"{f.get('Code')}" for f in failed)
-                raise QueueUnavailable(f"{len(failed)} of {len(chunk)} ordered messages not queued ({codes})")
 
 
 def is_fifo_record(record: Any) -> bool:

@@ -14,8 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.aws import PayloadStore
-from hookline.core import outcomes
+from hookline.core import outcomes, ports
 from hookline.core.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
 from hookline.core.envelope import BodyParseError, build_envelope, parse_body
 from hookline.core.messages import DeliveryTask
@@ -64,7 +63,7 @@ class Late:
 class Preparer:
     """Per engine: what a task's route needs, compiled once (transforms, schema validators)."""
 
-    def __init__(self, config: HooklineConfig, payloads: PayloadStore, config_dir: Path) -> None:
+    def __init__(self, config: HooklineConfig, payloads: ports.PayloadStore, config_dir: Path) -> None:
         self.config, self.payloads, self.config_dir = config, payloads, config_dir
         self.transforms: dict[str, Any] = {}
         self.validators: dict[str, Any] = {}

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.aws import EVENT_ITEM
 from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig, SyncConfig
 from hookline.core.envelope import build_envelope
@@ -112,7 +111,7 @@ class Recorder:
         tasks = fanout.tasks(event_id=event_id, source=sync.source, type=sync.type, received_at=now,
                              headers=headers, body=raw, routes=matched.routes, payloads=self.payloads,
                              large_body_threshold=self.large_body_threshold)
-        item = {"event_id": event_id, "route": EVENT_ITEM, "source": sync.source, "type": sync.type,
+        item = {"event_id": event_id, "route": ports.EVENT_ITEM, "source": sync.source, "type": sync.type,
                 "received_at": now, "routes": matched.routes, "expires_at": int(now) + self.ttl, "duplicates": 0,
                 "sync": name, "version": version}
         return item, tasks, matched.groups

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from hookline.aws import EVENT_ITEM
+from hookline.adapters.aws.stores import EVENT_ITEM
 from hookline.console.current import backend
 from hookline.operations.dlq import DlqFilter
 from hookline.operations.report import STATUSES, EventRow, list_events

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from hookline.aws import clear_on_delivery
+from hookline.adapters.aws.stores import clear_on_delivery
 from hookline.core import ports
 from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant, HandedOver
 

@@ -16,7 +16,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from hookline.aws import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_config
+from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_config
 from hookline.core.errors import EventInFlight
 from hookline.core.ports import RECORD_GONE
 

@@ -1,4 +1,4 @@
-"""boto3 adapters: the only place (with the HTTP client) that talks to AWS.
+"""boto3 adapters of the delivery queues (standard and FIFO), the S3 payload store and the event log.
 
 Each takes an optional client so tests and `hookline dev` inject theirs; the default
 client is created lazily, so importing this module never needs a region or credentials.
@@ -17,9 +17,11 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 
 from hookline.core.errors import QueueUnavailable
+from hookline.core.fanout import deduplication_id
 from hookline.core.messages import DeliveryTask, batches
+from hookline.core.ports import EVENT_ITEM
 
-EVENT_ITEM = "#event"
+__all__ = ["EVENT_ITEM"]  # re-exported for the other adapters and the tooling
 # The replay guard of an event whose id the signature does not cover: (GUARD_PREFIX + digest, GUARD_ITEM).
 GUARD_PREFIX = "#sha256:"
 GUARD_ITEM = "#guard"
@@ -38,6 +40,15 @@ def clear_on_delivery(status: str | None, names: dict[str, str]) -> str:
 
 def _client(service: str, client: Any | None) -> Any:
     return client if client is not None else boto3.client(service)
+
+
+def sqs_client() -> Any:
+    """A client of boto3's default session (wiring, the composition root, imports no boto3)."""
+    return boto3.client("sqs")
+
+
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb")
 
 
 def hot_path_config() -> Any:
@@ -74,6 +85,26 @@ class QueuePublisher:
             if failed:
                 codes = ", ".join(f"{f.get('Code')}" for f in failed)
                 raise QueueUnavailable(f"{len(failed)} of {len(chunk)} messages not queued ({codes})")
+
+
+class FifoPublisher(QueuePublisher):
+    """Sends ordered tasks to the FIFO delivery queue (batches of 10, in the order given)."""
+
+    def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None:
+        if not self.queue_url:
+            raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL is not set)")
+        entries = [(t.model_dump_json(exclude_none=True), t, g) for t, g in tasks]
+        for chunk in batches(entries, body=lambda entry: entry[0]):  # within the entry count and the byte limit
+            resp = self.client.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "MessageBody": body, "MessageGroupId": g,
+                          "MessageDeduplicationId": deduplication_id(t.event_id, t.route)}
+                         for i, (body, t, g) in enumerate(chunk)],
+            )
+            failed = resp.get("Failed") or []
+            if failed:
+                codes = ", ".join(f"{f.get('Code')}" for f in failed)
+                raise QueueUnavailable(f"{len(failed)} of {len(chunk)} ordered messages not queued ({codes})")
 
 
 class PayloadStore:
