@@ -7,9 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from hookline.core.errors import QueueUnavailable
+from hookline.core.errors import PayloadMissing, QueueUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult
 from tests.support.fakes.tables import Clock
@@ -57,7 +55,7 @@ class FakeQueue:
 
 
 class FakePayloadStore:
-    """ports.PayloadStore: bodies by key; a missing key raises S3's NoSuchKey, as the adapter's get does."""
+    """ports.PayloadStore: bodies by key; a missing key raises core's PayloadMissing, as the adapter's get does."""
 
     def __init__(self) -> None:
         self.bodies: dict[str, bytes] = {}
@@ -71,8 +69,7 @@ class FakePayloadStore:
     def get(self, key: str) -> bytes:
         with self.lock:
             if key not in self.bodies:
-                raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}},
-                                  "GetObject")
+                raise PayloadMissing(f"payload {key} is no longer in the bucket (expired or deleted)")
             return self.bodies[key]
 
 

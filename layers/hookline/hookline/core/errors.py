@@ -46,3 +46,13 @@ class EventInFlight(Exception):
 
 class QueueUnavailable(Exception):
     """A delivery queue refused or could not take a message: nothing may be reported as queued."""
+
+
+class PayloadMissing(Exception):
+    """The payload store holds no body under the key (expired or deleted): retrying cannot bring it back
+    (ports.PayloadStore.get raises it; delivery dead-letters the task as payload_missing)."""
+
+
+class StoreUnavailable(Exception):
+    """An AWS store refused a request or could not be reached; the message names the request and AWS's
+    error code (never a body or a secret). Retrying may help."""

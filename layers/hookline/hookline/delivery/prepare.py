@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from hookline.core import outcomes, ports
 from hookline.core.config import DestinationConfig, HooklineConfig, RouteConfig, SourceConfig, load_schema
 from hookline.core.envelope import BodyParseError, build_envelope, parse_body
+from hookline.core.errors import PayloadMissing, StoreUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import truncate
 from hookline.mapping.errors import MappingError
@@ -121,14 +120,10 @@ class Preparer:
                 self._payloads_ready = True
         try:
             return self.payloads.get(task.s3_key)
-        except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise Permanent(outcomes.PAYLOAD_MISSING, f"payload {task.s3_key} is no longer in the bucket "
-                                                          f"(expired or deleted)") from None
-            raise Retryable(f"cannot read payload {task.s3_key}: {code or type(e).__name__}") from None
-        except BotoCoreError as e:
-            raise Retryable(f"cannot read payload {task.s3_key}: {type(e).__name__}") from None
+        except PayloadMissing as e:
+            raise Permanent(outcomes.PAYLOAD_MISSING, str(e)) from None
+        except StoreUnavailable as e:
+            raise Retryable(str(e)) from None
 
     def transform(self, route: RouteConfig) -> Any:
         transform = self.transforms.get(route.name)

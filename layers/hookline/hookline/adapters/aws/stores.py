@@ -15,8 +15,9 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from hookline.core.errors import QueueUnavailable
+from hookline.core.errors import PayloadMissing, QueueUnavailable, StoreUnavailable
 from hookline.core.fanout import deduplication_id
 from hookline.core.messages import DeliveryTask, batches
 from hookline.core.ports import EVENT_ITEM
@@ -125,7 +126,15 @@ class PayloadStore:
         return key
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise PayloadMissing(f"payload {key} is no longer in the bucket (expired or deleted)") from None
+            raise StoreUnavailable(f"cannot read payload {key}: {code or type(e).__name__}") from None
+        except BotoCoreError as e:  # the read of the body included: a timeout mid-stream is retryable too
+            raise StoreUnavailable(f"cannot read payload {key}: {type(e).__name__}") from None
 
 
 def _to_dynamo(value: Any) -> Any:
