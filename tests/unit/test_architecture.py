@@ -181,6 +181,16 @@ def test_in_the_layer_only_adapters_import_boto3_or_botocore() -> None:
     assert NOT_YET_IN_ADAPTERS - outside == set(), "these no longer import boto3/botocore: drop them from the list"
 
 
+def test_the_aws_adapters_make_tables_and_hot_path_clients_in_one_place() -> None:
+    """adapters/aws/stores.py's table_of and hot_path_client are the one lazy table/client helper (issue 23
+    item 3); sinks.py keeps its own session on purpose (clients made from worker threads)."""
+    folder = LAYER / "hookline" / "adapters" / "aws"
+    wrong = [f"{f.name}:{n}" for f in sorted(folder.glob("*.py")) if f.name not in ("stores.py", "sinks.py")
+             for n, line in enumerate(f.read_text().splitlines(), 1)
+             if "boto3.resource(" in line or "boto3.client(" in line]
+    assert wrong == [], "use stores.table_of / stores.hot_path_client: " + ", ".join(wrong)
+
+
 @pytest.mark.parametrize("capability", CAPABILITIES)
 def test_a_capability_never_imports_the_adapters(capability: str) -> None:
     """Capabilities use the ports (core/ports.py); only wiring.py, the composition root, builds adapters."""

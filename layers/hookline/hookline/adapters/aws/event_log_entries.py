@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_config
+from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_client
 from hookline.core.errors import EventInFlight
 from hookline.core.ports import RECORD_GONE
 
@@ -65,7 +64,7 @@ class IngressRecords:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("dynamodb", config=hot_path_config())
+            self._client = hot_path_client("dynamodb")
         return self._client
 
     def _key(self, event_id: str) -> dict[str, Any]:

@@ -27,10 +27,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+
+from hookline.adapters.aws.stores import table_of
 
 MAX_KEY_CHARS = 512
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
@@ -76,8 +77,7 @@ class GuardStore:
     @property
     def table(self) -> Any:
         if self._table is None:
-            resource = self._resource if self._resource is not None else boto3.resource("dynamodb")
-            self._table = resource.Table(self.table_name)
+            self._table = table_of(self._resource, self.table_name)
         return self._table
 
     def _expires(self, extra: float = 0) -> Decimal:

@@ -52,6 +52,17 @@ def dynamodb_client() -> Any:
     return boto3.client("dynamodb")
 
 
+def table_of(resource: Any | None, name: str) -> Any:
+    """The adapters' one way to a DynamoDB Table: of the injected resource, or of the default session's
+    (made at the first request, so importing an adapter needs no region or credentials)."""
+    return (resource if resource is not None else boto3.resource("dynamodb")).Table(name)
+
+
+def hot_path_client(service: str) -> Any:
+    """A client for ingress's path (hot_path_config), made at the adapter's first request."""
+    return boto3.client(service, config=hot_path_config())
+
+
 def hot_path_config() -> Any:
     """Config of the clients on ingress's path: no client-side parameter validation. The service validates
     anyway, and these requests' shapes are fixed in this package and covered by the tests; botocore's walk
@@ -69,7 +80,7 @@ class QueuePublisher:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("sqs", config=hot_path_config())
+            self._client = hot_path_client("sqs")
         return self._client
 
     def publish(self, tasks: list[DeliveryTask]) -> None:
@@ -168,8 +179,7 @@ class EventLog:
     @property
     def table(self) -> Any:
         if self._table is None:
-            resource = self._resource if self._resource is not None else boto3.resource("dynamodb")
-            self._table = resource.Table(self.table_name)
+            self._table = table_of(self._resource, self.table_name)
         return self._table
 
     def _expires(self) -> int:
