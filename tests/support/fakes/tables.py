@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 # the port's answers, as the adapter gives them and ingress catches them
 from hookline.core.errors import EventInFlight
+from hookline.core.event_log import not_yet_attempted
 from hookline.core.ports import RECORD_GONE
 
 Clock = Callable[[], float]
@@ -116,7 +117,7 @@ class FakeEventLog:
 
     def get(self, event_id: str) -> list[dict[str, Any]]:
         items = [_public(i) for i in self.memory.query(event_id)]
-        return items + list(_not_yet_attempted(items))
+        return items + list(not_yet_attempted(items))
 
     def scan(self) -> Iterator[dict[str, Any]]:
         with self.memory.lock:
@@ -132,19 +133,7 @@ class FakeEventLog:
             else:
                 seen.add((item.get("event_id"), item.get("route")))
             yield item
-        yield from _not_yet_attempted(events, seen)
-
-
-def _not_yet_attempted(items: list[dict[str, Any]], seen: set[Any] | None = None) -> Iterator[dict[str, Any]]:
-    if seen is None:
-        seen = {(i.get("event_id"), i.get("route")) for i in items if i.get("route") != EVENT_ITEM}
-    for event in items:
-        if event.get("route") != EVENT_ITEM:
-            continue
-        for route in event.get("routes") or []:
-            if (event["event_id"], route) not in seen:
-                yield {"event_id": event["event_id"], "route": route, "status": "received",
-                       "source": event.get("source"), "received_at": event.get("received_at"), "attempts": []}
+        yield from not_yet_attempted(events, seen)
 
 
 # ---------------------------------------------------------------- ingress's `#event` entries (IngressRecords)

@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hookline.core.errors import PayloadMissing, QueueUnavailable, StoreUnavailable
+from hookline.core.event_log import not_yet_attempted
 from hookline.core.fanout import deduplication_id
 from hookline.core.messages import DeliveryTask, batches
 from hookline.core.ports import EVENT_ITEM
@@ -209,7 +210,7 @@ class EventLog:
     def get(self, event_id: str) -> list[dict[str, Any]]:
         resp = self.table.query(KeyConditionExpression=Key("event_id").eq(event_id))
         items = [_public(i) for i in resp.get("Items", [])]
-        return items + list(_not_yet_attempted(items))
+        return items + list(not_yet_attempted(items))
 
     def scan(self) -> Iterator[dict[str, Any]]:
         """Every item; a matched route that delivery has not written yet is yielded as `received`."""
@@ -231,7 +232,7 @@ class EventLog:
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        yield from _not_yet_attempted(events, seen)
+        yield from not_yet_attempted(events, seen)
 
 
 # Ingress's bookkeeping on the `#event` item (its idempotency record), not part of the log.
@@ -245,18 +246,3 @@ def _public(raw: dict[str, Any]) -> dict[str, Any]:
     if item.get("route") != EVENT_ITEM and "status" not in item and not str(item.get("route", "")).startswith("#"):
         item["status"] = "received"  # a claim taken, nothing recorded yet: delivery is in progress
     return item
-
-
-def _not_yet_attempted(items: list[dict[str, Any]],
-                       seen: set[tuple[str, str]] | None = None) -> Iterator[dict[str, Any]]:
-    """Ingress writes only the `#event` item (its `routes`); delivery creates each route's item when it
-    first claims or records it. Until then the route's item reads as received."""
-    if seen is None:
-        seen = {(i.get("event_id"), i.get("route")) for i in items if i.get("route") != EVENT_ITEM}
-    for event in items:
-        if event.get("route") != EVENT_ITEM:
-            continue
-        for route in event.get("routes") or []:
-            if (event["event_id"], route) not in seen:
-                yield {"event_id": event["event_id"], "route": route, "status": "received",
-                       "source": event.get("source"), "received_at": event.get("received_at"), "attempts": []}
