@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 
+from hookline.ingress.providers.request import from_http_api_event
 from hookline.observability import logger, metrics, tracer
 from hookline.wiring import services
 
@@ -30,7 +31,8 @@ def receive(event: dict, context: object) -> dict:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
     except (binascii.Error, ValueError):
         return _json(400, {"error": "request body is marked base64 but is not valid base64"})
-    result = services().ingress.accept(source, event.get("headers") or {}, raw, context=context)
+    request = from_http_api_event(event, raw)
+    result = services().ingress.accept(source, request.headers, raw, context=context, request=request)
     return _json(result.status, result.body, result.headers)
 
 

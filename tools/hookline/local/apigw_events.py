@@ -43,6 +43,7 @@ def http_api_event(
     for k, v in headers.items():
         key = k.lower()
         lower[key] = f"{lower[key]},{v}" if key in lower else v
+    domain = lower.get("host") or f"{api_id}.execute-api.us-east-1.amazonaws.com"
     cookies = [c.strip() for c in lower.pop("cookie", "").split(";") if c.strip()]
     is_text = _is_text(lower.get("content-type")) and _utf8(body)
     qs: dict[str, str] = {}
@@ -57,8 +58,10 @@ def http_api_event(
         "requestContext": {
             "accountId": "123456789012",
             "apiId": api_id,
-            "domainName": f"{api_id}.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": api_id,
+            # The host the client addressed, as API Gateway reports it (a custom domain, or execute-api's):
+            # URL-signing providers (Twilio ...) sign that URL, so `hookline dev` must not invent another.
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
             "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": source_ip, "userAgent": lower.get("user-agent", "")},
             "requestId": uuid.uuid4().hex[:16],

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig
 from hookline.core.envelope import BodyParseError, build_envelope, parse_body
-from hookline.core.errors import EventInFlight, QueueUnavailable, SecretResolutionError
+from hookline.core.errors import EventInFlight, QueueUnavailable, SecretResolutionError, StoreUnavailable
 from hookline.core.signing import body_digest
 from hookline.ingress import signatures
+from hookline.ingress.providers.request import Request
 from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
@@ -65,7 +64,10 @@ class Ingress:
 
     # -- the request
 
-    def accept(self, source: str, headers: Mapping[str, str], body: bytes, context: Any = None) -> IngressResponse:
+    def accept(self, source: str, headers: Mapping[str, str], body: bytes, context: Any = None, *,
+               request: Request | None = None) -> IngressResponse:
+        """`request`: the whole request (method, query, public URL, source IP) when the edge has it (the Lambda
+        handler does); callers that have headers and body only get a POST without query or URL."""
         deps = self.deps
         src = deps.config.sources.get(source)
         if src is None:
@@ -140,14 +142,14 @@ class Ingress:
                 body_sha256=digest, guard_seconds=guard_days * 86400)
         except EventInFlight:
             return _in_progress(event_id)
-        except (ClientError, BotoCoreError) as e:
+        except StoreUnavailable as e:
             return _unavailable(e)
         queued = _Queued(event_id, source, event_type, received_at, headers, body, routes, groups, token)
         if earlier is not None:
             return self._copy(earlier, queued, received_at, digest)
         try:
             self._queue(queued)
-        except (QueueUnavailable, ClientError, BotoCoreError) as e:
+        except (QueueUnavailable, StoreUnavailable) as e:  # the queue, or the payload store for a large body
             self._release(event_id, token, dedupe_key)
             return _unavailable(e)
         count_event("Accepted", event_id=event_id, source=source, routes=routes, bytes=len(body))
@@ -188,23 +190,23 @@ class Ingress:
                 logger.warning("event recorded but never queued (its invocation ended first): queued now",
                                extra={"routes": recorded_routes})
                 self._queue(event.as_recorded(first_id, earlier, recorded_routes))
-        except (QueueUnavailable, ClientError, BotoCoreError) as e:
+        except (QueueUnavailable, StoreUnavailable) as e:
             return _unavailable(e, "event store or queue unavailable while checking a copy; retry later")
         count("Duplicate")
         logger.info("duplicate dropped")
         try:
             self.deps.entries.count_duplicate(first_id, queued=not earlier.get("queued"))
-        except (ClientError, BotoCoreError) as e:  # a counter must not turn a duplicate into a 503
-            logger.warning("duplicate not counted", extra={"error": _describe(e)})
+        except StoreUnavailable as e:  # a counter must not turn a duplicate into a 503
+            logger.warning("duplicate not counted", extra={"error": str(e)})
         # The id first accepted: a replay under a new id is answered with the original's.
         return IngressResponse(200, {"status": "duplicate", "id": first_id})
 
     def _release(self, event_id: str, token: str, digest: str | None) -> None:
         try:
             self.deps.entries.release(event_id, token, digest)
-        except (ClientError, BotoCoreError) as e:
+        except StoreUnavailable as e:
             # The record stays: copies wait (409) until `queue_by`, then queue the event themselves.
-            logger.warning("event record not released after a failed queueing", extra={"error": _describe(e)})
+            logger.warning("event record not released after a failed queueing", extra={"error": str(e)})
 
     # -- queueing
 
@@ -256,7 +258,8 @@ _NOT_RECORDED = "event store or queue unavailable; nothing was recorded, retry l
 
 
 def _unavailable(e: Exception, message: str = _NOT_RECORDED) -> IngressResponse:
-    logger.error("event not recorded; sender should retry", extra={"error": _describe(e)})
+    # The adapters' text: AWS's code, operation and message (an AccessDenied names the permission to grant).
+    logger.error("event not recorded; sender should retry", extra={"error": str(e)})
     return _error(503, message, "unavailable")
 
 
@@ -269,12 +272,4 @@ _CREDENTIAL_NAME = re.compile(r"auth|token|secret|passw|api[-_]?key|session|cook
 def _forwardable(headers: dict[str, str], signature_header: str | None) -> dict[str, str]:
     dropped = _DROPPED_HEADERS | ({signature_header.lower()} if signature_header else set())
     return {k: v for k, v in headers.items() if k not in dropped and not _CREDENTIAL_NAME.search(k)}
-
-
-def _describe(e: Exception) -> str:
-    if isinstance(e, ClientError):  # AWS's message names the action and resource (an AccessDenied's fix)
-        error = e.response.get("Error", {})
-        return f"{error.get('Code')}: {e.operation_name}: {error.get('Message') or ''}".rstrip(": ")
-    cause = e.__cause__ or (e.args[1] if len(e.args) > 1 and isinstance(e.args[1], Exception) else None)
-    return f"{type(e).__name__}: {cause or e}"
 
