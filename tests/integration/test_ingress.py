@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
+from hookline.core.errors import StoreUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
@@ -298,7 +299,7 @@ def test_a_record_whose_release_failed_is_queued_by_a_later_copy(stack: Any) -> 
     ingress = make_ingress(stack, publisher=FlakyPublisher(QueuePublisher(fn.queue_url, client=fn.sqs), failures=1),
                            clock=clock)
     ingress.deps.entries.release = lambda *_: (_ for _ in ()).throw(  # type: ignore[method-assign]
-        ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "DeleteItem"))
+        StoreUnavailable("ProvisionedThroughputExceededException: DeleteItem"))
     headers, body = github_request({"issue": {"number": 23}}, delivery="d-stuck")
     assert ingress.accept("github", headers, body).status == 503
     # Then a copy inside the window waits, a copy after it queues the event: nothing is lost
@@ -352,15 +353,30 @@ def test_twenty_concurrent_copies_200_rounds_in_a_row(stack: Any, capsys: pytest
 
 
 class FlakyPublisher(QueuePublisher):
+    """The queue adapter on a client whose first `failures` sends SQS refuses: the adapter's translation of
+    AWS's error into core's QueueUnavailable is on the path, as in production."""
+
     def __init__(self, inner: QueuePublisher, failures: int) -> None:
-        super().__init__(inner.queue_url, client=inner.client)
+        super().__init__(inner.queue_url, client=_RefusingSqs(inner.client, failures))
+
+
+class _RefusingSqs:
+    def __init__(self, client: Any, failures: int) -> None:
+        self._client = client
         self.failures = failures
 
-    def publish(self, tasks: list[DeliveryTask]) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessageBatch")
-        super().publish(tasks)
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if name not in ("send_message", "send_message_batch"):
+            return call
+
+        def send(**kwargs: Any) -> Any:
+            if self.failures:
+                self.failures -= 1
+                operation = "SendMessage" if name == "send_message" else "SendMessageBatch"
+                raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, operation)
+            return call(**kwargs)
+        return send
 
 
 def test_queue_failure_answers_503_and_the_senders_retry_succeeds(stack: Any) -> None:

@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from standardwebhooks import Webhook
 
+from hookline.core.errors import StoreUnavailable
 from hookline.core.signing import body_digest
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.validation import parse_config
@@ -182,8 +182,7 @@ def test_an_event_store_that_fails_is_503_and_the_senders_retry_is_accepted() ->
 
     def throttled(**kwargs: Any) -> Any:
         hub.records.claim = real  # type: ignore[method-assign]  # once
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                          "PutItem")
+        raise StoreUnavailable("ProvisionedThroughputExceededException: PutItem: slow down")
 
     hub.records.claim = throttled  # type: ignore[method-assign]
     resp = hub.app("msg-1", ORDER)

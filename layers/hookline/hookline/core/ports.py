@@ -1,7 +1,9 @@
 """The ports: what the capabilities need of the outside world, as `typing.Protocol`s.
 
 Each matches what an existing adapter already offers (named at each class), so the adapters need
-no base class and in-memory fakes can stand in for them in tests. `wiring.Services` returns these
+no base class and in-memory fakes can stand in for them in tests. A request the outside world refuses or
+never answers raises core/errors.py's error (StoreUnavailable, QueueUnavailable, ...), never the SDK's:
+the capabilities import no botocore. `wiring.Services` returns these
 types. Names here are the roles; the adapters keep theirs (`adapters.aws.stores.EventLog` implements
 `ports.EventLog`, `adapters.aws.claims.RouteClaims` implements `ports.ClaimStore`, ...).
 """
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
 
 
 class TaskQueue(Protocol):
-    """The delivery queue, as ingress and sync fill it (adapters.aws.stores.QueuePublisher)."""
+    """The delivery queue, as ingress and sync fill it (adapters.aws.stores.QueuePublisher); a refusal raises
+    QueueUnavailable."""
 
     def publish(self, tasks: list[DeliveryTask]) -> None: ...
 
@@ -40,7 +43,8 @@ class QueueClient(Protocol):
 
 
 class PayloadStore(Protocol):
-    """Bodies too large for a queue message, stored once under a key (adapters.aws.stores.PayloadStore)."""
+    """Bodies too large for a queue message, stored once under a key (adapters.aws.stores.PayloadStore); a
+    refusal raises StoreUnavailable, a key with no body PayloadMissing."""
 
     def put(self, key: str, body: bytes, content_type: str | None = None) -> str: ...
 
@@ -73,7 +77,8 @@ EVENT_ITEM = "#event"
 
 class EventLogEntries(Protocol):
     """The event log's `#event` entry as ingress writes it: the conditional write that makes an event
-    "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.IngressRecords)."""
+    "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.IngressRecords).
+    A refusal raises StoreUnavailable; another copy being recorded right now, EventInFlight."""
 
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,

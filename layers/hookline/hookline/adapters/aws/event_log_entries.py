@@ -15,9 +15,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_client
-from hookline.core.errors import EventInFlight
-from hookline.core.ports import RECORD_GONE
+from hookline.adapters.aws.errors import translated
+from hookline.adapters.aws.stores import GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_client
+from hookline.core.errors import EventInFlight, StoreUnavailable
+from hookline.core.ports import EVENT_ITEM, RECORD_GONE
 
 # The first write asks only that the key be new; a record older than the idempotency window is over
 # (the same key is a new event), which the rare second write's condition allows.
@@ -70,6 +71,7 @@ class IngressRecords:
     def _key(self, event_id: str) -> dict[str, Any]:
         return {"event_id": _s(event_id), "route": _s(EVENT_ITEM)}
 
+    @translated(StoreUnavailable)
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,
               body_sha256: str | None = None, guard_seconds: float | None = None) -> dict[str, Any] | None:
@@ -175,6 +177,7 @@ class IngressRecords:
         # That reception's record expired (the guard outlives the event log) or its id names a newer event.
         return {"event_id": first_id, "received_at": first.get("received_at"), RECORD_GONE: True}
 
+    @translated(StoreUnavailable)
     def release(self, event_id: str, token: str, digest: str | None = None) -> bool:
         """Remove this invocation's record (and guard) after its queueing failed, unless a copy has since
         queued it."""
@@ -196,6 +199,7 @@ class IngressRecords:
             return False
         return True
 
+    @translated(StoreUnavailable)
     def count_duplicate(self, event_id: str, queued: bool = False) -> None:
         """Count a dropped copy; `queued`: the event is known to be queued (later copies check nothing)."""
         values: dict[str, Any] = {":one": {"N": "1"}}
@@ -208,6 +212,7 @@ class IngressRecords:
             ExpressionAttributeValues=values,
         )
 
+    @translated(StoreUnavailable)
     def delivery_started(self, event_id: str, received_at: float) -> bool:
         """A route item of this reception exists: delivery received at least one of the event's tasks (it
         writes the route's item, with the event's `received_at`, from its first claim), so the event was

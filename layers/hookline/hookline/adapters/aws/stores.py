@@ -17,6 +17,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hookline.adapters.aws.errors import translated
 from hookline.core.errors import PayloadMissing, QueueUnavailable, StoreUnavailable
 from hookline.core.event_log import not_yet_attempted
 from hookline.core.fanout import deduplication_id
@@ -84,6 +85,7 @@ class QueuePublisher:
             self._client = hot_path_client("sqs")
         return self._client
 
+    @translated(QueueUnavailable)
     def publish(self, tasks: list[DeliveryTask]) -> None:
         bodies = [t.model_dump_json(exclude_none=True) for t in tasks]
         if len(bodies) == 1:  # one route: the same one request, without a batch's per-entry envelope
@@ -103,6 +105,7 @@ class QueuePublisher:
 class FifoPublisher(QueuePublisher):
     """Sends ordered tasks to the FIFO delivery queue (batches of 10, in the order given)."""
 
+    @translated(QueueUnavailable)
     def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None:
         if not self.queue_url:
             raise QueueUnavailable("ordered routes need the ordered delivery queue (ORDERED_QUEUE_URL is not set)")
@@ -132,6 +135,7 @@ class PayloadStore:
         self._client = _client("s3", self._client)
         return self._client
 
+    @translated(StoreUnavailable)
     def put(self, key: str, body: bytes, content_type: str | None = None) -> str:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body,
                                ContentType=content_type or "application/octet-stream")
