@@ -89,6 +89,10 @@ class SourceConfig(_Model):
     replay_guard_days: int = Field(default=90, ge=0, le=3650)
     owner: str | None = None  # the team answerable for this integration (governance)
     review_by: date | None = None  # `hookline report` lists integrations past this date
+    # Handshakes (ingress/handshakes.py): Meta's hub.verify_token, and the SNS topics accepted (any AWS
+    # account can sign a message to this URL; only these topics' are events).
+    verify_token: SecretRef | None = None
+    topic_arns: list[str] | None = None
 
 
 class SigningConfig(_Model):

@@ -187,3 +187,19 @@ class Secrets(Protocol):
     def resolve_all(self, refs: list[str]) -> list[str]: ...
 
     def interpolate(self, template: str) -> str: ...
+
+
+class HttpsFetcher(Protocol):
+    """GET of a URL already checked by the caller (ingress.sns: SNS certificates and confirmations);
+    the body, or OSError. ingress.sns.HttpsGetter; tests pass one aimed at a local HTTPS server."""
+
+    def get(self, url: str) -> bytes: ...
+
+
+class HookSecretStore(Protocol):
+    """Secrets a provider hands over in its handshake (Asana's X-Hook-Secret), kept where the source's
+    `secrets` reference reads them (adapters.aws.hook_secrets.SsmHookSecrets: an SSM parameter)."""
+
+    def put_new(self, name: str, value: str) -> str | None:
+        """Store `value` under `name` unless something is there: None when stored, else the stored value."""
+        ...

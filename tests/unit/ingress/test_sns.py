@@ -1,0 +1,292 @@
+"""SNS messages: AWS's canonical string and signature versions, the certificate URL rule (no request to any
+other host, proven with a real local HTTPS server that counts requests), the certificate cache."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from hookline.ingress import sns
+from hookline.ingress.signatures import SignatureError
+
+HOST = "sns.us-east-1.amazonaws.com"
+CERT_URL = f"https://{HOST}/SimpleNotificationService-0000000000000000000000.pem"
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+
+
+def _cert(subject: str, key, issuer_name: str, issuer_key, *, ca: bool = False, san: str | None = None,
+          days: int = 30) -> x509.Certificate:
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    # Python's default TLS context is X.509-strict: key identifiers and a CA's key usage are required.
+    builder = (builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                              critical=False))
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+            key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
+            decipher_only=False), critical=True)
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A local CA, a TLS certificate it issues for sns.us-east-1.amazonaws.com, and a signing certificate."""
+    d = tmp_path_factory.mktemp("pki")
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = _cert("test CA", ca_key, "test CA", ca_key, ca=True)
+    tls_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tls = _cert(HOST, tls_key, "test CA", ca_key, san=HOST)
+    signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signing = _cert("sns.amazonaws.com", signing_key, "test CA", ca_key)
+    (d / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (d / "tls.pem").write_bytes(tls.public_bytes(serialization.Encoding.PEM) + tls_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return {"dir": d, "signing_key": signing_key, "signing_pem": signing.public_bytes(serialization.Encoding.PEM)}
+
+
+class _Server:
+    """A real HTTPS server (the local CA's certificate for sns.us-east-1.amazonaws.com) counting requests."""
+
+    def __init__(self, pki) -> None:
+        self.paths: list[str] = []
+        pem = pki["signing_pem"]
+        paths = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                paths.append(self.path)
+                body = pem if self.path.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(pki["dir"] / "tls.pem")
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
+
+    def getter(self, pki) -> sns.HttpsGetter:
+        ctx = ssl.create_default_context(cafile=str(pki["dir"] / "ca.pem"))
+        # Every URL's connection goes to this server; TLS still checks the URL's own host name.
+        return sns.HttpsGetter(ctx, connect_to=("127.0.0.1", self.httpd.server_address[1]))
+
+
+@pytest.fixture()
+def server(pki):
+    s = _Server(pki)
+    yield s
+    s.httpd.shutdown()
+    s.httpd.server_close()
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def message(pki, kind="Notification", *, version="2", cert_url=CERT_URL, **extra) -> dict:
+    fields = {"Type": kind, "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+              "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+              "Timestamp": NOW.isoformat().replace("+00:00", ".000Z"),
+              "SignatureVersion": version, "SigningCertURL": cert_url}
+    if kind == "Notification":
+        fields.update(Subject="ALARM: dlq", Message=json.dumps({"AlarmName": "dlq", "NewStateValue": "ALARM"}))
+    else:
+        fields.update(Message="You have chosen to subscribe", Token="2336412f37fb",
+                      SubscribeURL=f"https://{HOST}/?Action=ConfirmSubscription&TopicArn=x&Token=2336412f37fb")
+    fields.update(extra)
+    # AWS's canonical form written out here, independently of sns.canonical.
+    keys = (["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"] if kind == "Notification" else
+            ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"])
+    text = "".join(f"{k}\n{fields[k]}\n" for k in keys if k in fields)
+    digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS's version 1 is SHA1
+    sig = pki["signing_key"].sign(text.encode(), padding.PKCS1v15(), digest)
+    fields["Signature"] = base64.b64encode(sig).decode()
+    return fields
+
+
+def verifier(server, pki, clock=None, **kw) -> sns.SnsVerifier:
+    return sns.SnsVerifier(server.getter(pki), clock=clock or Clock(NOW.timestamp()), **kw)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+@pytest.mark.parametrize("kind", sns.MESSAGE_TYPES)
+def test_signed_messages_verify_through_real_https(server, pki, version, kind):
+    msg = message(pki, kind, version=version)
+    got = verifier(server, pki).verify(json.dumps(msg).encode())
+    assert (got.type, got.message_id, got.topic_name) == (kind, msg["MessageId"], "alarms")
+    assert server.paths == ["/SimpleNotificationService-0000000000000000000000.pem"]
+
+
+@pytest.mark.parametrize("field", ["Message", "MessageId", "Timestamp", "TopicArn", "Subject"])
+def test_a_changed_signed_field_is_refused(server, pki, field):
+    msg = message(pki)
+    msg[field] = msg[field][:-1] + ("0" if msg[field][-1] != "0" else "1")
+    with pytest.raises(SignatureError, match=r"does not match|Timestamp"):
+        verifier(server, pki).verify(json.dumps(msg).encode())
+
+
+def test_a_flipped_signature_byte_is_refused(server, pki):
+    msg = message(pki)
+    raw = bytearray(base64.b64decode(msg["Signature"]))
+    raw[10] ^= 1
+    msg["Signature"] = base64.b64encode(bytes(raw)).decode()
+    with pytest.raises(SignatureError, match="does not match"):
+        verifier(server, pki).verify(json.dumps(msg).encode())
+
+
+def test_stale_and_future_timestamps_are_refused(server, pki):
+    msg = json.dumps(message(pki)).encode()
+    for offset in (3601, -3601):
+        with pytest.raises(SignatureError, match="Timestamp"):
+            verifier(server, pki, Clock(NOW.timestamp() + offset)).verify(msg)
+    verifier(server, pki, Clock(NOW.timestamp() + 50)).verify(msg, tolerance_seconds=60)
+    with pytest.raises(SignatureError, match="Timestamp"):
+        verifier(server, pki, Clock(NOW.timestamp() + 61)).verify(msg, tolerance_seconds=60)
+
+
+BAD_URLS = [
+    "http://sns.us-east-1.amazonaws.com/cert.pem",  # not https
+    "https://sns.us-east-1.amazonaws.com.evil.com/cert.pem",  # look-alike suffix
+    "https://sns.us-east-1.amazonaws.com.cn.evil.com/cert.pem",
+    "https://evil-sns.us-east-1.amazonaws.com/cert.pem",
+    "https://sns.us-east-1.amazonaws.co/cert.pem",
+    "https://s3.amazonaws.com/sns/cert.pem",  # AWS, but not SNS
+    "https://evil.com/sns.us-east-1.amazonaws.com/cert.pem",  # off AWS
+    "https://user@sns.us-east-1.amazonaws.com/cert.pem",  # userinfo
+    "https://sns.us-east-1.amazonaws.com@evil.com/cert.pem",
+    "https://sns.us-east-1.amazonaws.com:8443/cert.pem",  # port
+    "https://sns.us-east-1.amazonaws.com./cert.pem",  # trailing dot
+    "https://SNS.us-east-1.amazonaws.com/cert.pem",  # not the exact form
+    "https://sns.us-east-1.amazonaws.com/cert.txt",  # not a certificate path
+    "https://sns.us-east-1.amazonaws.com/cert.pem?x=1",
+    "https://127.0.0.1/cert.pem",
+    "file:///etc/passwd.pem",
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_certificate_url_off_sns_is_refused_without_any_request(server, pki, url):
+    # The getter would reach the counting server for any URL: the rule alone keeps it at zero.
+    msg = message(pki, cert_url=url)
+    with pytest.raises(SignatureError, match="SigningCertURL"):
+        verifier(server, pki).verify(json.dumps(msg).encode())
+    assert server.paths == []
+
+
+@pytest.mark.parametrize("url", [u.replace("/cert.pem", "/?Action=ConfirmSubscription") for u in BAD_URLS[:12]]
+                         + [f"https://{HOST}/?Action=Subscribe"])
+def test_a_subscribe_url_off_sns_is_never_requested(server, pki, url):
+    v = verifier(server, pki)
+    got = v.verify(json.dumps(message(pki, "SubscriptionConfirmation", SubscribeURL=url)).encode())
+    with pytest.raises(SignatureError, match="SubscribeURL"):
+        v.confirm(got)
+    assert [p for p in server.paths if not p.endswith(".pem")] == []
+
+
+def test_confirm_gets_the_subscribe_url(server, pki):
+    v = verifier(server, pki)
+    v.confirm(v.verify(json.dumps(message(pki, "SubscriptionConfirmation")).encode()))
+    assert server.paths[-1] == "/?Action=ConfirmSubscription&TopicArn=x&Token=2336412f37fb"
+
+
+def test_tls_to_a_host_without_the_sns_name_is_refused(pki, server):
+    # The local CA's certificate is for sns.us-east-1: asked as sns.eu-west-1 the TLS check fails.
+    v = verifier(server, pki)
+    msg = message(pki, cert_url="https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-x.pem")
+    with pytest.raises(SignatureError, match="could not be fetched"):
+        v.verify(json.dumps(msg).encode())
+
+
+def test_certificates_are_cached_until_the_ttl_then_fetched_again(server, pki):
+    clock = Clock(NOW.timestamp())
+    v = verifier(server, pki, clock, ttl=600)
+    body = json.dumps(message(pki)).encode()
+    v.verify(body, tolerance_seconds=10_000)
+    clock.t += 599
+    v.verify(body, tolerance_seconds=10_000)
+    assert len(server.paths) == 1
+    clock.t += 2
+    v.verify(body, tolerance_seconds=10_000)
+    assert len(server.paths) == 2
+
+
+def test_an_expired_certificate_is_refused(server, pki):
+    body = json.dumps(message(pki)).encode()
+    with pytest.raises(SignatureError, match="validity"):
+        verifier(server, pki, Clock(NOW.timestamp() + 31 * 86400)).verify(body, tolerance_seconds=10 ** 8)
+
+
+def test_many_threads_fetch_a_certificate_once(server, pki):
+    v = verifier(server, pki)
+    body = json.dumps(message(pki)).encode()
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def run():
+        start.wait()
+        try:
+            for _ in range(5):
+                v.verify(body)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert len(server.paths) == 1
+
+
+def test_the_cache_is_bounded(server, pki):
+    v = verifier(server, pki, max_certs=3)
+    for i in range(5):
+        url = f"https://{HOST}/SimpleNotificationService-{i}.pem"
+        v.verify(json.dumps(message(pki, cert_url=url)).encode())
+    assert len(v._certs) == 3
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b"{", json.dumps({"Type": "Other"}).encode(),
+                                  json.dumps({"Type": "Notification"}).encode()])
+def test_not_an_sns_message(server, pki, body):
+    with pytest.raises(SignatureError):
+        verifier(server, pki).verify(body)
+    assert server.paths == []
+
+
+def test_event_body_parses_a_json_message():
+    msg = sns.Message("Notification", "m", "arn:aws:sns:us-east-1:1:t",
+                      {"Message": '{"AlarmName": "dlq"}', "Subject": "s"})
+    assert sns.event_body(msg)["Message"] == {"AlarmName": "dlq"}
+    plain = sns.Message("Notification", "m", "arn", {"Message": "hello"})
+    assert sns.event_body(plain)["Message"] == "hello"
