@@ -80,6 +80,7 @@ def matches(algorithm: str, keys: list[Any], content: bytes, signatures: list[by
 def public_key(algorithm: str, secret: str, mode: str) -> Any:
     """A public key object from a configured secret (PEM key or certificate, raw hex, base64 DER/raw)."""
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -93,7 +94,7 @@ def public_key(algorithm: str, secret: str, mode: str) -> Any:
         if algorithm == "ed25519" and len(raw) == 32:
             return ed25519.Ed25519PublicKey.from_public_bytes(raw)
         return serialization.load_der_public_key(raw)
-    except (ValueError, TypeError, binascii.Error) as e:
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm) as e:
         raise BadKey(f"the configured key is not a {mode} public key for {algorithm}: {type(e).__name__}") from None
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hookline.ingress.providers import crypto
-from hookline.ingress.providers.compile import ASYMMETRIC, Location, Provider
+from hookline.ingress.providers.compile import ASYMMETRIC, CODE, Location, Provider
 from hookline.ingress.providers.content import Missing, Values, parse_body, text_of
 from hookline.ingress.providers.request import Request
 from hookline.ingress.signatures import MAX_ID_LENGTH, SignatureError, SourceMisconfigured
@@ -166,6 +166,8 @@ def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
            tolerance_seconds: int | None = None, id_path: str | None = None,
            type_path: str | None = None) -> Verified:
     """Raise SignatureError unless `request` is signed as `entry` says with one of `secrets`."""
+    if entry.algorithm in CODE:
+        raise SourceMisconfigured(f"provider {entry.name} is verified by ingress's own code for it, not the catalog")
     parsed = _Parsed(request.body)
     headers = request.headers
     value = _signature_text(entry, request, parsed)
@@ -257,6 +259,8 @@ def sign(entry: Provider, secret: str, request: Request, *, now: float) -> dict[
     public-key kinds). Our signer: tests of a provider prove it with the provider's SDK, never with this."""
     if not secret:
         raise ValueError("cannot sign with an empty secret")
+    if entry.algorithm in CODE:
+        raise ValueError(f"{entry.name} messages are signed by the provider's own keys: send real ones")
     if not entry.header:
         raise ValueError(f"{entry.name} carries its signature in the {_where(entry)}, not a header: "
                          "sign it the provider's way")

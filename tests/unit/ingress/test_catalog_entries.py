@@ -1,0 +1,44 @@
+"""Every file in the catalog is a valid entry, says how it is proven, and has its provider's test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hookline.ingress.providers import load, names
+from hookline.ingress.providers.compile import catalog_files
+
+ROOT = Path(__file__).resolve().parents[3]
+PROVIDER_TESTS = ROOT / "tests" / "unit" / "ingress" / "providers"
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_entry_loads_and_says_how_it_is_proven(name: str) -> None:
+    entry = load(name)
+    assert re.fullmatch(r"[a-z0-9-]+", name)
+    assert entry.docs.startswith("https://"), f"catalog/{name}.toml: docs must be the provider's https page"
+    if entry.proof == "published example":
+        assert entry.proof_url and entry.proof_url.startswith("https://"), f"catalog/{name}.toml: proof_url"
+    else:  # an SDK: its registry name (PyPI unless it says otherwise, e.g. "@mux/mux-node (npm)")
+        assert re.fullmatch(r"[@A-Za-z0-9._/-]+( \((npm|pypi|maven|go|rubygems)\))?", entry.proof), (
+            f"catalog/{name}.toml: proof names the SDK, or says published example")
+
+
+def test_names_are_the_files() -> None:
+    assert names() == sorted(catalog_files())
+
+
+def _mentioned_in_tests() -> str:
+    here = Path(__file__).parent
+    files = [*PROVIDER_TESTS.glob("test_*.py"), here / "test_provider_engine.py"]
+    return "\n".join(f.read_text() for f in files if f.is_file())
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_entry_has_a_test_with_an_independent_signer(name: str) -> None:
+    # The issue's bar: one test per provider, signed by the provider's SDK or its published example.
+    assert re.search(rf"""load\(\s*["']{re.escape(name)}["']\s*\)""", _mentioned_in_tests()), (
+        f"catalog/{name}.toml has no test: add one in tests/unit/ingress/providers/ that signs with "
+        f"{load(name).proof} and calls load({name!r})")
