@@ -28,6 +28,7 @@ class Settings(BaseModel):
     ordered_queue_url: str = ""  # FIFO delivery queue of `ordered: true` routes
     records_table: str = ""  # stale guard, limits and breaker state (adapters/aws/guard_store.py)
     payload_bucket: str = ""
+    archive_stream: str = ""  # the event archive's Firehose stream (core/archive.py); empty = no archive
     idempotency_window_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     event_log_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     large_body_threshold_bytes: int = Field(default=200 * 1024, ge=1024)

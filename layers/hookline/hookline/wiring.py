@@ -143,6 +143,15 @@ class Services:
         return Warehouse()  # its Firehose and S3 clients are made at its first call
 
     @cached_property
+    def archive(self) -> ports.ArchiveSink | None:
+        if not self.settings.archive_stream or self.config.archive.retention_days == 0:
+            return None
+        # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.archive import FirehoseArchive
+
+        return FirehoseArchive(self.settings.archive_stream)
+
+    @cached_property
     def delivery(self) -> Delivery:
         # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.engine import Delivery, DeliveryDeps

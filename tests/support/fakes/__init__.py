@@ -12,12 +12,14 @@ idempotency record's own expiry from the wall clock, so tests that move a clock 
 on the adapters on moto, so the two cannot drift apart.
 """
 
+from tests.support.fakes.archive import FakeArchive
 from tests.support.fakes.claims import FakeClaimStore
 from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender, FakeWarehouse
 from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
 from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, conditional_failure, plain
 
 __all__ = [
+           "FakeArchive",
            "FakeClaimStore",
            "FakeEventLog",
            "FakeEventLogEntries",

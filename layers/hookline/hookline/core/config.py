@@ -273,11 +273,20 @@ class SyncConfig(_Model):
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
 
 
+class ArchiveConfig(_Model):
+    """`archive:`: every accepted event and attempt kept in S3 for `hookline events search` (docs/events.md).
+    The deployed bucket's lifecycle comes from the template parameter ArchiveRetentionDays; 0 here turns
+    the archive's writes off."""
+
+    retention_days: int = Field(default=30, ge=0, le=3650)
+
+
 class HooklineConfig(_Model):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     destinations: dict[str, DestinationConfig] = Field(default_factory=dict)
     routes: list[RouteConfig] = Field(default_factory=list)
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
     entities: dict[str, EntityConfig] = Field(default_factory=dict)
 

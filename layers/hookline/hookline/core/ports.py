@@ -179,6 +179,13 @@ class WarehouseSink(Protocol):
     def send(self, dest: DestinationConfig, *, body: bytes, name: str | None = None) -> HttpResult: ...
 
 
+class ArchiveSink(Protocol):
+    """The event archive's Firehose stream (adapters.aws.archive.FirehoseArchive): one PutRecordBatch of
+    NDJSON lines (core/archive.py); answers how many Firehose refused, raises when the call failed whole."""
+
+    def put(self, lines: list[bytes]) -> int: ...
+
+
 class Secrets(Protocol):
     """Secret references (env:, ssm:, secretsmanager:) resolved to values (secrets.SecretResolver)."""
 
