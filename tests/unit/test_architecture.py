@@ -301,6 +301,7 @@ ADAPTERS = {
     "Sender": ("hookline.delivery.http", "HttpSender"),
     "Secrets": ("hookline.secrets", "SecretResolver"),
     "WarehouseSink": ("hookline.adapters.aws.sinks", "Warehouse"),
+    "RequestSigner": ("hookline.adapters.aws.sigv4", "SigV4Signer"),
     "ArchiveSink": ("hookline.adapters.aws.archive", "FirehoseArchive"),
 }
 

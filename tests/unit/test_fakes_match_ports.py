@@ -26,6 +26,7 @@ PAIRS = [
     (ports.Sender, fakes.FakeSender),
     (ports.Secrets, fakes.FakeSecrets),
     (ports.WarehouseSink, fakes.FakeWarehouse),
+    (ports.RequestSigner, fakes.FakeSigner),
     (ports.ArchiveSink, fakes.FakeArchive),
 ]
 

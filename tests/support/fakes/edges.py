@@ -112,6 +112,21 @@ class FakeWarehouse:
         return HttpResult(started_at=self.clock(), latency_ms=1.0, status_code=200, requests_made=1)
 
 
+class FakeSigner:
+    """ports.RequestSigner: records what it was asked to sign; its `Authorization` names service and region."""
+
+    def __init__(self) -> None:
+        self.signed: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def sign(self, *, method: str, url: str, headers: dict[str, str], body: bytes, service: str,
+             region: str) -> dict[str, str]:
+        with self.lock:
+            self.signed.append({"method": method, "url": url, "headers": dict(headers), "body": body,
+                                "service": service, "region": region})
+        return {"Authorization": f"FAKE-SIGV4 {service}/{region}", "X-Amz-Date": "20260101T000000Z"}
+
+
 class FakeSecrets:
     """ports.Secrets: `env:NAME` references looked up in a dict; a missing one fails as SecretResolver does."""
 

@@ -52,7 +52,9 @@ def managed_policies(transformed: Mapping[str, Any]) -> dict[str, list[str]]:
     for lid, resource in (transformed.get("Resources") or {}).items():
         if resource.get("Type") == "AWS::IAM::Role":
             arns = (resource.get("Properties") or {}).get("ManagedPolicyArns") or []
-            out[lid] = [policy_name(a) for a in arns]
+            # An `!If [Cond, ARN, !Ref AWS::NoValue]` entry (the VPC ENI policy, InVpc) is left out: the local
+            # stack never runs its functions in a VPC, so the condition is false there.
+            out[lid] = [policy_name(a) for a in arns if not (isinstance(a, Mapping) and "Fn::If" in a)]
     return out
 
 

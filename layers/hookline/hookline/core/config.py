@@ -16,7 +16,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from jmespath.exceptions import JMESPathError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hookline.core.errors import Problem
 from hookline.core.expressions import compile_expression
@@ -101,13 +110,104 @@ class SigningConfig(_Model):
 
 
 class OAuth2Config(_Model):
-    """Client-credentials grant (Salesforce, HubSpot, ...)."""
+    """Client-credentials grant (Salesforce, HubSpot, ...) or the JWT-bearer grant (RFC 7523; core/jwt_bearer.py)."""
 
+    grant: Literal["client_credentials", "jwt_bearer"] = "client_credentials"
     token_url: str
-    client_id: str
-    client_secret: SecretRef
+    client_id: str | None = None
+    client_secret: SecretRef | None = None
     scope: str | None = None
     audience: str | None = None
+    # jwt_bearer: the assertion's signing key (PEM), its claims and lifetime.
+    private_key: SecretRef | None = None
+    issuer: str | None = None  # `iss`: Salesforce's consumer key, a Google service account's client_email
+    subject: str | None = None  # `sub`: the user the token acts for (Salesforce: the username)
+    algorithm: Literal["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"] = "RS256"
+    key_id: str | None = None  # the assertion's `kid` header (Google: private_key_id)
+    assertion_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
+
+    @model_validator(mode="after")
+    def _grant_fields(self) -> OAuth2Config:
+        if self.grant == "client_credentials":
+            missing = [n for n in ("client_id", "client_secret") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"grant client_credentials needs {' and '.join(missing)}")
+        else:
+            missing = [n for n in ("private_key",) if getattr(self, n) is None]
+            if self.issuer is None and self.client_id is None:
+                missing.append("issuer (or client_id)")
+            if missing:
+                raise ValueError(f"grant jwt_bearer needs {' and '.join(missing)} "
+                                 "(private_key: secretsmanager:ID of a PEM key)")
+        return self
+
+
+class BasicAuthConfig(_Model):
+    user: str
+    password: SecretRef
+
+
+class ApiKeyAuthConfig(_Model):
+    """An API key in a header or a query parameter (never both)."""
+
+    header: str | None = Field(default=None, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+    query: str | None = Field(default=None, min_length=1)
+    value: SecretRef
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ApiKeyAuthConfig:
+        if (self.header is None) == (self.query is None):
+            raise ValueError("give exactly one of header: NAME or query: NAME")
+        return self
+
+
+class SigV4AuthConfig(_Model):
+    service: str = Field(pattern=r"^[a-z0-9-]+$")  # execute-api, lambda, es, aoss, ...
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")  # default: the function's region
+
+
+class MtlsAuthConfig(_Model):
+    cert: SecretRef  # PEM client certificate (with its chain, if any)
+    key: SecretRef  # PEM private key, unencrypted
+
+
+class AuthConfig(_Model):
+    """How a destination authenticates: one scheme, and optionally a client certificate (mtls) besides."""
+
+    basic: BasicAuthConfig | None = None
+    api_key: ApiKeyAuthConfig | None = None
+    bearer: SecretRef | None = None
+    oauth2: OAuth2Config | None = None
+    aws_sigv4: SigV4AuthConfig | None = None
+    mtls: MtlsAuthConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> AuthConfig:
+        given = [n for n in AUTH_SCHEMES if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of {', '.join(AUTH_SCHEMES)} (got {', '.join(given)}); "
+                             "mtls may be added to any of them")
+        if not given and self.mtls is None:
+            raise ValueError(f"give one of {', '.join((*AUTH_SCHEMES, 'mtls'))}")
+        return self
+
+    @property
+    def scheme(self) -> str | None:
+        return next((n for n in AUTH_SCHEMES if getattr(self, n) is not None), None)
+
+
+AUTH_SCHEMES = ("basic", "api_key", "bearer", "oauth2", "aws_sigv4")
+HTTP_METHOD = Literal["POST", "PUT", "PATCH", "DELETE", "GET"]
+
+
+class MethodChoice(_Model):
+    """`method: {when: EXPR, then: PATCH, else: POST}`: EXPR (JMESPath, as a route's `when`) over the envelope."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    when: str
+    then: HTTP_METHOD
+    else_: HTTP_METHOD = Field(alias="else")
 
 
 RATE_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m)\s*$")
@@ -147,12 +247,17 @@ def _breaker_off(value: Any) -> Any:
 class DestinationConfig(_Model):
     # http (default): `url`. Warehouse types: firehose (`stream`), s3 (`bucket`, `prefix`).
     type: Literal["http", "firehose", "s3"] = "http"
+    # `{EXPR}` placeholders (JMESPath over the envelope, `enriched` and `mapped`) fill the path: mapping/urls.py.
     url: str | None = None
-    method: Literal["POST", "PUT", "PATCH", "DELETE", "GET"] = "POST"
+    method: HTTP_METHOD | MethodChoice = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=10, gt=0, le=900)
     signing: SigningConfig | None = None
+    # The client-credentials block of before `auth:`; `auth: {oauth2: ...}` is copied here, so senders read one.
     oauth2: OAuth2Config | None = None
+    auth: AuthConfig | None = None
+    # A forward proxy (http://host:port; credentials as {secret:REF}), "direct" to ignore the stack's HOOKLINE_PROXY.
+    proxy: str | None = None
     # How a mapped body is written (mapping/formats.py); a route without a transform sends the
     # original bytes with their original Content-Type whatever this says.
     format: Literal["json", "form", "xml", "csv", "ndjson"] = "json"
@@ -168,6 +273,54 @@ class DestinationConfig(_Model):
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     circuit_breaker: Annotated[CircuitBreakerConfig | Literal["off"], BeforeValidator(_breaker_off)] = Field(
         default_factory=CircuitBreakerConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _oauth2_in_one_place(cls, data: Any) -> Any:
+        # `oauth2:` (the original key) and `auth: {oauth2: ...}` are one setting: senders read `oauth2`.
+        auth = data.get("auth") if isinstance(data, dict) else None
+        if isinstance(auth, dict) and auth.get("oauth2") is not None:
+            if data.get("oauth2") is not None and data["oauth2"] != auth["oauth2"]:
+                raise ValueError("oauth2 is given twice (oauth2: and auth.oauth2:); keep the one under auth:")
+            data = {**data, "oauth2": auth["oauth2"]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> DestinationConfig:
+        scheme = self.auth.scheme if self.auth else None
+        if self.oauth2 is not None and scheme not in (None, "oauth2"):
+            raise ValueError(f"oauth2: and auth.{scheme}: both authenticate; keep one")
+        return self
+
+    @property
+    def auth_type(self) -> str:
+        """The authentication a destination uses, for listings (never a secret)."""
+        scheme = self.auth.scheme if self.auth else None
+        kinds = []
+        if self.oauth2 is not None:
+            kinds.append(f"oauth2 ({self.oauth2.grant})")
+        elif scheme:
+            kinds.append(scheme)
+        if self.auth and self.auth.mtls:
+            kinds.append("mtls")
+        if self.signing:
+            kinds.append("signing")
+        return " + ".join(kinds) or "none"
+
+    def secret_refs(self) -> list[str]:
+        """Every secret reference the destination reads (`hookline validate` reports unset ones)."""
+        refs = [self.signing.secret] if self.signing else []
+        o, a = self.oauth2, self.auth
+        if o is not None:
+            refs += [r for r in (o.client_secret, o.private_key) if r]
+        if a is not None:
+            refs += [a.basic.password] if a.basic else []
+            refs += [a.api_key.value] if a.api_key else []
+            refs += [a.bearer] if a.bearer else []
+            refs += [a.mtls.cert, a.mtls.key] if a.mtls else []
+        refs += [ref for template in self.headers.values() for ref in HEADER_SECRET.findall(template)]
+        refs += HEADER_SECRET.findall(self.proxy or "")
+        return refs
 
     @property
     def breaker(self) -> CircuitBreakerConfig | None:

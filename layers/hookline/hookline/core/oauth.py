@@ -13,8 +13,12 @@
 - `invalidate(cfg, token)` drops a token a destination rejected (401) — only if it is still
   the cached one, so ten deliveries failing with the same stale token refresh it once.
 
+With `grant: jwt_bearer` the form is RFC 7523's signed assertion instead (core/jwt_bearer.py),
+and a token answered without `expires_in` lives as long as the assertion did.
+
 Every failure of the token endpoint raises `TokenError` (the delivery is retried): its
 message names the endpoint and the OAuth error code, never the client secret or a token.
+A private key that cannot sign raises `TokenKeyError` (a `config` failure: retrying cannot fix it).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import requests
 
 from hookline.core import deadline
 from hookline.core.config import OAuth2Config
+from hookline.core.jwt_bearer import GRANT_TYPE as JWT_BEARER
+from hookline.core.jwt_bearer import sign_assertion
 from hookline.secrets import SecretResolver, scrub
 
 DEFAULT_LIFETIME_SECONDS = 900
@@ -48,16 +54,17 @@ class _Token:
     expires_at: float  # on the cache's clock
 
 
-def _key(cfg: OAuth2Config) -> tuple[str, str, str | None, str | None]:
-    return (cfg.token_url, cfg.client_id, cfg.scope, cfg.audience)
+def _key(cfg: OAuth2Config) -> tuple[str | None, ...]:
+    return (cfg.grant, cfg.token_url, cfg.client_id, cfg.issuer, cfg.subject, cfg.scope, cfg.audience)
 
 
 class TokenCache:
     def __init__(self, secrets: SecretResolver, session: requests.Session | None = None, *,
                  clock: Callable[[], float] = time.monotonic, margin_seconds: float = MARGIN_SECONDS,
                  default_lifetime: float = DEFAULT_LIFETIME_SECONDS, timeout_seconds: float = 10,
-                 user_agent: str | None = None) -> None:
+                 user_agent: str | None = None, wall_clock: Callable[[], float] = time.time) -> None:
         self._secrets = secrets
+        self._wall_clock = wall_clock  # a JWT assertion's iat/exp are epoch seconds
         self._session = session or deadline.session()
         self._clock = clock
         self._margin = margin_seconds
@@ -114,10 +121,16 @@ class TokenCache:
             return self._locks.setdefault(key, threading.Lock())
 
     def _fetch(self, cfg: OAuth2Config, timeout: float | None) -> _Token:
-        secret = self._secrets.resolve(cfg.client_secret)
-        form = {"grant_type": "client_credentials", "client_id": cfg.client_id, "client_secret": secret}
-        if cfg.scope:
-            form["scope"] = cfg.scope
+        if cfg.grant == "jwt_bearer":
+            secret = self._secrets.resolve(cfg.private_key or "")  # the model requires it for this grant
+            form = {"grant_type": JWT_BEARER, "assertion": sign_assertion(cfg, secret, self._wall_clock())}
+            default_lifetime = float(cfg.assertion_lifetime_seconds)
+        else:
+            secret = self._secrets.resolve(cfg.client_secret or "")  # as above
+            form = {"grant_type": "client_credentials", "client_id": cfg.client_id or "", "client_secret": secret}
+            default_lifetime = self._default_lifetime
+            if cfg.scope:
+                form["scope"] = cfg.scope
         if cfg.audience:
             form["audience"] = cfg.audience
         headers = {"Accept": "application/json"}
@@ -152,7 +165,7 @@ class TokenCache:
                 detail = f": {data.get('error')}"
                 if data.get("error_description"):
                     detail += f" ({data.get('error_description')})"
-            detail = scrub(detail, [secret])[:MAX_DETAIL_CHARS]
+            detail = scrub(detail, [secret, form.get("assertion", "")])[:MAX_DETAIL_CHARS]
             raise TokenError(f"{where} answered {resp.status_code}{detail}")
         if not isinstance(data, dict):
             raise TokenError(f"{where} answered {resp.status_code} without a JSON object")
@@ -162,7 +175,7 @@ class TokenCache:
         token_type = data.get("token_type")
         if isinstance(token_type, str) and token_type.lower() not in ("bearer", ""):
             raise TokenError(f"{where} issued a {token_type!r} token; only bearer tokens are supported")
-        lifetime = self._default_lifetime
+        lifetime = default_lifetime
         expires_in = data.get("expires_in")
         try:
             if expires_in is not None and not isinstance(expires_in, bool) and float(expires_in) > 0:

@@ -172,6 +172,14 @@ class Sender(Protocol):
              content_type: str = "application/json", deadline: float | None = None) -> HttpResult: ...
 
 
+class RequestSigner(Protocol):
+    """AWS SigV4 for `auth: {aws_sigv4: ...}` destinations (adapters.aws.sigv4.SigV4Signer: botocore's signer
+    with the function's role credentials): the headers to add to exactly this request."""
+
+    def sign(self, *, method: str, url: str, headers: dict[str, str], body: bytes, service: str,
+             region: str) -> dict[str, str]: ...
+
+
 class WarehouseSink(Protocol):
     """`type: firehose` / `type: s3` destinations (adapters.aws.sinks.Warehouse): one NDJSON line, batched with
     the delivery batch's others; it answers as the HTTP sender does, so the engine's outcome rules apply."""

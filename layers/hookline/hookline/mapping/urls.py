@@ -1,14 +1,19 @@
 """URLs built from event data: `{EXPR}` placeholders in a path, each value kept inside its own segment.
 
-Every URL whose path takes a value from an event goes through `compile_url_template` (today
-the enrichment steps' `path`). A value is URL-encoded (`/` becomes `%2F`), yet that is not
-enough: `..` and `.` are left as they are by encoding, and the HTTP client removes dot
-segments before sending, so `/customers/{body.customer}/profile` with customer `..` reached
-`/profile` with the step's credentials. Some servers also decode `%2F` or treat `\\` as `/`.
+Every URL whose path takes a value from an event goes through `compile_url_template`: the
+enrichment steps' `path`, and a destination's own `url` with its `method` choice
+(`compile_request_line`, for upserts: PATCH the record found, else POST). A value is
+URL-encoded (`/` becomes `%2F`), yet that is not enough: `..` and `.` are left as they are
+by encoding, and the HTTP client removes dot segments before sending, so
+`/customers/{body.customer}/profile` with customer `..` reached `/profile` with the step's
+credentials. Some servers also decode `%2F` or treat `\\` as `/`.
 
 The rule, in the path part (before the first literal `?` or `#`):
 
-- a placeholder's value must not be empty, `.` or `..`, nor contain `/` or `\\`;
+- a placeholder's value must not be empty, `.` or `..`, nor contain `/` or `\\` — nor be any of
+  these once percent-decoded (`%2e%2e`, `%2F`), since some servers and proxies decode twice;
+- in a full URL (a destination's `url`) no placeholder comes before the path: the scheme, host
+  and port are the configuration's, never an event's;
 - the template's own literal path has no `.` or `..` segment (checked at compile time).
 
 Together they keep every segment as written: a dot segment could only come from a value that
@@ -23,41 +28,60 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from hookline.core.expressions import compile_expression, evaluate
 from hookline.mapping.casts import _to_string
 from hookline.mapping.compiler import _Compiler
 from hookline.mapping.errors import MappingError, MappingSpecError
 from hookline.mapping.nodes import _Scope
 
-__all__ = ["compile_url_template", "path_segment_problem"]
+__all__ = ["RequestLine", "compile_request_line", "compile_url_template", "path_segment_problem"]
 
 DOT_SEGMENTS = (".", "..")
+MAX_DECODES = 4  # layers of percent-encoding looked through; deeper is refused, not guessed at
 
 
 def path_segment_problem(value: str) -> str | None:
     """Why `value` cannot be placed in a URL path segment, or None when it stays inside one."""
     if value == "":
         return "is empty"
-    if value in DOT_SEGMENTS:
-        return f"is {value!r}, which the HTTP client resolves as a relative path segment"
-    for sep in ("/", "\\"):
-        if sep in value:
-            return f"contains {sep!r}, which a server may read as a path separator"
-    return None
+    seen = value
+    for _ in range(MAX_DECODES):
+        if seen in DOT_SEGMENTS:
+            how = "" if seen == value else f" once percent-decoded ({value!r})"
+            return f"is {seen!r}{how}, which the HTTP client or server resolves as a relative path segment"
+        for sep in ("/", "\\"):
+            if sep in seen:
+                how = "" if seen == value else f" once percent-decoded ({value!r})"
+                return f"contains {sep!r}{how}, which a server may read as a path separator"
+        decoded = unquote(seen)
+        if decoded == seen:
+            return None
+        if decoded == "":
+            return f"is empty once percent-decoded ({value!r})"
+        seen = decoded
+    return f"is percent-encoded more than {MAX_DECODES} times over ({value!r})"
 
 
-def compile_url_template(source: str) -> Callable[[Mapping[str, Any]], str]:
+def compile_url_template(source: str, *, full_url: bool = False) -> Callable[[Mapping[str, Any]], str]:
     """A URL path with `{EXPR}` placeholders (JMESPath over the envelope), each value URL-encoded.
 
-    Raises MappingSpecError for a bad template (or a literal `.`/`..` path segment); the returned
-    function raises MappingError when a placeholder's value is missing or would leave its segment.
+    Raises MappingSpecError for a bad template (or a literal `.`/`..` path segment, or with
+    `full_url` a placeholder in the scheme or host); the returned function raises MappingError
+    when a placeholder's value is missing or would leave its segment.
     """
 
     compiler = _Compiler()
     parts = compiler.template(source, "")
     if compiler.problems or parts is None:
         raise MappingSpecError(compiler.problems)
+    if full_url:
+        head = parts[0] if parts and isinstance(parts[0], str) else ""
+        _scheme, sep, rest = head.partition("://")
+        if not sep or "/" not in rest:
+            raise MappingSpecError([("", f"url {source!r}: placeholders may fill the path only; write the "
+                                         "scheme and host out, e.g. https://crm.example/contacts/{EXPR}")])
     # Index of the first part past the path (a literal holding `?` or `#` ends the path).
     path_end = next((i for i, p in enumerate(parts) if isinstance(p, str) and ("?" in p or "#" in p)), len(parts))
     literal_path = _path_prefix("".join(p if isinstance(p, str) else "x" for p in parts[:path_end + 1]))
@@ -88,3 +112,40 @@ def compile_url_template(source: str) -> Callable[[Mapping[str, Any]], str]:
 
 def _path_prefix(text: str) -> str:
     return text.split("?", 1)[0].split("#", 1)[0]
+
+
+class RequestLine:
+    """A destination's method and URL for one event: fixed, or filled from the envelope (upserts)."""
+
+    def __init__(self, url: str, method: Any) -> None:
+        self.templated = "{" in url
+        self._url = url
+        self._render = compile_url_template(url, full_url=True) if self.templated else None
+        if isinstance(method, str):
+            self._method, self._when = method, None
+        else:  # a MethodChoice: {when, then, else}
+            self._when = compile_expression(method.when).parsed
+            self._method = (method.then, method.else_)
+        self.source_when = None if isinstance(method, str) else method.when
+
+    @property
+    def dynamic(self) -> bool:
+        return self.templated or self._when is not None
+
+    def resolve(self, scope: Mapping[str, Any]) -> tuple[str, str]:
+        """(method, url) for `scope` (the envelope with `enriched` and `mapped`); raises MappingError."""
+        url = self._render(scope) if self._render is not None else self._url
+        if self._when is None:
+            return str(self._method), url
+        then, otherwise = self._method
+        try:
+            chosen = bool(evaluate(self._when, scope))
+        except Exception as e:  # a type error in the expression: as a route filter's, a property of this event
+            raise MappingError("method", f"the method's when {self.source_when!r} failed on this event "
+                                         f"({type(e).__name__}: {e}); no request was made") from None
+        return (then if chosen else otherwise), url
+
+
+def compile_request_line(url: str, method: Any) -> RequestLine:
+    """The RequestLine of a destination's `url` and `method` (raises MappingSpecError for a bad template)."""
+    return RequestLine(url, method)
