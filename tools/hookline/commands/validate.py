@@ -159,8 +159,9 @@ def _records_template_problems(cfg: HooklineConfig, resources: dict, where: str)
 
 def unset_env_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str] = frozenset()) -> list[str]:
     refs = [r for s in cfg.sources.values() for r in s.verify.secrets]
-    refs += [d.signing.secret for d in cfg.destinations.values() if d.signing]
-    refs += [d.oauth2.client_secret for d in cfg.destinations.values() if d.oauth2]
+    for d in cfg.destinations.values():  # signing, auth (each scheme, mtls) and proxy; headers: below
+        in_headers = {ref for template in d.headers.values() for ref in HEADER_SECRET.findall(template)}
+        refs += [r for r in d.secret_refs() if r not in in_headers]
     return sorted({r for r in refs if r.startswith("env:") and r[4:] not in os.environ and r[4:] not in provided})
 
 

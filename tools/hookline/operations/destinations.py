@@ -1,5 +1,8 @@
 """Destination health for `hookline destinations`: pure functions over the config, breaker items and the event log.
 
+Also how each destination is reached: its target type, its auth type (the scheme's name, never a
+secret) and its egress path (direct, a forward proxy's host and port, or the VPC's NAT gateway).
+
 Per destination: the circuit breaker's state (closed / open / half-open), since when, how many
 events it holds (event log status `held` on routes to it), its rate limit and concurrency cap,
 and the current error rate: failed attempts / attempts over the last ERROR_WINDOW_SECONDS.
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookline.adapters.aws.stores import EVENT_ITEM
+from hookline.core.auth import PROXY_ENV, egress_of
 
 ERROR_WINDOW_SECONDS = 300
 
@@ -29,6 +33,9 @@ class DestinationRow:
     failed: int
     breaker_config: dict[str, Any] | None
     next_probe_at: float | None = None
+    target: str = "http"
+    auth: str = "none"
+    egress: str = "direct"
 
     @property
     def error_rate(self) -> float | None:
@@ -39,11 +46,13 @@ class DestinationRow:
                 "consecutive_failures": self.consecutive_failures, "next_probe_at": self.next_probe_at,
                 "rate_limit": self.rate_limit, "max_concurrency": self.max_concurrency,
                 "error_rate": self.error_rate, "attempts_last_5m": self.attempts, "failed_last_5m": self.failed,
-                "circuit_breaker": self.breaker_config}
+                "circuit_breaker": self.breaker_config, "target": self.target, "auth": self.auth,
+                "egress": self.egress}
 
 
 def destination_rows(config: Any, breakers: dict[str, dict[str, Any]], items: Iterable[dict[str, Any]],
-                     now: float) -> list[DestinationRow]:
+                     now: float, *, stack_proxy: str | None = None, vpc: bool = False) -> list[DestinationRow]:
+    """`stack_proxy` / `vpc`: the stack's EgressProxy and whether its functions run in a VPC (outputs)."""
     route_dest = {r.name: r.destination for r in config.routes}
     held: dict[str, int] = {}
     attempts: dict[str, int] = {}
@@ -72,8 +81,16 @@ def destination_rows(config: Any, breakers: dict[str, dict[str, Any]], items: It
             held=held.get(name, 0), consecutive_failures=int(item.get("failures") or 0),
             rate_limit=dest.rate_limit, max_concurrency=dest.max_concurrency,
             attempts=attempts.get(name, 0), failed=failed.get(name, 0),
-            breaker_config=cfg.model_dump() if cfg is not None else None, next_probe_at=_float(probe)))
+            breaker_config=cfg.model_dump() if cfg is not None else None, next_probe_at=_float(probe),
+            target=dest.type, auth=dest.auth_type,
+            egress=_egress(dest, stack_proxy, vpc)))
     return rows
+
+
+def _egress(dest: Any, stack_proxy: str | None, vpc: bool) -> str:
+    if dest.type != "http":
+        return "aws"  # an AWS API call from the function's role, not an HTTP request to a host
+    return egress_of(dest, {PROXY_ENV: stack_proxy} if stack_proxy else {}, vpc=vpc)
 
 
 def _float(value: Any) -> float | None:
