@@ -24,7 +24,8 @@ def _json(status: int, body: dict, headers: dict | None = None) -> dict:
 
 def receive(event: dict, context: object) -> dict:
     source = (event.get("pathParameters") or {}).get("source")
-    if event["requestContext"]["http"]["method"].upper() != "POST" or not source:
+    # GET reaches ingress for the handshakes that use it (Meta, Dropbox, Okta...); elsewhere it is a 404.
+    if event["requestContext"]["http"]["method"].upper() not in ("POST", "GET") or not source:
         return _json(404, {"error": "not found: webhooks are accepted at POST /webhooks/{source}"})
     body = event.get("body") or ""
     try:
@@ -33,6 +34,10 @@ def receive(event: dict, context: object) -> dict:
         return _json(400, {"error": "request body is marked base64 but is not valid base64"})
     request = from_http_api_event(event, raw)
     result = services().ingress.accept(source, request.headers, raw, context=context, request=request)
+    if isinstance(result.body, str):  # a handshake's answer: text (or nothing), as the provider expects it
+        content = {"Content-Type": result.content_type} if result.content_type else {}
+        return {"statusCode": result.status, "headers": {**content, **result.headers}, "body": result.body,
+                "isBase64Encoded": False}
     return _json(result.status, result.body, result.headers)
 
 

@@ -129,7 +129,9 @@ def test_an_always_failing_receiver_leaves_the_event_in_the_dlq(pipeline: Pipeli
 def test_api_gateway_answers_what_api_gateway_answers(pipeline: Pipeline) -> None:
     url = pipeline.dev.url
     # No route for the method or the path: API Gateway's own 404
-    assert post(f"{url}/webhooks/github", b"", {}, method="GET") == (404, {"message": "Not Found"})
+    assert post(f"{url}/webhooks/github", b"", {}, method="PUT") == (404, {"message": "Not Found"})
+    # GET is routed (handshakes): a source whose provider makes none answers 404 itself
+    assert post(f"{url}/webhooks/github", b"", {}, method="GET") == (404, {"error": "not found"})
     assert post(f"{url}/elsewhere", b"{}", {"Content-Type": "application/json"}) == (404, {"message": "Not Found"})
     # Routed, but the function says no: unknown source, bad signature
     status, body = post(f"{url}/webhooks/nope", b"{}", {"Content-Type": "application/json"})

@@ -301,6 +301,8 @@ ADAPTERS = {
     "Sender": ("hookline.delivery.http", "HttpSender"),
     "Secrets": ("hookline.secrets", "SecretResolver"),
     "WarehouseSink": ("hookline.adapters.aws.sinks", "Warehouse"),
+    "HttpsFetcher": ("hookline.ingress.sns", "HttpsGetter"),
+    "HookSecretStore": ("hookline.adapters.aws.hook_secrets", "SsmHookSecrets"),
     "RequestSigner": ("hookline.adapters.aws.sigv4", "SigV4Signer"),
     "ArchiveSink": ("hookline.adapters.aws.archive", "FirehoseArchive"),
 }

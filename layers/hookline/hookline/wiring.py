@@ -104,12 +104,14 @@ class Services:
     @cached_property
     def ingress(self) -> Ingress:
         # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.hook_secrets import SsmHookSecrets
         from hookline.ingress.ingress import Ingress, IngressDeps
 
         s = self.settings
         return Ingress(IngressDeps(
             config=self.config, secrets=self.secrets, publisher=self.publisher, payloads=self.payloads,
             entries=self.event_log_entries, ordered_publisher=self.ordered_publisher,
+            hook_secrets=SsmHookSecrets(),  # Asana's handshake secret; its SSM client is made at first use
             idempotency_window_seconds=s.idempotency_window_seconds,
             large_body_threshold=s.large_body_threshold_bytes, max_body_bytes=s.max_body_bytes,
         ))

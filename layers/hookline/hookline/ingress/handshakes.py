@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.core import ports
+from hookline.ingress import providers
 from hookline.ingress import sns as sns_messages
 from hookline.ingress.providers.request import Request
 from hookline.ingress.signatures import SignatureError
@@ -253,6 +254,48 @@ def allowed_topic(message: sns_messages.Message, hs: Handshake) -> None:
         raise SignatureError(f"sources.{hs.source}.topic_arns is not set: no SNS topic is accepted")
     if message.topic_arn not in hs.topic_arns:
         raise SignatureError(f"TopicArn {message.topic_arn[:200]} is not in sources.{hs.source}.topic_arns")
+
+
+def sns_notification(request: Request, hs: Handshake) -> sns_messages.Message:
+    """A verified Notification of an accepted topic (an event); HandshakeRefused otherwise."""
+    if hs.sns is None:
+        raise HandshakeRefused("no SNS verifier configured")
+    try:
+        message = hs.sns.verify(request.body, tolerance_seconds=hs.tolerance_seconds)
+        if message.type != "Notification":
+            raise SignatureError(f"an SNS {message.type} without its x-amz-sns-message-type header")
+        allowed_topic(message, hs)
+    except SignatureError as e:
+        raise HandshakeRefused(f"SNS Notification: {e}") from None
+    return message
+
+
+def kind_of(provider: str | None) -> str | None:
+    """The handshake kind of a catalog entry, or None."""
+    if provider is None:
+        return None
+    try:
+        handshake = providers.load(provider).handshake
+    except providers.ProviderError:
+        return None  # an unknown provider is the configuration check's to report, not a handshake's
+    return str(handshake["kind"]) if handshake else None
+
+
+def for_source(source: str, src: Any, provider: str, request: Request, secrets: ports.Secrets, *, now: float,
+               hook_secrets: ports.HookSecretStore | None = None,
+               sns: sns_messages.SnsVerifier | None = None) -> Handshake:
+    """What the source's configuration gives a handshake, every secret read only when a kind asks for it."""
+    refs = list(getattr(src, "secrets", None) or getattr(getattr(src, "verify", None), "secrets", None) or [])
+    tolerance = getattr(src, "tolerance_seconds", None)
+
+    def check(values: list[str]) -> None:
+        providers.verify(providers.load(provider), values, request, now=now, tolerance_seconds=tolerance)
+
+    token_ref = getattr(src, "verify_token", None)
+    return Handshake(source=source, secrets=lambda: secrets.resolve_all(refs), check=check, secret_refs=refs,
+                     verify_token=lambda: secrets.resolve(token_ref) if token_ref else None,
+                     hook_secrets=hook_secrets, sns=sns, topic_arns=getattr(src, "topic_arns", None),
+                     tolerance_seconds=tolerance)
 
 
 _KINDS: dict[str, Callable[[Request, Handshake], HandshakeResponse | None]] = {

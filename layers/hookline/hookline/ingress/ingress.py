@@ -31,8 +31,9 @@ MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda invocation payload limit
 @dataclass(frozen=True)
 class IngressResponse:
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | str  # a str is sent as is (a handshake's text answer), with `content_type`
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = "application/json"
 
 
 @dataclass
@@ -51,6 +52,8 @@ class IngressDeps:
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], float] = time.time
     ordered_publisher: ports.OrderedTaskQueue | None = None  # `ordered: true` routes (FIFO queue)
+    hook_secrets: ports.HookSecretStore | None = None  # handshakes that hand a secret over (Asana)
+    sns: Any = None  # ingress.sns.SnsVerifier for `provider: sns` sources (made at the first SNS message)
 
 
 def _error(status: int, message: str, reason: str) -> IngressResponse:
@@ -79,6 +82,12 @@ class Ingress:
         limit = min(src.max_body_bytes or deps.max_body_bytes, deps.max_body_bytes)
         if len(body) > limit:
             return _error(413, f"body of {len(body)} bytes exceeds the {limit}-byte limit", "too_large")
+        provider = getattr(src, "provider", None)
+        if provider is not None or (request is not None and request.method != "POST"):
+            answered = self._handshake(source, src, provider, request or Request(headers=headers, body=body),
+                                       context)
+            if answered is not None:
+                return answered
         headers = {k.lower(): v for k, v in headers.items()}
         try:
             secrets = deps.secrets.resolve_all(src.verify.secrets)
@@ -109,6 +118,45 @@ class Ingress:
         dedupe_key = body_digest(body) if guarded else None
         return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
                            dedupe_key=dedupe_key, context=context)
+
+    def _handshake(self, source: str, src: Any, provider: str | None, request: Request,
+                   context: Any = None) -> IngressResponse | None:
+        """A provider's handshake answered here (never an event, never queued), an SNS notification
+        recorded, or None: the request goes on as an event. A method other than POST without a handshake
+        of that method is 404, as before handshakes."""
+        # lazy: only sources whose provider has a handshake (or a GET) load it
+        from hookline.ingress import handshakes
+
+        kind = handshakes.kind_of(provider)
+        if kind is None:
+            return _error(404, "not found", "method") if request.method != "POST" else None
+        deps = self.deps
+        if kind == "sns_subscription" and deps.sns is None:
+            # lazy: like handshakes, only for the sources that need it
+            from hookline.ingress.sns import SnsVerifier
+
+            deps.sns = SnsVerifier(clock=deps.clock)
+        hs = handshakes.for_source(source, src, provider, request, deps.secrets, now=deps.clock(),
+                                   hook_secrets=deps.hook_secrets, sns=deps.sns)
+        try:
+            answer = handshakes.answer(kind, request, hs)
+            if answer is None and kind == "sns_subscription" and request.method == "POST":
+                message = handshakes.sns_notification(request, hs)
+                return self.record(source, message.message_id, message.topic_arn,
+                                   _forwardable(request.headers, None), request.body,
+                                   handshakes.sns_messages.event_body(message), context=context)
+        except handshakes.HandshakeRefused as e:
+            # Which check failed is the operator's to read; a prober learns nothing.
+            logger.warning("handshake refused", extra={"source": source, "kind": kind, "error": str(e)})
+            return _error(401, "authentication failed", "handshake")
+        except SecretResolutionError as e:
+            logger.error("handshake secret unavailable", extra={"source": source, "error": str(e)})
+            return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
+        if answer is None:
+            return _error(404, "not found", "method") if request.method != "POST" else None
+        count("Handshake", kind=kind)
+        logger.info("handshake answered", extra={"source": source, "kind": kind, "status": answer.status})
+        return IngressResponse(answer.status, answer.body, dict(answer.headers), answer.content_type)
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
                parsed: Any, dedupe_key: str | None = None, context: Any = None) -> IngressResponse:

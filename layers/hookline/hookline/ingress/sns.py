@@ -183,6 +183,7 @@ class SnsVerifier:
         cert = self._cert(cert_url, now)
         if not cert.not_before <= now <= cert.not_after:
             raise SignatureError("the SNS signing certificate is outside its validity period")
+        # lazy: cryptography (~30 ms) loads for the first SNS message, not with every source's ingress
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
@@ -241,6 +242,7 @@ class SnsVerifier:
             return cert
 
     def _fetch(self, url: str, now: float) -> _Cert:
+        # lazy: as in verify
         from cryptography import x509
 
         try:
