@@ -69,3 +69,16 @@ def test_method_expression_errors_are_mapping_failures() -> None:
                                                         "else": "POST"}})
     with pytest.raises(MappingError, match="the method's when"):
         compile_request_line(dest.url or "", dest.method).resolve({"body": {"name": "x"}})
+
+
+def test_an_optional_segment_makes_one_destination_an_upsert() -> None:
+    rl = compile_request_line("https://crm.example/contacts{/enriched.contact.id}", UPSERT.method)
+    assert rl.resolve({"enriched": {"contact": {"id": "003X"}}}) == ("PATCH", "https://crm.example/contacts/003X")
+    assert rl.resolve({"enriched": {"contact": None}}) == ("POST", "https://crm.example/contacts")
+    assert rl.resolve({"enriched": {"contact": {"id": ""}}}) == ("POST", "https://crm.example/contacts")
+    for bad in ("..", "a/b", "%2e%2e"):
+        with pytest.raises(MappingError, match="no request was made"):
+            rl.resolve({"enriched": {"contact": {"id": bad}}})
+    # only in a destination's full url: an enrichment path keeps `{EXPR}` required
+    with pytest.raises(MappingSpecError):
+        compile_url_template("/contacts{/body.id}")

@@ -13,7 +13,9 @@ The rule, in the path part (before the first literal `?` or `#`):
 - a placeholder's value must not be empty, `.` or `..`, nor contain `/` or `\\` — nor be any of
   these once percent-decoded (`%2e%2e`, `%2F`), since some servers and proxies decode twice;
 - in a full URL (a destination's `url`) no placeholder comes before the path: the scheme, host
-  and port are the configuration's, never an event's;
+  and port are the configuration's, never an event's; there `{/EXPR}` (RFC 6570's path-segment
+  form) adds `/value` when EXPR has a value and nothing when it has none, so one destination
+  can PATCH `/contacts/{id}` and POST `/contacts`;
 - the template's own literal path has no `.` or `..` segment (checked at compile time).
 
 Together they keep every segment as written: a dot segment could only come from a value that
@@ -31,6 +33,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from hookline.core.expressions import compile_expression, evaluate
+from hookline.mapping import templates
 from hookline.mapping.casts import _to_string
 from hookline.mapping.compiler import _Compiler
 from hookline.mapping.errors import MappingError, MappingSpecError
@@ -73,7 +76,17 @@ def compile_url_template(source: str, *, full_url: bool = False) -> Callable[[Ma
     """
 
     compiler = _Compiler()
-    parts = compiler.template(source, "")
+    optional: set[int] = set()  # ids of `{/EXPR}` placeholders (full URLs only)
+
+    def compile_path(expr: str) -> Any:
+        if full_url and expr.startswith("/"):
+            path = compiler.path(expr[1:], "")
+            if path is not None:
+                optional.add(id(path))
+            return path
+        return compiler.path(expr, "")
+
+    parts = templates.parse(source, compile_path, lambda msg: compiler.problem("", msg))
     if compiler.problems or parts is None:
         raise MappingSpecError(compiler.problems)
     if full_url:
@@ -97,7 +110,11 @@ def compile_url_template(source: str, *, full_url: bool = False) -> Callable[[Ma
                 continue
             value = part.search(scope, "path")
             if value is None or value == "":
+                if id(part) in optional:
+                    continue  # RFC 6570's `{/var}`: no value, no segment (POST to the collection)
                 raise MappingError("path", f"no value at {part.source} for the placeholder", path=part.source)
+            if id(part) in optional:
+                out.append("/")
             text = _to_string(value)
             problem = path_segment_problem(text) if i < path_end else None
             if problem is not None:
