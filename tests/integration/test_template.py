@@ -290,7 +290,11 @@ def test_account_unique_names_carry_the_stack_name() -> None:
 def test_warehouse_iam_is_scoped_to_the_stream_and_the_bucket_prefix_given() -> None:
     policies = RESOURCES["DeliverFunctionRole"]["Properties"]["Policies"]
     conditional = {p["Fn::If"][0]: p["Fn::If"][1]["PolicyDocument"]["Statement"] for p in policies if "Fn::If" in p}
-    assert set(conditional) == {"HasWarehouseStream", "HasWarehouseBucket"}
+    assert set(conditional) == {"HasWarehouseStream", "HasWarehouseBucket", "HasArchive"}
+    [archive] = conditional["HasArchive"]  # the event archive's own stream only
+    assert archive["Action"] == ["firehose:PutRecordBatch"]
+    assert archive["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:"
+                                              "deliverystream/${ArchiveStream}"}
     [stream] = conditional["HasWarehouseStream"]
     assert stream["Action"] == ["firehose:PutRecordBatch"]
     assert stream["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:"

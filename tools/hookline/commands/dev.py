@@ -166,6 +166,7 @@ class DevRuntime:
             self.functions = self.stack.functions()
             self.state.attach(self.emulator.server._server, self.resources, self.emulator.server.get_host_and_port()[1])
             self._provision_warehouse(cfg)
+            self._provision_archive()
             self._function_environment()
             self._wire(cfg)
             self._watch_config()
@@ -372,6 +373,16 @@ class DevRuntime:
 
             session = boto3.session.Session(region_name=self.emulator.region)
             self.warehouse_lines = provision_warehouse(cfg, session, self.emulator.account_id)
+
+    def _provision_archive(self) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
+        import boto3
+
+        from hookline.local.archive import provision_archive
+
+        line = provision_archive(self.stack, boto3.session.Session(region_name=self.emulator.region).client("firehose"))
+        if line:
+            self.warehouse_lines.append(line)
 
     def _active(self, spec: Any, event: Any) -> bool:
         where = f"{spec.logical_id}.{event.name}"

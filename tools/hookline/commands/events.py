@@ -6,6 +6,7 @@ import argparse
 from collections import Counter
 from typing import Any
 
+from hookline.commands import events_search
 from hookline.commands._ops import add_stack_arg, emit_json, friendly, shorten, stack_for, table
 from hookline.operations.report import STATUSES, list_events
 from hookline.operations.stack import StackInfo
@@ -27,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout (times in epoch seconds)")
     add_stack_arg(p)
     p.set_defaults(func=run)
+    actions = p.add_subparsers(dest="events_command", metavar="{search}", title="archive")
+    events_search.add_parser(actions)
 
 
 def read_items(stack: StackInfo) -> list[dict[str, Any]]:

@@ -63,6 +63,9 @@ CODE_BUCKET = "hookline-local-artifacts"  # what `sam package` would upload to; 
 NOT_DEPLOYED = frozenset({
     "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::Scheduler::Schedule",
     "AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy", "AWS::Lambda::EventSourceMapping",
+    # The event archive's stream, catalog and workgroup: `hookline dev` makes the stream itself
+    # (local/archive.py) and searches with DuckDB instead of Athena.
+    "AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
 })
 Client = Callable[[str], Any]  # service name -> boto3 client
 

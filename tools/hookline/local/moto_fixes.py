@@ -36,6 +36,8 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
    FIFO handle whose visibility has lapsed ("The receipt handle has expired");
    ChangeMessageVisibility with an older handle, or for a message no longer in flight, fails with
    "Message does not exist or is not available for visibility timeout change".
+7. **Firehose renders its S3 prefix** (partition keys, timestamps) and compresses, as the event archive's
+   stream is configured (local/moto_firehose.py).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ import json
 import threading
 import types
 from typing import Any
+
+from hookline.local import moto_firehose
 
 _installed = False
 _install_lock = threading.Lock()
@@ -74,6 +78,7 @@ def install() -> None:
         _batch_actions_as_their_single_action()
         _no_value_drops_list_items()
         _receipt_handles_belong_to_one_receive()
+        moto_firehose.install()
         _installed = True
 
 
