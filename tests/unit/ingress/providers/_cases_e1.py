@@ -358,7 +358,7 @@ def calendly() -> Case:
     body = _json({"created_at": "2026-11-30T00:53:19.000000Z", "created_by": "https://api.calendly.com/users/AAAA",
                   "event": "invitee.created", "payload": {"email": "test@example.com", "name": "Jo"}})
     sig = _hmac("sha256", key.encode(), f"{NOW}.{body}".encode()).hex()
-    return Case("calendly", _recipe("calendly", "https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures"),
+    return Case("calendly", _recipe("calendly", "https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures"),
                 key, _req({"Calendly-Webhook-Signature": f"t={NOW},v1={sig}", "Content-Type": "application/json"},
                           body),
                 NOW, sig, "calendly-webhook-signature", str(NOW), "calendly-webhook-signature", NOW, 180,
