@@ -374,6 +374,9 @@ def _dry_run(args: argparse.Namespace, stack: StackInfo, dlq: DeadLetterQueues, 
           [[e.event_id, e.source, e.route, e.reason, e.attempts, shorten(e.last_error, 50),
             p.status if r.outcome == "would_send" else f"not replayable: {r.detail}"]
            for e, r, p in zip(entries, summary.results, previews, strict=True)], right=(4,))
+    for entry, preview in zip(entries, previews, strict=True):
+        if preview.templated:  # a url or method filled from the event: say which request a replay makes
+            print(f"\n{entry.key}: would send {preview.method} {preview.url}")
     changed = [(e, p) for e, p in zip(entries, previews, strict=True) if p.status in ("changed", "not_recorded")]
     for entry, preview in changed:
         print(f"\n{entry.key}: mapping {'changed since the failure' if preview.status == 'changed' else 'now'}"

@@ -103,6 +103,22 @@ def _mock_fetch(mocks: dict[str, tuple[int, bytes, str]], sources: dict[str, str
     return fetch
 
 
+def _request_line(dest: Any, envelope: dict[str, Any], mapped: Any) -> tuple[str, str]:
+    """The method and URL this event would be sent with (a templated url or method filled in)."""
+    if dest.type != "http":
+        return "-", f"{dest.type}: {dest.stream or dest.bucket}"
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
+    from hookline.core.auth import redact_url
+    from hookline.mapping.errors import MappingError
+    from hookline.mapping.urls import resolve_request
+
+    try:
+        method, url = resolve_request(dest, envelope, mapped)
+    except MappingError as e:
+        raise _Failure("mapping", f"url/method: {e} (DLQ reason mapping)") from None
+    return method, redact_url(url, dest)
+
+
 def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
@@ -212,7 +228,8 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
 
     dest = cfg.destinations[route.destination]
     if route.transform is None:
-        delivery = {"destination": route.destination, "method": dest.method, "url": dest.url,
+        method, url = _request_line(dest, envelope, None)
+        delivery = {"destination": route.destination, "method": method, "url": url,
                     "content_type": content_type, "body": raw.decode("utf-8", errors="replace"),
                     "note": "no transform: the original bytes and Content-Type are sent unchanged"}
     else:
@@ -227,7 +244,8 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
             raise _Failure("mapping", f"{e} (DLQ reason mapping)") from None
         except FormatError as e:
             raise _Failure("format", f"{dest.format} body: {e} (DLQ reason mapping)") from None
-        delivery = {"destination": route.destination, "method": dest.method, "url": dest.url,
+        method, url = _request_line(dest, envelope, mapped)
+        delivery = {"destination": route.destination, "method": method, "url": url,
                     "format": dest.format, "content_type": ctype, "body": body.decode("utf-8")}
     report["deliveries"] = [delivery]
     show(f"\n== {route.destination}: {delivery['method']} {delivery['url']} "

@@ -280,10 +280,14 @@ class MappingPreview:
     detail: str = ""
     enriched: dict[str, Any] | None = None  # what the enrichment steps answered in this dry run (or before failing)
     enrichment: str = ""  # where those answers came from: the fetch's name ("mock", "live"); "" = not run
+    method: str | None = None  # the request line a replay would send now (a templated url/method filled in)
+    url: str | None = None  # shown redacted (an api_key query parameter as ***)
+    templated: bool = False  # the destination's url or method depends on the event
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "old_mapped_body": redact(self.old), "new_mapped_body": redact(self.new),
-                "detail": self.detail, "enriched": redact(self.enriched), "enrichment": self.enrichment}
+                "detail": self.detail, "enriched": redact(self.enriched), "enrichment": self.enrichment,
+                "method": self.method, "url": self.url}
 
 
 def _decode_old(text: str | None) -> Any:
@@ -350,6 +354,10 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
     except MappingError as e:
         return MappingPreview("error", old=old, detail=f"the current mapping fails: {e}", enriched=enriched,
                               enrichment=how)
+    line = _request_line(config, route, envelope, new)
+    if isinstance(line, str):
+        return MappingPreview("error", old=old, new=new, detail=line, enriched=enriched, enrichment=how)
+    method, url, templated = line
     detail = ""
     if route.when:
         try:
@@ -359,9 +367,27 @@ def preview_mapping(entry: DlqEntry, config: Any | None,
             detail = f"the route's `when` filter fails on this event: {e}"
     if old is None:
         return MappingPreview("not_recorded", new=new, detail=detail or "the failed attempt's body was not recorded",
-                              enriched=enriched, enrichment=how)
+                              enriched=enriched, enrichment=how, method=method, url=url, templated=templated)
     return MappingPreview("unchanged" if old == new else "changed", old=old, new=new, detail=detail,
-                          enriched=enriched, enrichment=how)
+                          enriched=enriched, enrichment=how, method=method, url=url, templated=templated)
+
+
+def _request_line(config: Any, route: Any, envelope: dict[str, Any], mapped: Any
+                  ) -> tuple[str | None, str | None, bool] | str:
+    """(method, url, templated) a replay would send now, or why it would make no request (a `mapping` failure)."""
+    # lazy: every `hookline` run imports this module (commands/dlq.py); only previews need these.
+    from hookline.core.auth import redact_url
+    from hookline.mapping.errors import MappingError
+    from hookline.mapping.urls import request_line, resolve_request
+
+    dest = config.destinations.get(route.destination)
+    if dest is None or dest.type != "http" or not dest.url:
+        return None, None, False
+    try:
+        method, url = resolve_request(dest, envelope, mapped)
+    except MappingError as e:
+        return f"the destination's url/method fails: {e}; a replay would be dead-lettered again (mapping)"
+    return method, redact_url(url, dest), request_line(dest).dynamic
 
 
 def _enrich(config: Any, route: Any, envelope: dict[str, Any], event_id: str, enrich: tuple[str, Any] | None,

@@ -39,7 +39,8 @@ from hookline.mapping.compiler import _Compiler
 from hookline.mapping.errors import MappingError, MappingSpecError
 from hookline.mapping.nodes import _Scope
 
-__all__ = ["RequestLine", "compile_request_line", "compile_url_template", "path_segment_problem"]
+__all__ = ["RequestLine", "compile_request_line", "compile_url_template", "path_segment_problem", "request_line",
+           "resolve_request"]
 
 DOT_SEGMENTS = (".", "..")
 MAX_DECODES = 4  # layers of percent-encoding looked through; deeper is refused, not guessed at
@@ -166,3 +167,26 @@ class RequestLine:
 def compile_request_line(url: str, method: Any) -> RequestLine:
     """The RequestLine of a destination's `url` and `method` (raises MappingSpecError for a bad template)."""
     return RequestLine(url, method)
+
+
+_LINES: dict[tuple[str, str], RequestLine] = {}  # bounded by the configuration's destinations
+
+
+def request_line(dest: Any) -> RequestLine:
+    """The compiled RequestLine of a destination (`url`, `method`), once per process."""
+    key = (dest.url or "", repr(dest.method))
+    line = _LINES.get(key)
+    if line is None:
+        line = _LINES[key] = RequestLine(dest.url or "", dest.method)
+    return line
+
+
+def resolve_request(dest: Any, envelope: Mapping[str, Any], mapped: Any = None) -> tuple[str, str]:
+    """(method, url) of `dest` for this event: `envelope` (with `enriched`) and the mapped body.
+
+    Raises MappingError (no request may be made) and MappingSpecError (a template validate refuses).
+    """
+    line = request_line(dest)
+    if not line.dynamic:
+        return line.resolve(envelope)
+    return line.resolve({**envelope, "mapped": mapped})
