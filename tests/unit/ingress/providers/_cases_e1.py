@@ -385,7 +385,8 @@ def twitch() -> Case:
 
 def _token(provider: str, page: str, header: str, secret: str, obj: object, extra: dict[str, str],
            event_id: str | None, event_type: str | None) -> Case:
-    return Case(provider, f"documented header: {page} (a shared token, nothing is signed)", secret,
+    return Case(provider, f"signing docs: the header as {page} documents it (a shared token, nothing is signed)",
+                secret,
                 _req({header: secret, "Content-Type": "application/json", **extra}, _json(obj)), NOW, secret,
                 header.lower(), event_id=event_id, event_type=event_type)
 

@@ -88,8 +88,11 @@ def test_the_independent_signature_verifies(case: Case) -> None:
 def test_the_entry_says_how_it_was_proved(case: Case) -> None:
     entry = load(case.provider)
     assert entry.proof and entry.docs.startswith("https://") and entry.setup and entry.secret
-    if entry.proof == "published example":
+    if entry.proof in ("published example", "signing docs"):
         assert entry.proof_url
+    # What `hookline sources` and the docs say proved the entry is what signed this provider's cases.
+    signers = " | ".join(c.signer.lower() for c in ALL if c.provider == case.provider)
+    assert entry.proof.removesuffix(" (npm)").lower() in signers, (entry.proof, signers)
 
 
 # ------------------------------------------------------------------ refused
