@@ -161,7 +161,7 @@ def test_signature_in_a_body_field_with_its_timestamp_there_too() -> None:
     ts = str(int(NOW))
     sig = hmac.new(b"key", (ts + "tok").encode(), hashlib.sha256).hexdigest()
     body = json.dumps({"signature": {"timestamp": ts, "token": "tok", "signature": sig}}).encode()
-    assert verify(e, ["key"], Request(body=body), now=NOW).timestamped is False  # only its fields are signed
+    assert verify(e, ["key"], Request(body=body), now=NOW).timestamped  # signed as {field:signature.timestamp}
     with pytest.raises(SignatureError, match="outside the 300 s tolerance"):
         verify(e, ["key"], Request(body=body), now=NOW + 400)
 
@@ -257,7 +257,7 @@ def test_an_unknown_provider_is_named() -> None:
     ({**entry(), "timestamp": {"header": "T", "tolerance_seconds": 0}}, r"timestamp.tolerance_seconds"),
     ({**entry(), "timestamp": {"from_list": True}}, r"timestamp.from_list: needs signature.list.timestamp_key"),
     ({**entry(), "id": {"path": "a[["}}, r"id.path: not a valid JMESPath"),
-    ({**entry(), "proof": "published example"}, r"proof_url: a published example needs the URL"),
+    ({**entry(), "proof": "published example"}, r"proof_url: 'published example' needs the URL"),
     ({**entry(), "handshake": {}}, r"handshake.kind: missing"),
 ])
 def test_invalid_entries_name_the_file_and_the_key(data: dict[str, Any], message: str) -> None:

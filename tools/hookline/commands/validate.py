@@ -158,11 +158,29 @@ def _records_template_problems(cfg: HooklineConfig, resources: dict, where: str)
 
 
 def unset_env_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str] = frozenset()) -> list[str]:
-    refs = [r for s in cfg.sources.values() for r in s.verify.secrets]
+    refs = [r for s in cfg.sources.values() for r in [*s.secret_refs, *([s.verify_token] if s.verify_token else [])]]
     for d in cfg.destinations.values():  # signing, auth (each scheme, mtls) and proxy; headers: below
         in_headers = {ref for template in d.headers.values() for ref in HEADER_SECRET.findall(template)}
         refs += [r for r in d.secret_refs() if r not in in_headers]
     return sorted({r for r in refs if r.startswith("env:") and r[4:] not in os.environ and r[4:] not in provided})
+
+
+def provider_secrets(cfg: HooklineConfig) -> dict[str, str]:
+    """{secret reference: what it must hold, in the provider's words} for `provider:` sources."""
+    # lazy: the catalog is read only for configurations that name a provider.
+    from hookline.ingress.providers import ProviderError, load
+
+    out: dict[str, str] = {}
+    for name, src in cfg.sources.items():
+        if src.provider is None:
+            continue
+        try:
+            needs = load(src.provider).secret
+        except ProviderError:
+            continue  # validation reported it
+        for ref in src.secret_refs:
+            out.setdefault(ref, f"sources.{name}: {src.provider} needs {needs}")
+    return out
 
 
 def unset_header_secrets(cfg: HooklineConfig, provided: frozenset[str] | set[str] = frozenset()
@@ -220,8 +238,10 @@ def run(args: argparse.Namespace) -> int:
           f"{len(cfg.routes)} route(s), {len(cfg.syncs)} sync(s)")
     env_file = default_env_file(path)
     provided = set(parse_env_file(env_file)) if env_file else set()
+    needed = provider_secrets(cfg)
     for ref in unset_env_secrets(cfg, provided):
-        print(f"note: {ref} is neither set in this shell nor in {DEFAULT_NAME} beside the config; "
+        what = f" ({needed[ref]})" if ref in needed else ""
+        print(f"note: {ref}{what} is neither set in this shell nor in {DEFAULT_NAME} beside the config; "
               f"export {ref[4:]}=... before `hookline dev` or `send`", file=sys.stderr)
     for where, ref in unset_header_secrets(cfg, provided):
         print(f"note: {where} uses {{secret:{ref}}} but {ref[4:]} is neither set in this shell nor in "

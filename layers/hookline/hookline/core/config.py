@@ -86,7 +86,16 @@ class VerifyConfig(_Model):
 
 
 class SourceConfig(_Model):
-    verify: VerifyConfig
+    # How requests are authenticated: `verify` (the five built-in schemes) or `provider` (a catalog entry,
+    # docs/providers.md) with `secrets` and the optional overrides below.
+    verify: VerifyConfig | None = None
+    provider: str | None = None
+    secrets: list[SecretRef] | None = None
+    tolerance_seconds: int | None = Field(default=None, ge=1, le=86400)
+    # The URL the sender signs (Twilio ...) when a custom domain or proxy rewrites the path API Gateway sees.
+    public_url: str | None = None
+    id_path: str | None = None
+    type_path: str | None = None
     # How the raw body is parsed into the envelope's `body`.
     # json: must be JSON (400 otherwise); form / xml: legacy senders; auto: by Content-Type.
     format: Literal["json", "form", "xml", "text", "auto"] = "json"
@@ -102,6 +111,25 @@ class SourceConfig(_Model):
     # account can sign a message to this URL; only these topics' are events).
     verify_token: SecretRef | None = None
     topic_arns: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> SourceConfig:
+        ways = [k for k in ("verify", "provider") if getattr(self, k) is not None]
+        if len(ways) != 1:
+            raise ValueError("a source needs exactly one of verify: {scheme: ...} or provider: NAME "
+                             f"(it has {' and '.join(ways) or 'neither'}); `hookline sources` lists the providers")
+        if self.verify is not None:
+            extra = [k for k in ("secrets", "tolerance_seconds", "public_url", "id_path", "type_path")
+                     if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)}: only for provider: sources; a verify: source writes its "
+                                 "secrets, tolerance_seconds, id_path and type_path under verify:")
+        return self
+
+    @property
+    def secret_refs(self) -> list[str]:
+        """The secrets that verify this source's requests, whichever way it authenticates."""
+        return list(self.verify.secrets if self.verify is not None else self.secrets or [])
 
 
 class SigningConfig(_Model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from secrets import token_hex
 from typing import Any
 
@@ -21,7 +21,7 @@ from hookline.core.config import HooklineConfig
 from hookline.core.envelope import BodyParseError, build_envelope, parse_body
 from hookline.core.errors import EventInFlight, QueueUnavailable, SecretResolutionError, StoreUnavailable
 from hookline.core.signing import body_digest
-from hookline.ingress import signatures
+from hookline.ingress import providers, signatures
 from hookline.ingress.providers.request import Request
 from hookline.observability import SENSITIVE_HEADERS, count, count_event, logger
 
@@ -90,10 +90,13 @@ class Ingress:
                 return answered
         headers = {k.lower(): v for k, v in headers.items()}
         try:
-            secrets = deps.secrets.resolve_all(src.verify.secrets)
+            secrets = deps.secrets.resolve_all(src.secret_refs)
         except SecretResolutionError as e:
             logger.error("signing secret unavailable", extra={"source": source, "error": str(e)})
             return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
+        if src.verify is None:  # a catalog provider (ingress/providers)
+            return self._accept_provider(source, src, secrets, request or Request(headers=headers, body=body),
+                                         context)
         try:
             signatures.verify(src.verify, secrets, headers, body, now=deps.clock())
         except signatures.SourceMisconfigured as e:
@@ -158,6 +161,35 @@ class Ingress:
         logger.info("handshake answered", extra={"source": source, "kind": kind, "status": answer.status})
         return IngressResponse(answer.status, answer.body, dict(answer.headers), answer.content_type)
 
+    def _accept_provider(self, source: str, src: Any, secrets: list[str], request: Request,
+                         context: Any) -> IngressResponse:
+        """A `provider:` source: verified as its catalog entry says; then the same dedupe rules as `verify:`."""
+        try:
+            entry = providers.load(src.provider)
+            if src.public_url and request.url is not None:  # the URL the sender signed, behind a custom domain
+                query = request.url.partition("?")[2]
+                request = replace(request, url=f"{src.public_url}?{query}" if query else src.public_url)
+            verified = providers.verify(entry, secrets, request, now=self.deps.clock(),
+                                        tolerance_seconds=src.tolerance_seconds, id_path=src.id_path,
+                                        type_path=src.type_path)
+        except (providers.ProviderError, signatures.SourceMisconfigured) as e:
+            # The operator's problem, and a hint to a prober: the log says what, the caller learns nothing.
+            logger.error("source cannot verify signatures", extra={"source": source, "error": str(e)})
+            return _error(401, "signature verification failed", "signature")
+        except signatures.SignatureError as e:
+            logger.info("signature rejected", extra={"source": source, "error": str(e)})
+            return _error(401, str(e), "signature")
+        headers, body = dict(request.headers), request.body
+        try:
+            parsed = parse_body(body, headers.get("content-type"), src.format)
+        except BodyParseError as e:
+            return _error(400, str(e), "bad_body")
+        # No id in the request: the body's digest, which the signature covers (as for `verify:` sources).
+        event_id, id_signed = verified.event_id or body_digest(body), verified.id_signed or not verified.event_id
+        guarded = not id_signed or not verified.timestamped
+        return self.record(source, event_id, verified.event_type, _forwardable(headers, entry.header), body, parsed,
+                           dedupe_key=body_digest(body) if guarded else None, context=context)
+
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
                parsed: Any, dedupe_key: str | None = None, context: Any = None) -> IngressResponse:
         """Record a verified event once and queue it for its matching routes: one conditional write, one
@@ -171,7 +203,7 @@ class Ingress:
         deps = self.deps
         digest = dedupe_key or body_digest(body)
         src = deps.config.sources.get(source)
-        guard_days = src.replay_guard_days if src is not None and not signatures.timestamped(src.verify) else 0
+        guard_days = src.replay_guard_days if src is not None and not _timestamped(src) else 0
         logger.set_correlation_id(event_id)
         received_at = deps.clock()
         envelope = build_envelope(event_id=event_id, source=source, received_at=received_at, headers=headers,
@@ -286,6 +318,16 @@ class _Queued:
         return _Queued(event_id, self.source, item.get("type", self.type),
                        float(item.get("received_at") or self.received_at), self.headers, self.body, routes,
                        {r: g for r, g in self.groups.items() if r in routes}, self.chain)
+
+
+def _timestamped(src: Any) -> bool:
+    """Whether the source's signatures cover a timestamp checked against a tolerance (a capture expires)."""
+    if src.verify is not None:
+        return signatures.timestamped(src.verify)
+    try:
+        return providers.signs_timestamp(providers.load(src.provider))
+    except providers.ProviderError:
+        return False
 
 
 def _conflicting(event_id: str) -> IngressResponse:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+import jmespath
+
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_]+)(?::([^{}]+))?\}|[{}]")
 SIMPLE = ("body", "timestamp", "id", "url", "method", "form_sorted")
 WITH_ARGUMENT = ("header", "field")
@@ -68,8 +70,6 @@ def compile_template(text: str) -> Template:
 
 
 def _jmespath(expr: str) -> Any:
-    import jmespath
-
     try:
         return jmespath.compile(expr)
     except Exception as e:  # jmespath raises several kinds of parse errors

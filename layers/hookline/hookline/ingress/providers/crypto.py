@@ -79,6 +79,7 @@ def matches(algorithm: str, keys: list[Any], content: bytes, signatures: list[by
 @lru_cache(maxsize=64)
 def public_key(algorithm: str, secret: str, mode: str) -> Any:
     """A public key object from a configured secret (PEM key or certificate, raw hex, base64 DER/raw)."""
+    # lazy: cryptography's key types cost ~260 ms of import (measured); only public-key entries use them.
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
@@ -99,6 +100,7 @@ def public_key(algorithm: str, secret: str, mode: str) -> Any:
 
 
 def _verify_public(algorithm: str, key: Any, content: bytes, sig: bytes) -> bool:
+    # lazy: as public_key's (~260 ms of import for entries that never use it).
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -122,6 +124,7 @@ def _der_ecdsa(sig: bytes) -> bytes:
     """ECDSA signatures come DER-encoded or as raw r||s (64 bytes for P-256, as JWS and some providers send)."""
     if len(sig) != 64:
         return sig
+    # lazy: as public_key's.
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
     return encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
@@ -129,6 +132,7 @@ def _der_ecdsa(sig: bytes) -> bytes:
 
 def sign_private(algorithm: str, private_pem: str, content: bytes) -> bytes:
     """Sign as a provider that holds the private key (`hookline send --provider` with a PEM private key)."""
+    # lazy: as public_key's.
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 

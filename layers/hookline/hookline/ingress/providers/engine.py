@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import jmespath
+
 from hookline.ingress.providers import crypto
 from hookline.ingress.providers.compile import ASYMMETRIC, CODE, Location, Provider
 from hookline.ingress.providers.content import Missing, Values, parse_body, text_of
@@ -232,14 +234,21 @@ def _describe(entry: Provider, request: Request, parsed: _Parsed, stamped: bool,
     if type_loc is not None:
         value, _ = _lookup(type_loc, request.headers, parsed)
         event_type = value[:MAX_ID_LENGTH] if value else None
-    timestamp_signed = entry.algorithm != "token" and (
-        content.uses("timestamp") or (entry.timestamp is not None and entry.timestamp.header is None and body_signed))
-    return Verified(event_id, event_type, signed, stamped and timestamp_signed)
+    return Verified(event_id, event_type, signed, stamped and signs_timestamp(entry))
+
+
+def signs_timestamp(entry: Provider) -> bool:
+    """Whether the entry's signature covers a timestamp the engine checks: a captured request then expires."""
+    if entry.algorithm == "token" or entry.algorithm in CODE:
+        return False
+    ts = entry.timestamp
+    # A timestamp in the body is signed with the body, or as its own {field:...} (Mailgun's signature.timestamp).
+    in_body = ts is not None and ts.header is None and (
+        entry.content.uses("body") or any(kind == "field" and arg[0] == ts.path for kind, arg in entry.content.parts))
+    return (entry.timestamp is not None or entry.timestamp_from_list) and (entry.content.uses("timestamp") or in_body)
 
 
 def _compiled(expr: str) -> Any:
-    import jmespath
-
     return jmespath.compile(expr)
 
 
