@@ -26,6 +26,8 @@ PAIRS = [
     (ports.Sender, fakes.FakeSender),
     (ports.Secrets, fakes.FakeSecrets),
     (ports.WarehouseSink, fakes.FakeWarehouse),
+    (ports.HookSecretStore, fakes.FakeHookSecrets),
+    (ports.HttpsFetcher, fakes.FakeFetcher),
     (ports.RequestSigner, fakes.FakeSigner),
     (ports.ArchiveSink, fakes.FakeArchive),
 ]

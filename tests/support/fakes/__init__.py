@@ -14,6 +14,7 @@ on the adapters on moto, so the two cannot drift apart.
 
 from tests.support.fakes.archive import FakeArchive
 from tests.support.fakes.claims import FakeClaimStore
+from tests.support.fakes.handshakes import FakeFetcher, FakeHookSecrets
 from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender, FakeSigner, FakeWarehouse
 from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
 from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, conditional_failure, plain
@@ -23,7 +24,9 @@ __all__ = [
            "FakeClaimStore",
            "FakeEventLog",
            "FakeEventLogEntries",
+           "FakeFetcher",
            "FakeGuardStore",
+           "FakeHookSecrets",
            "FakePayloadStore",
            "FakeQueue",
            "FakeSecrets",

@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from hookline.ingress import handshakes, providers
 from hookline.ingress.handshakes import Handshake, HandshakeRefused
 from hookline.ingress.providers import Request
+from tests.support.fakes import FakeHookSecrets
 
 NOW = 1_765_000_000
 SECRET = "s3cret-signing-key"
@@ -169,19 +170,8 @@ def test_xero_intent_to_receive_200_when_signed_401_when_not():
 
 # ---------------------------------------------------------------- Asana
 
-class Store:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def put_new(self, name: str, value: str) -> str | None:
-        if name in self.values:
-            return self.values[name]
-        self.values[name] = value
-        return None
-
-
 def test_asana_secret_is_echoed_and_stored_once():
-    store = Store()
+    store = FakeHookSecrets()
     req = Request(headers={"x-hook-secret": "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"})
     kw = {"secret_refs": ["ssm:/hookline/asana/tasks"], "hook_secrets": store}
     got = answer("asana", req, secrets=(), **kw)
@@ -195,7 +185,8 @@ def test_asana_secret_is_echoed_and_stored_once():
 
 def test_asana_without_an_ssm_secret_reference_is_refused():
     with pytest.raises(HandshakeRefused, match="ssm"):
-        answer("asana", Request(headers={"x-hook-secret": "x"}), secret_refs=["env:ASANA"], hook_secrets=Store())
+        answer("asana", Request(headers={"x-hook-secret": "x"}), secret_refs=["env:ASANA"],
+               hook_secrets=FakeHookSecrets())
 
 
 def test_unknown_kind_is_refused():

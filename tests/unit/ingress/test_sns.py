@@ -290,3 +290,73 @@ def test_event_body_parses_a_json_message():
     assert sns.event_body(msg)["Message"] == {"AlarmName": "dlq"}
     plain = sns.Message("Notification", "m", "arn", {"Message": "hello"})
     assert sns.event_body(plain)["Message"] == "hello"
+
+
+# ---------------------------------------------------------------- through Ingress (in-memory fakes)
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
+
+
+class Hub:
+    def __init__(self, server, pki) -> None:
+        from hookline.ingress.ingress import Ingress, IngressDeps
+        from hookline.validation import parse_config
+        from tests.support.fakes import FakeEventLogEntries, FakePayloadStore, FakeQueue, FakeSecrets, MemoryTable
+
+        clock = Clock(NOW.timestamp())
+        self.records = FakeEventLogEntries(MemoryTable(), clock=clock)
+        self.queue = FakeQueue()
+        config = parse_config({
+            "sources": {"alarms": {"provider": "sns", "topic_arns": [TOPIC]}},
+            "destinations": {"chat": {"url": "http://chat.invalid/in"}},
+            "routes": [{"name": "alarms-to-chat", "source": "alarms", "destination": "chat",
+                        "when": "body.Message.NewStateValue == 'ALARM'"}]})
+        self.ingress = Ingress(IngressDeps(
+            config=config, secrets=FakeSecrets({}), publisher=self.queue, payloads=FakePayloadStore(),
+            entries=self.records, clock=clock, sns=verifier(server, pki, clock)))
+
+    def post(self, fields: dict):
+        from hookline.ingress.providers import Request
+
+        body = json.dumps(fields).encode()
+        headers = {"x-amz-sns-message-type": fields["Type"], "content-type": "text/plain; charset=UTF-8"}
+        return self.ingress.accept("alarms", headers, body, request=Request(headers=headers, body=body))
+
+
+def test_a_subscription_is_confirmed_and_never_recorded(server, pki):
+    hub = Hub(server, pki)
+    got = hub.post(message(pki, "SubscriptionConfirmation", TopicArn=TOPIC))
+    assert (got.status, got.body) == (200, "")
+    assert server.paths[-1].startswith("/?Action=ConfirmSubscription")
+    assert hub.queue.tasks == [] and hub.records.memory.items == {}
+
+
+def test_a_notification_is_an_event_with_its_message_decoded(server, pki):
+    hub = Hub(server, pki)
+    fields = message(pki, TopicArn=TOPIC)
+    got = hub.post(fields)
+    assert (got.status, got.body) == (202, {"status": "accepted", "id": fields["MessageId"]})
+    [task] = hub.queue.tasks
+    assert (task.event_id, task.type, task.route) == (fields["MessageId"], TOPIC, "alarms-to-chat")
+    assert json.loads(task.body)["Message"] == {"AlarmName": "dlq", "NewStateValue": "ALARM"}
+    retry = hub.post(fields)  # SNS's retry of the same message: a copy (409 while the first may be queueing)
+    assert (retry.status, retry.body["status"]) == (409, "in_progress")
+    assert len(hub.queue.tasks) == 1
+
+
+def test_another_accounts_topic_is_refused(server, pki):
+    hub = Hub(server, pki)
+    for kind in ("Notification", "SubscriptionConfirmation"):
+        got = hub.post(message(pki, kind, TopicArn="arn:aws:sns:us-east-1:999999999999:alarms"))
+        assert (got.status, got.body) == (401, {"error": "authentication failed"})
+    assert hub.queue.tasks == [] and [p for p in server.paths if not p.endswith(".pem")] == []
+
+
+def test_a_forged_notification_is_refused_without_fetching_elsewhere(server, pki):
+    hub = Hub(server, pki)
+    got = hub.post(message(pki, TopicArn=TOPIC, cert_url="https://sns.us-east-1.amazonaws.com.evil.com/c.pem"))
+    assert (got.status, got.body) == (401, {"error": "authentication failed"})
+    forged = message(pki, TopicArn=TOPIC)
+    forged["Message"] = json.dumps({"AlarmName": "dlq", "NewStateValue": "OK"})
+    assert hub.post(forged).status == 401
+    assert hub.queue.tasks == [] and server.paths == ["/SimpleNotificationService-0000000000000000000000.pem"]

@@ -145,9 +145,11 @@ class Ingress:
             answer = handshakes.answer(kind, request, hs)
             if answer is None and kind == "sns_subscription" and request.method == "POST":
                 message = handshakes.sns_notification(request, hs)
-                return self.record(source, message.message_id, message.topic_arn,
-                                   _forwardable(request.headers, None), request.body,
-                                   handshakes.sns_messages.event_body(message), context=context)
+                raw, parsed = handshakes.sns_messages.event_payload(message)
+                # SNS posts text/plain: the event is the JSON message, Message decoded (docs/handshakes.md).
+                headers = {**_forwardable(request.headers, None), "content-type": "application/json"}
+                return self.record(source, message.message_id, message.topic_arn, headers, raw, parsed,
+                                   context=context)
         except handshakes.HandshakeRefused as e:
             # Which check failed is the operator's to read; a prober learns nothing.
             logger.warning("handshake refused", extra={"source": source, "kind": kind, "error": str(e)})
@@ -157,7 +159,7 @@ class Ingress:
             return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
         if answer is None:
             return _error(404, "not found", "method") if request.method != "POST" else None
-        count("Handshake", kind=kind)
+        count("Handshake")
         logger.info("handshake answered", extra={"source": source, "kind": kind, "status": answer.status})
         return IngressResponse(answer.status, answer.body, dict(answer.headers), answer.content_type)
 

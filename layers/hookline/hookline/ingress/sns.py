@@ -277,3 +277,10 @@ def event_body(message: Message) -> dict[str, Any]:
         with contextlib.suppress(ValueError):  # not JSON after all: the text as sent
             fields["Message"] = json.loads(text)
     return fields
+
+
+def event_payload(message: Message) -> tuple[bytes, dict[str, Any]]:
+    """The event a Notification becomes: event_body's JSON, stored and delivered as the event's body (delivery
+    parses the stored bytes again: they must carry the decoded Message too)."""
+    fields = event_body(message)
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), fields

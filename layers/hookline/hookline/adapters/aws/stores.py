@@ -1,4 +1,4 @@
-"""boto3 adapters of the delivery queues (standard and FIFO), the S3 payload store and the event log.
+"""AWS adapters of the delivery queues (standard and FIFO), the S3 payload store and the event log.
 
 Each takes an optional client so tests and `hookline dev` inject theirs; the default
 client is created lazily, so importing this module never needs a region or credentials.
@@ -7,15 +7,16 @@ client is created lazily, so importing this module never needs a region or crede
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.session import Session
 
 from hookline.adapters.aws.errors import translated
 from hookline.core.errors import PayloadMissing, QueueUnavailable, StoreUnavailable
@@ -41,28 +42,70 @@ def clear_on_delivery(status: str | None, names: dict[str, str]) -> str:
     return " REMOVE " + ", ".join(f"#c{i}" for i in range(len(CLEARED_BY_DELIVERY)))
 
 
-def _client(service: str, client: Any | None) -> Any:
-    return client if client is not None else boto3.client(service)
+# Clients come from botocore, not boto3: importing boto3 (its resource layer, s3transfer) was ~40-80 ms of
+# ingress's first request, and a client is the same object either way. One botocore session per process,
+# as boto3's default session is, so botocore's data (endpoints, service models) is loaded once.
+_session: Session | None = None
+_resource: tuple[Session, Any] | None = None  # (its session, boto3's DynamoDB resource over it)
+_lock = threading.Lock()  # botocore sessions are not thread-safe; `hookline dev` runs functions in threads
+
+
+def _botocore_session() -> Session:
+    """boto3's default session's botocore session when the process set one up (tests assume roles that
+    way, `boto3.setup_default_session`), else the process's own (made at the first client)."""
+    global _session
+    boto3 = sys.modules.get("boto3")  # imported by whoever set a default session: never imported here
+    if boto3 is not None and boto3.DEFAULT_SESSION is not None:
+        return boto3.DEFAULT_SESSION._session
+    if _session is None:
+        _session = Session()
+    return _session
+
+
+def client(service: str, config: Config | None = None) -> Any:
+    """A botocore client of the process's session (made on first use, so importing an adapter needs no
+    region or credentials)."""
+    with _lock:
+        return _botocore_session().create_client(service, config=config)
+
+
+def _client(service: str, injected: Any | None) -> Any:
+    return injected if injected is not None else client(service)
 
 
 def sqs_client() -> Any:
-    """A client of boto3's default session (wiring, the composition root, imports no boto3)."""
-    return boto3.client("sqs")
+    """An SQS client (wiring, the composition root, imports no botocore)."""
+    return client("sqs")
 
 
 def dynamodb_client() -> Any:
-    return boto3.client("dynamodb")
+    return client("dynamodb")
 
 
 def table_of(resource: Any | None, name: str) -> Any:
-    """The adapters' one way to a DynamoDB Table: of the injected resource, or of the default session's
-    (made at the first request, so importing an adapter needs no region or credentials)."""
-    return (resource if resource is not None else boto3.resource("dynamodb")).Table(name)
+    """The adapters' one way to a DynamoDB Table: of the injected resource, or of boto3's resource layer
+    over the process's botocore session (data loaded once for clients and tables alike)."""
+    return (resource if resource is not None else _dynamodb_resource()).Table(name)
+
+
+def _dynamodb_resource() -> Any:
+    global _resource
+    # lazy: cold start — boto3 (its resource layer) loads only for the adapters that use Tables (the
+    # deliver and sync functions), never on ingress's path.
+    import boto3
+
+    with _lock:
+        session = _botocore_session()
+        if boto3.DEFAULT_SESSION is not None and boto3.DEFAULT_SESSION._session is session:
+            return boto3.DEFAULT_SESSION.resource("dynamodb")
+        if _resource is None or _resource[0] is not session:
+            _resource = (session, boto3.session.Session(botocore_session=session).resource("dynamodb"))
+        return _resource[1]
 
 
 def hot_path_client(service: str) -> Any:
     """A client for ingress's path (hot_path_config), made at the adapter's first request."""
-    return boto3.client(service, config=hot_path_config())
+    return client(service, config=hot_path_config())
 
 
 def hot_path_config() -> Any:
@@ -212,7 +255,8 @@ class EventLog:
         )
 
     def get(self, event_id: str) -> list[dict[str, Any]]:
-        resp = self.table.query(KeyConditionExpression=Key("event_id").eq(event_id))
+        resp = self.table.query(KeyConditionExpression="event_id = :id",
+                               ExpressionAttributeValues={":id": event_id})
         items = [_public(i) for i in resp.get("Items", [])]
         return items + list(not_yet_attempted(items))
 
