@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from hookline.ingress.providers.compile import catalog_files
 
 ROOT = Path(__file__).resolve().parents[3]
 PROVIDER_TESTS = ROOT / "tests" / "unit" / "ingress" / "providers"
+PAGE = ROOT / "docs" / "providers.md"
+REWRITE = ".venv/bin/python scripts/providers-table"
 
 
 @pytest.mark.parametrize("name", names())
@@ -44,3 +48,16 @@ def test_every_entry_has_a_test_with_an_independent_signer(name: str) -> None:
     assert any(f.is_file() for f in own_file) or re.search(rf"""["']{re.escape(name)}["']""", _mentioned_in_tests()), (
         f"catalog/{name}.toml has no test: add one in tests/unit/ingress/providers/ that signs with "
         f"{load(name).proof} and verifies with load({name!r})")
+
+
+def test_the_docs_table_lists_every_provider_as_the_catalog_says() -> None:
+    page = PAGE.read_text()
+    rows = re.findall(r"^\| \[[^\]]*\]\([^)]*\) \| `([a-z0-9-]+)` \|", page, flags=re.MULTILINE)
+    missing, extra = sorted(set(names()) - set(rows)), sorted(set(rows) - set(names()))
+    assert not missing and not extra, (
+        f"docs/providers.md: missing {missing}, not in the catalog {extra}: run {REWRITE}")
+    spec = importlib.util.spec_from_loader("providers_table", SourceFileLoader(
+        "providers_table", str(ROOT / "scripts" / "providers-table")))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.rewritten(page) == page, f"docs/providers.md is out of date: run {REWRITE}"

@@ -7,7 +7,7 @@ import importlib
 
 from hookline import __version__
 
-COMMANDS = ("dev", "validate", "send", "dlq", "events", "report", "destinations", "sync", "map", "console")
+COMMANDS = ("dev", "validate", "send", "sources", "dlq", "events", "report", "destinations", "sync", "map", "console")
 
 
 def build_parser() -> argparse.ArgumentParser:
