@@ -57,7 +57,7 @@ _TIMED = "import time, sys; t = time.perf_counter(); import {module}; print(time
 _READY = ("import time, sys; t = time.perf_counter(); import app; from hookline.wiring import services; "
           "s = services(); {touch}; print(time.perf_counter() - t)")
 READY_ATTR = {"ingress": "s.ingress, s.publisher.client, s.event_log_entries.client",
-              "deliver": "s.delivery, s.events.table, s.sqs"}
+              "deliver": "s.delivery, s.events.table, s.delivery_queues"}
 
 
 def _env(handler: str | None, xray: bool) -> dict[str, str]:

@@ -51,6 +51,7 @@ from _support import moto_server_stack, moto_stack, write_json  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 
 from hookline.adapters.aws.claims import RouteClaims  # noqa: E402
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues  # noqa: E402
 from hookline.adapters.aws.stores import EventLog, PayloadStore  # noqa: E402
 from hookline.core.messages import DeliveryTask  # noqa: E402
 from hookline.delivery.engine import Delivery, DeliveryDeps  # noqa: E402
@@ -153,8 +154,8 @@ def main() -> int:
         deps = DeliveryDeps(
             config=cfg, secrets=SecretResolver(),
             payloads=PayloadStore(res["PayloadBucket"].name, client=session.client("s3")),
-            events=EventLog(res["EventsTable"].name, resource=session.resource("dynamodb")), sqs=sqs,
-            dlq_url=res["DeadLetterQueue"].url or "", queue_url=queue_url or "",
+            events=EventLog(res["EventsTable"].name, resource=session.resource("dynamodb")),
+            queues=SqsDeliveryQueues(sqs, dlq_url=res["DeadLetterQueue"].url or "", queue_url=queue_url or ""),
             persistence=RouteClaims(res["EventsTable"].name, boto3_client=session.client("dynamodb")),
         )
         delivery = Delivery(deps)

@@ -27,6 +27,7 @@ import pytest
 import time_machine
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.guard_store import GuardStore
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -86,8 +87,9 @@ def test_after_an_outage_a_destination_that_needs_each_events_third_request_clos
         guards = Guards(records, clock=time.time, monotonic=time.time, sleep=lambda s: None)
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-            events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
-            queue_url=fn.queue_url, persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
+            events=EventLog(fn.events_table, resource=fn.ddb),
+            queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
+            persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
             rng=random.Random(7), guards=guards, guard_store=records))
         for i in range(EVENTS):
             body = task(f"evt-{i:02d}", received_at=START).model_dump_json(exclude_none=True)

@@ -22,6 +22,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
 from hookline.core.oauth import TokenCache
@@ -133,9 +134,7 @@ def make_delivery(stack: Any, cfg: Any, *, sqs: Any = None, events: Any = None, 
         secrets=SecretResolver(),
         payloads=PayloadStore(fn.bucket, client=fn.s3),
         events=events or EventLog(fn.events_table, resource=fn.ddb),
-        sqs=sqs or fn.sqs,
-        dlq_url=fn.dlq_url,
-        queue_url=fn.queue_url,
+        queues=SqsDeliveryQueues(sqs or fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
         persistence=persistence or RouteClaims(fn.events_table, boto3_client=fn.ddb_client),  # as in wiring.py
         sender=sender,
         config_dir=config_dir or Path.cwd(),

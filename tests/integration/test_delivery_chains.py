@@ -167,8 +167,8 @@ def held_delivery(stack: Any, url: str, fail_with: Exception | None = None,
     clock = Clock()
     delivery, store = make(stack, cfg, clock)
     store.open_breaker("crm", now=clock.now, probe_at=clock.now + 60)
-    spy = CopiesKept(stack, delivery.deps.sqs, fail_with)
-    delivery.deps.sqs = spy
+    spy = CopiesKept(stack, delivery.deps.queues.client, fail_with)
+    delivery.deps.queues.client = spy
     return delivery, store, spy
 
 
@@ -211,7 +211,8 @@ def test_a_dead_letter_is_sent_when_its_check_cannot_be_written(stack: Any, lamb
 
     with Receiver() as dest:
         delivery = d.make_delivery(stack, d.config(dest.url, route=UNMAPPABLE))
-        monkeypatch.setattr(delivery.deps.persistence, "before_dead_letter", throttled)
+        # At the claims' client: the adapter turns DynamoDB's refusal into core's StoreUnavailable
+        monkeypatch.setattr(delivery.deps.persistence.client, "update_item", throttled)
         # A throttled events table must not keep a pair out of the DLQ: a duplicate entry is the lesser harm
         assert deliver(stack, delivery, d.task("evt-throttled", chain="first"), lambda_context) == set()
         [dead] = d.dlq_messages(stack)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.guard_store import GuardStore
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -47,8 +48,9 @@ def make(stack: Any, cfg: Any, clock: Clock, fifo: bool = False) -> tuple[Delive
     fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     return Delivery(DeliveryDeps(
         config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
-        queue_url=fn.queue_url, ordered_queue_url=stack.resources["OrderedDeliveryQueue"].url,
+        events=EventLog(fn.events_table, resource=fn.ddb),
+        queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url,
+                                 ordered_queue_url=stack.resources["OrderedDeliveryQueue"].url),
         persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
         clock=clock, rng=random.Random(1), guards=guards, guard_store=records)), records
 
@@ -114,14 +116,14 @@ def test_a_held_event_is_requeued_with_its_attempts_and_sends_nothing(stack: Any
     _, response = deliver(stack, delivery)
     assert len(response["batchItemFailures"]) == 1 and store.breaker("crm")["state"] == "open"
     sent: list[dict[str, Any]] = []
-    inner = delivery.deps.sqs
+    inner = delivery.deps.queues.client
     real_send = inner.send_message
 
     def send_spy(**kwargs: Any) -> Any:
         sent.append(kwargs)
         return real_send(**kwargs)
 
-    delivery.deps.sqs = type("Spy", (), {"send_message": staticmethod(send_spy),
+    delivery.deps.queues.client = type("Spy", (), {"send_message": staticmethod(send_spy),
                                          "__getattr__": lambda self, n: getattr(inner, n)})()
     # When another event comes while it is open
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=task("e2").model_dump_json(exclude_none=True))
@@ -174,14 +176,14 @@ def test_an_ordered_deferral_keeps_its_message_and_is_not_counted_as_an_attempt(
     store.add_deferral("orders-to-crm", "e4", None)  # receive 1 was a deferral (e.g. over the rate limit)
     # When it is received again (receive count 2) and its request fails
     visibility: list[int] = []
-    inner = delivery.deps.sqs
+    inner = delivery.deps.queues.client
     real = inner.change_message_visibility
 
     def spy(**kwargs: Any) -> Any:
         visibility.append(kwargs["VisibilityTimeout"])
         return real(**kwargs)
 
-    delivery.deps.sqs = type("Spy", (), {"change_message_visibility": staticmethod(spy),
+    delivery.deps.queues.client = type("Spy", (), {"change_message_visibility": staticmethod(spy),
                                          "__getattr__": lambda self, n: getattr(inner, n)})()
     _, response = deliver(stack, delivery, "OrderedDeliveryQueue")
     # Then it was attempt 1 (the first delay, ~10 s), not attempt 2 (~20 s); the message stays on the queue

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from hookline import cli
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
@@ -159,8 +160,9 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         fn = stack.function("DeliverFunction")
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-            events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
-            queue_url=fn.queue_url, persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
+            events=EventLog(fn.events_table, resource=fn.ddb),
+            queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
+            persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
         ))
         info = MotoStack(outputs={
             "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,

@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.event_log_entries import IngressRecords
 from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher, hot_path_config
 from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -142,8 +143,8 @@ def test_delivery_requests_per_message_within_budget(stack: Any, counted: tuple[
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(),
             payloads=PayloadStore(stack.bucket, client=session.client("s3")),
-            events=EventLog(stack.events_table, resource=session.resource("dynamodb")), sqs=sqs,
-            dlq_url=stack.dlq_url, queue_url=stack.queue_url,
+            events=EventLog(stack.events_table, resource=session.resource("dynamodb")),
+            queues=SqsDeliveryQueues(sqs, dlq_url=stack.dlq_url, queue_url=stack.queue_url),
             persistence=RouteClaims(stack.events_table, boto3_client=session.client("dynamodb")),
         ))
         handler_calls: Counter[str] = Counter()

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
 from hookline.adapters.aws.sync_state import SyncStore
 from hookline.core.messages import DeliveryTask
@@ -291,8 +292,9 @@ def deliver_all(stack: Any, cfg: Any) -> None:
     fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     delivery = Delivery(DeliveryDeps(
         config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
-        queue_url=fn.queue_url, config_dir=Path.cwd(), rng=random.Random(1),
+        events=EventLog(fn.events_table, resource=fn.ddb),
+        queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
+        config_dir=Path.cwd(), rng=random.Random(1),
         persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client)))
     try:
         while True:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.sinks import Warehouse
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
@@ -64,8 +65,9 @@ def deliver(stack: Stack, cfg: Any, warehouse: Warehouse) -> dict[str, Any]:
     fn = stack.function("DeliverFunction")  # only the deliver role's permissions
     delivery = Delivery(DeliveryDeps(
         config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb), sqs=fn.sqs, dlq_url=fn.dlq_url,
-        queue_url=fn.queue_url, config_dir=Path.cwd(), rng=random.Random(1), warehouse=warehouse,
+        events=EventLog(fn.events_table, resource=fn.ddb),
+        queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
+        config_dir=Path.cwd(), rng=random.Random(1), warehouse=warehouse,
         persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client)))
     try:
         response = delivery.handle(to_lambda_records(msgs, stack.queue_arn, stack.region), None)

@@ -82,6 +82,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from moto import mock_aws
 
     from hookline.adapters.aws.claims import RouteClaims
+    from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
     from hookline.adapters.aws.event_log_entries import IngressRecords
     from hookline.adapters.aws.guard_store import GuardStore
     from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
@@ -116,7 +117,8 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
             entries=IngressRecords(resources["EventsTable"].name, client=ddb_client)))
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore("unused", client=s3), events=events_log,
-            sqs=sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url, ordered_queue_url=fifo.url,
+            queues=SqsDeliveryQueues(sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url,
+                                     ordered_queue_url=fifo.url),
             persistence=RouteClaims(resources["EventsTable"].name, boto3_client=ddb_client),
             guards=Guards(records), guard_store=records, rng=random.Random(1)))
         _ = events_log.table, records.table

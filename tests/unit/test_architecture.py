@@ -159,13 +159,6 @@ def test_a_capability_imports_core_and_nothing_sideways(capability: str) -> None
 
 
 ADAPTERS_PACKAGE = "hookline.adapters"
-# Layer modules that still import boto3/botocore outside adapters/ (issue 23 item 2, unfinished): each is to
-# move its AWS code into adapters/aws/ (the capabilities catching ClientError get core errors instead). The
-# list may only shrink: a module that stops importing them must leave it, and no other may join it.
-NOT_YET_IN_ADAPTERS = frozenset({
-    "hookline.delivery.engine",
-    "hookline.delivery.records_outcomes",
-})
 
 
 def _aws_sdk_importers() -> set[str]:
@@ -176,9 +169,8 @@ def _aws_sdk_importers() -> set[str]:
 
 def test_in_the_layer_only_adapters_import_boto3_or_botocore() -> None:
     outside = _aws_sdk_importers() - {m for m in MODULES if _is_within(m, ADAPTERS_PACKAGE)}
-    assert outside - NOT_YET_IN_ADAPTERS == set(), \
+    assert outside == set(), \
         "boto3/botocore belong in adapters/aws/ (translate ClientError into a core.errors exception there)"
-    assert NOT_YET_IN_ADAPTERS - outside == set(), "these no longer import boto3/botocore: drop them from the list"
 
 
 def test_the_aws_adapters_make_tables_and_hot_path_clients_in_one_place() -> None:
@@ -292,6 +284,7 @@ def test_the_lazy_rule_sees_a_function_level_import_without_a_reason(tmp_path: P
 ADAPTERS = {
     "TaskQueue": ("hookline.adapters.aws.stores", "QueuePublisher"),
     "OrderedTaskQueue": ("hookline.adapters.aws.stores", "FifoPublisher"),
+    "DeliveryQueues": ("hookline.adapters.aws.delivery_queues", "SqsDeliveryQueues"),
     "PayloadStore": ("hookline.adapters.aws.stores", "PayloadStore"),
     "EventLog": ("hookline.adapters.aws.stores", "EventLog"),
     "EventLogEntries": ("hookline.adapters.aws.event_log_entries", "IngressRecords"),
@@ -336,7 +329,7 @@ def test_every_port_has_an_adapter_listed() -> None:
 
     declared = {n for n, v in vars(ports).items()
                 if isinstance(v, type) and getattr(v, "_is_protocol", False) and v.__module__ == ports.__name__}
-    assert declared - {"QueueClient"} == set(ADAPTERS)  # QueueClient: a boto3 SQS client, generated methods
+    assert declared == set(ADAPTERS)
 
 
 def test_wiring_returns_ports_not_any() -> None:

@@ -16,7 +16,7 @@ from tests.support import fakes
 PAIRS = [
     (ports.TaskQueue, fakes.FakeQueue),
     (ports.OrderedTaskQueue, fakes.FakeQueue),
-    (ports.QueueClient, fakes.FakeQueue),
+    (ports.DeliveryQueues, fakes.FakeQueue),
     (ports.PayloadStore, fakes.FakePayloadStore),
     (ports.EventLog, fakes.FakeEventLog),
     (ports.EventLogEntries, fakes.FakeEventLogEntries),

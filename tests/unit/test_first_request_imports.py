@@ -19,7 +19,7 @@ from hookline import prevalidated
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hookline.yaml"
 
-_READY = ("import sys, app; from hookline.wiring import services; s = services(); s.delivery; s.events; s.sqs; "
+_READY = ("import sys, app; from hookline.wiring import services; s = services(); s.delivery; s.events; s.delivery_queues; "
           "print(' '.join(sorted(sys.modules)))")
 
 

@@ -117,11 +117,14 @@ class Services:
         ))
 
     @cached_property
-    def sqs(self) -> ports.QueueClient:
+    def delivery_queues(self) -> ports.DeliveryQueues:
         # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
         from hookline.adapters.aws.stores import sqs_client
 
-        return sqs_client()
+        s = self.settings
+        return SqsDeliveryQueues(sqs_client(), dlq_url=s.dlq_url, queue_url=s.delivery_queue_url,
+                                 ordered_queue_url=s.ordered_queue_url)
 
     @cached_property
     def delivery_persistence(self) -> ports.ClaimStore:
@@ -160,10 +163,10 @@ class Services:
 
         s = self.settings
         return Delivery(DeliveryDeps(
-            config=self.config, secrets=self.secrets, payloads=self.payloads, events=self.events, sqs=self.sqs,
-            dlq_url=s.dlq_url, queue_url=s.delivery_queue_url, persistence=self.delivery_persistence,
+            config=self.config, secrets=self.secrets, payloads=self.payloads, events=self.events,
+            queues=self.delivery_queues, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
-            guards=self.guards, guard_store=self.guard_store, ordered_queue_url=s.ordered_queue_url,
+            guards=self.guards, guard_store=self.guard_store,
             warehouse=self.warehouse,
         ))
 

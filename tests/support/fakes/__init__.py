@@ -2,8 +2,8 @@
 
 Each fake keeps its items in a `MemoryTable` (a dict under one lock: every write is one atomic
 step, as a DynamoDB conditional write or transaction is) and evaluates, under that lock, the same
-condition its adapter sends as a ConditionExpression, with the adapter's way of failing (False, a
-ClientError, a Powertools exception). The fakes that share the event log table in AWS share one
+condition its adapter sends as a ConditionExpression, with the adapter's way of failing (False, core's
+error, a Powertools exception). The fakes that share the event log table in AWS share one
 `MemoryTable` here too: the engine's claims and its attempt log land on the same (event, route) item.
 
 Every fake takes `clock` (epoch seconds) where its adapter reads the time. Powertools computes the
@@ -17,7 +17,7 @@ from tests.support.fakes.claims import FakeClaimStore
 from tests.support.fakes.handshakes import FakeFetcher, FakeHookSecrets
 from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender, FakeSigner, FakeWarehouse
 from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
-from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, conditional_failure, plain
+from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, plain
 
 __all__ = [
            "FakeArchive",
@@ -35,6 +35,5 @@ __all__ = [
            "FakeSyncStateStore",
            "FakeWarehouse",
            "MemoryTable",
-           "conditional_failure",
            "plain",
 ]

@@ -14,14 +14,15 @@ from tests.support.fakes.tables import Clock
 
 
 class FakeQueue:
-    """ports.TaskQueue, OrderedTaskQueue and QueueClient: what was published, dead-lettered, delayed.
-    `fail` > 0 makes that many publish calls raise QueueUnavailable, as a failed batch entry does."""
+    """ports.TaskQueue, OrderedTaskQueue and DeliveryQueues: what was published, dead-lettered, re-enqueued,
+    delayed. `fail` > 0 makes that many publish calls raise QueueUnavailable, as a failed batch entry does."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.tasks: list[DeliveryTask] = []
         self.grouped: list[tuple[DeliveryTask, str]] = []
-        self.sent: list[dict[str, Any]] = []  # SendMessage calls (the DLQ, a deferral's copy)
+        self.dead: list[dict[str, Any]] = []  # {"MessageBody", "MessageAttributes"}, as the DLQ receives them
+        self.requeued: list[dict[str, Any]] = []  # a deferral's copies: {"queue_arn", "MessageBody", "DelaySeconds"}
         self.visibility: list[int] = []
         self.fail = 0
 
@@ -36,22 +37,21 @@ class FakeQueue:
         with self.lock:
             self.grouped.extend(tasks)
 
-    def send_message(self, **kwargs: Any) -> dict[str, Any]:
+    def dead_letter(self, body: str, attributes: dict[str, Any]) -> None:
         with self.lock:
-            self.sent.append(kwargs)
-            return {"MessageId": f"m-{len(self.sent)}"}
+            self.dead.append({"MessageBody": body, "MessageAttributes": attributes})
 
-    def change_message_visibility(self, **kwargs: Any) -> dict[str, Any]:
+    def change_visibility(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
         with self.lock:
-            self.visibility.append(kwargs["VisibilityTimeout"])
-            return {}
+            self.visibility.append(seconds)
 
-    def get_queue_url(self, **kwargs: Any) -> dict[str, Any]:
-        return {"QueueUrl": f"https://sqs.us-east-1.amazonaws.com/123456789012/{kwargs['QueueName']}"}
-
-    def dead_letters(self, url: str) -> list[dict[str, Any]]:
+    def requeue(self, queue_arn: str, body: str, delay_seconds: int) -> None:
         with self.lock:
-            return [m for m in self.sent if m["QueueUrl"] == url]
+            self.requeued.append({"queue_arn": queue_arn, "MessageBody": body, "DelaySeconds": delay_seconds})
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.dead)
 
 
 class FakePayloadStore:

@@ -14,8 +14,11 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
+from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.adapters.aws.stores import FifoPublisher, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
+from hookline.core.chains import Claimant
 from hookline.core.errors import QueueUnavailable, StoreUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.observability import logger
@@ -25,9 +28,12 @@ DENIED = ("User: arn:aws:sts::123456789012:assumed-role/ingress/fn is not author
           "dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/events")
 
 
+# One session: its loader reads botocore's service models once for all the tests.
+SESSION = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+
+
 def client(service: str) -> Any:
-    return boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s",
-                                 region_name="us-east-1").client(service)
+    return SESSION.client(service)
 
 
 def claim(entries: IngressRecords, digest: str | None = None) -> Any:
@@ -55,6 +61,7 @@ def test_every_entry_request_translates_and_the_condition_failures_stay_answers(
                                   {"Code": "ThrottlingError"}, {"Code": "None"}]})
         stub.add_client_error("delete_item", "ProvisionedThroughputExceededException", "slow down", 400)
         stub.add_client_error("delete_item", "ConditionalCheckFailedException", "not yours", 400)
+        stub.add_client_error("update_item", "ConditionalCheckFailedException", "released meanwhile", 400)
         stub.add_client_error("update_item", "InternalServerError", "try again", 500)
         stub.add_client_error("query", "ResourceNotFoundException", "Requested resource not found", 400)
         with pytest.raises(StoreUnavailable, match=r"^TransactionCanceledException: TransactWriteItems: cancelled$"):
@@ -62,6 +69,7 @@ def test_every_entry_request_translates_and_the_condition_failures_stay_answers(
         with pytest.raises(StoreUnavailable, match=r"^ProvisionedThroughputExceededException: DeleteItem: slow down$"):
             entries.release("e1", "tok")
         assert entries.release("e1", "tok") is False  # a failed condition is the answer "not mine"
+        entries.count_duplicate("e1")  # released meanwhile: nothing to count
         with pytest.raises(StoreUnavailable, match=r"^InternalServerError: UpdateItem: try again$"):
             entries.count_duplicate("e1")
         with pytest.raises(StoreUnavailable, match=r"^ResourceNotFoundException: Query: Requested resource"):
@@ -119,3 +127,56 @@ def test_ingress_answers_503_and_logs_what_aws_said_through_the_real_adapter() -
                                                        "retry later"})
     assert f"AccessDeniedException: PutItem: {DENIED}" in log.getvalue()  # the fix: grant dynamodb:PutItem
     assert hub.queue.tasks == []
+
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:hookline-delivery"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/hookline-delivery"
+
+
+def test_delivery_queues_name_a_queue_by_its_arn_and_translate_refusals() -> None:
+    sqs = client("sqs")
+    queues = SqsDeliveryQueues(sqs, dlq_url="https://sqs/dlq", queue_url=QUEUE_URL)
+    other = "arn:aws:sqs:us-east-1:210987654321:elsewhere"
+    with Stubber(sqs) as stub:
+        # the delivery queue's own ARN: its URL without a request
+        stub.add_response("change_message_visibility", {},
+                          {"QueueUrl": QUEUE_URL, "ReceiptHandle": "rh", "VisibilityTimeout": 60})
+        # another queue: GetQueueUrl once (with its owner's account), then cached
+        stub.add_response("get_queue_url", {"QueueUrl": "https://sqs/elsewhere"},
+                          {"QueueName": "elsewhere", "QueueOwnerAWSAccountId": "210987654321"})
+        stub.add_response("send_message", {"MessageId": "m1"},
+                          {"QueueUrl": "https://sqs/elsewhere", "MessageBody": "{}", "DelaySeconds": 5})
+        stub.add_response("send_message", {"MessageId": "m2"},
+                          {"QueueUrl": "https://sqs/elsewhere", "MessageBody": "{}", "DelaySeconds": 0})
+        stub.add_client_error("send_message", "KmsAccessDenied", "the DLQ's key refused", 400)
+        stub.add_client_error("change_message_visibility", "ReceiptHandleIsInvalid", "expired", 400)
+        queues.change_visibility(QUEUE_ARN, "rh", 60)
+        queues.requeue(other, "{}", 5)
+        queues.requeue(other, "{}", 0)
+        with pytest.raises(QueueUnavailable, match=r"^KmsAccessDenied: SendMessage: the DLQ's key refused$"):
+            queues.dead_letter("{}", {})
+        with pytest.raises(QueueUnavailable, match=r"^ReceiptHandleIsInvalid: ChangeMessageVisibility: expired$"):
+            queues.change_visibility(QUEUE_ARN, "rh", 1)
+        stub.assert_no_pending_responses()
+
+
+def test_the_engines_own_event_log_and_claim_requests_translate() -> None:
+    ddb = client("dynamodb")
+    resource = SESSION.resource("dynamodb")
+    log = EventLog("events", resource=resource)
+    claims = RouteClaims("events", boto3_client=ddb)
+    claimant = Claimant("m-1", "c-1", None)
+    with Stubber(resource.meta.client) as r, Stubber(ddb) as c:
+        r.add_client_error("update_item", "ProvisionedThroughputExceededException", "slow down", 400)
+        r.add_client_error("query", "AccessDeniedException", "not authorized to perform: dynamodb:Query", 400)
+        c.add_client_error("update_item", "ThrottlingException", "rate exceeded", 400)
+        c.add_client_error("update_item", "InternalServerError", "try again", 500)
+        with pytest.raises(StoreUnavailable, match=r"^ProvisionedThroughputExceededException: UpdateItem: slow"):
+            log.record_attempt(event_id="e1", route="r1", status="delivered")
+        with pytest.raises(StoreUnavailable, match=r"^AccessDeniedException: Query: not authorized"):
+            log.get("e1")
+        with pytest.raises(StoreUnavailable, match=r"^ThrottlingException: UpdateItem: rate exceeded$"):
+            claims.hand_over("hookline-delivery#e1:r1", claimant, until=time.time() + 60)
+        with pytest.raises(StoreUnavailable, match=r"^InternalServerError: UpdateItem: try again$"):
+            claims.before_dead_letter("hookline-delivery#e1:r1", claimant, until=time.time() + 60,
+                                      fields={"source": "app"})

@@ -67,8 +67,8 @@ class Engine:
         self.records = FakeGuardStore(self.clock) if breaker else None
         self.delivery = Delivery(DeliveryDeps(
             config=config(**cfg), secrets=FakeSecrets({"CRM_TOKEN": "t" * 16}),  # type: ignore[arg-type]
-            payloads=FakePayloadStore(), events=self.events, sqs=self.queue,  # type: ignore[arg-type]
-            dlq_url=DLQ_URL, queue_url=QUEUE_URL, persistence=self.claims, sender=self.sender,  # type: ignore[arg-type]
+            payloads=FakePayloadStore(), events=self.events, queues=self.queue,
+            persistence=self.claims, sender=self.sender,  # type: ignore[arg-type]
             clock=self.clock, rng=Fixed(), max_workers=4,
             guards=Guards(self.records, clock=self.clock, sleep=self.clock.sleep) if breaker else None,
         ))
@@ -81,7 +81,7 @@ class Engine:
         return next(i for i in self.events.get(event_id) if i["route"] == ROUTE)
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return self.queue.dead_letters(DLQ_URL)
+        return self.queue.dead_letters()
 
     def close(self) -> None:
         self.delivery.close()
@@ -179,7 +179,7 @@ def test_an_open_breaker_holds_events_without_sending_and_a_probe_after_the_cool
     e.handle(record(task("evt-9"), "m-9"))
     assert len(e.sender.calls) == 3  # held: no request to a destination known to be down
     assert e.item("evt-9")["status"] == "held"
-    held = [m for m in e.queue.sent if m["QueueUrl"] == QUEUE_URL]
+    held = [m for m in e.queue.requeued if m["queue_arn"] == QUEUE_ARN]
     assert len(held) == 1 and DeliveryTask.model_validate_json(held[0]["MessageBody"]).event_id == "evt-9"
     e.sender.answers = [200]
     e.clock.advance(61)  # the cool-down is over: the next event is the probe

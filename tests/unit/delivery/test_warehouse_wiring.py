@@ -38,8 +38,8 @@ def engine(warehouse: Any) -> tuple[Delivery, FakeQueue]:
     clock, table, queue = Clock(time.time()), MemoryTable(), FakeQueue()
     return Delivery(DeliveryDeps(
         config=lake_config(), secrets=FakeSecrets({"CRM_TOKEN": "t" * 16}),  # type: ignore[arg-type]
-        payloads=FakePayloadStore(), events=FakeEventLog(table, clock=clock), sqs=queue,  # type: ignore[arg-type]
-        dlq_url=DLQ_URL, queue_url=QUEUE_URL, persistence=FakeClaimStore(table, clock=clock),  # type: ignore[arg-type]
+        payloads=FakePayloadStore(), events=FakeEventLog(table, clock=clock), queues=queue,
+        persistence=FakeClaimStore(table, clock=clock),  # type: ignore[arg-type]
         clock=clock, rng=Fixed(), max_workers=2, warehouse=warehouse,
     )), queue
 
@@ -63,7 +63,7 @@ def test_without_a_warehouse_the_message_is_not_acknowledged() -> None:
     finally:
         delivery.close()
     assert failures == [{"itemIdentifier": "m-1"}]  # SQS gives it back; nothing is lost
-    assert queue.dead_letters(DLQ_URL) == []
+    assert queue.dead_letters() == []
 
 
 def test_wiring_gives_the_engine_the_boto3_warehouse(monkeypatch: pytest.MonkeyPatch) -> None:

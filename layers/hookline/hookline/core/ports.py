@@ -32,14 +32,15 @@ class OrderedTaskQueue(TaskQueue, Protocol):
     def publish_grouped(self, tasks: list[tuple[DeliveryTask, str]]) -> None: ...
 
 
-class QueueClient(Protocol):
-    """The SQS requests delivery makes itself: dead letters, visibility, queue URLs (a boto3 SQS client)."""
+class DeliveryQueues(Protocol):
+    """The SQS requests delivery makes itself (adapters.aws.delivery_queues.SqsDeliveryQueues); a refusal raises
+    QueueUnavailable. A record's queue is named by its ARN (the event source's), as SQS hands it over."""
 
-    def send_message(self, **kwargs: Any) -> dict[str, Any]: ...
+    def dead_letter(self, body: str, attributes: dict[str, Any]) -> None: ...
 
-    def change_message_visibility(self, **kwargs: Any) -> dict[str, Any]: ...
+    def change_visibility(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
 
-    def get_queue_url(self, **kwargs: Any) -> dict[str, Any]: ...
+    def requeue(self, queue_arn: str, body: str, delay_seconds: int) -> None: ...
 
 
 class PayloadStore(Protocol):
@@ -52,7 +53,8 @@ class PayloadStore(Protocol):
 
 
 class EventLog(Protocol):
-    """The event log as delivery and the readers see it: attempts per (event, route) (adapters.aws.stores.EventLog)."""
+    """The event log as delivery and the readers see it: attempts per (event, route) (adapters.aws.stores.EventLog);
+    a refusal raises StoreUnavailable."""
 
     def record_attempt(self, *, event_id: str, route: str, status: str, attempt: dict[str, Any] | None = None,
                        **fields: Any) -> None: ...
@@ -94,7 +96,8 @@ class EventLogEntries(Protocol):
 class ClaimStore(Protocol):
     """Exactly-once claims of (event, route) beyond Powertools' idempotency record: handing a claim to a
     re-enqueued copy, and marking it before a dead letter (adapters.aws.claims.RouteClaims, which is also
-    the Powertools persistence layer the engine passes to `idempotent_function`)."""
+    the Powertools persistence layer the engine passes to `idempotent_function`). A refusal other than the
+    claim's terms (core/chains.py) raises StoreUnavailable."""
 
     def hand_over(self, idempotency_key: str, claimant: Any, until: float,
                   fields: dict[str, Any] | None = None) -> bool: ...

@@ -65,13 +65,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from hookline.budget import NominalContext
 from hookline.core import dlq, outcomes, ports
 from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
 from hookline.core.config import HooklineConfig, RouteConfig
+from hookline.core.errors import QueueUnavailable, StoreUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult, truncate
 from hookline.delivery import deferral, guards, ordering, retry
@@ -105,11 +105,9 @@ class DeliveryDeps:
     secrets: SecretResolver
     payloads: ports.PayloadStore
     events: ports.EventLog
-    sqs: Any  # boto3 SQS client: ChangeMessageVisibility on the delivery queue, SendMessage to the DLQ
-    dlq_url: str
+    queues: ports.DeliveryQueues  # dead letters, retry delays, deferred copies
     # A persistence layer of its own: Powertools keeps per-function state (key prefix, expiry) in it.
     persistence: BasePersistenceLayer
-    queue_url: str = ""  # the delivery queue; found from the record's ARN when empty
     sender: HttpSender | None = None
     warehouse: ports.WarehouseSink | None = None  # type firehose / s3 (wiring.Services.warehouse)
     config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
@@ -123,7 +121,6 @@ class DeliveryDeps:
     # Records (guards.py): stale guard, limits, breaker; None = none of them (no records table).
     guards: Any = None
     guard_store: Any = None  # adapters.aws.guard_store.GuardStore: deferral counters of ordered (FIFO) messages
-    ordered_queue_url: str = ""
 
 
 class RetryLater(Exception):
@@ -189,7 +186,6 @@ class Delivery:
         self._transforms = self._prep.transforms  # compiled per route (tests put their own in)
         self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic,
                                  base_dir=deps.config_dir)
-        self._queue_urls: dict[str, str] = {}
         # boto3's default session creates clients thread-unsafely: build the lazy ones before any
         # worker thread runs (the event log now; the S3 client on first use, under a lock: prepare.py).
         _ = deps.events.table
@@ -361,9 +357,9 @@ class Delivery:
             check(ctx.key, ctx.claimant, until=self._binding_until(), fields=ctx.item_fields)
         except NotThisMessage as refused:
             return self._refused(ctx, refused)
-        except (ClientError, BotoCoreError) as e:
+        except StoreUnavailable as e:
             logger.warning("could not check the route before dead-lettering it; dead-lettering anyway",
-                           extra={"event_id": ctx.task.event_id, "route": ctx.task.route, "error": type(e).__name__})
+                           extra={"event_id": ctx.task.event_id, "route": ctx.task.route, "error": str(e)})
         return None
 
     def _binding_until(self) -> float:
@@ -484,7 +480,7 @@ class Delivery:
         )
         attrs = dlq.with_mapped_body(attrs, body, mapped_text)
         # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
-        self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=body, MessageAttributes=attrs)
+        self.deps.queues.dead_letter(body, attrs)
         # Only now, naming the message: handed back after this (its acknowledgement lost), it is not
         # attempted again (core/chains.py).
         self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
@@ -499,8 +495,7 @@ class Delivery:
         now = self.deps.clock()
         attrs = dlq.dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
                                             first_attempt_at=_first_receive(record, now), last_attempt_at=now)
-        self.deps.sqs.send_message(QueueUrl=self.deps.dlq_url, MessageBody=record.body or "{}",
-                                   MessageAttributes=attrs)
+        self.deps.queues.dead_letter(record.body or "{}", attrs)
         return RecordResult(record.message_id, DEAD, attempt=receive_count, reason=outcomes.INVALID_TASK, error=error)
 
     # -- adapters' edges
@@ -510,9 +505,9 @@ class Delivery:
         try:
             self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=status,
                                             attempt=attempt, **fields, **_item_fields(task))
-        except (ClientError, BotoCoreError) as e:
+        except StoreUnavailable as e:
             logger.warning("event log not updated", extra={"event_id": task.event_id, "route": task.route,
-                                                           "status": status, "error": type(e).__name__})
+                                                           "status": status, "error": str(e)})
 
     def _first_attempt_at(self, ctx: _Ctx) -> float:
         if ctx.task.prior_attempts == 0 and ctx.receive_count == 1:
@@ -523,38 +518,18 @@ class Delivery:
                     times = [a["at"] for a in item.get("attempts") or [] if isinstance(a.get("at"), int | float)]
                     if times:
                         return float(min(times))
-        except (ClientError, BotoCoreError):
-            pass
+        except StoreUnavailable:
+            pass  # the first receive's time below is the next best
         return _first_receive(ctx.record, ctx.started)
 
     def _change_visibility(self, record: SQSRecord, seconds: int) -> None:
         try:
-            self.deps.sqs.change_message_visibility(QueueUrl=self._queue_url(record.event_source_arn),
-                                                    ReceiptHandle=record.receipt_handle,
-                                                    VisibilityTimeout=retry.clamp(seconds))
-        except (ClientError, BotoCoreError) as e:
+            self.deps.queues.change_visibility(record.event_source_arn, record.receipt_handle, retry.clamp(seconds))
+        except QueueUnavailable as e:
             # The record is still reported failed: SQS retries it after the queue's own visibility timeout.
             logger.warning("could not set the retry delay; the queue's visibility timeout applies",
                            extra={"message_id": record.message_id, "delay_seconds": seconds,
-                                  "error": type(e).__name__})
-
-    def _queue_url(self, arn: str) -> str:
-        url = self._queue_urls.get(arn)
-        if url is None:
-            parts = (arn or "").split(":")
-            name = parts[-1] if parts else ""
-            known = [u for u in (self.deps.queue_url, self.deps.ordered_queue_url) if u]
-            if known and not name:
-                url = known[0]
-            elif any(u.rstrip("/").endswith("/" + name) for u in known if name):
-                url = next(u for u in known if u.rstrip("/").endswith("/" + name))
-            else:
-                kwargs = {"QueueName": name}
-                if len(parts) >= 6 and parts[4]:
-                    kwargs["QueueOwnerAWSAccountId"] = parts[4]
-                url = self.deps.sqs.get_queue_url(**kwargs)["QueueUrl"]
-            self._queue_urls[arn] = url
-        return url
+                                  "error": str(e)})
 
 # ---------------------------------------------------------------- helpers
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from hookline.core import outcomes
+from hookline.core.errors import QueueUnavailable, StoreUnavailable
 from hookline.delivery import deferral, guards, ordering, retry
 from hookline.delivery.results import DEFERRED, HELD, STALE, SUPERSEDED, RecordResult
 from hookline.observability import logger
@@ -82,14 +81,13 @@ def _defer(delivery: Any, ctx: Any, delay: float, held_since: float | None) -> b
         return None
     copy = deferral.requeued_task(task, ctx.receive_count, held_since)
     try:
-        deps.sqs.send_message(QueueUrl=delivery._queue_url(record.event_source_arn),
-                              MessageBody=copy.model_dump_json(exclude_none=True),
-                              DelaySeconds=deferral.queue_delay(delay))
+        deps.queues.requeue(record.event_source_arn, copy.model_dump_json(exclude_none=True),
+                            deferral.queue_delay(delay))
         return False
-    except (ClientError, BotoCoreError) as e:
+    except QueueUnavailable as e:
         # Keep the message instead: this receive will then count as an attempt (MaxReceiveCount is the backstop).
         logger.warning("could not re-enqueue a deferred event; keeping its message", extra={
-            "event_id": task.event_id, "route": task.route, "error": type(e).__name__})
+            "event_id": task.event_id, "route": task.route, "error": str(e)})
         delivery._change_visibility(record, deferral.queue_delay(delay))
         return True
 
@@ -99,9 +97,9 @@ def _log(deps: Any, task: Any, status: str, **fields: Any) -> None:
         deps.events.record_attempt(event_id=task.event_id, route=task.route, status=status, attempt=None,
                                    source=task.source, received_at=task.received_at,
                                    **{k: v for k, v in fields.items() if v is not None})
-    except (ClientError, BotoCoreError) as e:
+    except StoreUnavailable as e:
         logger.warning("event log not updated", extra={"event_id": task.event_id, "route": task.route,
-                                                       "status": status, "error": type(e).__name__})
+                                                       "status": status, "error": str(e)})
 
 
 def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) -> Any:
@@ -116,8 +114,8 @@ def probe_failed(delivery: Any, ctx: Any, http: Any, attempt: dict[str, Any]) ->
         deps.events.record_attempt(event_id=task.event_id, route=task.route, status=HELD, attempt=attempt,
                                    source=task.source, received_at=task.received_at, held_since=held_since,
                                    last_error=http.error or f"probe failed: HTTP {http.status_code}")
-    except (ClientError, BotoCoreError) as e:
-        logger.warning("event log not updated", extra={"event_id": task.event_id, "error": type(e).__name__})
+    except StoreUnavailable as e:
+        logger.warning("event log not updated", extra={"event_id": task.event_id, "error": str(e)})
     route = deps.config.route(task.route)
     cool_down = deps.config.destinations[route.destination].breaker.cool_down_seconds
     delay = cool_down + 1

@@ -30,9 +30,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from hookline.adapters.aws.errors import translated
 from hookline.adapters.aws.stores import clear_on_delivery
 from hookline.core import ports
 from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant, HandedOver
+from hookline.core.errors import StoreUnavailable
 
 CLAIM_PREFIX = "idem_"  # not `claim_`: pulled records' `#event` items use claim_until, claim_run
 _SEP = ":"  # route names never contain it (config: ^[A-Za-z0-9_.-]+$); event ids may
@@ -109,6 +111,7 @@ class RouteClaims(DynamoDBPersistenceLayer):
             self._save_to_cache(data_record=old)
             raise IdempotencyItemAlreadyExistsError(old_data_record=old) from exc
 
+    @translated(StoreUnavailable)  # the engine's own calls; Powertools' (_put_record ...) keep its contract
     def hand_over(self, idempotency_key: str, claimant: Claimant, until: float,
                   fields: dict[str, Any] | None = None) -> bool:
         """Before a deferral re-enqueues its task (core/chains.py): bind the route to the message's
@@ -132,6 +135,7 @@ class RouteClaims(DynamoDBPersistenceLayer):
             return False
         return True
 
+    @translated(StoreUnavailable)
     def before_dead_letter(self, idempotency_key: str, claimant: Claimant, until: float,
                            fields: dict[str, Any]) -> None:
         """Before a message dead-letters a route it never claimed (a mapping error, a destination down past

@@ -201,16 +201,21 @@ class IngressRecords:
 
     @translated(StoreUnavailable)
     def count_duplicate(self, event_id: str, queued: bool = False) -> None:
-        """Count a dropped copy; `queued`: the event is known to be queued (later copies check nothing)."""
+        """Count a dropped copy; `queued`: the event is known to be queued (later copies check nothing). An
+        event released meanwhile has nothing to count: no stray counter item is written."""
         values: dict[str, Any] = {":one": {"N": "1"}}
         if queued:
             values[":yes"] = {"BOOL": True}
-        self.client.update_item(
-            TableName=self.table_name, Key=self._key(event_id),
-            UpdateExpression="ADD duplicates :one" + (" SET queued = :yes" if queued else ""),
-            ConditionExpression="attribute_exists(event_id)",  # released meanwhile: no stray counter item
-            ExpressionAttributeValues=values,
-        )
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=self._key(event_id),
+                UpdateExpression="ADD duplicates :one" + (" SET queued = :yes" if queued else ""),
+                ConditionExpression="attribute_exists(event_id)",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     @translated(StoreUnavailable)
     def delivery_started(self, event_id: str, received_at: float) -> bool:

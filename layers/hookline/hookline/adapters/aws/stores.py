@@ -233,6 +233,7 @@ class EventLog:
     def _expires(self) -> int:
         return int(self._clock()) + self.ttl_seconds
 
+    @translated(StoreUnavailable)
     def record_attempt(self, *, event_id: str, route: str, status: str, attempt: dict[str, Any] | None = None,
                        **fields: Any) -> None:
         """Append one attempt and set the route's status (plus e.g. reason, last_error, delivered_at)."""
@@ -254,6 +255,7 @@ class EventLog:
             ExpressionAttributeValues=_to_dynamo(values),
         )
 
+    @translated(StoreUnavailable)
     def get(self, event_id: str) -> list[dict[str, Any]]:
         resp = self.table.query(KeyConditionExpression="event_id = :id",
                                ExpressionAttributeValues={":id": event_id})
