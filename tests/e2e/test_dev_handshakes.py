@@ -2,13 +2,15 @@
 expects out, nothing recorded (no event in `hookline events`, nothing delivered), forged ones refused.
 
 One dev process serves every kind. Slack's signature is made with slack-sdk; Zoom's, Twitch's and Xero's
-as their docs compute them. SNS's certificate check needs sns.<region>.amazonaws.com, which is not
-reachable here: it is proven in tests/unit/ingress/test_sns.py against a real local HTTPS server.
+as their docs compute them. SNS is a real local HTTPS server with a test CA's certificate for
+sns.us-east-1.amazonaws.com (tests/support/sns_pki.py), reached through HOOKLINE_DEV_SNS_TRUST: ingress's
+URL rule is the deployed one.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -27,6 +29,7 @@ import yaml
 from slack_sdk.signature import SignatureVerifier
 
 from tests.e2e.helpers import DevProcess, dev_env, free_port, report
+from tests.support import sns_pki
 from tests.support.receiver import Receiver, Script
 
 pytestmark = pytest.mark.e2e
@@ -45,12 +48,13 @@ SOURCES = {
     "okta": {"provider": "okta", "secrets": ["env:E2E_OKTA"]},
     "asana": {"provider": "asana", "secrets": [f"ssm:{ASANA_PARAMETER}"]},
     "xero": {"provider": "xero", "secrets": ["env:E2E_XERO"]},
+    "alarms": {"provider": "sns", "topic_arns": [sns_pki.TOPIC]},
 }
 
 
 class Dev:
-    def __init__(self, dev: DevProcess, receiver: Receiver) -> None:
-        self.dev, self.receiver = dev, receiver
+    def __init__(self, dev: DevProcess, receiver: Receiver, pki: sns_pki.Pki, sns: sns_pki.LocalSns) -> None:
+        self.dev, self.receiver, self.pki, self.sns = dev, receiver, pki, sns
 
     def call(self, method: str, source: str, *, query: dict[str, str] | None = None, body: bytes = b"",
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -81,15 +85,19 @@ def dev(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     }
     path = workdir / "hookline.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    saved = {k: os.environ.get(k) for k in SECRETS}
-    os.environ.update(SECRETS)  # dev_env() passes the test's environment to `hookline dev` and its functions
+    pki = sns_pki.make_pki(workdir, dt.datetime.now(dt.UTC))
+    local_sns = sns_pki.LocalSns(pki)
+    env = {**SECRETS, "HOOKLINE_DEV_SNS_TRUST": f"{pki.ca_file}@127.0.0.1:{local_sns.port}"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # dev_env() passes the test's environment to `hookline dev` and its functions
     process = DevProcess(workdir, path, free_port())
     try:
         report(request, f"\nhookline dev (handshakes): ready in {process.wait_ready(60):.2f} s")
-        yield Dev(process, receiver)
+        yield Dev(process, receiver, pki, local_sns)
     finally:
         process.interrupt()
         receiver.__exit__(None, None, None)
+        local_sns.close()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -226,14 +234,47 @@ def test_asana_secret_is_stored_in_ssm_and_then_verifies_events(dev: Dev) -> Non
     assert dev.call("POST", "asana", body=body, headers={"X-Hook-Signature": bad})[0] == 401
 
 
+# ---------------------------------------------------------------- Amazon SNS
+
+def sns_post(dev: Dev, fields: dict) -> tuple[int, dict[str, str], bytes]:
+    # SNS posts its JSON as text/plain, the message type in a header.
+    return dev.call("POST", "alarms", body=json.dumps(fields).encode(),
+                    headers={"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": fields["Type"]})
+
+
+def test_sns_subscription_is_verified_and_confirmed(dev: Dev) -> None:
+    now = dt.datetime.now(dt.UTC)
+    status, _, answer = sns_post(dev, sns_pki.message(dev.pki, "SubscriptionConfirmation", at=now))
+    assert (status, answer) == (200, b"")
+    assert dev.sns.paths == [sns_pki.CERT_PATH, "/?Action=ConfirmSubscription&TopicArn=x&Token=2336412f37fb"]
+
+
+def test_sns_forgeries_are_refused_without_a_request_elsewhere(dev: Dev) -> None:
+    now, before = dt.datetime.now(dt.UTC), len(dev.sns.paths)
+    other = sns_pki.message(dev.pki, "SubscriptionConfirmation", at=now,
+                            TopicArn="arn:aws:sns:us-east-1:999999999999:alarms")
+    assert (sns_post(dev, other)[0], sns_post(dev, other)[2]) == REFUSED
+    lookalike = sns_pki.message(dev.pki, at=now, cert_url="https://sns.us-east-1.amazonaws.com.evil.com/c.pem")
+    assert (sns_post(dev, lookalike)[0], sns_post(dev, lookalike)[2]) == REFUSED
+    assert dev.sns.paths[before:] == []  # the certificate was cached; nothing was asked of any other host
+
+
+def test_sns_notification_is_an_event(dev: Dev) -> None:
+    fields = sns_pki.message(dev.pki, at=dt.datetime.now(dt.UTC), MessageId="7a1d5e4c-0b1f-4d5e-9c1a-3f2e1d0c9b8a")
+    status, _, answer = sns_post(dev, fields)
+    assert (status, json.loads(answer)) == (202, {"status": "accepted", "id": fields["MessageId"]})
+
+
 def test_no_handshake_was_recorded_or_delivered(dev: Dev) -> None:
     # Every source has a route to the receiver: anything recorded would be listed and delivered. Only the
-    # two real events sent above (Slack's control, Asana's signed event) are.
+    # three real events sent above (Slack's control, Asana's signed event, the SNS notification) are.
     deadline = time.monotonic() + 20
-    while len(dev.receiver.requests) < 2 and time.monotonic() < deadline:
+    while len(dev.receiver.requests) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
     events = [(e["source"], e["id"]) for e in dev.events_all()]
-    assert sorted(s for s, _ in events) == ["asana", "slack"]
-    assert ("slack", "Ev0PV52K25") in events
+    assert sorted(s for s, _ in events) == ["alarms", "asana", "slack"]
+    assert {("slack", "Ev0PV52K25"), ("alarms", "7a1d5e4c-0b1f-4d5e-9c1a-3f2e1d0c9b8a")} <= set(events)
     time.sleep(2)  # a late delivery of anything else would show now
-    assert [r.path for r in dev.receiver.requests] == ["/ok", "/ok"]
+    assert [r.path for r in dev.receiver.requests] == ["/ok", "/ok", "/ok"]
+    [alarm] = [r.json() for r in dev.receiver.requests if b'"TopicArn"' in r.body]
+    assert alarm["Message"] == {"AlarmName": "dlq", "NewStateValue": "ALARM"}  # decoded for routes and receivers

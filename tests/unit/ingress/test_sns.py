@@ -8,100 +8,34 @@ import datetime as dt
 import json
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 from hookline.ingress import sns
 from hookline.ingress.signatures import SignatureError
+from tests.support import sns_pki
+from tests.support.sns_pki import HOST, TOPIC
 
-HOST = "sns.us-east-1.amazonaws.com"
-CERT_URL = f"https://{HOST}/SimpleNotificationService-0000000000000000000000.pem"
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
-
-
-def _cert(subject: str, key, issuer_name: str, issuer_key, *, ca: bool = False, san: str | None = None,
-          days: int = 30) -> x509.Certificate:
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    # Python's default TLS context is X.509-strict: key identifiers and a CA's key usage are required.
-    builder = (builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-                              critical=False))
-    if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-            key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-            decipher_only=False), critical=True)
-    if san:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    """A local CA, a TLS certificate it issues for sns.us-east-1.amazonaws.com, and a signing certificate."""
-    d = tmp_path_factory.mktemp("pki")
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca = _cert("test CA", ca_key, "test CA", ca_key, ca=True)
-    tls_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tls = _cert(HOST, tls_key, "test CA", ca_key, san=HOST)
-    signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    signing = _cert("sns.amazonaws.com", signing_key, "test CA", ca_key)
-    (d / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (d / "tls.pem").write_bytes(tls.public_bytes(serialization.Encoding.PEM) + tls_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return {"dir": d, "signing_key": signing_key, "signing_pem": signing.public_bytes(serialization.Encoding.PEM)}
+    return sns_pki.make_pki(tmp_path_factory.mktemp("pki"), NOW)
 
 
-class _Server:
-    """A real HTTPS server (the local CA's certificate for sns.us-east-1.amazonaws.com) counting requests."""
-
-    def __init__(self, pki) -> None:
-        self.paths: list[str] = []
-        pem = pki["signing_pem"]
-        paths = self.paths
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                paths.append(self.path)
-                body = pem if self.path.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(pki["dir"] / "tls.pem")
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
-
+class _Server(sns_pki.LocalSns):
     def getter(self, pki) -> sns.HttpsGetter:
-        ctx = ssl.create_default_context(cafile=str(pki["dir"] / "ca.pem"))
+        ctx = ssl.create_default_context(cafile=str(pki.ca_file))
         # Every URL's connection goes to this server; TLS still checks the URL's own host name.
-        return sns.HttpsGetter(ctx, connect_to=("127.0.0.1", self.httpd.server_address[1]))
+        return sns.HttpsGetter(ctx, connect_to=("127.0.0.1", self.port))
 
 
 @pytest.fixture()
 def server(pki):
     s = _Server(pki)
     yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+    s.close()
 
 
 class Clock:
@@ -112,25 +46,8 @@ class Clock:
         return self.t
 
 
-def message(pki, kind="Notification", *, version="2", cert_url=CERT_URL, **extra) -> dict:
-    fields = {"Type": kind, "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
-              "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
-              "Timestamp": NOW.isoformat().replace("+00:00", ".000Z"),
-              "SignatureVersion": version, "SigningCertURL": cert_url}
-    if kind == "Notification":
-        fields.update(Subject="ALARM: dlq", Message=json.dumps({"AlarmName": "dlq", "NewStateValue": "ALARM"}))
-    else:
-        fields.update(Message="You have chosen to subscribe", Token="2336412f37fb",
-                      SubscribeURL=f"https://{HOST}/?Action=ConfirmSubscription&TopicArn=x&Token=2336412f37fb")
-    fields.update(extra)
-    # AWS's canonical form written out here, independently of sns.canonical.
-    keys = (["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"] if kind == "Notification" else
-            ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"])
-    text = "".join(f"{k}\n{fields[k]}\n" for k in keys if k in fields)
-    digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS's version 1 is SHA1
-    sig = pki["signing_key"].sign(text.encode(), padding.PKCS1v15(), digest)
-    fields["Signature"] = base64.b64encode(sig).decode()
-    return fields
+def message(pki, kind="Notification", **kw) -> dict:
+    return sns_pki.message(pki, kind, at=NOW, **kw)
 
 
 def verifier(server, pki, clock=None, **kw) -> sns.SnsVerifier:
@@ -293,9 +210,6 @@ def test_event_body_parses_a_json_message():
 
 
 # ---------------------------------------------------------------- through Ingress (in-memory fakes)
-
-TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
-
 
 class Hub:
     def __init__(self, server, pki) -> None:

@@ -156,6 +156,13 @@ class DevRuntime:
         from hookline.local import faults
 
         faults.install_from_env()  # HOOKLINE_FAULTS: seeded process faults for the chaos run
+        # lazy: as above
+        from hookline.local import sns_trust
+
+        try:
+            sns_trust.install_from_env()  # HOOKLINE_DEV_SNS_TRUST: `provider: sns` against a local SNS
+        except ValueError as e:
+            raise DevError(str(e)) from None
         try:
             if self.restored is not None:  # the last run's AWS state instead of a freshly deployed stack
                 self.state.restore(self.restored)

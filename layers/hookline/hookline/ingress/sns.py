@@ -114,6 +114,11 @@ class HttpsGetter:
             conn.close()
 
 
+# Where an SnsVerifier without an injected fetcher gets one. Only `hookline dev` replaces it
+# (hookline.local.sns_trust): there, SNS is a local server whose CA the developer names.
+default_fetcher: Callable[[], ports.HttpsFetcher] = HttpsGetter
+
+
 @dataclass(frozen=True)
 class Message:
     type: str
@@ -140,7 +145,7 @@ class SnsVerifier:
     def __init__(self, fetcher: ports.HttpsFetcher | None = None, *, clock: Callable[[], float] = time.time,
                  ttl: float = CERT_TTL_SECONDS, max_certs: int = MAX_CERTS,
                  url_check: Callable[..., str | None] = url_problem) -> None:
-        self.fetcher = fetcher or HttpsGetter()
+        self.fetcher = fetcher or default_fetcher()
         self.clock = clock
         self.ttl = ttl
         self.max_certs = max_certs
