@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import requests
 
 from hookline import __version__
 from hookline.core import deadline
+from hookline.core.auth import DIRECT, PROXY_ENV
 from hookline.core.config import OAuth2Config, SyncConfig
 from hookline.core.errors import SecretResolutionError
 from hookline.core.oauth import TokenCache, TokenError
@@ -77,10 +79,14 @@ class HttpFetcher:
     watchdog (core/deadline.py) shuts the socket when the page's time is up."""
 
     def __init__(self, secrets: SecretResolver, session: requests.Session | None = None,
-                 tokens: TokenCache | None = None, clock: Any = time.time, monotonic: Any = time.monotonic) -> None:
+                 tokens: TokenCache | None = None, clock: Any = time.time, monotonic: Any = time.monotonic,
+                 proxy: str | None = None) -> None:
         self._secrets = secrets
         self._session = session or deadline.session()
         self._session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
+        # ...but the stack's EgressProxy (HOOKLINE_PROXY), as destinations use it; `direct`/empty: none.
+        chosen = (os.environ.get(PROXY_ENV, "") if proxy is None else proxy).strip()
+        self._proxy = None if not chosen or chosen.lower() == DIRECT else chosen
         self._tokens = tokens or TokenCache(secrets, self._session)
         self._clock = clock
         self._monotonic = monotonic
@@ -97,17 +103,28 @@ class HttpFetcher:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         secrets = [headers[k] for k, v in sync.headers.items() if HEADER_SECRET.search(v)]
-        page = self._page(sync, request, headers, ends, secrets, refresh_on_401=bool(token))
+        try:
+            proxies = self._proxies(secrets)
+        except SecretResolutionError as e:
+            raise FetchError(f"proxy credentials unavailable: {e}") from None
+        page = self._page(sync, request, headers, ends, secrets, refresh_on_401=bool(token), proxies=proxies)
         if page is None and oauth2 is not None and token:
             self._tokens.invalidate(oauth2, token)
             try:
                 headers["Authorization"] = f"Bearer {self._token(oauth2, sync, ends)}"
             except TokenError as e:
                 raise FetchError(f"credentials unavailable: {e}") from None
-            page = self._page(sync, request, headers, ends, secrets, refresh_on_401=False)
+            page = self._page(sync, request, headers, ends, secrets, refresh_on_401=False, proxies=proxies)
         if page is None:  # only a refreshable 401 comes back as None, and it was refreshed above
             raise FetchError(f"{request.url} answered 401", 401)
         return page
+
+    def _proxies(self, secrets: list[str]) -> dict[str, str] | None:
+        if self._proxy is None:
+            return None
+        secrets += [self._secrets.resolve(ref) for ref in HEADER_SECRET.findall(self._proxy)]
+        url = self._secrets.interpolate(self._proxy)
+        return {"http": url, "https": url}
 
     def _token(self, oauth2: OAuth2Config, sync: SyncConfig, ends: float) -> str:
         left = ends - self._monotonic()
@@ -117,7 +134,7 @@ class HttpFetcher:
         return self._tokens.token(oauth2, left)
 
     def _page(self, sync: SyncConfig, request: Request, headers: dict[str, str], ends: float, secrets: list[str],
-              *, refresh_on_401: bool) -> FetchedPage | None:
+              *, refresh_on_401: bool, proxies: dict[str, str] | None = None) -> FetchedPage | None:
         """The page, or None when the source answered 401 to a token worth refreshing once."""
         left = ends - self._monotonic()
         timed_out = FetchError(f"{request.url} did not answer within {sync.timeout_seconds:g} s (the whole page: "
@@ -128,7 +145,7 @@ class HttpFetcher:
         with deadline.limit(left) as watch:
             try:
                 resp = self._session.request(sync.method, request.url, params=request.params, headers=headers,
-                                             timeout=left, allow_redirects=False, stream=True)
+                                             timeout=left, allow_redirects=False, stream=True, proxies=proxies)
                 try:
                     if resp.status_code == 401 and refresh_on_401:
                         return None
