@@ -13,7 +13,7 @@ and X-Ray on (AWS_XRAY_DAEMON_ADDRESS set as `Tracing: Active` does).
 
 The import alone flatters a handler that defers imports to its first request, so "ready" cases
 time the import plus building what the first request uses (configuration loaded, services and
-their boto3 clients made; no AWS call) against the same bare `import boto3`.
+their AWS clients made; no AWS call) against the same bare `import boto3`.
 
     .venv/bin/python benchmarks/bench_cold_import.py [--pairs 20] [--top 10] [--json FILE]
 """
@@ -55,9 +55,12 @@ _TIMED = "import time, sys; t = time.perf_counter(); import {module}; print(time
 # configuration loaded: the pre-validated form where `make deploy` would have written one), no AWS call.
 # A small-body event: no S3 client (made only for bodies past the claim-check threshold).
 _READY = ("import time, sys; t = time.perf_counter(); import app; from hookline.wiring import services; "
-          "s = services(); {touch}; print(time.perf_counter() - t)")
+          "{imports}s = services(); {touch}; print(time.perf_counter() - t)")
 READY_ATTR = {"ingress": "s.ingress, s.publisher.client, s.event_log_entries.client",
-              "deliver": "s.delivery, s.events.table, s.delivery_queues"}
+              "deliver": "s.delivery, s.events.table, s.delivery_queues",
+              # A sync run: its state store (the event log's table) and the queue it publishes to.
+              "sync": "build_runtime(s), s.publisher.client"}
+_READY_IMPORT = {"sync": "from hookline.sync.service import build_runtime; "}
 
 
 def _env(handler: str | None, xray: bool) -> dict[str, str]:
@@ -77,7 +80,8 @@ def compile_bytecode() -> None:
 
 
 def time_import(module: str, handler: str | None, xray: bool, ready: bool = False) -> float:
-    code = _READY.format(touch=READY_ATTR[handler or ""]) if ready else _TIMED.format(module=module)
+    code = (_READY.format(imports=_READY_IMPORT.get(handler or "", ""), touch=READY_ATTR[handler or ""]) if ready
+            else _TIMED.format(module=module))
     env = _env(handler, xray)
     if ready:
         env.update(READY_ENV)
@@ -141,10 +145,10 @@ def import_top(handler: str, xray: bool, top: int, runs: int = 3) -> list[tuple[
     return sorted(med.items(), key=lambda kv: -kv[1])[:top]
 
 
-def measure(pairs: int, top: int) -> dict:
+def measure(pairs: int, top: int, ready_only: bool = False) -> dict:
     compile_bytecode()
     result: dict = {"pairs": pairs, "cases": {}}
-    for xray in (False, True):
+    for xray in (() if ready_only else (False, True)):
         case = "xray_on" if xray else "xray_off"
         result["cases"][case] = {}
         for handler in HANDLERS:
@@ -173,8 +177,9 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the figures here (used by bench_table.py)")
+    parser.add_argument("--ready-only", action="store_true", help="only the import + first request's cases")
     args = parser.parse_args()
-    result = measure(args.pairs, args.top)
+    result = measure(args.pairs, args.top, args.ready_only)
     for case, handlers in result["cases"].items():
         print(f"{case}: {args.pairs} interleaved pairs, handler import / `import boto3`")
         for handler, f in handlers.items():

@@ -12,9 +12,14 @@ from typing import Any
 
 import pytest
 from jmespath import parser as jmespath_parser
+from pydantic import BaseModel
 
 from hookline import prevalidated
+from hookline.core import config as config_module
+from hookline.core import construct as construct_module
 from hookline.core import expressions
+from hookline.core.config import HooklineConfig
+from hookline.core.construct import construct
 from hookline.observability import NoTracer, tracing_enabled
 from hookline.validation import load_config
 
@@ -176,3 +181,101 @@ def test_a_changed_yaml_is_validated_again_not_served_from_a_stale_dump(bundled:
 
     with pytest.raises(ConfigError, match="bogus_key"):
         load_config(bundled)
+
+
+# Every kind of field the configuration model has: nested models in dicts and lists, unions of a model
+# and a literal (circuit_breaker: off, method: {when, then, else}), aliases (schema, else), dates, models
+# made by a default_factory (retry, archive, circuit_breaker) and values JSON turns into other types.
+RICH = {
+    "sources": {
+        "gh": {"verify": {"scheme": "github", "secrets": ["env:GH_SECRET"]}, "schema": {"type": "object"},
+               "owner": "platform", "review_by": "2027-01-31", "replay_guard_days": 30},
+        "hm": {"verify": {"scheme": "hmac-sha256", "secrets": ["ssm:/hm/secret"], "header": "x-sig",
+                          "encoding": "base64", "id_path": "id"}, "format": "auto", "max_body_bytes": 4096},
+    },
+    "destinations": {
+        "crm": {"url": "https://crm.example.com/contacts", "timeout_seconds": 5, "review_by": "2027-02-01",
+                "headers": {"Authorization": "Bearer {secret:env:CRM_TOKEN}"}, "rate_limit": "5/s",
+                "circuit_breaker": {"failures": 3, "cool_down_seconds": 30},
+                "method": {"when": "body.action == 'opened'", "then": "PUT", "else": "PATCH"}},
+        "erp": {"url": "https://erp.example.com/in", "circuit_breaker": "off", "format": "xml", "xml_root": "Order",
+                "signing": {"secret": "env:ERP_SIGNING"}, "max_concurrency": 4,
+                "auth": {"oauth2": {"grant": "jwt_bearer", "token_url": "https://login.example.com/token",
+                                    "private_key": "secretsmanager:erp-key", "issuer": "svc@example.com",
+                                    "subject": "ops@example.com", "algorithm": "ES256"}}},
+        "api": {"url": "https://api.example.com/hooks",
+                "auth": {"api_key": {"header": "X-Key", "value": "env:API_KEY"},
+                         "mtls": {"cert": "env:CERT", "key": "env:KEY"}}},
+        "lake": {"type": "firehose", "stream": "events-lake"},
+    },
+    "routes": [
+        {"name": "to-crm", "source": "gh", "destination": "crm", "when": "headers.\"x-github-event\" == 'issues'",
+         "retry": {"schedule_seconds": [1, 2, 3]}, "schema": {"type": "object"}, "review_by": "2027-03-01",
+         "enrich": [{"name": "account", "destination": "api", "path": "/accounts/{body.sender.id}",
+                     "on_missing": "default", "default": {"tier": "free"}, "cache_seconds": 60}],
+         "transform": {"tier": "enriched.account.tier"}, "key": "body.issue.id", "ordered": True,
+         "version": "body.issue.updated_at", "precedence": 2},
+        {"name": "to-erp", "source": "hm", "destination": "erp", "transform": {"id": "body.id"}},
+        {"name": "to-lake", "source": "gh", "destination": "lake"},
+    ],
+    "retry": {"schedule_seconds": [10, 20]},
+    "syncs": {
+        "accounts": {"source": "hm", "url": "https://api.example.com/accounts", "every": "1h",
+                     "pagination": {"style": "page", "param": "p", "start": 1, "limit_param": "n", "limit": 50},
+                     "watermark": {"path": "updated_at", "param": "since"}, "params": {"active": "true"},
+                     "oauth2": {"token_url": "https://login.example.com/token", "client_id": "id",
+                                "client_secret": "env:SYNC_SECRET"}, "timeout_seconds": 3},
+    },
+    "entities": {"contact": {"owner": "crm", "fields": ["email"], "precedence": ["gh"]}},
+}
+
+
+def _same(a: Any, b: Any, where: str = "config") -> None:
+    """Equal, and of the same type all the way down (10 == 10.0 and a date == its string would hide a
+    value the code reads differently)."""
+    assert type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, BaseModel):
+        assert a.model_fields_set == b.model_fields_set, where
+        for name in type(a).model_fields:
+            _same(getattr(a, name), getattr(b, name), f"{where}.{name}")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+def test_the_prevalidated_form_is_rebuilt_into_the_same_models_without_validating(tmp_path: Path) -> None:
+    from hookline.validation import parse_config
+
+    validated = parse_config(RICH, tmp_path)
+    # The form prevalidated.dump writes
+    dumped = json.loads(json.dumps(validated.model_dump(mode="json", by_alias=True, exclude_unset=True)))
+    rebuilt = construct(HooklineConfig, dumped)
+    _same(rebuilt, validated)
+    assert rebuilt.destinations["erp"].breaker is None
+    assert rebuilt.destinations["crm"].method.else_ == "PATCH"
+    assert rebuilt.routes[0].schema_ == {"type": "object"}
+    assert rebuilt.route_index.matching("gh", {"headers": {"x-github-event": "issues"}, "body": {}, "type": None})
+
+
+def test_every_configuration_model_can_be_rebuilt() -> None:
+    # A field of a type construct cannot rebuild fails here (a plan is made per class), not in a Lambda.
+    models = [m for m in vars(config_module).values()
+              if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == config_module.__name__]
+    assert len(models) > 10
+    for model in models:
+        construct_module._plan(model)
+
+
+def test_a_field_construct_cannot_rebuild_is_named() -> None:
+    class Odd(BaseModel):
+        pair: tuple[int, int]
+
+    with pytest.raises(TypeError, match=r"Odd\.pair: .*construct\.py"):
+        construct(Odd, {"pair": [1, 2]})

@@ -1,12 +1,14 @@
 """What a function's first request loads (issue 23: cold import + first request's clients <= 1.5 x `import boto3`).
 
-A fresh, Lambda-like interpreter builds the deliver function's services from a pre-validated configuration
-(as `make deploy` bundles it) and lists the modules loaded: libraries that only some configurations or some
-failures need must not be among them.
+A fresh, Lambda-like interpreter builds a function's services from a pre-validated configuration (as
+`make deploy` bundles it) and lists the modules loaded and the configuration models whose validator
+pydantic built: libraries that only some configurations or some failures need must not be among them.
+Imports and built validators are asserted, never times (benchmarks/bench_cold_import.py has the times).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,38 +21,74 @@ from hookline import prevalidated
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hookline.yaml"
 
-_READY = ("import sys, app; from hookline.wiring import services; s = services(); s.delivery; s.events; s.delivery_queues; "
-          "print(' '.join(sorted(sys.modules)))")
+# What each function's first request builds (benchmarks/bench_cold_import.py's READY_ATTR).
+FIRST_REQUEST = {
+    "ingress": "s.ingress; s.publisher.client; s.event_log_entries.client",
+    "deliver": "s.delivery; s.events.table; s.delivery_queues",
+}
+_READY = """
+import json, sys, app
+import pydantic
+from hookline.wiring import services
+from hookline.core import config
+s = services(); {touch}
+built = sorted(n for n, m in vars(config).items()
+               if isinstance(m, type) and issubclass(m, pydantic.BaseModel) and m.__pydantic_complete__)
+print(json.dumps({{"modules": sorted(sys.modules), "built": built}}))
+"""
 
 
 @pytest.fixture(scope="module")
-def deliver_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    folder = tmp_path_factory.mktemp("bundle")
-    config = folder / "hookline.yaml"
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = tmp_path_factory.mktemp("bundle") / "hookline.yaml"
     config.write_text(EXAMPLE.read_text())
     prevalidated.dump(config)
+    return config
+
+
+def _first_request(function: str, config: Path) -> dict[str, list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "HOOKLINE_", "_X_AMZN"))}
     env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                "AWS_LAMBDA_FUNCTION_NAME": "hookline-deliver", "HOOKLINE_CONFIG": str(config),
+                "AWS_LAMBDA_FUNCTION_NAME": f"hookline-{function}", "HOOKLINE_CONFIG": str(config),
                 "EVENTS_TABLE": "events", "PAYLOAD_BUCKET": "payloads",
                 "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
                 "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
                 "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "hookline"),
-                                               str(ROOT / "functions" / "deliver")])})
-    out = subprocess.run([sys.executable, "-c", _READY], env=env, capture_output=True, text=True, check=True,
-                         timeout=120, cwd="/")
-    return set(out.stdout.split())
+                                               str(ROOT / "functions" / function)])})
+    out = subprocess.run([sys.executable, "-c", _READY.format(touch=FIRST_REQUEST[function])], env=env,
+                         capture_output=True, text=True, check=True, timeout=120, cwd="/")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_the_deliver_function_is_ready_without_yaml(deliver_modules: set[str]) -> None:
+@pytest.fixture(scope="module")
+def deliver(bundle: Path) -> dict[str, list[str]]:
+    return _first_request("deliver", bundle)
+
+
+@pytest.fixture(scope="module")
+def ingress(bundle: Path) -> dict[str, list[str]]:
+    return _first_request("ingress", bundle)
+
+
+def test_the_deliver_function_is_ready_without_yaml(deliver: dict[str, list[str]]) -> None:
     # YAML is read only for a schema file (on the first delivery of a route or source that names one; the
     # example names none) and for a configuration with no pre-validated form: ~25 ms of the first request.
-    assert "hookline.delivery.engine" in deliver_modules  # the check ran where it should
-    assert "yaml" not in deliver_modules
+    assert "hookline.delivery.engine" in deliver["modules"]  # the check ran where it should
+    assert "yaml" not in deliver["modules"]
 
 
-def test_the_deliver_function_is_ready_without_powertools_parser_models(deliver_modules: set[str]) -> None:
+def test_the_deliver_function_is_ready_without_powertools_parser_models(deliver: dict[str, list[str]]) -> None:
     # Powertools' batch utility imports every event source's pydantic model (Kafka, Kinesis, DynamoDB
     # streams, ...) when pydantic is already loaded; the engine validates none of them: ~35 ms.
-    assert "aws_lambda_powertools.utilities.batch" in deliver_modules
-    assert not {m for m in deliver_modules if m.startswith("aws_lambda_powertools.utilities.parser.models")}
+    assert "aws_lambda_powertools.utilities.batch" in deliver["modules"]
+    assert not {m for m in deliver["modules"] if m.startswith("aws_lambda_powertools.utilities.parser.models")}
+
+
+@pytest.mark.parametrize("function", ["ingress", "deliver"])
+def test_the_prevalidated_configuration_is_not_validated_again(function: str, request: pytest.FixtureRequest) -> None:
+    # The configuration models are defer_build and the pre-validated form is rebuilt with model_construct
+    # (core/construct.py): a validator built here is pydantic's schema work for every model, ~25-45 ms of CPU.
+    ready = request.getfixturevalue(function)
+    assert "hookline.core.construct" in ready["modules"]  # loaded the pre-validated form, not the YAML
+    assert ready["built"] == []
+

@@ -33,6 +33,7 @@ from hookline.core.config import (
     yaml_load,
     yaml_module,
 )
+from hookline.core.construct import construct
 from hookline.core.errors import ConfigError, Problem
 
 PREVALIDATED_FORMAT = 1
@@ -147,7 +148,9 @@ def load_prevalidated(config_file: Path, text: str) -> HooklineConfig | None:
         return None
     for expr, ast in data["expressions"].items():
         expressions._COMPILED.setdefault(expr, ParsedResult(expr, ast))
-    cfg = HooklineConfig.model_validate(data["config"])  # the model's own checks are cheap; they stay
+    # Validated when it was written: rebuilt, not validated again (pydantic would first build every model's
+    # validator: with the models' import, ~45 ms of CPU of a cold start; the models are defer_build).
+    cfg = construct(HooklineConfig, data["config"])
     cfg.route_index  # noqa: B018 - compiled at load, as parse_config does
     return cfg
 

@@ -68,7 +68,7 @@ SecretRef = Annotated[str, AfterValidator(_check_secret_ref),
 class _Model(BaseModel):
     # Unknown keys are typos more often than features: reject them with their path.
     # defer_build: a Lambda rebuilds its pre-validated configuration without validating (core/construct.py),
-    # so the validators are built only where YAML is validated (~75 ms of a cold start otherwise).
+    # so the validators are built only where YAML is validated (~45 ms of a cold start's CPU otherwise).
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
@@ -87,11 +87,102 @@ class VerifyConfig(_Model):
     type_path: str | None = None
 
 
+# Source auth (`sources.x.auth`, ingress/source_auth.py) for senders that do not sign; a list of references is
+# rotation: any one of them is accepted. ingress/checks.py checks what needs a capability (CIDRs, hmac entries).
+SecretRefs = SecretRef | list[SecretRef]
+
+
+class SourceBasicAuth(_Model):
+    user: SecretRef
+    password: SecretRefs
+
+
+class SourceApiKeyAuth(_Model):
+    header: str | None = Field(default=None, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+    query: str | None = Field(default=None, min_length=1)
+    value: SecretRefs
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SourceApiKeyAuth:
+        if (self.header is None) == (self.query is None):
+            raise ValueError("give exactly one of header: NAME or query: NAME")
+        return self
+
+
+class SourceJwtAuth(_Model):
+    jwks_url: str
+    issuer: str | list[str]
+    audience: str | list[str]
+    algorithms: list[Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+                             "EdDSA"]] = Field(default_factory=lambda: ["RS256"], min_length=1)
+    header: str = "Authorization"
+    prefix: str = "Bearer "
+    claims: dict[str, str | bool] | None = None  # exact values required (Pub/Sub: email, email_verified)
+    body_sha256_claim: str | None = None  # a claim holding the body's hex SHA-256 (Plaid: request_body_sha256)
+    max_age_seconds: int | None = Field(default=None, ge=1, le=86400)  # `iat` no older (Plaid: 300)
+    leeway_seconds: int = Field(default=60, ge=0, le=600)
+    cache_seconds: int = Field(default=3600, ge=60, le=86400)  # how long fetched keys are trusted
+    refetch_seconds: int = Field(default=60, ge=1, le=3600)  # at most one fetch per this, for an unknown kid
+
+
+class SourceHmacAuth(_Model):
+    """The catalog's entry tables (docs/providers.md), written under the source."""
+
+    secrets: list[SecretRef] = Field(min_length=1)
+    signature: dict[str, Any]
+    timestamp: dict[str, Any] | None = None
+    id: dict[str, Any] | None = None
+    type: dict[str, Any] | None = None
+
+
+class SourceProviderAuth(_Model):
+    name: str
+    secrets: list[SecretRef] = Field(min_length=1)
+    tolerance_seconds: int | None = Field(default=None, ge=1, le=86400)
+
+
+class SourceAuthConfig(_Model):
+    basic: SourceBasicAuth | None = None
+    api_key: SourceApiKeyAuth | None = None
+    bearer: SecretRefs | None = None
+    jwt: SourceJwtAuth | None = None
+    hmac: SourceHmacAuth | None = None
+    provider: SourceProviderAuth | None = None
+    ip_allowlist: list[str] | None = Field(default=None, min_length=1)  # CIDRs, IPv4 and IPv6
+    # A list, not Optional: core/construct.py rebuilds a list of models, not a union with one.
+    all_of: list[SourceAuthConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_method(self) -> SourceAuthConfig:
+        given = [n for n in SOURCE_AUTH_METHODS if getattr(self, n) not in (None, [])]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(SOURCE_AUTH_METHODS)} "
+                             f"(got {', '.join(given) or 'none'}); all_of: [...] combines several")
+        return self
+
+    @property
+    def method(self) -> str:
+        return next(n for n in SOURCE_AUTH_METHODS if getattr(self, n) not in (None, []))
+
+    def secret_refs(self) -> list[str]:
+        """Every secret reference this auth reads (all_of's included)."""
+        m, value = self.method, getattr(self, self.method)
+        if m == "all_of":
+            return [r for a in value for r in a.secret_refs()]
+        fields = {"basic": ("user", "password"), "api_key": ("value",), "hmac": ("secrets",), "provider": ("secrets",)}
+        found = [value] if m == "bearer" else [getattr(value, k) for k in fields.get(m, ())]
+        return [r for v in found for r in (v if isinstance(v, list) else [v])]
+
+
+SOURCE_AUTH_METHODS = ("basic", "api_key", "bearer", "jwt", "hmac", "provider", "ip_allowlist", "all_of")
+
+
 class SourceConfig(_Model):
     # How requests are authenticated: `verify` (the five built-in schemes) or `provider` (a catalog entry,
     # docs/providers.md) with `secrets` and the optional overrides below.
     verify: VerifyConfig | None = None
     provider: str | None = None
+    auth: SourceAuthConfig | None = None  # senders that do not sign (basic, api_key, jwt ...: docs/providers.md)
     secrets: list[SecretRef] | None = None
     tolerance_seconds: int | None = Field(default=None, ge=1, le=86400)
     # The URL the sender signs (Twilio ...) when a custom domain or proxy rewrites the path API Gateway sees.
@@ -116,10 +207,15 @@ class SourceConfig(_Model):
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> SourceConfig:
-        ways = [k for k in ("verify", "provider") if getattr(self, k) is not None]
+        ways = [k for k in ("verify", "provider", "auth") if getattr(self, k) is not None]
         if len(ways) != 1:
-            raise ValueError("a source needs exactly one of verify: {scheme: ...} or provider: NAME "
-                             f"(it has {' and '.join(ways) or 'neither'}); `hookline sources` lists the providers")
+            raise ValueError("a source needs exactly one of verify: {scheme: ...}, provider: NAME or auth: {...} "
+                             f"(it has {' and '.join(ways) or 'none'}); `hookline sources` lists the providers")
+        if self.auth is not None:
+            extra = [k for k in ("secrets", "tolerance_seconds") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)}: not for auth: sources; each auth method names its own "
+                                 "secrets (hmac and provider: their tolerance_seconds too)")
         if self.verify is not None:
             extra = [k for k in ("secrets", "tolerance_seconds", "public_url", "id_path", "type_path")
                      if getattr(self, k) is not None]
@@ -131,6 +227,8 @@ class SourceConfig(_Model):
     @property
     def secret_refs(self) -> list[str]:
         """The secrets that verify this source's requests, whichever way it authenticates."""
+        if self.auth is not None:
+            return self.auth.secret_refs()
         return list(self.verify.secrets if self.verify is not None else self.secrets or [])
 
 
