@@ -74,7 +74,6 @@ class Handshake:
 KINDS = ("slack_url_verification", "meta_verify_token", "dropbox_challenge", "zoom_url_validation",
          "twitch_callback_verification", "msgraph_validation_token", "okta_verification", "asana_hook_secret",
          "xero_intent_to_receive", "sns_subscription")
-GET_KINDS = frozenset({"meta_verify_token", "dropbox_challenge", "msgraph_validation_token", "okta_verification"})
 
 
 def answer(kind: str, request: Request, hs: Handshake) -> HandshakeResponse | None:
