@@ -1,12 +1,14 @@
 """Helper E2's provider cases: one signed request per catalog entry, made by a signer that is not hookline's.
 
-Three kinds, each named in the case's `signer`:
-- recorded: vectors/<name>.json, written by scripts/provider_vectors/make_<name>.(py|mjs) after the
-  provider's own SDK (PyPI or npm, in a throwaway environment) accepted the request;
+Three kinds, each named in the case's `signer` (and the entry's `proof`):
+- recorded: vectors/<name>.json, written by scripts/provider_vectors/make_<name>.(py|mjs|go) after the
+  provider's own SDK (PyPI, npm or Go, in a throwaway environment) accepted the request, or, where the
+  provider has no SDK that verifies and prints no test vector, its published verifier (the example code in
+  its own repository, run unmodified from a checkout at a named commit);
 - live: the provider's SDK runs here (it is in the dev extra);
-- docs: no SDK verifies it and the docs print no complete example: the request is built here with the
-  standard library, following the provider's signing docs (the URL is in the case), never with hookline's
-  sign().
+- docs only (proof = "signing docs"): no SDK verifies it, the docs print no test vector and no published
+  verifier was found: the request is built with the standard library as the signing docs describe (the URL
+  is in the case), never with hookline's sign(). The weakest proof, named as such in docs/providers.md.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def recorded(name: str) -> Case:
         method=v.get("method", "POST"), url=v.get("url"))
 
 
-RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido")
+RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
+            "nylas")
 
 
 def brex() -> Case:
@@ -83,4 +86,4 @@ def brex() -> Case:
 def all_cases() -> list[Case]:
     from tests.unit.ingress.providers._docs_e2 import docs_cases
 
-    return [recorded(n) for n in RECORDED] + [brex()] + docs_cases()
+    return [*(recorded(n) for n in RECORDED), brex(), *docs_cases()]

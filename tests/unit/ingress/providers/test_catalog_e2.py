@@ -16,6 +16,18 @@ from tests.unit.ingress.providers._cases_e2 import Case, all_cases
 
 CASES = all_cases()
 STAMPED = [c for c in CASES if c.timestamp is not None]
+# Helper E2's entries, each named here so a new one without a case (or a case without its entry) fails below.
+ENTRIES = [load("mux"), load("webflow"), load("workos"), load("pusher"), load("coinbase-commerce"), load("box"),
+           load("onfido"), load("brex"), load("pagerduty"), load("sentry"), load("teams"), load("nylas"),
+           # proof = "signing docs" (see _docs_e2.py)
+           load("bitbucket"), load("gitea"), load("circleci"), load("lemonsqueezy"), load("woocommerce"),
+           load("docusign"), load("terraform-cloud"), load("vercel"), load("heroku"), load("launchdarkly"),
+           load("segment"), load("webex"), load("attio"), load("cal-com"), load("maxio"), load("trello"),
+           load("frameio"), load("customerio"), load("buildkite"), load("persona"), load("close")]
+
+
+def test_every_entry_has_exactly_one_case() -> None:
+    assert sorted(c.provider for c in CASES) == sorted(e.name for e in ENTRIES)
 
 
 def request(case: Case, **changes) -> Request:
