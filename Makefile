@@ -149,6 +149,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_layer_size.py --json $(BENCH_OUT)/layer_size.json
 	$(BIN)/python benchmarks/bench_sync_requests.py
 	$(BIN)/python benchmarks/bench_records.py
+	$(BIN)/python benchmarks/bench_search.py --json $(BENCH_OUT)/search.json
 	$(BIN)/python benchmarks/bench_table.py $(BENCH_OUT)
 
 # The full breaker proof (about 2 minutes): a destination down for 60 s with 100 events queued,

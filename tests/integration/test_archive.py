@@ -92,6 +92,11 @@ def test_archived_objects_are_partitioned_compressed_searchable_and_hold_no_secr
         assert SECRET.encode() not in text, key
         assert all(json.loads(line)["source"] in key for line in text.splitlines())
     assert sum(len(t.splitlines()) for t in texts.values()) == 80  # 40 events + 40 attempts
+    # a second batch within the stream's buffering interval goes into the same objects, as Firehose buffers
+    assert write(sink, batch_of(10, received_at)) == 0
+    again = objects(stack, bucket)
+    assert sorted(again) == sorted(found)
+    assert sum(len(gzip.decompress(v).splitlines()) for v in again.values()) == 100
     archive = DuckDbArchive.on_s3(stack.s3, bucket)
     hits = archive.search(Search(where='body.order.customer = "cus_1" and source = "stripe"', since=received_at - 60))
     assert [h.id for h in hits] == sorted(f"evt-{i}" for i in range(40) if i % 3 == 1 and i % 2)  # same time: by id

@@ -5,10 +5,13 @@ prefix's expressions, dynamic partitioning and CompressionFormat. Firehose itsel
 expressions (https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html), writes under the rendered
 prefix only; with dynamic partitioning each record goes under the values its MetadataExtraction query
 takes from it (https://docs.aws.amazon.com/firehose/latest/dev/dynamic-partitioning.html); with GZIP the
-object is compressed. Here a stream whose prefix has expressions gets that: the records of a call grouped
-by their rendered prefix, one object per group, GZIP when configured. The queries understood are the
-`{name: .field, ...}` form (what template.yaml's archive stream uses); a stream with any other query, or
-a plain prefix, keeps moto's behaviour.
+object is compressed, and it buffers: an object holds what arrived within BufferingHints' interval and
+size, not one call's records. Here a stream whose prefix has expressions gets that: the records of a call
+grouped by their rendered prefix, GZIP when configured, appended to that prefix's current object while it
+is younger than the interval and smaller than the size (a GZIP file may hold several members), so the
+objects are as few as Firehose's; each record is readable at once, where Firehose waits for the buffer.
+The queries understood are the `{name: .field, ...}` form (what template.yaml's archive stream uses); a
+stream with any other query, or a plain prefix, keeps moto's behaviour.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 _EXPRESSION = re.compile(r"!\{([A-Za-z]+):([^}]*)\}")
 _SIMPLE_QUERY = re.compile(r"^\{\s*(\w+\s*:\s*\.\w+\s*(?:,\s*\w+\s*:\s*\.\w+\s*)*)\}$")
+# (account, stream, rendered prefix) -> the object being filled: (key, started at, size)
+_BUFFERS: dict[tuple[str, str, str], tuple[str, float, int]] = {}
 _JAVA_DATE = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 
 
@@ -91,11 +96,28 @@ def install() -> None:
             groups.setdefault(render(prefix, r["Data"], query, now), []).append(r["Data"])
         bucket = s3_destination["BucketARN"].split(":")[-1]
         compress = s3_destination.get("CompressionFormat") == "GZIP"
+        hints = s3_destination.get("BufferingHints") or {}
+        interval = float(hints.get("IntervalInSeconds", 300))
+        limit = int(hints.get("SizeInMBs", 5)) * 1024 * 1024
+        s3 = s3_backends[self.account_id][self.partition]
         for path, datas in groups.items():
-            body = b"".join(datas)
-            key = f"{path}{delivery_stream_name}-{version_id}-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
-            s3_backends[self.account_id][self.partition].put_object(
-                bucket, key + (".gz" if compress else ""), gzip.compress(body) if compress else body)
+            part = gzip.compress(b"".join(datas)) if compress else b"".join(datas)
+            buffer = (self.account_id, delivery_stream_name, path)
+            key, started, size = _BUFFERS.get(buffer, ("", 0.0, 0))
+            body = part
+            if key and now.timestamp() - started < interval and size + len(part) <= limit:
+                try:
+                    body = s3.get_object(bucket, key).value + part
+                except Exception:  # the object is gone (deleted, or the emulator's state reset): start another
+                    key = ""
+            else:
+                key = ""
+            if not key:
+                key = f"{path}{delivery_stream_name}-{version_id}-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
+                key += ".gz" if compress else ""
+                started = now.timestamp()
+            s3.put_object(bucket, key, body)
+            _BUFFERS[buffer] = (key, started, len(body))
         return [{"RecordId": str(uuid.uuid4())} for _ in records]
 
     FirehoseBackend.put_s3_records = put_s3_records  # type: ignore[method-assign]
