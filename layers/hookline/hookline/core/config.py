@@ -358,7 +358,7 @@ def _check_rate_limit(value: str) -> str:
 
 
 class CircuitBreakerConfig(_Model):
-    """Consecutive retryable failures open the breaker; held events are not attempts (delivery/breaker.py)."""
+    """Consecutive retryable failures open the breaker; held events are not attempts (delivery/guards/breaker.py)."""
 
     failures: int = Field(default=5, ge=1, le=1000)
     cool_down_seconds: int = Field(default=60, ge=1, le=3600)
@@ -396,7 +396,7 @@ class DestinationConfig(_Model):
     prefix: str = Field(default="", max_length=512)
     owner: str | None = None
     review_by: date | None = None
-    # Shared by every concurrent invocation (delivery/limits.py).
+    # Shared by every concurrent invocation (delivery/guards/limits.py).
     rate_limit: Annotated[str, AfterValidator(_check_rate_limit)] | None = None
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     circuit_breaker: Annotated[CircuitBreakerConfig | Literal["off"], BeforeValidator(_breaker_off)] = Field(

@@ -30,6 +30,14 @@ def source_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
                     check_jmespath(expr, f"{p}.verify.{key}", problems)
         elif src.provider is not None:
             problems += provider_problems(p, src)
+        elif src.auth is not None:
+            # lazy: the auth module (and the catalog's compiler, for hmac) load only for auth: sources
+            from hookline.ingress.source_auth import config_problems
+
+            problems += config_problems(f"{p}.auth", src.auth)
+            for key in ("id_path", "type_path"):
+                if getattr(src, key):
+                    check_jmespath(getattr(src, key), f"{p}.{key}", problems)
         if src.schema_ is not None:
             check_schema(src.schema_, base_dir, f"{p}.schema", problems)
     return problems
@@ -63,6 +71,10 @@ def provider_problems(p: str, src: SourceConfig) -> list[Problem]:
         expr = getattr(src, key)
         if expr:
             check_jmespath(expr, f"{p}.{key}", problems)
+    # lazy: as the engine above, only for provider: sources
+    from hookline.ingress import handshakes
+
+    problems += handshakes.config_problems(p, src, (entry.handshake or {}).get("kind"))
     url = src.public_url
     if url is not None and (not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", url)):
         problems.append(Problem(f"{p}.public_url", "public_url is the URL the sender calls, without a query",

@@ -54,6 +54,7 @@ class IngressDeps:
     ordered_publisher: ports.OrderedTaskQueue | None = None  # `ordered: true` routes (FIFO queue)
     hook_secrets: ports.HookSecretStore | None = None  # handshakes that hand a secret over (Asana)
     sns: Any = None  # ingress.sns.SnsVerifier for `provider: sns` sources (made at the first SNS message)
+    source_auth: Any = None  # ingress.source_auth.SourceAuth for `auth:` sources (made at the first request)
 
 
 def _error(status: int, message: str, reason: str) -> IngressResponse:
@@ -89,6 +90,8 @@ class Ingress:
             if answered is not None:
                 return answered
         headers = {k.lower(): v for k, v in headers.items()}
+        if src.auth is not None:  # generic source auth (ingress/source_auth.py)
+            return self._accept_auth(source, src, request or Request(headers=headers, body=body), context)
         try:
             secrets = deps.secrets.resolve_all(src.secret_refs)
         except SecretResolutionError as e:
@@ -191,6 +194,48 @@ class Ingress:
         guarded = not id_signed or not verified.timestamped
         return self.record(source, event_id, verified.event_type, _forwardable(headers, entry.header), body, parsed,
                            dedupe_key=body_digest(body) if guarded else None, context=context)
+
+    def _accept_auth(self, source: str, src: Any, request: Request, context: Any) -> IngressResponse:
+        """An `auth:` source: every refusal is the same 401 (its reason logged), then the `provider:` dedupe rules
+        when a method signs the body (hmac, provider), else the id is the request's (id_path) or the body's."""
+        # lazy: only configurations with an auth: source load it (and PyJWT only for jwt).
+        from hookline.ingress import source_auth
+
+        deps = self.deps
+        if deps.source_auth is None:
+            deps.source_auth = source_auth.SourceAuth(deps.secrets, deps.clock)
+        if src.public_url and request.url is not None:  # the URL the sender signed, behind a custom domain
+            query = request.url.partition("?")[2]
+            request = replace(request, url=f"{src.public_url}?{query}" if query else src.public_url)
+        try:
+            done = deps.source_auth.check(src.auth, request, where=f"sources.{source}.auth", id_path=src.id_path,
+                                          type_path=src.type_path)
+        except source_auth.AuthFailed as e:
+            log = logger.error if e.misconfigured else logger.info
+            log("authentication failed", extra={"source": source, "error": str(e)})
+            return _error(401, "authentication failed", "auth")
+        except SecretResolutionError as e:
+            logger.error("source auth secret unavailable", extra={"source": source, "error": str(e)})
+            return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
+        except source_auth.KeysUnavailable as e:
+            logger.error("JWT keys unavailable", extra={"source": source, "error": str(e)})
+            return _error(503, "authentication keys unavailable; retry later", "keys_unavailable")
+        headers, body = dict(request.headers), request.body
+        try:
+            parsed = parse_body(body, headers.get("content-type"), src.format)
+        except BodyParseError as e:
+            return _error(400, str(e), "bad_body")
+        forwarded = {k: v for k, v in _forwardable(headers, None).items() if k not in done.credential_headers}
+        signed = done.signed
+        if signed is not None:  # as a provider: source (the body's digest when no id; guarded unless signed)
+            event_id = signed.event_id or body_digest(body)
+            guarded = not (signed.id_signed or not signed.event_id) or not signed.timestamped
+            return self.record(source, event_id, signed.event_type, forwarded, body, parsed,
+                               dedupe_key=body_digest(body) if guarded else None, context=context)
+        # A credential, not a signature: whoever holds it may send any bytes, so a replay guard on them adds
+        # nothing (and would drop a sender's identical heartbeats for months): the id alone is "once".
+        event_id, event_type = source_auth.identify(src.id_path, src.type_path, parsed)
+        return self.record(source, event_id or body_digest(body), event_type, forwarded, body, parsed, context=context)
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
                parsed: Any, dedupe_key: str | None = None, context: Any = None) -> IngressResponse:
