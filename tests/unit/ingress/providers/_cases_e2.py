@@ -5,6 +5,7 @@ Three kinds, each named in the case's `signer` (and the entry's `proof`):
   provider's own SDK (PyPI, npm or Go, in a throwaway environment) accepted the request, or, where the
   provider has no SDK that verifies and prints no test vector, its published verifier (the example code in
   its own repository, run unmodified from a checkout at a named commit);
+- published: published/<name>.json, the secret, body and signature the provider prints in its docs;
 - live: the provider's SDK runs here (it is in the dev extra);
 - docs only (proof = "signing docs"): no SDK verifies it, the docs print no test vector and no published
   verifier was found: the request is built with the standard library as the signing docs describe (the URL
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 VECTORS = Path(__file__).parent / "vectors"
+PUBLISHED = Path(__file__).parent / "published"
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,20 @@ def recorded(name: str) -> Case:
 
 
 RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
-            "nylas")
+            "nylas", "docusign")
+
+
+def published_examples(name: str) -> tuple[dict, list[Case]]:
+    """The provider's own printed examples (secret, body, signature), quoted in published/<name>.json."""
+    data = json.loads((PUBLISHED / f"{name}.json").read_text(encoding="utf-8"))
+    cases = [Case(provider=name, signer=f"published example: {data['source_url']}", secret=e["secret"],
+                  headers={data["header"]: data["header_value"].format(signature=e["signature"])},
+                  body=e["body"].encode(), now=0, signature=e["signature"], signature_in=data["header"],
+                  event_id=None, event_type=None) for e in data["examples"]]
+    return data, cases
+
+
+PUBLISHED_EXAMPLES = ("circleci",)
 
 
 def brex() -> Case:
@@ -86,4 +101,5 @@ def brex() -> Case:
 def all_cases() -> list[Case]:
     from tests.unit.ingress.providers._docs_e2 import docs_cases
 
-    return [*(recorded(n) for n in RECORDED), brex(), *docs_cases()]
+    return [*(recorded(n) for n in RECORDED), *(published_examples(n)[1][0] for n in PUBLISHED_EXAMPLES), brex(),
+            *docs_cases()]

@@ -12,7 +12,7 @@ import pytest
 
 from hookline.ingress.providers import Request, load, verify
 from hookline.ingress.signatures import SignatureError
-from tests.unit.ingress.providers._cases_e2 import Case, all_cases
+from tests.unit.ingress.providers._cases_e2 import PUBLISHED_EXAMPLES, Case, all_cases, published_examples
 
 CASES = all_cases()
 STAMPED = [c for c in CASES if c.timestamp is not None]
@@ -38,6 +38,18 @@ def request(case: Case, **changes) -> Request:
 def run(case: Case, secrets: list[str] | None = None, *, now: float | None = None, **changes):
     return verify(load(case.provider), secrets if secrets is not None else [case.secret], request(case, **changes),
                   now=case.now if now is None else now)
+
+
+@pytest.mark.parametrize("name", PUBLISHED_EXAMPLES)
+def test_every_published_example_verifies(name: str) -> None:
+    # Each printed (secret, body, signature) triple, not only the one the other tests take.
+    data, cases = published_examples(name)
+    assert data["source_url"].startswith("https://") and data["quoted_from"]
+    assert len(cases) == len(data["examples"]) > 0
+    for case in cases:
+        run(case)
+        with pytest.raises(SignatureError):
+            run(case, body=case.body + b" ")
 
 
 def ids(cases: list[Case]) -> list[str]:
