@@ -60,7 +60,7 @@ def recorded(name: str) -> Case:
 
 
 RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
-            "nylas", "docusign")
+            "nylas", "docusign", "buildkite")
 
 
 def published_examples(name: str) -> tuple[dict, list[Case]]:

@@ -152,15 +152,6 @@ def _timestamped() -> list[Case]:
                      "x-cio-signature", "01E4C4HDAK7QTR0SGB9E1PN8XH", "sent", timestamp=ts,
                      timestamp_in="x-cio-timestamp", tolerance_seconds=300))
 
-    docs = "https://buildkite.com/docs/apis/webhooks"
-    secret = "buildkite-webhook-token"
-    body = _body({"event": "build.finished", "build": {"id": "0190b8e2-4f3a-4c7d-9e1b-2a3c4d5e6f70"}})
-    sig = _mac("sha256", secret, f"{ts}.{body}").hex()
-    out.append(_case("buildkite", docs, secret, body, {"x-buildkite-event": "build.finished",
-                                                       "x-buildkite-signature": f"timestamp={ts},signature={sig}"},
-                     sig, "x-buildkite-signature", None, "build.finished", timestamp=ts,
-                     timestamp_in="x-buildkite-signature", tolerance_seconds=300))
-
     docs = "https://docs.withpersona.com/docs/webhooks-best-practices"
     secret = "wbhsec_hookline-test-persona-secret"
     body = _body({"data": {"type": "event", "id": "evt_CCcC1dSbXz2pFjuQW7xW7Zrd",
