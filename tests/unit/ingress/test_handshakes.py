@@ -192,3 +192,33 @@ def test_asana_without_an_ssm_secret_reference_is_refused():
 def test_unknown_kind_is_refused():
     with pytest.raises(HandshakeRefused, match="unknown handshake kind"):
         handshakes.answer("nope", Request(), Handshake(source="s", secrets=list, check=lambda v: None))
+
+
+# ---------------------------------------------------------------- what `hookline validate` says
+
+@pytest.mark.parametrize("source,where,says", [
+    ({"provider": "whatsapp", "secrets": ["env:A"]}, "verify_token", "hub.verify_token"),
+    ({"provider": "sns"}, "topic_arns", "any AWS account"),
+    ({"provider": "asana", "secrets": ["env:ASANA"]}, "secrets", "SSM parameter"),
+    ({"provider": "slack", "secrets": ["env:A"], "verify_token": "env:B"}, "verify_token", "meta_verify_token"),
+    ({"provider": "zoom", "secrets": ["env:A"], "topic_arns": ["arn:aws:sns:us-east-1:1:t"]}, "topic_arns",
+     "sns_subscription"),
+])
+def test_a_handshake_missing_its_settings_is_a_configuration_problem(source, where, says):
+    from hookline.core.errors import ConfigError
+    from hookline.validation import parse_config
+
+    with pytest.raises(ConfigError) as e:
+        parse_config({"sources": {"x": source}, "destinations": {}, "routes": []})
+    [problem] = e.value.problems
+    assert problem.path == f"sources.x.{where}" and says in problem.message, problem
+
+
+def test_complete_handshake_settings_are_no_problem():
+    from hookline.validation import parse_config
+
+    cfg = parse_config({"sources": {
+        "meta": {"provider": "whatsapp", "secrets": ["env:A"], "verify_token": "env:B"},
+        "alarms": {"provider": "sns", "topic_arns": ["arn:aws:sns:us-east-1:1:t"]},
+        "asana": {"provider": "asana", "secrets": ["ssm:/hookline/asana/x"]}}, "destinations": {}, "routes": []})
+    assert sorted(cfg.sources) == ["alarms", "asana", "meta"]

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.core import ports
+from hookline.core.errors import Problem
 from hookline.ingress import providers
 from hookline.ingress import sns as sns_messages
 from hookline.ingress.providers.request import Request
@@ -295,6 +296,29 @@ def for_source(source: str, src: Any, provider: str, request: Request, secrets: 
                      verify_token=lambda: secrets.resolve(token_ref) if token_ref else None,
                      hook_secrets=hook_secrets, sns=sns, topic_arns=getattr(src, "topic_arns", None),
                      tolerance_seconds=tolerance)
+
+
+def config_problems(p: str, src: Any, kind: str | None) -> list[Problem]:
+    """What a source's handshake needs of its configuration (ingress/checks.py): without it, every
+    handshake would be refused at run time with only a log line to say why."""
+    problems: list[Problem] = []
+    if kind == "meta_verify_token" and not getattr(src, "verify_token", None):
+        problems.append(Problem(f"{p}.verify_token", "the provider's handshake checks hub.verify_token against it",
+                                "verify_token: ssm:/hookline/meta/verify-token (what you type as the Verify "
+                                "token in the provider's dashboard)"))
+    if kind == "sns_subscription" and not getattr(src, "topic_arns", None):
+        problems.append(Problem(f"{p}.topic_arns", "any AWS account can sign an SNS message to this URL: only "
+                                "the listed topics are accepted", "topic_arns: [arn:aws:sns:REGION:ACCOUNT:TOPIC]"))
+    refs = list(getattr(src, "secrets", None) or [])
+    if kind == "asana_hook_secret" and not any(r.startswith("ssm:") for r in refs):
+        problems.append(Problem(f"{p}.secrets", "Asana hands its secret over in the handshake: hookline stores it "
+                                "in the SSM parameter this names", "secrets: [ssm:/hookline/asana/" +
+                                p.rsplit(".", 1)[-1] + "] (under the stack's SecretsPrefix)"))
+    for key, needed in (("verify_token", "meta_verify_token"), ("topic_arns", "sns_subscription")):
+        if getattr(src, key, None) and kind != needed:
+            problems.append(Problem(f"{p}.{key}", f"only for providers whose handshake uses it ({needed})",
+                                    f"remove {key}, or check the provider"))
+    return problems
 
 
 _KINDS: dict[str, Callable[[Request, Handshake], HandshakeResponse | None]] = {
