@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from hookline.commands._ops import CommandError, add_stack_arg, emit_json, friendly, stack_for, table
 from hookline.operations.archive_query import Search, WhereError, parse
-from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import HELP as TIME_HELP
 from hookline.operations.timeparse import argparse_since, format_epoch
 
@@ -42,16 +40,6 @@ def add_parser(actions: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def engine(stack: StackInfo) -> Any:
-    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.operations.archive_search import AthenaArchive, DuckDbArchive
-
-    if stack.local:
-        return DuckDbArchive.on_s3(stack.client("s3"), stack.output("ArchiveBucketName"))
-    return AthenaArchive(stack.client("athena"), database=stack.output("ArchiveDatabaseName"),
-                         table=stack.output("ArchiveTableName"), workgroup=stack.output("ArchiveWorkGroupName"))
-
-
 def search_of(args: argparse.Namespace, now: float) -> Search:
     if args.where:
         try:
@@ -69,10 +57,10 @@ def search_of(args: argparse.Namespace, now: float) -> Search:
 def run(args: argparse.Namespace) -> int:
     search = search_of(args, time.time())
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.operations.archive_search import SearchFailed
+    from hookline.operations.archive_search import SearchFailed, engine_for
 
     try:
-        found = engine(stack_for(args)).search(search)
+        found = engine_for(stack_for(args)).search(search)
     except SearchFailed as e:
         raise CommandError(str(e)) from None
     if args.json:

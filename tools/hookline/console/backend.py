@@ -24,7 +24,7 @@ from hookline.commands.events import read_items
 from hookline.core.dlq import DlqEntry
 from hookline.core.errors import ConfigError
 from hookline.delivery import enrich as enrichment
-from hookline.delivery.http import HttpSender
+from hookline.delivery.send.http import HttpSender
 from hookline.operations.destinations import destination_rows
 from hookline.operations.dlq import (
     REPLAY_VISIBILITY_SECONDS,
@@ -179,6 +179,13 @@ class Backend:
 
     def event_items(self, event_id: str) -> list[dict[str, Any]]:
         return self.event_log().get(event_id)
+
+    def archive_search(self, search: Any) -> list[Any]:
+        """`hookline events search`'s answer (operations/archive_search.py): Athena, or DuckDB locally."""
+        # lazy: DuckDB and the query engines load only when the Events page's search box is used.
+        from hookline.operations.archive_search import engine_for
+
+        return engine_for(self.stack).search(search)
 
     # -- destinations
 

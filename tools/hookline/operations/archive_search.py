@@ -74,6 +74,15 @@ def _int(value: Any) -> int | None:
     return int(number) if number is not None else None
 
 
+def engine_for(stack: Any) -> DuckDbArchive | AthenaArchive:
+    """The stack's engine: DuckDB on `hookline dev` (the emulator's archive bucket), else Athena (the stack's
+    Glue table and workgroup, as its outputs name them)."""
+    if stack.local:
+        return DuckDbArchive.on_s3(stack.client("s3"), stack.output("ArchiveBucketName"))
+    return AthenaArchive(stack.client("athena"), database=stack.output("ArchiveDatabaseName"),
+                         table=stack.output("ArchiveTableName"), workgroup=stack.output("ArchiveWorkGroupName"))
+
+
 # ---------------------------------------------------------------- DuckDB (hookline dev)
 
 

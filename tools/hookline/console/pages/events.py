@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
 from hookline.adapters.aws.stores import EVENT_ITEM
+from hookline.commands.events_search import DEFAULT_SINCE, SEARCH_STATUSES
 from hookline.console.current import backend
+from hookline.operations.archive_query import Search, WhereError, parse
 from hookline.operations.dlq import DlqFilter
 from hookline.operations.report import STATUSES, EventRow, list_events
 from hookline.operations.timeparse import HELP as TIME_HELP
@@ -34,6 +37,9 @@ def index() -> str:
         until = parse_since(until_text) if until_text else None
     except ValueError as e:
         problem = str(e)
+    where = args.get("where", "")  # as typed: an error's column counts from its first character
+    if where.strip() and problem is None:
+        return _search(where, since, until, status, source, route, since_text, until_text)
     items = backend().items()
     every = list_events(items)
     rows = list_events(items, status=status or None, source=source or None, route=route or None, since=since)
@@ -47,7 +53,29 @@ def index() -> str:
         "events.html", rows=rows, total=total, limit=LIMIT, statuses=STATUSES, problem=problem, time_help=TIME_HELP,
         sources=sorted({r.source for r in every if r.source}), routes=sorted({r.route for r in every if r.route}),
         chosen={"status": status, "source": source, "route": route, "q": query, "since": since_text,
-                "until": until_text})
+                "until": until_text, "where": ""})
+
+
+def _search(where: str, since: float | None, until: float | None, status: list[str], source: list[str],
+            route: list[str], since_text: str, until_text: str) -> str:
+    """The search box: `hookline events search --where` over the event archive, with the form's other filters."""
+    hits: list[Any] = []
+    problem = None
+    search = Search(where=where, since=since if since is not None else time.time() - DEFAULT_SINCE, until=until,
+                    sources=tuple(source), routes=tuple(route), statuses=tuple(s for s in status if s in
+                                                                               SEARCH_STATUSES), limit=LIMIT)
+    try:
+        parse(where)
+        hits = backend().archive_search(search)
+    except WhereError as e:
+        problem = str(e)
+    except Exception as e:  # the engine's or AWS's refusal, shown as the CLI words it
+        problem = f"the archive could not be searched: {e}"
+    return render_template(
+        "events.html", rows=[], hits=hits, total=len(hits), limit=LIMIT, statuses=STATUSES, problem=problem,
+        time_help=TIME_HELP, sources=sorted(source), routes=sorted(route),
+        chosen={"status": status, "source": source, "route": route, "q": "", "since": since_text,
+                "until": until_text, "where": where})
 
 
 def timeline(row: EventRow) -> list[dict[str, Any]]:
