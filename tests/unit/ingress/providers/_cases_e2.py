@@ -60,7 +60,8 @@ def recorded(name: str) -> Case:
 
 
 RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
-            "nylas", "docusign", "buildkite")
+            "nylas", "docusign", "buildkite",
+            "woocommerce")
 
 
 def published_examples(name: str) -> tuple[dict, list[Case]]:
