@@ -1,0 +1,145 @@
+"""`provider:` sources through `hookline dev`, as a user runs them: real HTTP in, a real local receiver out.
+
+Slack's requests are signed with slack-sdk; Twilio's as Twilio's docs compute it (HMAC-SHA1 of the URL it
+called followed by the sorted form parameters), over the URL the client addressed, so `hookline dev`'s
+events must carry that host as API Gateway does. `hookline send --provider` is checked end to end too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from slack_sdk.signature import SignatureVerifier
+
+from tests.e2e.helpers import DevProcess, as_a_sender_retries, dev_env, free_port, report
+from tests.support.receiver import Receiver, Script
+
+pytestmark = pytest.mark.e2e
+
+SECRETS = {"E2E_PROVIDER_SLACK": "slack-signing-secret-e2e", "E2E_PROVIDER_TWILIO": "twilio-auth-token-e2e",
+           "E2E_PROVIDER_GH": "gh-secret-e2e"}
+SOURCES = {
+    "slack": {"provider": "slack", "secrets": ["env:E2E_PROVIDER_SLACK"]},
+    "sms": {"provider": "twilio", "secrets": ["env:E2E_PROVIDER_TWILIO"], "format": "form"},
+    "gh": {"provider": "github", "secrets": ["env:E2E_PROVIDER_GH"]},
+}
+
+
+class Dev:
+    def __init__(self, dev: DevProcess, receiver: Receiver) -> None:
+        self.dev, self.receiver = dev, receiver
+
+    def post(self, source: str, body: bytes, headers: dict[str, str], query: str = "") -> tuple[int, dict]:
+        url = f"{self.dev.url}/webhooks/{source}" + (f"?{query}" if query else "")
+        req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Dev]:
+    workdir: Path = tmp_path_factory.mktemp("providers")
+    receiver = Receiver(Script(statuses=[200])).__enter__()
+    config = {
+        "sources": SOURCES,
+        "destinations": {"ok": {"url": f"{receiver.url}/ok", "timeout_seconds": 5}},
+        "routes": [{"name": f"{name}-out", "source": name, "destination": "ok"} for name in SOURCES],
+    }
+    path = workdir / "hookline.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    saved = {k: os.environ.get(k) for k in SECRETS}
+    os.environ.update(SECRETS)  # dev_env() passes the test's environment to `hookline dev` and its functions
+    process = DevProcess(workdir, path, free_port())
+    try:
+        report(request, f"\nhookline dev (providers): ready in {process.wait_ready(60):.2f} s")
+        yield Dev(process, receiver)
+    finally:
+        process.interrupt()
+        receiver.__exit__(None, None, None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def slack_headers(body: bytes, at: float | None = None, secret: str = SECRETS["E2E_PROVIDER_SLACK"]) -> dict[str, str]:
+    ts = str(int(time.time() if at is None else at))
+    sig = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body.decode())
+    return {"X-Slack-Signature": sig, "X-Slack-Request-Timestamp": ts, "Content-Type": "application/json"}
+
+
+def delivered(receiver: Receiver, marker: bytes, timeout: float = 30.0) -> list:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [r for r in receiver.requests if marker in r.body]
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"nothing with {marker!r} delivered within {timeout} s")
+
+
+def test_a_slack_event_signed_by_slack_sdk_is_delivered_once(dev: Dev) -> None:
+    body = json.dumps({"type": "event_callback", "event_id": "EvE2E1",
+                       "event": {"type": "app_mention", "text": "hello from e2e"}}).encode()
+    status, answer = dev.post("slack", body, slack_headers(body))
+    assert (status, answer) == (202, {"status": "accepted", "id": "EvE2E1"})
+    [got] = delivered(dev.receiver, b"hello from e2e")
+    assert got.json()["event"]["text"] == "hello from e2e"
+    # Slack's retry: a new timestamp and signature, the same event id: a duplicate, not a second delivery.
+    status, answer = as_a_sender_retries(lambda: dev.post("slack", body, slack_headers(body, time.time() + 1)),
+                                         lambda a: a[0])
+    assert (status, answer) == (200, {"status": "duplicate", "id": "EvE2E1"})
+    time.sleep(1)
+    assert len([r for r in dev.receiver.requests if b"hello from e2e" in r.body]) == 1
+
+
+def test_forged_and_stale_slack_requests_are_refused_401(dev: Dev) -> None:
+    body = json.dumps({"type": "event_callback", "event_id": "EvE2E2", "event": {"type": "x"}}).encode()
+    status, answer = dev.post("slack", body, slack_headers(body, secret="not-the-secret"))
+    assert (status, answer) == (401, {"error": "signature does not match (X-Slack-Signature)"})
+    status, answer = dev.post("slack", body, slack_headers(body, at=time.time() - 600))
+    assert status == 401 and "outside the 300 s tolerance" in answer["error"]
+
+
+def test_twilio_signs_the_url_the_client_addressed(dev: Dev) -> None:
+    params = {"From": "+14158675309", "Body": "e2e sms", "MessageSid": "SME2E"}
+    body = urllib.parse.urlencode(params).encode()
+    url = f"{dev.dev.url}/webhooks/sms?tenant=7"
+    content = url + "".join(k + params[k] for k in sorted(params))
+    sig = base64.b64encode(hmac.new(SECRETS["E2E_PROVIDER_TWILIO"].encode(), content.encode(),
+                                    hashlib.sha1).digest()).decode()
+    headers = {"X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded"}
+    assert dev.post("sms", body, headers, query="tenant=7")[0] == 202
+    [got] = delivered(dev.receiver, b"Body=e2e+sms")  # a form body is delivered as it came
+    assert urllib.parse.parse_qs(got.body.decode())["From"] == ["+14158675309"]
+    assert dev.post("sms", body, headers, query="tenant=8")[0] == 401  # another URL than the one signed
+
+
+def test_hookline_send_as_a_provider_reaches_the_receiver(dev: Dev) -> None:
+    data = dev.dev.cwd / "push.json"
+    data.write_text('{"ref": "refs/heads/e2e-send"}')
+    out = subprocess.run([sys.executable, "-m", "hookline.cli", "send", "--provider", "github", "--data", str(data),
+                          "--event", "push"], cwd=dev.dev.cwd, env=dev_env(), capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "signed as provider github" in out.stderr and "HTTP 202" in out.stdout
+    [got] = delivered(dev.receiver, b"e2e-send")
+    assert got.json() == {"ref": "refs/heads/e2e-send"}
