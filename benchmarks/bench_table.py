@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 PRICE = {"http_api": 1.00, "sqs": 0.40, "wru": 0.625, "rru": 0.125, "gb_s": 0.0000133334, "lambda_req": 0.20,
-         "logs_gb": 0.50}
+         "logs_gb": 0.50, "firehose_gb": 0.029, "partitioning_gb": 0.020}
 AWS_CALL_MS = 8.0
 MEMORY_MB = 512
 FULL_VCPU_MB = 1769
@@ -83,6 +83,11 @@ def cost(req: dict[str, Any], batch: dict[str, Any] | None) -> tuple[float, list
          (ingress_s + delivery_s) * gb * PRICE["gb_s"] * 1e6),
         (f"CloudWatch Logs ({logs_gb * 1e9:.0f} B)", logs_gb * PRICE["logs_gb"] * 1e6),
     ]
+    if "archive_billed_bytes_per_event" in req:  # the event archive (docs/events.md): Firehose bills per GB
+        billed, size = req["archive_billed_bytes_per_event"] / 1e9, req["archive_bytes_per_event"] / 1e9
+        parts.append((f"event archive (Firehose: {req['archive_records_per_event']:.1f} records billed "
+                      f"{billed * 1e6:.0f} KB; partitioning {size * 1e9:.0f} B)",
+                      (billed * PRICE["firehose_gb"] + size * PRICE["partitioning_gb"]) * 1e6))
     return sum(v for _, v in parts), parts
 
 
@@ -101,6 +106,11 @@ def rows(folder: Path) -> list[tuple[str, str, str]]:
         out.append(("AWS requests per event, delivery",
                     f"{req['delivery_requests_per_event']:.2f} ({_ops(req.get('delivery_operations', {}))}) + "
                     f"{req['delivery_poller_requests_per_event']:.2f} Receive/DeleteMessageBatch", "<= 2.25"))
+        if "archive_billed_bytes_per_event" in req:
+            out.append(("AWS requests per event, event archive (in the delivery figure above)",
+                        f"{req.get('delivery_operations', {}).get('firehose:PutRecordBatch', 0):.2f} PutRecordBatch; "
+                        f"{req['archive_records_per_event']:.1f} records, {req['archive_bytes_per_event']:.0f} B",
+                        "<= 0.15"))
         out.append(("warm ingress CPU per event / hand-written baseline (GitHub: record + replay guard)",
                     f"median {req['cpu_ratio_median']:.2f}, min {req['cpu_ratio_min']:.2f} "
                     f"({req['ingress_cpu_ms_median']:.1f} vs {req['baseline_cpu_ms_median']:.1f} ms)", "<= 1.3"))

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,6 +47,23 @@ def test_cost_is_shown_for_every_kind_of_source_with_its_own_write_units(tmp_pat
     # 3 write units at $0.625 a million, and the signed run's 1 ms less of CPU at 512 MB's share.
     assert 1.875 < github - signed < 1.875 + 0.05
     assert all(goal == "<= $5.00" for figure, _, goal in rows)
+
+
+def test_the_event_archive_is_counted_and_priced_when_measured(tmp_path: Path) -> None:
+    archived = {**REQUESTS, "delivery_operations": {"dynamodb:UpdateItem": 2.0, "firehose:PutRecordBatch": 0.1},
+                "archive_records_per_event": 2.0, "archive_bytes_per_event": 3000.0,
+                "archive_billed_bytes_per_event": 10240.0}
+    (tmp_path / "requests.json").write_text(json.dumps(REQUESTS))
+    without = {r[0]: r for r in _bench_table().rows(tmp_path)}
+    (tmp_path / "requests.json").write_text(json.dumps(archived))
+    rows = {r[0]: r for r in _bench_table().rows(tmp_path)}
+    row = rows["AWS requests per event, event archive (in the delivery figure above)"]
+    assert row[1].startswith("0.10 PutRecordBatch") and row[2] == "<= 0.15"
+    key = "cost per million events (1 route), github, shopify, hmac-sha256 (record + replay guard)"
+    # 10.24 GB billed at $0.029 and 3 GB partitioned at $0.020 a million events
+    assert "event archive (Firehose: 2.0 records billed 10 KB; partitioning 3000 B) $0.357" in rows[key][1]
+    assert float(rows[key][1].split(":")[0].lstrip("$")) - float(without[key][1].split(":")[0].lstrip("$")) \
+        == pytest.approx(0.357, abs=0.006)  # totals are shown to the cent
 
 
 def test_an_older_requests_file_without_the_signed_id_run_still_prices_the_github_kind(tmp_path: Path) -> None:
