@@ -126,3 +126,17 @@ def test_send_signs_github_as_githubs_documented_hmac(project: Path, receiver: R
     expected = "sha256=" + hmac.new(SLACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["x-hub-signature-256"] == expected
     assert (headers["x-github-event"], headers["x-github-delivery"]) == ("push", "d-1")
+
+
+def test_map_try_reads_a_provider_sources_event_type(project: Path, capsys: pytest.CaptureFixture) -> None:
+    Path("hookline.yaml").write_text(json.dumps({
+        "sources": {"chat": {"provider": "slack", "secrets": ["env:SLACK_SECRET"]}},
+        "destinations": {"d": {"url": "http://127.0.0.1:9/x"}},
+        "routes": [{"name": "mentions", "source": "chat", "destination": "d", "when": "type == 'app_mention'",
+                    "transform": {"id": "id", "text": "body.event.text"}}]}))
+    Path("mention.json").write_text('{"event_id": "Ev7", "event": {"type": "app_mention", "text": "hi"}}')
+    assert main(["map", "try", "mentions", "--data", "mention.json", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["when_matches"] is True  # the type came from the entry's [type] path (event.type)
+    assert (report["envelope"]["id"], report["envelope"]["type"]) == ("Ev7", "app_mention")  # [id], [type]
+    assert json.loads(report["deliveries"][0]["body"]) == {"id": "Ev7", "text": "hi"}

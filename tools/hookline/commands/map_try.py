@@ -177,7 +177,9 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
     import jmespath
 
     from hookline.core.envelope import BodyParseError, build_envelope, parse_body
+    from hookline.core.signing import body_digest
     from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
+    from hookline.ingress.providers import Request, identify, load
     from hookline.ingress.signatures import event_id, event_type
     from hookline.mapping.compiler import MappingError, MappingSpecError, compile_transform
     from hookline.mapping.formats import FormatError, serialize
@@ -189,8 +191,13 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
     except BodyParseError as e:
         raise _Failure("payload", f"{e} (source format {source.format}; DLQ reason payload_invalid)") from None
     lowered = {k.lower(): v for k, v in {"content-type": content_type, **headers}.items()}
-    envelope = build_envelope(event_id=event_id(source.verify, lowered, raw, parsed), source=route.source,
-                              type=event_type(source.verify, lowered, parsed), received_at=time.time(),
+    if source.verify is not None:
+        eid, etype = event_id(source.verify, lowered, raw, parsed), event_type(source.verify, lowered, parsed)
+    else:  # a catalog provider: its id and type, as ingress reads them
+        seen = identify(load(source.provider), Request(headers=lowered, body=raw), id_path=source.id_path,
+                        type_path=source.type_path)
+        eid, etype = seen.event_id or body_digest(raw), seen.event_type
+    envelope = build_envelope(event_id=eid, source=route.source, type=etype, received_at=time.time(),
                               headers=lowered, body=parsed)
     matches = True
     if route.when:

@@ -15,12 +15,13 @@ from hookline.ingress.providers.request import Request
 
 if TYPE_CHECKING:
     from hookline.ingress.providers.compile import Provider, ProviderError, load, names
-    from hookline.ingress.providers.engine import Verified, sign, signs_timestamp, verify
+    from hookline.ingress.providers.engine import Verified, identify, sign, signs_timestamp, verify
 
-__all__ = ["Provider", "ProviderError", "Request", "Verified", "load", "names", "sign", "signs_timestamp", "verify"]
+__all__ = ["Provider", "ProviderError", "Request", "Verified", "identify", "load", "names", "sign", "signs_timestamp",
+           "verify"]
 
 _HOME = {"Provider": "compile", "ProviderError": "compile", "load": "compile", "names": "compile",
-         "Verified": "engine", "sign": "engine", "signs_timestamp": "engine", "verify": "engine"}
+         "Verified": "engine", "identify": "engine", "sign": "engine", "signs_timestamp": "engine", "verify": "engine"}
 
 
 def __getattr__(name: str) -> Any:

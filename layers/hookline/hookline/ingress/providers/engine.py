@@ -237,6 +237,12 @@ def _describe(entry: Provider, request: Request, parsed: _Parsed, stamped: bool,
     return Verified(event_id, event_type, signed, stamped and signs_timestamp(entry))
 
 
+def identify(entry: Provider, request: Request, *, id_path: str | None = None,
+             type_path: str | None = None) -> Verified:
+    """The event id and type `entry` reads from `request`, without checking its signature (`hookline map try`)."""
+    return _describe(entry, request, _Parsed(request.body), False, id_path, type_path)
+
+
 def signs_timestamp(entry: Provider) -> bool:
     """Whether the entry's signature covers a timestamp the engine checks: a captured request then expires."""
     if entry.algorithm == "token" or entry.algorithm in CODE:
