@@ -92,7 +92,7 @@ class Issuer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Issuer
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         with self.server.lock:
             self.server.fetches += 1
         time.sleep(self.server.delay)

@@ -119,11 +119,12 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, EnvFileError) as e:
             return _fail(f"env file {env_file}: {e}")
     refs = [args.secret] if args.secret else (source.secret_refs if source is not None else [])
-    if not refs:
+    auth = source.auth if source is not None and not args.provider else None  # credentials, not one secret
+    if not refs and auth is None:
         need = "--url and --secret env:NAME" if name is None else "--secret env:NAME"
         return _fail(f"no source uses provider {args.provider} with a secret: pass {need}")
     try:
-        secret = SecretResolver().resolve(refs[0])
+        secret = SecretResolver().resolve(refs[0]) if auth is None else ""
     except SecretResolutionError as e:
         return _fail(str(e))
     try:
@@ -137,7 +138,14 @@ def run(args: argparse.Namespace) -> int:
     if not url.startswith(("http://", "https://")):
         return _fail(f"--url {url}: only http:// and https:// URLs")
     try:
-        if source is not None and source.verify is not None and not args.provider:
+        if auth is not None:
+            # lazy: every `hookline` run imports all command modules; the auth module loads the catalog's compiler.
+            from hookline.commands.send_auth import build
+
+            headers, url = build(auth, SecretResolver().resolve, body, url, content_type=content_type,
+                                 extra=args.header)
+            how = f"with auth {auth.method}"
+        elif source is not None and source.verify is not None and not args.provider:
             headers = build_request(source.verify, secret, body, event=args.event, msg_id=args.id,
                                     content_type=content_type, extra=args.header)
             how = source.verify.scheme
