@@ -21,11 +21,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from hookline.core.config import SourceAuthConfig
+from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.jwks import JwksCache, KeysUnavailable
 from hookline.ingress.providers import Request
 from hookline.ingress.source_auth import AuthFailed, SourceAuth
+from hookline.validation import parse_config
 from tests.support.aging import Clock, together
-from tests.support.fakes import FakeSecrets
+from tests.support.fakes import FakeEventLogEntries, FakePayloadStore, FakeQueue, FakeSecrets, MemoryTable
 
 NOW = 1_760_000_000.0
 AUDIENCE = "https://hooks.example.com/webhooks/pubsub"
@@ -317,3 +319,29 @@ def test_a_plaid_style_token_binds_the_body_and_its_age(issuer: Issuer) -> None:
     assert "body's SHA-256" in c.refused(cfg, req({k: v for k, v in claims.items() if k != "request_body_sha256"}))
     assert "over max_age_seconds 300" in c.refused(cfg, req({**claims, "iat": int(NOW) - 301}))
     assert "has no iat" in c.refused(cfg, req({k: v for k, v in claims.items() if k != "iat"}))
+
+
+def test_through_ingress_a_good_token_is_accepted_a_bad_one_401_and_keys_out_of_reach_503(issuer: Issuer) -> None:
+    auth = pubsub(issuer).model_dump(mode="json")
+    cfg = parse_config({"sources": {"pubsub": {"auth": auth, "id_path": "message.messageId"}},
+                        "destinations": {"d": {"url": "http://d.invalid/in"}},
+                        "routes": [{"name": "r", "source": "pubsub", "destination": "d"}]})
+    clock, queue = Clock(NOW), FakeQueue()
+    deps = IngressDeps(config=cfg, secrets=FakeSecrets({}), publisher=queue, payloads=FakePayloadStore(),
+                       entries=FakeEventLogEntries(MemoryTable(), clock=clock), clock=clock)
+    deps.source_auth = SourceAuth(deps.secrets, clock, JwksCache(clock=clock))
+    ingress = Ingress(deps)
+
+    def post(jwt_text: str, message_id: str) -> tuple[int, Any]:
+        body = json.dumps({"message": {"messageId": message_id, "data": "aGk="}, "subscription": "s"}).encode()
+        headers = {"authorization": f"Bearer {jwt_text}", "content-type": "application/json"}
+        resp = ingress.accept("pubsub", headers, body, request=Request(headers=headers, body=body))
+        return resp.status, resp.body
+
+    assert post(token(google_claims()), "m-1") == (202, {"status": "accepted", "id": "m-1"})
+    assert "authorization" not in queue.tasks[0].headers
+    assert post(token(google_claims(aud="https://other.example")), "m-2") == (401, {"error": "authentication failed"})
+    issuer.status = 500
+    clock.advance(61)
+    assert post(token(google_claims(now=clock()), key=RSA_K2, kid="k2"), "m-3") == (
+        503, {"error": "authentication keys unavailable; retry later"})
