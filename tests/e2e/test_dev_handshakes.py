@@ -4,7 +4,7 @@ expects out, nothing recorded (no event in `hookline events`, nothing delivered)
 One dev process serves every kind. Slack's signature is made with slack-sdk; Zoom's, Twitch's and Xero's
 as their docs compute them. SNS is a real local HTTPS server with a test CA's certificate for
 sns.us-east-1.amazonaws.com (tests/support/sns_pki.py), reached through HOOKLINE_DEV_SNS_TRUST: ingress's
-URL rule is the deployed one.
+URL rule is the deployed one. The SNS source runs docs/recipes.md's alarm recipe, as the page writes it.
 """
 
 from __future__ import annotations
@@ -52,6 +52,29 @@ SOURCES = {
 }
 
 
+def alarm_recipe() -> dict:
+    """The configuration block of docs/recipes.md's CloudWatch alarm recipe."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "recipes.md").read_text()
+    section = text[text.index("## CloudWatch alarms to Slack, PagerDuty or Teams"):]
+    block = section[section.index("```yaml") + len("```yaml"):]
+    recipe = yaml.safe_load(block[:block.index("```")])
+    assert recipe["sources"]["alarms"]["provider"] == "sns"
+    return recipe
+
+
+# A CloudWatch alarm as SNS delivers it (the Message CloudWatch publishes, as a JSON string).
+ALARM = {"AlarmName": "hookline-dlq-depth", "AlarmDescription": "Events were dead-lettered.",
+         "AWSAccountId": "123456789012", "AlarmConfigurationUpdatedTimestamp": "2026-12-01T09:00:00.000+0000",
+         "NewStateValue": "ALARM",
+         "NewStateReason": "Threshold Crossed: 1 datapoint [3.0] was greater than or equal to the threshold (1.0).",
+         "StateChangeTime": "2026-12-06T06:40:00.000+0000", "Region": "US East (N. Virginia)",
+         "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:hookline-dlq-depth",
+         "OldStateValue": "OK",
+         "Trigger": {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS",
+                     "Statistic": "MAXIMUM", "Period": 60, "EvaluationPeriods": 1,
+                     "ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1.0}}
+
+
 class Dev:
     def __init__(self, dev: DevProcess, receiver: Receiver, pki: sns_pki.Pki, sns: sns_pki.LocalSns) -> None:
         self.dev, self.receiver, self.pki, self.sns = dev, receiver, pki, sns
@@ -78,10 +101,13 @@ class Dev:
 def dev(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Dev]:
     workdir: Path = tmp_path_factory.mktemp("handshakes")
     receiver = Receiver(Script(statuses=[200])).__enter__()
+    recipe = alarm_recipe()
     config = {
         "sources": SOURCES,
-        "destinations": {"ok": {"url": f"{receiver.url}/ok", "timeout_seconds": 5}},
-        "routes": [{"name": f"{name}-out", "source": name, "destination": "ok"} for name in SOURCES],
+        "destinations": {"ok": {"url": f"{receiver.url}/ok", "timeout_seconds": 5},
+                         **{name: {"url": f"{receiver.url}/{name}"} for name in recipe["destinations"]}},
+        "routes": [{"name": f"{name}-out", "source": name, "destination": "ok"} for name in SOURCES
+                   if name != "alarms"] + recipe["routes"],
     }
     path = workdir / "hookline.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -260,21 +286,30 @@ def test_sns_forgeries_are_refused_without_a_request_elsewhere(dev: Dev) -> None
 
 
 def test_sns_notification_is_an_event(dev: Dev) -> None:
-    fields = sns_pki.message(dev.pki, at=dt.datetime.now(dt.UTC), MessageId="7a1d5e4c-0b1f-4d5e-9c1a-3f2e1d0c9b8a")
+    fields = sns_pki.message(dev.pki, at=dt.datetime.now(dt.UTC), MessageId="7a1d5e4c-0b1f-4d5e-9c1a-3f2e1d0c9b8a",
+                             Subject='ALARM: "hookline-dlq-depth" in US East (N. Virginia)', Message=json.dumps(ALARM))
     status, _, answer = sns_post(dev, fields)
     assert (status, json.loads(answer)) == (202, {"status": "accepted", "id": fields["MessageId"]})
 
 
 def test_no_handshake_was_recorded_or_delivered(dev: Dev) -> None:
     # Every source has a route to the receiver: anything recorded would be listed and delivered. Only the
-    # three real events sent above (Slack's control, Asana's signed event, the SNS notification) are.
+    # three real events sent above (Slack's control, Asana's signed event, the SNS alarm) are.
     deadline = time.monotonic() + 20
-    while len(dev.receiver.requests) < 3 and time.monotonic() < deadline:
+    while len(dev.receiver.requests) < 5 and time.monotonic() < deadline:
         time.sleep(0.2)
-    events = [(e["source"], e["id"]) for e in dev.events_all()]
-    assert sorted(s for s, _ in events) == ["alarms", "asana", "slack"]
-    assert {("slack", "Ev0PV52K25"), ("alarms", "7a1d5e4c-0b1f-4d5e-9c1a-3f2e1d0c9b8a")} <= set(events)
+    events = {(e["source"], e["id"]) for e in dev.events_all()}
+    assert {s for s, _ in events} == {"alarms", "asana", "slack"}
+    assert {("slack", "Ev0PV52K25"), ("alarms", "7a1d5e4c-0b1f-4d5e-9c1a-3f2e1d0c9b8a")} <= events
     time.sleep(2)  # a late delivery of anything else would show now
-    assert [r.path for r in dev.receiver.requests] == ["/ok", "/ok", "/ok"]
-    [alarm] = [r.json() for r in dev.receiver.requests if b'"TopicArn"' in r.body]
-    assert alarm["Message"] == {"AlarmName": "dlq", "NewStateValue": "ALARM"}  # decoded for routes and receivers
+    assert sorted(r.path for r in dev.receiver.requests) == ["/ok", "/ok", "/pagerduty", "/slack", "/teams"]
+
+
+def test_the_alarm_recipe_sends_what_each_chat_and_pager_expects(dev: Dev) -> None:
+    got = {r.path: r.json() for r in dev.receiver.requests if r.path != "/ok"}
+    reason = ALARM["NewStateReason"]
+    assert got["/slack"] == {"text": f"ALARM: hookline-dlq-depth ({reason})"}
+    assert got["/teams"] == {"text": f"**hookline-dlq-depth** is ALARM: {reason}"}
+    assert got["/pagerduty"] == {
+        "routing_key": "YOUR_INTEGRATION_KEY", "event_action": "trigger", "dedup_key": ALARM["AlarmArn"],
+        "payload": {"summary": f"hookline-dlq-depth: {reason}", "source": "123456789012", "severity": "critical"}}
