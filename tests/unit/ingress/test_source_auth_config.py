@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
 
+from hookline.commands import sources
 from hookline.commands.validate import unset_env_secrets
 from hookline.core.config import HooklineConfig
 from hookline.core.construct import construct
@@ -85,3 +87,10 @@ def test_the_prevalidated_form_rebuilds_to_the_same_configuration() -> None:
     assert rebuilt == cfg
     assert rebuilt.sources["s"].auth.all_of[2].jwt.claims == {"email_verified": True, "email": "a@b.c"}
     assert rebuilt.sources["s"].secret_refs == ["env:A", "env:B", "env:S"]
+
+
+def test_hookline_sources_names_the_generic_methods(capsys: pytest.CaptureFixture[str]) -> None:
+    assert sources.run(argparse.Namespace(name=None, json=False)) == 0
+    footer = capsys.readouterr().out.strip().splitlines()[-1]
+    assert footer.startswith("Senders that do not sign: sources: {x: {auth: {basic | api_key | bearer | jwt | hmac")
+    assert "ip_allowlist | all_of" in footer

@@ -9,6 +9,8 @@ import json
 import sys
 from typing import Any
 
+from hookline.core.config import SOURCE_AUTH_METHODS
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sources", help="list the provider catalog (sources.x: {provider: NAME, secrets: [...]})",
@@ -85,4 +87,6 @@ def run(args: argparse.Namespace) -> int:
     if args.name is None:
         print(f"{len(rows)} providers. Use one: sources: {{x: {{provider: NAME, secrets: [ssm:/...]}}}} "
               "(docs/providers.md)")
+        print(f"Senders that do not sign: sources: {{x: {{auth: {{{' | '.join(SOURCE_AUTH_METHODS)}: ...}}}}}} "
+              "(docs/providers.md, Generic source auth)")
     return 0
