@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hookline.delivery.limits import GUARD_SECONDS, SLOT_TOLERANCE_SECONDS
+from hookline.delivery.guards.limits import GUARD_SECONDS, SLOT_TOLERANCE_SECONDS
 from hookline.ingress.signatures import sign
 from hookline.validation import load_config
 from tests.e2e.helpers import GITHUB_SECRET, DevProcess, dev_env, free_port, report

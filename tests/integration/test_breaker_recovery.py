@@ -31,7 +31,7 @@ from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.guard_store import GuardStore
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.delivery.guards import Guards
+from hookline.delivery.guards.guards import Guards
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
 from tests.integration.test_delivery import config, task

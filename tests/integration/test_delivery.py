@@ -27,9 +27,9 @@ from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
 from hookline.core.oauth import TokenCache
 from hookline.delivery import engine as delivery_module
-from hookline.delivery import results as results_module
 from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.delivery.http import HttpSender
+from hookline.delivery.outcomes import results as results_module
+from hookline.delivery.send.http import HttpSender
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config

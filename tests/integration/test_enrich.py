@@ -151,7 +151,7 @@ def test_a_404_with_fail_dead_letters_and_dry_run_meets_the_same_failure(
     assert preview_mapping(entry, cfg).status == "enrichment_not_run"
     # But calling the steps for real, it meets the replay's failure at the same step
     from hookline.delivery.enrich import sender_fetch
-    from hookline.delivery.http import HttpSender
+    from hookline.delivery.send.http import HttpSender
     from hookline.secrets import SecretResolver
 
     preview = preview_mapping(entry, cfg, enrich=("live", sender_fetch(HttpSender(SecretResolver()))))

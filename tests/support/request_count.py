@@ -87,7 +87,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
     from hookline.adapters.aws.guard_store import GuardStore
     from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
     from hookline.delivery.engine import Delivery, DeliveryDeps
-    from hookline.delivery.guards import Guards
+    from hookline.delivery.guards.guards import Guards
     from hookline.ingress.ingress import Ingress, IngressDeps
     from hookline.local import cfn
     from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records

@@ -188,12 +188,12 @@ def test_ssm_secret_is_cached_max_age_then_a_rotated_value_is_read(monkeypatch: 
             assert together(lambda i: resolver.resolve("ssm:/crm/key")) == [f"v{n}"] * THREADS
 
 
-# ---------------------------------------------------------------- circuit breaker (delivery/breaker.py, guards.py)
+# ---------------------------------------------------------------- circuit breaker (delivery/guards/: breaker.py, guards.py)
 
 
 def _opened_breaker(clock: Clock, failures: int = 3) -> tuple[Any, Any, Any]:
     from hookline.core.config import CircuitBreakerConfig
-    from hookline.delivery import breaker as brk
+    from hookline.delivery.guards import breaker as brk
     from tests.support.guard_store import MemoryGuardStore
 
     store = MemoryGuardStore()
@@ -209,7 +209,7 @@ def _opened_breaker(clock: Clock, failures: int = 3) -> tuple[Any, Any, Any]:
 
 
 def test_breaker_holds_for_its_cool_down_then_lets_exactly_one_probe_of_ten_threads() -> None:
-    from hookline.delivery import breaker as brk
+    from hookline.delivery.guards import breaker as brk
 
     clock = Clock()
     breakers, cfg, _ = _opened_breaker(clock)
@@ -236,7 +236,7 @@ def test_breaker_holds_for_its_cool_down_then_lets_exactly_one_probe_of_ten_thre
 
 
 def test_breaker_replaces_a_probe_that_never_reports_after_its_timeout_and_a_cool_down() -> None:
-    from hookline.delivery import breaker as brk
+    from hookline.delivery.guards import breaker as brk
 
     clock = Clock()
     breakers, cfg, store = _opened_breaker(clock)
@@ -252,7 +252,7 @@ def test_breaker_replaces_a_probe_that_never_reports_after_its_timeout_and_a_coo
 
 
 def test_breaker_healthy_window_and_state_cache_last_one_second() -> None:
-    from hookline.delivery import breaker as brk
+    from hookline.delivery.guards import breaker as brk
 
     clock = Clock()
     breakers, cfg, store = _opened_breaker(clock)
@@ -271,7 +271,7 @@ def test_breaker_healthy_window_and_state_cache_last_one_second() -> None:
 
 
 def test_breaker_hold_turns_into_destination_down_exactly_at_max_hold() -> None:
-    from hookline.delivery import guards
+    from hookline.delivery.guards import guards
 
     clock = Clock()
     breakers, cfg, store = _opened_breaker(clock)
@@ -299,7 +299,7 @@ def test_breaker_hold_turns_into_destination_down_exactly_at_max_hold() -> None:
         assert gate.verdict == guards.DOWN and "max_hold_seconds 3600" in gate.message
 
 
-# ------------------------------------------------ rate-limit slots, concurrency leases (delivery/limits.py)
+# ------------------------------------------------ rate-limit slots, concurrency leases (delivery/guards/limits.py)
 
 
 def _window_max(times: list[float], period: float) -> int:
@@ -308,7 +308,7 @@ def _window_max(times: list[float], period: float) -> int:
 
 
 def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threads() -> None:
-    from hookline.delivery.limits import RateLimiter
+    from hookline.delivery.guards.limits import RateLimiter
     from tests.support.guard_store import MemoryGuardStore
 
     clock = Clock()
@@ -343,7 +343,7 @@ def test_rate_limit_slots_hold_n_per_period_after_idle_spells_and_from_ten_threa
 
 
 def test_rate_limit_reserved_slots_are_dropped_once_past_their_tolerance() -> None:
-    from hookline.delivery.limits import SLOT_TOLERANCE_SECONDS, RateLimiter, _Pool
+    from hookline.delivery.guards.limits import SLOT_TOLERANCE_SECONDS, RateLimiter, _Pool
     from tests.support.guard_store import MemoryGuardStore
 
     clock = Clock()
@@ -361,7 +361,7 @@ def test_rate_limit_reserved_slots_are_dropped_once_past_their_tolerance() -> No
 
 
 def test_concurrency_wait_is_measured_on_the_injected_clock_and_a_dead_holders_lease_expires() -> None:
-    from hookline.delivery.limits import LEASE_MARGIN_SECONDS, ConcurrencyLimiter, Deferred, Lease
+    from hookline.delivery.guards.limits import LEASE_MARGIN_SECONDS, ConcurrencyLimiter, Deferred, Lease
     from tests.support.guard_store import MemoryGuardStore
 
     clock, store = Clock(), MemoryGuardStore()
@@ -383,7 +383,7 @@ def test_concurrency_wait_is_measured_on_the_injected_clock_and_a_dead_holders_l
 
 
 def test_concurrency_ten_threads_never_hold_more_than_the_cap() -> None:
-    from hookline.delivery.limits import ConcurrencyLimiter, Lease
+    from hookline.delivery.guards.limits import ConcurrencyLimiter, Lease
     from tests.support.guard_store import MemoryGuardStore
 
     clock = Clock()
@@ -410,11 +410,11 @@ def test_concurrency_ten_threads_never_hold_more_than_the_cap() -> None:
         assert 1 <= peak[0] <= 3
 
 
-# ---------------------------------------------------------------- stale-update guard claims (delivery/stale.py)
+# ---------------------------------------------------------------- stale-update guard claims (delivery/guards/stale.py)
 
 
 def test_version_claim_of_a_crashed_delivery_blocks_its_key_only_until_timeout_plus_margin() -> None:
-    from hookline.delivery.stale import CLAIM_MARGIN_SECONDS, StaleGuard
+    from hookline.delivery.guards.stale import CLAIM_MARGIN_SECONDS, StaleGuard
     from tests.support.guard_store import MemoryGuardStore
 
     clock, store = Clock(), MemoryGuardStore()
@@ -518,7 +518,7 @@ def test_a_failed_lease_write_gives_back_the_processes_count_so_the_destination_
     # A throttled or failed conditional write (DynamoDB errors happen) must not keep the process's own
     # in-flight count: with max_concurrency 1, one such error held every later delivery of the container
     # to that destination (each waited 2 s, then was deferred), like the JSONata depth counter that leaked.
-    from hookline.delivery.limits import ConcurrencyLimiter, Lease
+    from hookline.delivery.guards.limits import ConcurrencyLimiter, Lease
     from tests.support.guard_store import MemoryGuardStore
 
     class ThrottledOnce(MemoryGuardStore):
@@ -549,7 +549,7 @@ def test_a_failed_lease_write_gives_back_the_processes_count_so_the_destination_
     assert together(turn) == [True] * THREADS
 
 
-# ---------------------------------------------------------------- outgoing signatures (delivery/http.py)
+# ---------------------------------------------------------------- outgoing signatures (delivery/send/http.py)
 
 
 def test_outgoing_standard_webhooks_signatures_carry_each_sends_time_as_the_receivers_sdk_requires() -> None:
@@ -559,7 +559,7 @@ def test_outgoing_standard_webhooks_signatures_carry_each_sends_time_as_the_rece
     import time_machine
 
     from hookline.core.config import DestinationConfig
-    from hookline.delivery.http import HttpSender
+    from hookline.delivery.send.http import HttpSender
     from tests.support.receiver import Receiver
 
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

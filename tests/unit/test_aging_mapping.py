@@ -162,7 +162,7 @@ def test_a_sync_is_due_again_exactly_every_interval_and_an_unfinished_run_at_onc
 
 
 def test_held_events_look_again_sooner_than_five_minutes_however_long_the_hold() -> None:
-    from hookline.delivery.deferral import MAX_HOLD_DELAY_SECONDS, hold_delay
+    from hookline.delivery.outcomes.deferral import MAX_HOLD_DELAY_SECONDS, hold_delay
 
     delays = [hold_delay(held, cool_down=60) for held in (0.0, *LATER, 3 * 86400.0)]
     assert delays[:3] == [60, 60, 150]  # the cool-down, then a quarter of the time held
@@ -170,7 +170,7 @@ def test_held_events_look_again_sooner_than_five_minutes_however_long_the_hold()
 
 
 def test_a_retry_after_date_is_read_against_the_current_time() -> None:
-    from hookline.delivery.retry import parse_retry_after
+    from hookline.delivery.outcomes.retry import parse_retry_after
 
     # "Retry-After: <date>": the wait shrinks as the clock moves on, and a date already past is no wait
     header = "Fri, 15 Jan 2027 08:10:00 GMT"

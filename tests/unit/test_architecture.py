@@ -291,7 +291,7 @@ ADAPTERS = {
     "ClaimStore": ("hookline.adapters.aws.claims", "RouteClaims"),
     "GuardStore": ("hookline.adapters.aws.guard_store", "GuardStore"),
     "SyncStateStore": ("hookline.adapters.aws.sync_state", "SyncStore"),
-    "Sender": ("hookline.delivery.http", "HttpSender"),
+    "Sender": ("hookline.delivery.send.http", "HttpSender"),
     "Secrets": ("hookline.secrets", "SecretResolver"),
     "WarehouseSink": ("hookline.adapters.aws.sinks", "Warehouse"),
     "HttpsFetcher": ("hookline.ingress.sns", "HttpsGetter"),

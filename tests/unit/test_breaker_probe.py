@@ -1,4 +1,4 @@
-"""Who probes an open breaker (delivery/breaker.py): the event whose probe failed keeps the probe for one
+"""Who probes an open breaker (delivery/guards/breaker.py): the event whose probe failed keeps the probe for one
 cool-down, until it succeeds or has probed `probe_limit` times; injected clock, several processes, threads."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from hookline.core.config import CircuitBreakerConfig
-from hookline.delivery import breaker as brk
+from hookline.delivery.guards import breaker as brk
 from tests.support.guard_store import MemoryGuardStore
 
 CFG = CircuitBreakerConfig(failures=2, cool_down_seconds=60)

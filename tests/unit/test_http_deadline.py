@@ -10,7 +10,7 @@ import pytest
 from hookline.core import outcomes
 from hookline.core.config import DestinationConfig
 from hookline.core.oauth import TokenCache, TokenError
-from hookline.delivery.http import HttpSender
+from hookline.delivery.send.http import HttpSender
 from hookline.secrets import SecretResolver
 from tests.support.trickle import TrickleServer
 

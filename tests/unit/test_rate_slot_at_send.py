@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from hookline.delivery.guards import Guards, NotOnTime
-from hookline.delivery.limits import SLOT_TOLERANCE_SECONDS
+from hookline.delivery.guards.guards import Guards, NotOnTime
+from hookline.delivery.guards.limits import SLOT_TOLERANCE_SECONDS
 from tests.support.aging import LATER, together
 from tests.support.guard_store import MemoryGuardStore
 

@@ -13,8 +13,10 @@ from hookline.core import fanout
 from hookline.core.config import CircuitBreakerConfig
 from hookline.core.errors import ConfigError
 from hookline.core.messages import DeliveryTask
-from hookline.delivery import breaker as brk
-from hookline.delivery import deferral, limits, ordering, retry, stale
+from hookline.delivery import ordering
+from hookline.delivery.guards import breaker as brk
+from hookline.delivery.guards import limits, stale
+from hookline.delivery.outcomes import deferral, retry
 from hookline.validation import parse_config
 from tests.support.guard_store import MemoryGuardStore
 

@@ -7,7 +7,13 @@ from email.utils import formatdate
 
 import pytest
 
-from hookline.delivery.retry import DEFAULT_SCHEDULE, MAX_DELAY_SECONDS, jittered, next_delay, parse_retry_after
+from hookline.delivery.outcomes.retry import (
+    DEFAULT_SCHEDULE,
+    MAX_DELAY_SECONDS,
+    jittered,
+    next_delay,
+    parse_retry_after,
+)
 
 NOW = 1_800_000_000.0
 

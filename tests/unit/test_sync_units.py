@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hookline.core.errors import ConfigError
-from hookline.delivery.warehouse import Coalescer, PutResult, ndjson_line, s3_key
+from hookline.delivery.send.warehouse import Coalescer, PutResult, ndjson_line, s3_key
 from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 from hookline.sync.runner import every_seconds, max_watermark, record_identity
 from hookline.validation import parse_config

@@ -20,7 +20,7 @@ from hookline.validation import load_config
 
 if TYPE_CHECKING:
     from hookline.delivery.engine import Delivery
-    from hookline.delivery.guards import Guards
+    from hookline.delivery.guards.guards import Guards
     from hookline.ingress.ingress import Ingress
 
 
@@ -97,7 +97,7 @@ class Services:
         if self.guard_store is None:
             return None
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.delivery.guards import Guards
+        from hookline.delivery.guards.guards import Guards
 
         return Guards(self.guard_store)
 

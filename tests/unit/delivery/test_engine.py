@@ -17,7 +17,7 @@ import pytest
 from hookline.budget import NominalContext
 from hookline.core.messages import DeliveryTask
 from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.delivery.guards import Guards
+from hookline.delivery.guards.guards import Guards
 from hookline.validation import parse_config
 from tests.support.aging import Clock, together
 from tests.support.fakes import (
@@ -228,7 +228,7 @@ def test_a_crash_after_the_send_is_recorded_does_not_send_again(engines: Any, mo
     def die(*_: Any, **__: Any) -> Any:
         raise crash
 
-    monkeypatch.setattr(e.delivery, "_delivered", die)
+    monkeypatch.setattr(e.delivery.outcomes, "delivered", die)
     assert e.handle(record(t, receive_count=1)) == ["m-1"]  # unacknowledged: SQS hands it back
     monkeypatch.undo()
     assert e.handle(record(t, receive_count=2)) == []

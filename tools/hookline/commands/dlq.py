@@ -409,7 +409,7 @@ def _enrichment(args: argparse.Namespace, base_dir: Any) -> tuple[str, Any] | No
     if args.live:
         # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.delivery.enrich import sender_fetch
-        from hookline.delivery.http import HttpSender
+        from hookline.delivery.send.http import HttpSender
         from hookline.secrets import SecretResolver
 
         return "live", sender_fetch(HttpSender(SecretResolver()))

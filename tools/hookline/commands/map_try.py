@@ -209,7 +209,7 @@ def _pipeline(cfg: Any, route: Any, base_dir: Path, raw: bytes, content_type: st
     enrichment: list[dict[str, Any]] = []
     if route.enrich:
         # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.delivery.http import HttpSender
+        from hookline.delivery.send.http import HttpSender
         from hookline.secrets import SecretResolver
 
         sources: dict[str, str] = {}

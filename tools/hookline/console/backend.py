@@ -24,7 +24,7 @@ from hookline.commands.events import read_items
 from hookline.core.dlq import DlqEntry
 from hookline.core.errors import ConfigError
 from hookline.delivery import enrich as enrichment
-from hookline.delivery.http import HttpSender
+from hookline.delivery.send.http import HttpSender
 from hookline.operations.destinations import destination_rows
 from hookline.operations.dlq import (
     REPLAY_VISIBILITY_SECONDS,

@@ -52,7 +52,7 @@ class DeliveryTask(BaseModel):
     enriched: dict[str, Any] | None = None
     # Attempts of the current retry schedule made by earlier copies of this message: a deferral
     # (rate limit, breaker hold) re-enqueues the task instead of spending a receive, and carries
-    # the count on (delivery/deferral.py). A DLQ replay starts a fresh schedule (0).
+    # the count on (delivery/outcomes/deferral.py). A DLQ replay starts a fresh schedule (0).
     schedule_attempts: int = Field(default=0, ge=0)
     # When the circuit breaker first held this event (epoch seconds); max_hold_seconds counts from it.
     held_since: float | None = None

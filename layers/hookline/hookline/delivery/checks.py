@@ -7,7 +7,7 @@ from pathlib import Path
 from hookline.core.config import HooklineConfig, RouteConfig, check_headers, check_jmespath, check_schema, check_url
 from hookline.core.errors import Problem
 from hookline.delivery.enrich import enrich_problems as _enrich_problems
-from hookline.delivery.warehouse import destination_problems as _warehouse_problems
+from hookline.delivery.send.warehouse import destination_problems as _warehouse_problems
 from hookline.mapping.formats import xml_name_problem
 
 

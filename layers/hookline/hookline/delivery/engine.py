@@ -24,18 +24,24 @@ Per record (`Delivery.process`; steps 2-5 in prepare.py):
    request) and raises otherwise, so Powertools deletes the record and a retry sends again.
    A copy arriving while another is sending (IN_PROGRESS) is reported failed with a 5 s
    visibility and no other effect.
-7. Outcome (outcomes.py): delivered; retryable -> ChangeMessageVisibility to the schedule's next
-   delay (retry.py) and report the item failed; permanent or retries exhausted -> send the
-   task to the DLQ with its reason and acknowledge it.
+7. Outcome (core/outcomes.py's verdicts; outcomes/settle.py writes them): delivered; retryable ->
+   ChangeMessageVisibility to the schedule's next delay (outcomes/retry.py) and report the item
+   failed; permanent or retries exhausted -> send the task to the DLQ with its reason and
+   acknowledge it.
 
-Attempt numbers (deferral.py): the retry schedule is indexed by the attempts of this schedule,
+Attempt numbers (outcomes/deferral.py): the retry schedule is indexed by the attempts of this schedule,
 `schedule_attempts + ApproximateReceiveCount - deferrals` (deferrals: over a limit or held by the
-breaker, guards.py; they are re-enqueued, or counted apart on FIFO queues); a replayed message gets
+breaker, guards/; they are re-enqueued, or counted apart on FIFO queues); a replayed message gets
 the whole schedule again. The event log and the DLQ record the lifetime total (+ `prior_attempts`).
 
-Records (guards.py, when RECORDS_TABLE is set and the route or destination uses them): stale
-guard, circuit breaker, concurrency lease and rate slot are checked between 5 and 6; a FIFO batch
-(`ordered: true` routes) is processed group by group (ordering.py).
+Records (guards/, when RECORDS_TABLE is set and the route or destination uses them): stale
+guard, circuit breaker, concurrency lease and rate slot are checked between 5 and 6; what becomes
+of a message they stop is outcomes/held_back.py. A FIFO batch (`ordered: true` routes) is
+processed group by group (ordering.py).
+
+The stages, one folder each: prepare.py and enrich.py (steps 2-5), guards/ (between 5 and 6),
+send/ (step 6's HTTP call or warehouse line), outcomes/ (step 7); context.py is the message
+they share.
 
 Concurrency: `handle` runs a batch through Powertools' AsyncBatchProcessor; each record's
 blocking work runs on a bounded thread pool, so a batch of ten to a slow destination takes
@@ -48,7 +54,6 @@ DLQ message: core/dlq.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import Callable
@@ -68,27 +73,20 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from pydantic import ValidationError
 
 from hookline.budget import NominalContext
-from hookline.core import dlq, outcomes, ports
-from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, Claimant, HandedOver, NotThisMessage
+from hookline.core import outcomes, ports
+from hookline.core.chains import CURRENT_CLAIMANT, NotThisMessage
 from hookline.core.config import HooklineConfig, RouteConfig
-from hookline.core.errors import QueueUnavailable, StoreUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult, truncate
-from hookline.delivery import deferral, guards, ordering, retry
+from hookline.delivery import ordering
+from hookline.delivery.context import Message, delivered_entry
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
-from hookline.delivery.http import HttpSender, idempotency_key
+from hookline.delivery.guards import guards
+from hookline.delivery.outcomes import deferral, retry
+from hookline.delivery.outcomes.results import DELIVERED, IN_PROGRESS, RecordResult, observe
+from hookline.delivery.outcomes.settle import Outcomes
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
-from hookline.delivery.records_outcomes import defer_again, not_sent, probe_failed
-from hookline.delivery.results import (
-    ALREADY_DEAD,
-    DEAD,
-    DELIVERED,
-    IN_PROGRESS,
-    RETRYING,
-    SUPERSEDED,
-    RecordResult,
-    observe,
-)
+from hookline.delivery.send.http import HttpSender
 from hookline.mapping.errors import MappingError
 from hookline.observability import count, logger
 from hookline.secrets import SecretResolver
@@ -118,7 +116,7 @@ class DeliveryDeps:
     max_workers: int = 10  # the SQS event source's BatchSize
     in_progress_delay_seconds: int = 5
     time_reserve_seconds: float = 3.0  # of the invocation, kept for the bookkeeping after the HTTP calls
-    # Records (guards.py): stale guard, limits, breaker; None = none of them (no records table).
+    # Records (guards/guards.py): stale guard, limits, breaker; None = none of them (no records table).
     guards: Any = None
     guard_store: Any = None  # adapters.aws.guard_store.GuardStore: deferral counters of ordered (FIFO) messages
 
@@ -133,37 +131,6 @@ class _NotDelivered(Exception):
     def __init__(self, result: HttpResult) -> None:
         super().__init__(result.error or f"HTTP {result.status_code}")
         self.result = result
-
-
-@dataclass
-class _Ctx:
-    record: SQSRecord
-    task: DeliveryTask
-    receive_count: int
-    attempt: int
-    schedule: list[int]
-    started: float
-    enriched: dict[str, Any] | None = None  # enrichment results, kept in the DLQ task for --dry-run
-    schedule_attempt: int = 1  # within the retry schedule, deferrals not counted (deferral.py)
-    held_since: float | None = None
-    envelope: dict[str, Any] | None = None  # built once by Preparer.prepare; the stale guard reads the record's version
-    probe: bool = False  # this request is the circuit breaker's probe
-    gate: Any = None  # the guards' gate that let it through: its rate slot is judged again at the send
-    claimed: bool = False  # the delivery claim was asked for (a dead letter before it checks its terms first)
-
-    @property
-    def key(self) -> str:
-        return idempotency_key(self.task.event_id, self.task.route)
-
-    @property
-    def claimant(self) -> Claimant:
-        """This message, as the route's claim and the writes that share its terms see it (core/chains.py)."""
-        return Claimant(self.record.message_id, self.task.chain, self.task.parent,
-                        received_before=self.receive_count > 1)
-
-    @property
-    def item_fields(self) -> dict[str, Any]:
-        return _item_fields(self.task)
 
 
 # ---------------------------------------------------------------- the engine
@@ -182,6 +149,9 @@ class Delivery:
             key_prefix=KEY_PREFIX,
         )(self._send)
         self._pool = ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="hookline-deliver")
+        self.outcomes = Outcomes(config=deps.config, events=deps.events, queues=deps.queues,
+                                 claims=deps.persistence, guard_store=deps.guard_store, clock=deps.clock,
+                                 rng=deps.rng, binding_seconds=deps.idempotency_window_seconds)
         self._prep = Preparer(deps.config, deps.payloads, deps.config_dir)
         self._transforms = self._prep.transforms  # compiled per route (tests put their own in)
         self.enricher = Enricher(deps.config, sender_fetch(self.sender), clock=deps.monotonic,
@@ -237,7 +207,7 @@ class Delivery:
         for result in results:
             observe(result)
         for record in skipped:  # behind an unfinished message of their group: SQS keeps them in order
-            self._change_visibility(record, 0)
+            self.outcomes.change_visibility(record, 0)
         failed = [r.message_id for r in results if r.report_failure] + [r.message_id for r in skipped]
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
@@ -252,41 +222,41 @@ class Delivery:
         try:
             task = DeliveryTask.model_validate_json(record.body)
         except ValidationError as e:
-            return self._dead_letter_unreadable(record, receive_count, e)
+            return self.outcomes.unreadable(record, receive_count, e)
         schedule = list(self.deps.config.retry.schedule_seconds)
         deferrals, held_since = 0, task.held_since
         if receive_count > 1 and self.deps.guard_store is not None and ordering.is_fifo_record(record):
             deferrals, held_since = self.deps.guard_store.deferrals(task.route, task.event_id)
         counted = deferral.attempts(task, receive_count, deferrals)
-        ctx = _Ctx(record, task, receive_count, counted.lifetime, schedule, self.deps.clock(),
-                   schedule_attempt=counted.schedule_attempt, held_since=held_since)
+        msg = Message(record, task, receive_count, counted.lifetime, schedule, self.deps.clock(),
+                      schedule_attempt=counted.schedule_attempt, held_since=held_since)
         try:
-            return self._process(ctx, deadline)
+            return self._process(msg, deadline)
         except Exception:
             logger.exception("delivery failed unexpectedly; the message returns after its visibility timeout",
                              extra={"event_id": task.event_id, "route": task.route, "message_id": record.message_id,
-                                    "attempt": ctx.attempt})
+                                    "attempt": msg.attempt})
             raise
 
-    def _process(self, ctx: _Ctx, deadline: float | None) -> RecordResult:
+    def _process(self, msg: Message, deadline: float | None) -> RecordResult:
         try:
-            job = self._prep.prepare(ctx)
+            job = self._prep.prepare(msg)
         except Permanent as p:
-            return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
+            return self.outcomes.dead(msg, p.reason, p.error, status_code=p.status_code)
         except Retryable as r:
-            return self._retry_or_dead(ctx, error=r.error, category="payload_unavailable")
+            return self.outcomes.retry_or_dead(msg, error=r.error, category="payload_unavailable")
         if self.deps.guards is None or not guards.applies(job.route, job.destination):
-            return self._attempt(ctx, job, deadline)
+            return self._attempt(msg, job, deadline)
         gate = self.deps.guards.before(
-            event_id=ctx.task.event_id, route=job.route, destination=job.destination, probe_limit=len(ctx.schedule) + 1,
-            envelope=self._record_envelope(ctx, job.route), held_since=ctx.held_since,
+            event_id=msg.task.event_id, route=job.route, destination=job.destination, probe_limit=len(msg.schedule) + 1,
+            envelope=self._record_envelope(msg, job.route), held_since=msg.held_since,
             deadline_epoch=None if deadline is None else self.deps.clock() + (deadline - self.deps.monotonic()))
         if not gate.proceed:
-            return self._not_sent(ctx, gate)
-        ctx.probe, ctx.gate = gate.admission is not None and gate.admission.kind == "probe", gate
+            return self.outcomes.not_sent(msg, gate)
+        msg.probe, msg.gate = gate.admission is not None and gate.admission.kind == "probe", gate
         result = None
         try:
-            result = self._attempt(ctx, job, deadline)
+            result = self._attempt(msg, job, deadline)
         finally:
             requested = result is not None and result.latency_ms is not None
             opened = self.deps.guards.after(
@@ -297,74 +267,45 @@ class Delivery:
                 logger.warning("circuit breaker opened", extra={"destination": job.route.destination})
         return result
 
-    def _attempt(self, ctx: _Ctx, job: Job, deadline: float | None) -> RecordResult:
-        bound = CURRENT_CLAIMANT.set(ctx.claimant)
-        ctx.claimed = True
+    def _attempt(self, msg: Message, job: Job, deadline: float | None) -> RecordResult:
+        bound = CURRENT_CLAIMANT.set(msg.claimant)
+        msg.claimed = True
         try:
-            saved = self._send_once(key=ctx.key, job=job, deadline=deadline, fields=ctx.item_fields,
-                                    message_id=ctx.record.message_id, gate=ctx.gate)
+            saved = self._send_once(key=msg.key, job=job, deadline=deadline, fields=msg.item_fields,
+                                    message_id=msg.record.message_id, gate=msg.gate)
         except IdempotencyPersistenceLayerError as e:
             refused = e.__cause__
             if not isinstance(refused, NotThisMessage):
                 raise
-            return self._refused(ctx, refused)
+            return self.outcomes.refused(msg, refused)
         except guards.NotOnTime as late:
-            return self._not_sent(ctx, late.gate)
+            return self.outcomes.not_sent(msg, late.gate)
         except Permanent as p:  # enrichment or mapping inside the send (routes with `enrich`)
-            ctx.enriched = job.late.enriched if job.late else None
-            return self._dead(ctx, p.reason, p.error, status_code=p.status_code)
+            msg.enriched = job.late.enriched if job.late else None
+            return self.outcomes.dead(msg, p.reason, p.error, status_code=p.status_code)
         except IdempotencyAlreadyInProgressError:
             # Another copy of this message is sending right now: look again shortly, change nothing.
-            self._change_visibility(ctx.record, self.deps.in_progress_delay_seconds)
-            return RecordResult(ctx.record.message_id, IN_PROGRESS, ctx.task.event_id, ctx.task.route, ctx.attempt,
+            self.outcomes.change_visibility(msg.record, self.deps.in_progress_delay_seconds)
+            return RecordResult(msg.record.message_id, IN_PROGRESS, msg.task.event_id, msg.task.route, msg.attempt,
                                 delay=self.deps.in_progress_delay_seconds,
                                 error="another copy of this delivery is in progress")
         except _NotDelivered as nd:
             http = nd.result
             outcome = http.outcome
             if job.late is not None:
-                ctx.enriched = job.late.enriched
+                msg.enriched = job.late.enriched
                 job = replace(job, mapped_text=job.late.mapped_text)
             if outcome.permanent:
-                return self._dead(ctx, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "", http=http,
-                                  status_code=http.status_code, mapped_text=job.mapped_text)
-            if ctx.probe:  # the breaker's probe failed: the event is held again, its schedule untouched
-
-                return probe_failed(self, ctx, http, _attempt_item(ctx, http, http.error or "", outcomes.Verdict.RETRY))
-            return self._retry_or_dead(ctx, http=http, error=http.error or "", category=outcome.reason,
-                                           status_code=http.status_code, retry_after=http.retry_after,
-                                       mapped_text=job.mapped_text)
+                return self.outcomes.dead(msg, outcome.reason or outcomes.PERMANENT_HTTP, http.error or "",
+                                          http=http, status_code=http.status_code, mapped_text=job.mapped_text)
+            if msg.probe:  # the breaker's probe failed: the event is held again, its schedule untouched
+                return self.outcomes.probe_failed(msg, http)
+            return self.outcomes.retry_or_dead(msg, http=http, error=http.error or "", category=outcome.reason,
+                                               status_code=http.status_code, retry_after=http.retry_after,
+                                               mapped_text=job.mapped_text)
         finally:
             CURRENT_CLAIMANT.reset(bound)
-        return self._delivered(ctx, saved)
-
-    def _refused(self, ctx: _Ctx, refused: NotThisMessage) -> RecordResult:
-        """The claim's terms refused this message (core/chains.py)."""
-        if isinstance(refused, HandedOver):  # its copy may never have been sent: send one (again)
-
-            return defer_again(self, ctx)
-        # The pair is another message's to deliver, or in the DLQ already: acknowledge this one.
-        return RecordResult(ctx.record.message_id, ALREADY_DEAD if isinstance(refused, AlreadyDeadLettered)
-                            else SUPERSEDED, ctx.task.event_id, ctx.task.route, ctx.attempt - 1, error=str(refused))
-
-    def _unclaimed_dead_letter_refused(self, ctx: _Ctx) -> RecordResult | None:
-        """Before a dead letter sent without a claim: the claim's terms, checked in one write (None: go on).
-        A failed check is logged and the dead letter sent: a second DLQ entry is better than none."""
-        check = getattr(self.deps.persistence, "before_dead_letter", None)
-        if ctx.claimed or check is None:
-            return None
-        try:
-            check(ctx.key, ctx.claimant, until=self._binding_until(), fields=ctx.item_fields)
-        except NotThisMessage as refused:
-            return self._refused(ctx, refused)
-        except StoreUnavailable as e:
-            logger.warning("could not check the route before dead-lettering it; dead-lettering anyway",
-                           extra={"event_id": ctx.task.event_id, "route": ctx.task.route, "error": str(e)})
-        return None
-
-    def _binding_until(self) -> float:
-        """When a binding of the route to a message's chain, written now, lapses: with the idempotency window."""
-        return self.deps.clock() + self.deps.idempotency_window_seconds
+        return self.outcomes.delivered(msg, saved)
 
     # -- the HTTP call, once per event and route
 
@@ -405,9 +346,8 @@ class Delivery:
                  "latency_ms": round(result.latency_ms, 1), "delivered_at": self.deps.clock()}
         if getattr(self.deps.persistence, "logs_delivery", False):
             # adapters/aws/claims.py: the claim's completion writes the attempt too (one write, not two).
-
-            saved[ports.LOG_KEY] = {"status": DELIVERED, "attempt": _delivered_attempt(saved, message_id),
-                              "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
+            saved[ports.LOG_KEY] = {"status": DELIVERED, "attempt": delivered_entry(saved, message_id),
+                                    "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
         return saved
 
     def _warehouse(self) -> ports.WarehouseSink:
@@ -416,155 +356,12 @@ class Delivery:
                                "(adapters.aws.sinks.Warehouse; wiring.Services passes one)")
         return self.deps.warehouse
 
-    # -- outcomes
+    def _record_envelope(self, msg: Message, route: RouteConfig) -> dict[str, Any] | None:
+        return msg.envelope if route.key and route.version else None
 
-    def _delivered(self, ctx: _Ctx, saved: dict[str, Any]) -> RecordResult:
-        task = ctx.task
-        replayed = bool(saved.get("replayed"))
-        delivered_at = float(saved.get("delivered_at") or self.deps.clock())
-        if not getattr(self.deps.persistence, "logs_delivery", False):  # else: written with the claim's completion
-            # Not best-effort: if this write fails the message is retried, and the retry sends nothing
-            # (the idempotency record answers) but records the delivery.
-            self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=DELIVERED,
-                                            attempt=None if replayed else _delivered_attempt(
-                                                saved, ctx.record.message_id),
-                                            delivered_at=delivered_at, **_item_fields(task))
-        return RecordResult(ctx.record.message_id, DELIVERED, task.event_id, task.route, ctx.attempt,
-                            status_code=saved.get("status_code"),
-                            latency_ms=None if replayed else saved.get("latency_ms"),
-                            end_to_end_ms=None if replayed else max(delivered_at - task.received_at, 0) * 1000,
-                            replayed=replayed)
-
-    def _not_sent(self, ctx: _Ctx, gate: guards.Gate) -> RecordResult:
-        return not_sent(self, ctx, gate)
-
-    def _record_envelope(self, ctx: _Ctx, route: RouteConfig) -> dict[str, Any] | None:
-        return ctx.envelope if route.key and route.version else None
-
-    def _retry_or_dead(self, ctx: _Ctx, *, error: str, category: str | None, http: HttpResult | None = None,
-                       status_code: int | None = None, retry_after: str | None = None,
-                       mapped_text: str | None = None) -> RecordResult:
-        now = self.deps.clock()
-        delay = retry.next_delay(ctx.schedule_attempt, ctx.schedule, retry_after, rng=self.deps.rng, now=now)
-        if delay is None:
-            return self._dead(ctx, outcomes.RETRIES_EXHAUSTED, error, http=http, status_code=status_code,
-                              mapped_text=mapped_text)
-        self._change_visibility(ctx.record, delay)
-        task = ctx.task
-        attempt = _attempt_item(ctx, http, error, outcomes.Verdict.RETRY)
-        # The delay chosen, kept as chosen: a reader working it out later from next_attempt_at and its own
-        # clock gets less (a 1 s retry read half a second late showed as "retry in 0 s").
-        attempt["retry_in"] = delay
-        self._record_best_effort(task, RETRYING, attempt, last_error=error, next_attempt_at=now + delay)
-        return RecordResult(ctx.record.message_id, RETRYING, task.event_id, task.route, ctx.attempt,
-                            reason=category, status_code=status_code, error=error, delay=delay,
-                            latency_ms=http.latency_ms if http else None)
-
-    def _dead(self, ctx: _Ctx, reason: str, error: str, *, http: HttpResult | None = None,
-              status_code: int | None = None, mapped_text: str | None = None) -> RecordResult:
-        refused = self._unclaimed_dead_letter_refused(ctx)
-        if refused is not None:
-            return refused
-        task, now = ctx.task, self.deps.clock()
-        error = error or reason
-        first = self._first_attempt_at(ctx)
-        dead = deferral.dead_letter_task(task, ctx.attempt)
-        enriched = None
-        if ctx.enriched and len(json.dumps(ctx.enriched, default=str)) <= dlq.MAX_MAPPED_BODY_ATTR_BYTES:
-            enriched = ctx.enriched
-        body = dead.model_copy(update={"enriched": enriched}).model_dump_json(exclude_none=True)
-        attrs = dlq.dlq_attributes(
-            route=task.route, source=task.source, event_id=task.event_id, reason=reason, status_code=status_code,
-            last_error=error, attempts=ctx.attempt, first_attempt_at=first,
-            last_attempt_at=http.started_at if http else ctx.started,
-        )
-        attrs = dlq.with_mapped_body(attrs, body, mapped_text)
-        # Must succeed: if the DLQ cannot take it, the record fails and SQS hands it back later.
-        self.deps.queues.dead_letter(body, attrs)
-        # Only now, naming the message: handed back after this (its acknowledgement lost), it is not
-        # attempted again (core/chains.py).
-        self._record_best_effort(task, DEAD, _attempt_item(ctx, http, error, outcomes.Verdict.PERMANENT),
-                                 reason=reason, last_error=error, dead_at=now, dead_message_id=ctx.record.message_id)
-        return RecordResult(ctx.record.message_id, DEAD, task.event_id, task.route, ctx.attempt, reason=reason,
-                            status_code=status_code, error=error, latency_ms=http.latency_ms if http else None)
-
-    def _dead_letter_unreadable(self, record: SQSRecord, receive_count: int, exc: ValidationError) -> RecordResult:
-        first = exc.errors()[0] if exc.errors() else None
-        where = ".".join(str(p) for p in first["loc"]) if first else ""
-        error = truncate(f"not a DeliveryTask: {where + ': ' if where else ''}{first['msg'] if first else exc}")
-        now = self.deps.clock()
-        attrs = dlq.dlq_attributes(reason=outcomes.INVALID_TASK, last_error=error, attempts=receive_count,
-                                            first_attempt_at=_first_receive(record, now), last_attempt_at=now)
-        self.deps.queues.dead_letter(record.body or "{}", attrs)
-        return RecordResult(record.message_id, DEAD, attempt=receive_count, reason=outcomes.INVALID_TASK, error=error)
-
-    # -- adapters' edges
-
-    def _record_best_effort(self, task: DeliveryTask, status: str, attempt: dict[str, Any], **fields: Any) -> None:
-        # The queue and the DLQ are the truth for retrying / dead: a failed log write must not change them.
-        try:
-            self.deps.events.record_attempt(event_id=task.event_id, route=task.route, status=status,
-                                            attempt=attempt, **fields, **_item_fields(task))
-        except StoreUnavailable as e:
-            logger.warning("event log not updated", extra={"event_id": task.event_id, "route": task.route,
-                                                           "status": status, "error": str(e)})
-
-    def _first_attempt_at(self, ctx: _Ctx) -> float:
-        if ctx.task.prior_attempts == 0 and ctx.receive_count == 1:
-            return ctx.started
-        try:
-            for item in self.deps.events.get(ctx.task.event_id):
-                if item.get("route") == ctx.task.route:
-                    times = [a["at"] for a in item.get("attempts") or [] if isinstance(a.get("at"), int | float)]
-                    if times:
-                        return float(min(times))
-        except StoreUnavailable:
-            pass  # the first receive's time below is the next best
-        return _first_receive(ctx.record, ctx.started)
-
-    def _change_visibility(self, record: SQSRecord, seconds: int) -> None:
-        try:
-            self.deps.queues.change_visibility(record.event_source_arn, record.receipt_handle, retry.clamp(seconds))
-        except QueueUnavailable as e:
-            # The record is still reported failed: SQS retries it after the queue's own visibility timeout.
-            logger.warning("could not set the retry delay; the queue's visibility timeout applies",
-                           extra={"message_id": record.message_id, "delay_seconds": seconds,
-                                  "error": str(e)})
 
 # ---------------------------------------------------------------- helpers
 
 
 def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
     return {**(response or {}), "replayed": True}
-
-
-def _delivered_attempt(saved: dict[str, Any], message_id: str | None) -> dict[str, Any]:
-    return {"at": saved.get("at"), "status_code": saved.get("status_code"), "latency_ms": saved.get("latency_ms"),
-            "error": None, "outcome": outcomes.Verdict.DELIVERED.value, "message_id": message_id}
-
-
-def _item_fields(task: DeliveryTask) -> dict[str, Any]:
-    # Ingress writes these when it records the event; repeating them keeps an item filterable
-    # by `hookline events` even when it was created here (e.g. a replay after the log expired).
-    return {"source": task.source, "received_at": task.received_at}
-
-
-def _attempt_item(ctx: _Ctx, http: HttpResult | None, error: str, verdict: outcomes.Verdict) -> dict[str, Any]:
-    return {
-        "at": http.started_at if http else ctx.started,
-        "status_code": http.status_code if http else None,
-        "latency_ms": round(http.latency_ms, 1) if http else None,
-        "error": error or None,
-        "outcome": verdict.value,
-        # Which SQS message made the attempt: a DLQ replay, or a second queueing of the event, is another.
-        "message_id": ctx.record.message_id,
-    }
-
-
-def _first_receive(record: SQSRecord, default: float) -> float:
-    try:
-        return int(record.attributes.approximate_first_receive_timestamp) / 1000
-    except (TypeError, ValueError, KeyError):
-        return default
-
-

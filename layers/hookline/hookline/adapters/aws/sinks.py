@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hookline.core import outcomes
 from hookline.core.config import DestinationConfig
 from hookline.core.outcomes import HttpResult, truncate
-from hookline.delivery.warehouse import Coalescer, PutResult, ndjson_line, s3_key
+from hookline.delivery.send.warehouse import Coalescer, PutResult, ndjson_line, s3_key
 
 # Errors no retry can fix: the stream or bucket is not there, or the role may not write to it.
 PERMANENT_CODES = frozenset({"ResourceNotFoundException", "NoSuchBucket", "AccessDenied", "AccessDeniedException",

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.core.fanout import record_key
-from hookline.delivery import breaker as brk
-from hookline.delivery import stale
-from hookline.delivery.limits import ConcurrencyLimiter, Deferred, Lease, RateLimiter
+from hookline.delivery.guards import breaker as brk
+from hookline.delivery.guards import stale
+from hookline.delivery.guards.limits import ConcurrencyLimiter, Deferred, Lease, RateLimiter
 
 STALE, DEFER, HOLD, DOWN = "stale", "defer", "hold", "destination_down"
 
