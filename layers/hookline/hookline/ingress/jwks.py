@@ -26,6 +26,12 @@ class UnknownKey(Exception):
     """The token names a key the issuer's set does not have (a 401)."""
 
 
+@dataclass(frozen=True)
+class Key:
+    jwk: Any  # jwt.PyJWK: its .key verifies
+    alg: str | None  # the algorithm the set publishes the key for, if it names one
+
+
 def http_get(url: str, timeout: float = 5.0, max_bytes: int = MAX_JWKS_BYTES) -> bytes:
     """GET `url` (https, or http for a local trial), bounded in time and size; OSError on any failure."""
     # lazy: only jwt sources fetch anything; ingress's cold start does not pay for urllib's request machinery.
@@ -50,7 +56,7 @@ def http_get(url: str, timeout: float = 5.0, max_bytes: int = MAX_JWKS_BYTES) ->
 
 @dataclass
 class _KeySet:
-    keys: dict[str | None, Any] = field(default_factory=dict)  # kid -> jwt.PyJWK
+    keys: dict[str | None, Key] = field(default_factory=dict)
     fetched_at: float | None = None  # when the held keys were fetched (None: never)
     attempted_at: float | None = None  # the last fetch, successful or not
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,7 +78,7 @@ class JwksCache:
                 found = self._sets.setdefault(url, _KeySet())
         return found
 
-    def key(self, url: str, kid: str | None, *, cache_seconds: int = 3600, refetch_seconds: int = 60) -> Any:
+    def key(self, url: str, kid: str | None, *, cache_seconds: int = 3600, refetch_seconds: int = 60) -> Key:
         """The key, or UnknownKey / KeysUnavailable. `kid` None: the set's only key (a set of several needs kids)."""
         ks = self._set(url)
         with ks.lock:  # threads that miss together wait here for the first one's fetch, then read its result
@@ -95,19 +101,19 @@ class JwksCache:
                 raise KeysUnavailable(f"the keys at {url} could not be fetched; next try in at most "
                                       f"{refetch_seconds} s")
         if found is None:
-            raise UnknownKey(f"no key {kid!r} in {url}" + (" (refetched at most once per "
+            raise UnknownKey(f"no key {str(kid)[:64]!r} in {url}" + (" (refetched at most once per "
                                                           f"{refetch_seconds} s)" if recently else ""))
         return found
 
 
-def _pick(keys: dict[str | None, Any], kid: str | None) -> Any:
+def _pick(keys: dict[str | None, Key], kid: str | None) -> Key | None:
     if kid is not None:
         return keys.get(kid)
     return next(iter(keys.values())) if len(keys) == 1 else None
 
 
-def _parse(body: bytes, url: str) -> dict[str | None, Any]:
-    """{kid: PyJWK} of the usable public keys in a JWKS document (private or unusable ones left out)."""
+def _parse(body: bytes, url: str) -> dict[str | None, Key]:
+    """{kid: Key} of the usable public keys in a JWKS document (private or unusable ones left out)."""
     # lazy: PyJWT and cryptography load only for jwt sources.
     import jwt
 
@@ -117,14 +123,14 @@ def _parse(body: bytes, url: str) -> dict[str | None, Any]:
         raise ValueError(f"{url} did not answer JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise ValueError(f"{url} did not answer a JWKS ({{\"keys\": [...]}})")
-    keys: dict[str | None, Any] = {}
+    keys: dict[str | None, Key] = {}
     for jwk in data["keys"]:
         # A set may hold keys this library or this use cannot take (an "enc" key, an unknown kty): skip them.
         # A symmetric ("oct") key is no public key: a token signed with it would be forgeable by anyone reading the set.
         if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig" or "d" in jwk or jwk.get("kty") == "oct":
             continue
         try:
-            keys[jwk.get("kid")] = jwt.PyJWK(jwk)
+            keys[jwk.get("kid")] = Key(jwt.PyJWK(jwk), jwk.get("alg"))
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError):
             continue
     if not keys:

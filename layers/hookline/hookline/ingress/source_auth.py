@@ -264,16 +264,16 @@ class SourceAuth:
                                 refetch_seconds=cfg.refetch_seconds)
         except UnknownKey as e:
             raise AuthFailed(str(e)) from None
-        if key._jwk_data.get("alg") not in (None, alg):  # a key published for one algorithm serves only that one
-            raise AuthFailed(f"JWT algorithm {alg} is not its key's ({key._jwk_data.get('alg')})")
+        if key.alg not in (None, alg):  # a key published for one algorithm serves only that one
+            raise AuthFailed(f"JWT algorithm {alg} is not its key's ({key.alg})")
         audiences = cfg.audience if isinstance(cfg.audience, list) else [cfg.audience]
         try:
             # Times are checked below against the injected clock; PyJWT would read the system's.
-            claims = jwt.decode(token, key.key, algorithms=[alg], audience=audiences,
+            claims = jwt.decode(token, key.jwk.key, algorithms=[alg], audience=audiences,
                                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
                                          "verify_iss": False, "require": ["exp", "iss", "aud"]})
         except jwt.InvalidSignatureError:
-            raise AuthFailed(f"JWT signature does not verify with key {kid!r} of {cfg.jwks_url}") from None
+            raise AuthFailed(f"JWT signature does not verify with key {str(kid)[:64]!r} of {cfg.jwks_url}") from None
         except jwt.InvalidAudienceError:
             raise AuthFailed(f"JWT audience is not {' or '.join(audiences)}") from None
         except jwt.PyJWTError as e:
