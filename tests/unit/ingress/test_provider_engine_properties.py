@@ -66,3 +66,60 @@ def test_every_entry_answers_any_request_with_a_result_or_a_signature_error(
                 assert secret not in str(e), "a rejection must never carry a secret"
         return
     assert got.event_id is None or (0 < len(got.event_id) <= 200)
+
+
+# ---------------------------------------------------------------- the built-in schemes agree with their entries
+
+def _signed(scheme: str, body: bytes, secret: str) -> dict[str, str]:
+    """Headers made by the scheme's own means (the SDKs, or GitHub's and Shopify's documented HMAC)."""
+    import base64
+    import hashlib
+    import hmac
+    from datetime import UTC, datetime
+
+    import standardwebhooks
+    import stripe
+
+    if scheme == "github":
+        return {"x-hub-signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    if scheme == "shopify":
+        return {"x-shopify-hmac-sha256": base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+                .decode()}
+    if scheme == "stripe":
+        v1 = stripe.WebhookSignature._compute_signature(f"{int(NOW)}.{body.decode()}", secret)
+        return {"stripe-signature": f"t={int(NOW)},v1={v1}"}
+    sig = standardwebhooks.Webhook(secret).sign("msg_p", datetime.fromtimestamp(NOW, UTC), body.decode())
+    return {"webhook-id": "msg_p", "webhook-timestamp": str(int(NOW)), "webhook-signature": sig}
+
+
+@given(scheme=st.sampled_from(["github", "stripe", "shopify", "standard-webhooks"]),
+       body=st.text(max_size=200).map(str.encode), flip_at=st.none() | st.integers(min_value=0, max_value=400),
+       header_flip=st.booleans(), skew=st.sampled_from([0, 299, 301, -301]))
+@settings(max_examples=200, deadline=None)
+def test_the_five_schemes_entries_accept_exactly_what_verify_accepts(scheme: str, body: bytes, flip_at: int | None,
+                                                                     header_flip: bool, skew: int) -> None:
+    from hookline.core.config import VerifyConfig
+    from hookline.ingress import signatures
+
+    secret = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OWFi" if scheme in ("stripe", "standard-webhooks") \
+        else "plain-secret"
+    headers = _signed(scheme, body, secret)
+    if flip_at is not None and body:
+        i = flip_at % len(body)
+        body = body[:i] + bytes([body[i] ^ 1]) + body[i + 1:]
+    if header_flip:
+        name = next(iter(k for k in headers if "sig" in k or "hmac" in k))
+        value = headers[name]
+        headers[name] = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
+    results = []
+    for check in ("verify", "entry"):
+        try:
+            if check == "verify":
+                signatures.verify(VerifyConfig(scheme=scheme, secrets=["env:X"]), [secret], headers, body,
+                                  now=NOW + skew)
+            else:
+                verify(load(scheme), [secret], Request(headers=headers, body=body), now=NOW + skew)
+            results.append(True)
+        except SignatureError:
+            results.append(False)
+    assert results[0] == results[1], (scheme, results)
