@@ -81,7 +81,7 @@ def recorded(name: str) -> Case:
     )
 
 
-RECORDED = ("twilio", "hubspot", "square", "plivo", "linear", "zoom", "mailgun", "dropbox", "twitch")
+RECORDED = ("twilio", "hubspot", "square", "plivo", "linear", "zoom", "mailgun", "dropbox", "asana")
 
 
 # ------------------------------------------------------------------ live SDKs
@@ -320,15 +320,6 @@ def xero() -> Case:
                            "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "S0m3r4Nd0mt3xt"})
 
 
-def asana() -> Case:
-    return _body_hmac("asana", "https://developers.asana.com/docs/webhooks-guide#security",
-                      alg="sha256", enc="hex", header="X-Hook-Signature", prefix="",
-                      secret="8f2e9f6b1c0d4a7e9b3c5d7f1a2b4c6d", extra={},
-                      obj={"events": [{"action": "changed", "resource": {"gid": "1337", "resource_type": "task"},
-                                       "user": {"gid": "1123", "resource_type": "user"},
-                                       "created_at": "2026-11-30T00:53:19.000Z"}]})
-
-
 def zendesk() -> Case:
     secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # Zendesk's own test-webhook secret, used as text
     body = _json({"type": "zen:event-type:ticket.created", "account_id": 12514403,
@@ -357,6 +348,24 @@ def calendly() -> Case:
                 None, "invitee.created")
 
 
+def twitch() -> Case:
+    secret = "twitch-eventsub-secret-0123456789"
+    msg_id = "e76c6bd4-55c9-4987-8304-da1588d8988b"
+    ts = "2026-11-30T00:53:20.123456789Z"  # RFC 3339 with nanoseconds, as Twitch sends it
+    body = _json({"subscription": {"id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4", "type": "channel.follow",
+                                   "version": "2", "status": "enabled"},
+                  "event": {"user_id": "1234", "user_login": "cool_user", "broadcaster_user_id": "1337"}})
+    sig = _hmac("sha256", secret.encode(), f"{msg_id}{ts}{body}".encode()).hex()
+    return Case("twitch", _recipe("twitch", "https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message"),
+                secret, _req({"Twitch-Eventsub-Message-Id": msg_id, "Twitch-Eventsub-Message-Timestamp": ts,
+                              "Twitch-Eventsub-Message-Signature": "sha256=" + sig,
+                              "Twitch-Eventsub-Message-Type": "notification",
+                              "Twitch-Eventsub-Subscription-Type": "channel.follow",
+                              "Content-Type": "application/json"}, body),
+                NOW, sig, "twitch-eventsub-message-signature", ts, "twitch-eventsub-message-timestamp",
+                NOW + 0.123456789, 600, msg_id, "channel.follow")
+
+
 def _token(provider: str, page: str, header: str, secret: str, obj: object, extra: dict[str, str],
            event_id: str | None, event_type: str | None) -> Case:
     return Case(provider, f"signing docs: the header as {page} documents it (a shared token, nothing is signed)",
@@ -383,7 +392,7 @@ def okta() -> Case:
 
 
 RECIPES = (lambda: meta_family("meta"), lambda: meta_family("whatsapp"), lambda: meta_family("instagram"),
-           lambda: meta_family("messenger"), intercom, typeform, xero, asana, zendesk, calendly,
+           lambda: meta_family("messenger"), intercom, typeform, xero, zendesk, calendly, twitch,
            gitlab, okta)
 
 
