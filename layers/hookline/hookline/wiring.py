@@ -166,7 +166,7 @@ class Services:
             config=self.config, secrets=self.secrets, payloads=self.payloads, events=self.events,
             queues=self.delivery_queues, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
-            guards=self.guards, guard_store=self.guard_store,
+            guards=self.guards, guard_store=self.guard_store, archive=self.archive,
             warehouse=self.warehouse,
         ))
 

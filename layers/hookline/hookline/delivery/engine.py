@@ -74,6 +74,8 @@ from pydantic import ValidationError
 
 from hookline.budget import NominalContext
 from hookline.core import outcomes, ports
+from hookline.core.archive import ArchiveBatch
+from hookline.core.archive import write as write_archive
 from hookline.core.chains import CURRENT_CLAIMANT, NotThisMessage
 from hookline.core.config import HooklineConfig, RouteConfig
 from hookline.core.messages import DeliveryTask
@@ -108,6 +110,7 @@ class DeliveryDeps:
     persistence: BasePersistenceLayer
     sender: HttpSender | None = None
     warehouse: ports.WarehouseSink | None = None  # type firehose / s3 (wiring.Services.warehouse)
+    archive: ports.ArchiveSink | None = None  # the event archive, one put per batch (core/archive.py)
     config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
     idempotency_window_seconds: int = 7 * 24 * 3600
     clock: Callable[[], float] = time.time
@@ -177,12 +180,15 @@ class Delivery:
         # a nominal 15-minute budget stands in: never a record stuck IN_PROGRESS for the whole window.
         budget = context if context is not None else NominalContext(self.deps.monotonic)
         self.idempotency.register_lambda_context(budget)
+        # The batch's archive lines, noted as each record finishes and written once all have.
+        batch = ArchiveBatch(self.deps.clock) if self.deps.archive is not None else None
         if ordering.is_fifo_batch(event):
-            return self._handle_ordered(event, deadline)
+            return self._archived(batch, self._handle_ordered(event, deadline, batch))
 
         async def record_handler(record: SQSRecord) -> str:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._pool, self.process, record, deadline)
+            _note(batch, record, result)
             observe(result)
             if result.report_failure:
                 raise RetryLater(f"{result.status}: {result.error or ''}")
@@ -190,18 +196,27 @@ class Delivery:
 
         # Not raising when every record failed: a destination being down is not a function error.
         processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return async_process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                              context=context)
+        return self._archived(batch, async_process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context))
 
-    def _handle_ordered(self, event: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+    def _archived(self, batch: ArchiveBatch | None, response: dict[str, Any]) -> dict[str, Any]:
+        # After the batch's deliveries, and never failing them: write_archive logs and counts its failures.
+        if batch is not None:
+            write_archive(self.deps.archive, batch)
+        return response
+
+    def _handle_ordered(self, event: dict[str, Any], deadline: float | None,
+                        batch: ArchiveBatch | None = None) -> dict[str, Any]:
         """A FIFO batch: each message group in order, groups concurrently (ordering.py)."""
         records = [SQSRecord(r) for r in event["Records"]]
 
         def one(record: SQSRecord) -> RecordResult:
             try:
-                return self.process(record, deadline)
+                result = self.process(record, deadline)
             except Exception as e:  # logged by process(); the record returns after its visibility timeout
                 return RecordResult(record.message_id, "error", error=type(e).__name__, left_on_queue=True)
+            _note(batch, record, result)
+            return result
 
         results, skipped = ordering.process_fifo_batch(records, one, lambda r: r.report_failure, self._pool)
         for result in results:
@@ -361,6 +376,13 @@ class Delivery:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _note(batch: ArchiveBatch | None, record: SQSRecord, result: RecordResult) -> None:
+    if batch is not None:
+        batch.note(record.body, max(int(record.attributes.approximate_receive_count or 1), 1), status=result.status,
+                   attempt=result.attempt, status_code=result.status_code, latency_ms=result.latency_ms,
+                   reason=result.reason, replayed=result.replayed)
 
 
 def _mark_replayed(response: Any, data_record: Any) -> dict[str, Any]:
