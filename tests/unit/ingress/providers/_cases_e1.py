@@ -7,7 +7,7 @@ Three kinds, and each case says which in `signer`:
   in a throwaway environment (the SDK is heavy or is an npm package): twilio, hubspot-api-client,
   squareup, plivo, mailgun; @linear/sdk, @zoom/rivet and Meta's WhatsApp SDK (whatsapp) on npm; and the
   provider's own published tool or receiver, run unmodified from its repository at a named commit
-  (Dropbox's dropbox_hook signs, Asana's devrel-examples receiver accepts);
+  (Dropbox's dropbox_hook signs; Asana's devrel-examples and Xero's xero-php-webhook receivers accept);
 - the provider's documented recipe, for the providers that publish neither an SDK that signs or verifies
   nor a complete example (secret, body, signature): the signature is computed here with Python's hmac
   exactly as the provider's page words it (cited in `signer`), independently of hookline's engine.
@@ -84,7 +84,7 @@ def recorded(name: str) -> Case:
 
 
 RECORDED = ("twilio", "hubspot", "square", "plivo", "linear", "zoom", "mailgun", "dropbox", "asana",
-            "meta", "whatsapp", "instagram", "messenger")
+            "meta", "whatsapp", "instagram", "messenger", "xero")
 
 
 # ------------------------------------------------------------------ live SDKs
@@ -288,19 +288,6 @@ def typeform() -> Case:
                       event_id="01HXYZ4K8Q2N3T5V7W9X1Y3Z5A", event_type="form_response")
 
 
-def xero() -> Case:
-    return _body_hmac("xero", "https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/",
-                      alg="sha256", enc="base64", header="x-xero-signature", prefix="",
-                      secret="Xero+webhooks+key/1Q2w3E4r5T6y7U8i9O0p==", extra={},
-                      obj={"events": [{"resourceUrl": "https://api.xero.com/api.xro/2.0/Contacts/717f2bfc",
-                                       "resourceId": "717f2bfc-c6d4-41fd-b238-3f2f0c0cf777",
-                                       "eventDateUtc": "2026-11-30T00:53:19.000",
-                                       "eventType": "CREATE", "eventCategory": "CONTACT",
-                                       "tenantId": "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f",
-                                       "tenantType": "ORGANISATION"}],
-                           "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "S0m3r4Nd0mt3xt"})
-
-
 def zendesk() -> Case:
     secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # Zendesk's own test-webhook secret, used as text
     body = _json({"type": "zen:event-type:ticket.created", "account_id": 12514403,
@@ -372,7 +359,7 @@ def okta() -> Case:
                   {}, "b5a188b9-5ece-4636-b041-482ffda96311", "com.okta.event_hook")
 
 
-RECIPES = (intercom, typeform, xero, zendesk, calendly, twitch,
+RECIPES = (intercom, typeform, zendesk, calendly, twitch,
            gitlab, okta)
 
 
