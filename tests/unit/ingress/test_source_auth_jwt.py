@@ -164,7 +164,7 @@ def test_a_pubsub_push_token_is_accepted_and_its_keys_fetched_once(issuer: Issue
 
 
 def test_each_way_a_token_can_be_wrong_is_refused_with_its_reason(issuer: Issuer) -> None:
-    c, cfg = Checker(), pubsub(issuer)
+    c, cfg = Checker(), pubsub(issuer, algorithms=["RS256", "ES256"])
     public_pem = RSA_K1.public_key().public_bytes(serialization.Encoding.PEM,
                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
     good = token(google_claims())
@@ -186,6 +186,7 @@ def test_each_way_a_token_can_be_wrong_is_refused_with_its_reason(issuer: Issuer
         "alg none": (token(google_claims(), alg="none"), "algorithm 'none'"),
         # the classic confusion: HS256 keyed with the public key's PEM, which anyone can read from the JWKS
         "HS256 with the public key": (token(google_claims(), key=public_pem, alg="HS256"), "algorithm 'HS256'"),
+        "ES256 naming the RSA key": (token(google_claims(), key=EC_P1, alg="ES256"), "cannot be verified by its RSA"),
         "not a JWT": ("not.a.jwt", "does not hold a JWT"),
     }
     for name, (text, reason) in cases.items():

@@ -30,6 +30,7 @@ class UnknownKey(Exception):
 class Key:
     jwk: Any  # jwt.PyJWK: its .key verifies
     alg: str | None  # the algorithm the set publishes the key for, if it names one
+    kty: str  # RSA, EC or OKP: which algorithms the key can verify at all
 
 
 def http_get(url: str, timeout: float = 5.0, max_bytes: int = MAX_JWKS_BYTES) -> bytes:
@@ -130,7 +131,7 @@ def _parse(body: bytes, url: str) -> dict[str | None, Key]:
         if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig" or "d" in jwk or jwk.get("kty") == "oct":
             continue
         try:
-            keys[jwk.get("kid")] = Key(jwt.PyJWK(jwk), jwk.get("alg"))
+            keys[jwk.get("kid")] = Key(jwt.PyJWK(jwk), jwk.get("alg"), jwk["kty"])
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError):
             continue
     if not keys:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["AuthFailed", "Authenticated", "KeysUnavailable", "SourceAuth", "hmac_entry", "identify", "parse_networks"]
 
 HMAC_ALGORITHMS = ("hmac-sha1", "hmac-sha256", "hmac-sha512")
+_KEY_ALGORITHMS = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("EdDSA",)}  # JWK kty -> JWT alg prefixes
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 
 
@@ -266,6 +267,8 @@ class SourceAuth:
             raise AuthFailed(str(e)) from None
         if key.alg not in (None, alg):  # a key published for one algorithm serves only that one
             raise AuthFailed(f"JWT algorithm {alg} is not its key's ({key.alg})")
+        if not alg.startswith(_KEY_ALGORITHMS.get(key.kty, ("-",))):  # PyJWT raises TypeError for those
+            raise AuthFailed(f"JWT algorithm {alg} cannot be verified by its {key.kty} key")
         audiences = cfg.audience if isinstance(cfg.audience, list) else [cfg.audience]
         try:
             # Times are checked below against the injected clock; PyJWT would read the system's.
