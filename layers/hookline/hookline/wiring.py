@@ -157,6 +157,13 @@ class Services:
         return FirehoseArchive(self.settings.archive_stream)
 
     @cached_property
+    def signer(self) -> ports.RequestSigner:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.sigv4 import SigV4Signer
+
+        return SigV4Signer()  # botocore finds the role's credentials at its first signature
+
+    @cached_property
     def delivery(self) -> Delivery:
         # lazy: built on first use, by the functions that use it (see the module docstring).
         from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -167,7 +174,7 @@ class Services:
             queues=self.delivery_queues, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
             guards=self.guards, guard_store=self.guard_store, archive=self.archive,
-            warehouse=self.warehouse,
+            warehouse=self.warehouse, signer=self.signer,
         ))
 
 

@@ -85,9 +85,10 @@ class FakeSender:
         self.before_answer: Callable[[], None] | None = None
 
     def send(self, dest: Any, *, event_id: str, route: str, body: bytes, content_type: str = "application/json",
-             deadline: float | None = None) -> HttpResult:
+             deadline: float | None = None, url: str | None = None, method: str | None = None) -> HttpResult:
         with self.lock:
-            self.calls.append({"event_id": event_id, "route": route, "body": body, "url": dest.url})
+            self.calls.append({"event_id": event_id, "route": route, "body": body, "url": url or dest.url,
+                               "method": method or dest.method})
             answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if self.before_answer is not None:
             self.before_answer()

@@ -307,3 +307,42 @@ def test_jwt_bearer_with_a_bad_key_is_a_key_error_naming_the_reference_only() ->
     assert "oauth2.private_key env:PK cannot sign a RS256 assertion" in str(e.value)
     assert "not-a-key" not in str(e.value)
     assert endpoint.claims == []  # no request made
+
+
+# ---------------------------------------------------------------- hookline validate
+
+
+def problems_of(destinations: dict[str, Any], routes: list[dict[str, Any]] | None = None) -> list[str]:
+    from hookline.core.errors import ConfigError
+    from hookline.validation import parse_config
+
+    try:
+        parse_config({"sources": {"s": {"verify": {"scheme": "github", "secrets": ["env:X"]}}},
+                      "destinations": destinations, "routes": routes or []})
+    except ConfigError as e:
+        return [f"{p.path}: {p.message}" for p in e.problems]
+    return []
+
+
+def test_validate_names_a_bad_url_template_method_expression_and_proxy() -> None:
+    assert problems_of({"a": {"url": "https://{body.host}/x"}}) == [
+        "destinations.a.url: url 'https://{body.host}/x': placeholders may fill the path only; write the scheme "
+        "and host out, e.g. https://crm.example/contacts/{EXPR}"]
+    [when] = problems_of({"a": {"url": "https://x.example/c", "method": {"when": "a ==", "then": "PATCH",
+                                                                       "else": "POST"}}})
+    assert when.startswith("destinations.a.method.when: invalid JMESPath expression 'a =='")
+    assert problems_of({"a": {"url": "https://x.example", "proxy": "socks5://p:1080"}}) == [
+        "destinations.a.proxy: not a proxy URL: 'socks5://p:1080'"]
+    assert problems_of({"a": {"url": "https://x.example", "proxy": "http://u:hunter2@p:3128"}}) == [
+        "destinations.a.proxy: the proxy's password is written in plain text"]
+    assert problems_of({"a": {"url": "http://x.example", "auth": {"mtls": {"cert": "env:C", "key": "env:K"}}}}) == [
+        "destinations.a.auth.mtls: a client certificate is only sent over TLS: the url is not https://"]
+    assert problems_of({"a": {"url": "https://x.example/c{/enriched.c.id}", "proxy": "direct",
+                              "method": {"when": "enriched.c.id", "then": "PATCH", "else": "POST"}}}) == []
+
+
+def test_validate_refuses_an_enrichment_step_on_a_templated_destination() -> None:
+    found = problems_of({"t": {"url": "https://x.example/c/{body.id}"}, "d": {"url": "https://y.example"}},
+                        [{"name": "r", "source": "s", "destination": "d", "transform": {"a": "enriched.e"},
+                          "enrich": [{"name": "e", "destination": "t"}]}])
+    assert "routes[0].enrich[0].destination: destination 't' has a templated url" in found

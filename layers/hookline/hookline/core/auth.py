@@ -182,6 +182,24 @@ def _check_pair(cert_ref: str, key_ref: str, cert: str, key: str) -> None:
         raise AuthConfigError(f"auth.mtls.key {key_ref} is not the key of the certificate {cert_ref}")
 
 
+def auth_problems(dest: DestinationConfig, path: str) -> list[tuple[str, str, str]]:
+    """(path, message, hint) for a destination's auth and proxy that the model cannot see (`hookline validate`)."""
+    problems: list[tuple[str, str, str]] = []
+    proxy = (dest.proxy or "").strip()
+    if proxy and proxy.lower() != DIRECT:
+        where = urlsplit(proxy)
+        if where.scheme not in ("http", "https") or not where.hostname:
+            problems.append((f"{path}.proxy", f"not a proxy URL: {redact_url(proxy)!r}",
+                             "write http://host:port, or direct to bypass the stack's proxy"))
+        elif where.password and not HEADER_SECRET.search(where.password):
+            problems.append((f"{path}.proxy", "the proxy's password is written in plain text",
+                             "write it as http://user:{secret:ssm:/hookline/proxy-password}@host:port"))
+    if dest.auth is not None and dest.auth.mtls and dest.url and not dest.url.startswith("https://"):
+        problems.append((f"{path}.auth.mtls", "a client certificate is only sent over TLS: the url is not https://",
+                         "use the destination's https:// address"))
+    return problems
+
+
 def with_params(url: str, params: list[tuple[str, str]]) -> str:
     """`url` with `params` appended to its query string."""
     if not params:

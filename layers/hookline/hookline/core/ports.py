@@ -169,10 +169,12 @@ class SyncStateStore(Protocol):
 
 
 class Sender(Protocol):
-    """One delivery attempt to an HTTP destination (delivery.http.HttpSender)."""
+    """One delivery attempt to an HTTP destination (delivery.send.http.HttpSender); `url` / `method`: this event's,
+    for a destination whose url or method is templated (else the destination's own)."""
 
     def send(self, dest: DestinationConfig, *, event_id: str, route: str, body: bytes,
-             content_type: str = "application/json", deadline: float | None = None) -> HttpResult: ...
+             content_type: str = "application/json", deadline: float | None = None, url: str | None = None,
+             method: str | None = None) -> HttpResult: ...
 
 
 class RequestSigner(Protocol):

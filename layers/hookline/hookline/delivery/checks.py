@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hookline.core.auth import auth_problems
 from hookline.core.config import HooklineConfig, RouteConfig, check_headers, check_jmespath, check_schema, check_url
 from hookline.core.errors import Problem
 from hookline.delivery.enrich import enrich_problems as _enrich_problems
 from hookline.delivery.send.warehouse import destination_problems as _warehouse_problems
 from hookline.mapping.formats import xml_name_problem
+from hookline.mapping.urls import request_line_problems
 
 
 def destination_problems(cfg: HooklineConfig) -> list[Problem]:
@@ -19,6 +21,7 @@ def destination_problems(cfg: HooklineConfig) -> list[Problem]:
         if dest.url is not None:
             check_url(dest.url, f"{p}.url", problems)
         check_headers(dest.headers, f"{p}.headers", problems)
+        problems += [Problem(*found) for found in request_line_problems(dest, p) + auth_problems(dest, p)]
         if dest.oauth2:
             check_url(dest.oauth2.token_url, f"{p}.oauth2.token_url", problems)
         if dest.format == "xml":
@@ -29,7 +32,16 @@ def destination_problems(cfg: HooklineConfig) -> list[Problem]:
 
 
 def enrich_problems(cfg: HooklineConfig, route: RouteConfig, p: str, base_dir: Path) -> list[Problem]:
-    return _enrich_problems(route, cfg, p, base_dir) if route.enrich else []
+    if not route.enrich:
+        return []
+    problems = _enrich_problems(route, cfg, p, base_dir)
+    for i, step in enumerate(route.enrich):
+        looked_up = cfg.destinations.get(step.destination)
+        if looked_up is not None and looked_up.url and "{" in looked_up.url:
+            # a step appends its path to the destination's url: a template there would be sent as written
+            problems.append(Problem(f"{p}.enrich[{i}].destination", f"destination {step.destination!r} has a "
+                                    "templated url", "give the step a destination with a fixed base url"))
+    return problems
 
 
 def route_problems(route: RouteConfig, p: str, base_dir: Path) -> list[Problem]:

@@ -87,7 +87,7 @@ from hookline.delivery.guards import guards
 from hookline.delivery.outcomes import deferral, retry
 from hookline.delivery.outcomes.results import DELIVERED, IN_PROGRESS, RecordResult, observe
 from hookline.delivery.outcomes.settle import Outcomes
-from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, serialize_mapped
+from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, request_for, serialize_mapped
 from hookline.delivery.send.http import HttpSender
 from hookline.mapping.errors import MappingError
 from hookline.observability import count, logger
@@ -110,6 +110,7 @@ class DeliveryDeps:
     persistence: BasePersistenceLayer
     sender: HttpSender | None = None
     warehouse: ports.WarehouseSink | None = None  # type firehose / s3 (wiring.Services.warehouse)
+    signer: ports.RequestSigner | None = None  # auth: {aws_sigv4} destinations (wiring.Services.signer)
     archive: ports.ArchiveSink | None = None  # the event archive, one put per batch (core/archive.py)
     config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
     idempotency_window_seconds: int = 7 * 24 * 3600
@@ -142,7 +143,7 @@ class _NotDelivered(Exception):
 class Delivery:
     def __init__(self, deps: DeliveryDeps) -> None:
         self.deps = deps
-        self.sender = deps.sender or HttpSender(deps.secrets, pool_size=deps.max_workers)
+        self.sender = deps.sender or HttpSender(deps.secrets, pool_size=deps.max_workers, signer=deps.signer)
         self.idempotency = IdempotencyConfig(expires_after_seconds=deps.idempotency_window_seconds,
                                              response_hook=_mark_replayed)
         self._send_once = idempotent_function(
@@ -341,7 +342,9 @@ class Delivery:
             raise Permanent(outcomes.MAPPING, f"route {job.route.name!r}: the body is nested too deeply to map") \
                 from None
         body, content_type, late.mapped_text = serialize_mapped(mapped, job.destination, transform)
-        return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text)
+        method, url = request_for(job.destination, {**late.envelope, "enriched": late.enriched}, mapped)
+        return replace(job, body=body, content_type=content_type, mapped_text=late.mapped_text, url=url,
+                       method=method)
 
     def _send(self, key: str, job: Job, deadline: float | None, fields: dict[str, Any] | None = None,
               message_id: str | None = None, gate: guards.Gate | None = None) -> dict[str, Any]:
@@ -353,7 +356,8 @@ class Delivery:
             result = self._warehouse().send(job.destination, body=job.body, name=job.route.destination)
         else:
             result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
-                                      content_type=job.content_type, deadline=deadline)
+                                      content_type=job.content_type, deadline=deadline, url=job.url,
+                                      method=job.method)
         if not result.outcome.delivered:
             raise _NotDelivered(result)
         # Saved in the idempotency record: what a later copy of the message reports.

@@ -48,6 +48,9 @@ class Job:
     content_type: str
     mapped_text: str | None  # the mapped JSON, when a transform made the body
     late: Late | None = None  # routes with `enrich`: body made inside the once-per-key send
+    # A destination whose url or method depends on the event (mapping/urls.py): this event's; else None.
+    url: str | None = None
+    method: str | None = None
 
 
 @dataclass
@@ -57,6 +60,25 @@ class Late:
     envelope: dict[str, Any]
     mapped_text: str | None = None
     enriched: dict[str, Any] | None = None
+
+
+def request_for(dest: DestinationConfig, envelope: dict[str, Any], mapped: Any) -> tuple[str | None, str | None]:
+    """(method, url) of a destination whose url or method depends on the event, else (None, None).
+
+    A value that would leave its path segment, or a missing one, is a `mapping` failure: no request is made.
+    """
+    if dest.type != "http" or not dest.url or ("{" not in dest.url and isinstance(dest.method, str)):
+        return None, None
+    # lazy: mapping's compiler (~80 ms) loads only for destinations with a templated url or method.
+    from hookline.mapping.compiler import MappingSpecError
+    from hookline.mapping.urls import resolve_request
+
+    try:
+        return resolve_request(dest, envelope, mapped)
+    except MappingError as e:
+        raise Permanent(outcomes.MAPPING, truncate(f"destination url/method: {e}")) from None
+    except MappingSpecError as e:  # `hookline validate` rejects these; a hand-built config may not
+        raise Permanent(outcomes.CONFIG, truncate(f"destination url: {e}")) from None
 
 
 class Preparer:
@@ -97,7 +119,9 @@ class Preparer:
         envelope = ctx.envelope = build_envelope(event_id=task.event_id, source=task.source, type=task.type,
                                                  received_at=task.received_at, headers=task.headers, body=parsed)
         if route.transform is None:
-            return Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None)
+            method, url = request_for(dest, envelope, None)
+            return Job(task.event_id, route, dest, raw, _passthrough_content_type(task, source, parsed), None,
+                       url=url, method=method)
         if route.enrich:
             return Job(task.event_id, route, dest, b"", "", None, late=Late(envelope))
 
@@ -109,7 +133,8 @@ class Preparer:
         except RecursionError:
             raise Permanent(outcomes.MAPPING, f"route {route.name!r}: the body is nested too deeply to map") from None
         body, content_type, text = serialize_mapped(mapped, dest, transform)
-        return Job(task.event_id, route, dest, body, content_type, text)
+        method, url = request_for(dest, envelope, mapped)
+        return Job(task.event_id, route, dest, body, content_type, text, url=url, method=method)
 
     def load_body(self, task: DeliveryTask) -> bytes:
         if task.s3_key is None:

@@ -40,7 +40,7 @@ from hookline.mapping.errors import MappingError, MappingSpecError
 from hookline.mapping.nodes import _Scope
 
 __all__ = ["RequestLine", "compile_request_line", "compile_url_template", "path_segment_problem", "request_line",
-           "resolve_request"]
+           "request_line_problems", "resolve_request"]
 
 DOT_SEGMENTS = (".", "..")
 MAX_DECODES = 4  # layers of percent-encoding looked through; deeper is refused, not guessed at
@@ -190,3 +190,22 @@ def resolve_request(dest: Any, envelope: Mapping[str, Any], mapped: Any = None) 
     if not line.dynamic:
         return line.resolve(envelope)
     return line.resolve({**envelope, "mapped": mapped})
+
+
+def request_line_problems(dest: Any, path: str) -> list[tuple[str, str, str]]:
+    """(path, message, hint) for a destination's url template and method choice (`hookline validate`)."""
+    problems: list[tuple[str, str, str]] = []
+    if dest.type != "http" or not dest.url:
+        return problems
+    try:
+        RequestLine(dest.url, "POST")
+    except MappingSpecError as e:
+        for _, message in e.problems:
+            problems.append((f"{path}.url", message, "placeholders fill the path: https://host/items/{body.id}"))
+    if not isinstance(dest.method, str):
+        try:
+            compile_expression(dest.method.when)
+        except Exception as e:  # jmespath's parse errors: the first line names the position
+            problems.append((f"{path}.method.when", f"invalid JMESPath expression {dest.method.when!r}: "
+                             f"{str(e).splitlines()[0]}", "e.g. when: enriched.contact.id"))
+    return problems
