@@ -61,7 +61,7 @@ def recorded(name: str) -> Case:
 
 RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
             "nylas", "docusign", "buildkite",
-            "woocommerce")
+            "woocommerce", "cal-com")
 
 
 def published_examples(name: str) -> tuple[dict, list[Case]]:

@@ -93,10 +93,6 @@ def docs_cases() -> list[Case]:
                             "events": [{"event_type": "record.created",
                                         "id": {"record_id": "bf071e1f-6035-429d-b874-d83ea64ea13b"}}]}),
                      {}, None, "record.created"),
-        _body_signed("cal-com", "https://cal.com/docs/developing/guides/automation/webhooks", "x-cal-signature-256",
-                     "sha256", "hex", _body({"triggerEvent": "BOOKING_CREATED", "createdAt": "2026-12-06T06:00:00Z",
-                                             "payload": {"uid": "bFJeNb2uX8ANpT3JL5EfXw"}}),
-                     {}, None, "BOOKING_CREATED"),
     ]
     return [*cases, _maxio(), _trello(), *_timestamped()]
 
