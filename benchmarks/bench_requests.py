@@ -92,7 +92,7 @@ def sw_event(payload: bytes) -> dict[str, Any]:
 def _services(stack: Stack, dest_url: str) -> Any:
     from hookline.adapters.aws.claims import RouteClaims
     from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-    from hookline.adapters.aws.event_log_entries import IngressRecords
+    from hookline.adapters.aws.event_log_entries import EventLogEntries
     from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher, hot_path_config
     from hookline.secrets import SecretResolver
     from hookline.settings import Settings
@@ -109,7 +109,7 @@ def _services(stack: Stack, dest_url: str) -> Any:
         publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs", config=hot_path_config())),
         payloads=PayloadStore(r["PayloadBucket"].name, client=s.client("s3")),
         events=EventLog(r["EventsTable"].name, resource=s.resource("dynamodb")),
-        event_log_entries=IngressRecords(r["EventsTable"].name, client=s.client("dynamodb", config=hot_path_config())),
+        event_log_entries=EventLogEntries(r["EventsTable"].name, client=s.client("dynamodb", config=hot_path_config())),
         delivery_persistence=RouteClaims(r["EventsTable"].name, boto3_client=ddb),
         delivery_queues=SqsDeliveryQueues(s.client("sqs"), dlq_url=settings.dlq_url,
                                           queue_url=settings.delivery_queue_url,

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
+from hookline.adapters.aws.event_log_entries import EventLogEntries
+from hookline.adapters.aws.stores import GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
 from hookline.core.errors import StoreUnavailable
 from hookline.core.messages import DeliveryTask
+from hookline.core.ports import EVENT_ITEM
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
 from hookline.secrets import SecretResolver
@@ -52,7 +53,7 @@ def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, thr
         secrets=SecretResolver(),
         publisher=publisher or QueuePublisher(fn.queue_url, client=fn.sqs),
         payloads=payloads or PayloadStore(fn.bucket, client=fn.s3),
-        entries=IngressRecords(fn.events_table, client=fn.ddb_client),
+        entries=EventLogEntries(fn.events_table, client=fn.ddb_client),
         large_body_threshold=threshold, **deps,
     ))
 
@@ -192,7 +193,7 @@ def test_a_key_resent_after_the_idempotency_window_is_a_new_event(stack: Any) ->
 def test_copies_after_the_window_record_the_event_once_and_only_they_pay_a_second_write(stack: Any) -> None:
     # Given a record with a signed id (one PutItem) received at t=100
     fn = stack.function("IngressFunction")
-    records = IngressRecords(fn.events_table, client=fn.ddb_client)
+    records = EventLogEntries(fn.events_table, client=fn.ddb_client)
     writes: list[str] = []
 
     def count(model: Any, **_: Any) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from hookline.adapters.aws.event_log_entries import IngressRecords
-from hookline.adapters.aws.stores import EVENT_ITEM, GUARD_ITEM, PayloadStore, QueuePublisher
+from hookline.adapters.aws.event_log_entries import EventLogEntries
+from hookline.adapters.aws.stores import GUARD_ITEM, PayloadStore, QueuePublisher
+from hookline.core.ports import EVENT_ITEM
 from hookline.ingress import ingress as ingress_module
 from hookline.ingress.ingress import Ingress, IngressDeps
 from hookline.ingress.signatures import sign
@@ -55,7 +56,7 @@ def make(stack: Any, clock: Clock, threshold: int = 200 * 1024) -> Ingress:
     return Ingress(IngressDeps(
         config=parse_config(CONFIG), secrets=SecretResolver(),
         publisher=QueuePublisher(fn.queue_url, client=fn.sqs), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        entries=IngressRecords(fn.events_table, client=fn.ddb_client), clock=clock, large_body_threshold=threshold,
+        entries=EventLogEntries(fn.events_table, client=fn.ddb_client), clock=clock, large_body_threshold=threshold,
     ))
 
 

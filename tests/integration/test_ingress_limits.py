@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookline.adapters.aws.event_log_entries import IngressRecords
+from hookline.adapters.aws.event_log_entries import EventLogEntries
 from hookline.adapters.aws.stores import PayloadStore, QueuePublisher
 from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask
 from hookline.ingress.ingress import Ingress, IngressDeps
@@ -55,7 +55,7 @@ def make(stack: Any, client: Any = None) -> Ingress:
         config=parse_config(config()), secrets=SecretResolver(),
         publisher=QueuePublisher(fn.queue_url, client=client or fn.sqs),
         payloads=PayloadStore(fn.bucket, client=fn.s3),
-        entries=IngressRecords(fn.events_table, client=fn.ddb_client),
+        entries=EventLogEntries(fn.events_table, client=fn.ddb_client),
     ))
 
 

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from hookline import cli
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-from hookline.adapters.aws.event_log_entries import IngressRecords
+from hookline.adapters.aws.event_log_entries import EventLogEntries
 from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
 from hookline.core.messages import DeliveryTask
 from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -154,7 +154,7 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
             payloads=PayloadStore(fn.bucket, client=fn.s3),
-            entries=IngressRecords(fn.events_table, client=fn.ddb_client),
+            entries=EventLogEntries(fn.events_table, client=fn.ddb_client),
             large_body_threshold=2048,
         ))
         fn = stack.function("DeliverFunction")
@@ -432,7 +432,7 @@ def test_a_refused_send_keeps_the_event_in_the_dlq_and_the_replay_goes_on(ops: O
 def test_report_figures_match_a_hand_count(ops: Ops) -> None:
     now = time.time()
     log = EventLog(ops.stack.events_table, resource=ops.stack.ddb)
-    ingress = IngressRecords(ops.stack.events_table, client=ops.stack.ddb_client)
+    ingress = EventLogEntries(ops.stack.events_table, client=ops.stack.ddb_client)
 
     def received(eid: str, ago: float, routes: list[str], dups: int = 0) -> float:
         at = now - ago

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
 
 from hookline.adapters.aws.claims import RouteClaims
-from hookline.adapters.aws.event_log_entries import IngressRecords
+from hookline.adapters.aws.event_log_entries import EventLogEntries
 from hookline.adapters.aws.guard_store import GuardStore
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.adapters.aws.sync_state import SyncStore
@@ -53,7 +53,7 @@ def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
     else:
         stack = request.getfixturevalue("stack")
         ingress, deliver, sync = (stack.function(f) for f in ("IngressFunction", "DeliverFunction", "SyncFunction"))
-        made = Ports(IngressRecords(stack.events_table, client=ingress.ddb_client),
+        made = Ports(EventLogEntries(stack.events_table, client=ingress.ddb_client),
                      EventLog(stack.events_table, resource=deliver.ddb),
                      RouteClaims(stack.events_table, boto3_client=deliver.ddb_client),
                      SyncStore(sync.ddb.Table(stack.events_table)), EventLog(stack.events_table, resource=stack.ddb))

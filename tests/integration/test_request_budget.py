@@ -18,7 +18,7 @@ import pytest
 
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-from hookline.adapters.aws.event_log_entries import IngressRecords
+from hookline.adapters.aws.event_log_entries import EventLogEntries
 from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher, hot_path_config
 from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.ingress.ingress import Ingress, IngressDeps
@@ -90,7 +90,7 @@ def _ingress(stack: Any, session: Any, routes: int) -> Ingress:
         config=_config(routes), secrets=SecretResolver(),
         publisher=QueuePublisher(stack.queue_url, client=session.client("sqs", config=hot_path_config())),
         payloads=PayloadStore(stack.bucket, client=session.client("s3")),
-        entries=IngressRecords(stack.events_table, client=session.client("dynamodb", config=hot_path_config())),
+        entries=EventLogEntries(stack.events_table, client=session.client("dynamodb", config=hot_path_config())),
     ))
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from hookline.adapters.aws.stores import EVENT_ITEM, EventLog
+from hookline.adapters.aws.stores import EventLog
+from hookline.core.ports import EVENT_ITEM
 from hookline.operations.report import list_events, summarize
 from tests.integration import test_delivery as delivery_tests
 from tests.integration import test_ingress as ingress_tests

@@ -83,7 +83,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
 
     from hookline.adapters.aws.claims import RouteClaims
     from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-    from hookline.adapters.aws.event_log_entries import IngressRecords
+    from hookline.adapters.aws.event_log_entries import EventLogEntries
     from hookline.adapters.aws.guard_store import GuardStore
     from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
     from hookline.delivery.engine import Delivery, DeliveryDeps
@@ -114,7 +114,7 @@ def count_requests(route_opts: dict[str, Any], dest_opts: dict[str, Any], url: s
         ingress = Ingress(IngressDeps(
             config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(queue.url, client=sqs),
             ordered_publisher=FifoPublisher(fifo.url, client=sqs), payloads=PayloadStore("unused", client=s3),
-            entries=IngressRecords(resources["EventsTable"].name, client=ddb_client)))
+            entries=EventLogEntries(resources["EventsTable"].name, client=ddb_client)))
         delivery = Delivery(DeliveryDeps(
             config=cfg, secrets=SecretResolver(), payloads=PayloadStore("unused", client=s3), events=events_log,
             queues=SqsDeliveryQueues(sqs, dlq_url=resources["DeadLetterQueue"].url, queue_url=queue.url,

@@ -287,7 +287,7 @@ ADAPTERS = {
     "DeliveryQueues": ("hookline.adapters.aws.delivery_queues", "SqsDeliveryQueues"),
     "PayloadStore": ("hookline.adapters.aws.stores", "PayloadStore"),
     "EventLog": ("hookline.adapters.aws.stores", "EventLog"),
-    "EventLogEntries": ("hookline.adapters.aws.event_log_entries", "IngressRecords"),
+    "EventLogEntries": ("hookline.adapters.aws.event_log_entries", "EventLogEntries"),
     "ClaimStore": ("hookline.adapters.aws.claims", "RouteClaims"),
     "GuardStore": ("hookline.adapters.aws.guard_store", "GuardStore"),
     "SyncStateStore": ("hookline.adapters.aws.sync_state", "SyncStore"),

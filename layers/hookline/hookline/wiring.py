@@ -72,9 +72,9 @@ class Services:
     @cached_property
     def event_log_entries(self) -> ports.EventLogEntries:
         # lazy: built on first use, by the functions that use it (see the module docstring).
-        from hookline.adapters.aws.event_log_entries import IngressRecords
+        from hookline.adapters.aws.event_log_entries import EventLogEntries
 
-        return IngressRecords(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
+        return EventLogEntries(self.settings.events_table, ttl_seconds=self.settings.event_log_ttl_seconds)
 
     @cached_property
     def ordered_publisher(self) -> ports.OrderedTaskQueue:

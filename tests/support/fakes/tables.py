@@ -1,5 +1,5 @@
 """The event log table in memory: MemoryTable, the event log (aws.EventLog) and ingress's `#event` entries
-(adapters.aws.event_log_entries.IngressRecords), with their adapters' conditions."""
+(adapters.aws.event_log_entries.EventLogEntries), with their adapters' conditions."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 # the port's answers, as the adapter gives them and ingress catches them
 from hookline.core.errors import EventInFlight
 from hookline.core.event_log import not_yet_attempted
-from hookline.core.ports import RECORD_GONE
+from hookline.core.ports import ENTRY_GONE
 
 Clock = Callable[[], float]
 Key = tuple[str, str]
@@ -73,12 +73,12 @@ class MemoryTable:
 # ---------------------------------------------------------------- the event log (aws.EventLog)
 
 
-_RECORD_ONLY = frozenset({"token", "queue_by", "queued", "body_sha256"})
+_ENTRY_ONLY = frozenset({"token", "queue_by", "queued", "body_sha256"})
 CLEARED_BY_DELIVERY = ("reason", "dead_at")
 
 
 def _public(raw: dict[str, Any]) -> dict[str, Any]:
-    item = {k: v for k, v in raw.items() if not k.startswith("idem_") and k not in _RECORD_ONLY}
+    item = {k: v for k, v in raw.items() if not k.startswith("idem_") and k not in _ENTRY_ONLY}
     if item.get("route") != EVENT_ITEM and "status" not in item and not str(item.get("route", "")).startswith("#"):
         item["status"] = "received"
     return item
@@ -125,11 +125,11 @@ class FakeEventLog:
         yield from not_yet_attempted(events, seen)
 
 
-# ---------------------------------------------------------------- ingress's `#event` entries (IngressRecords)
+# ---------------------------------------------------------------- ingress's `#event` entries (EventLogEntries)
 
 
 class FakeEventLogEntries:
-    """ports.EventLogEntries with adapters.aws.event_log_entries.IngressRecords' conditions: the record is written
+    """ports.EventLogEntries with adapters.aws.event_log_entries.EventLogEntries' conditions: the record is written
     if its key
     is new (`attribute_not_exists(event_id)`), or on a second write if the item there was received before
     the window (`... OR received_at < :since`); with a digest, the guard item under the same terms in the
@@ -189,7 +189,7 @@ class FakeEventLogEntries:
                 return plain(earlier)
             if float(first.get("received_at") or 0) >= window_start and earlier is None:
                 raise EventInFlight(f"the event first received as {first_id!r} is being released")
-            return {"event_id": first_id, "received_at": first.get("received_at"), RECORD_GONE: True}
+            return {"event_id": first_id, "received_at": first.get("received_at"), ENTRY_GONE: True}
 
     def release(self, event_id: str, token: str, digest: str | None = None) -> bool:
         keys = [(event_id, EVENT_ITEM)] + ([(GUARD_PREFIX + digest, GUARD_ITEM)] if digest else [])

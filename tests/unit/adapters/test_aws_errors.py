@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 
 from hookline.adapters.aws.claims import RouteClaims
 from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-from hookline.adapters.aws.event_log_entries import IngressRecords
+from hookline.adapters.aws.event_log_entries import EventLogEntries
 from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
 from hookline.core.chains import Claimant
 from hookline.core.errors import QueueUnavailable, StoreUnavailable
@@ -36,7 +36,7 @@ def client(service: str) -> Any:
     return SESSION.client(service)
 
 
-def claim(entries: IngressRecords, digest: str | None = None) -> Any:
+def claim(entries: EventLogEntries, digest: str | None = None) -> Any:
     now = time.time()
     return entries.claim(event_id="e1", source="app", type="t", received_at=now, routes=["r1"], queue_by=now + 30,
                          token="tok", window_start=now - 3600, digest=digest, body_sha256="b1")
@@ -47,13 +47,13 @@ def test_a_refused_event_log_write_is_store_unavailable_naming_code_operation_an
     with Stubber(ddb) as stub:
         stub.add_client_error("put_item", "AccessDeniedException", DENIED, 400)
         with pytest.raises(StoreUnavailable) as raised:
-            claim(IngressRecords("events", client=ddb))
+            claim(EventLogEntries("events", client=ddb))
     assert str(raised.value) == f"AccessDeniedException: PutItem: {DENIED}"
 
 
 def test_every_entry_request_translates_and_the_condition_failures_stay_answers() -> None:
     ddb = client("dynamodb")
-    entries = IngressRecords("events", client=ddb)
+    entries = EventLogEntries("events", client=ddb)
     with Stubber(ddb) as stub:
         # a transaction cancelled for a reason that is no condition (throttling) is no answer about the event
         stub.add_client_error("transact_write_items", "TransactionCanceledException", "cancelled", 400,
@@ -78,7 +78,7 @@ def test_every_entry_request_translates_and_the_condition_failures_stay_answers(
 
 def test_no_answer_at_all_is_translated_too() -> None:
     ddb = client("dynamodb")
-    entries = IngressRecords("events", client=ddb)
+    entries = EventLogEntries("events", client=ddb)
 
     def unreachable(**_: Any) -> None:
         raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/")
@@ -112,7 +112,7 @@ def test_a_refused_queue_request_is_queue_unavailable_and_a_refused_payload_writ
 def test_ingress_answers_503_and_logs_what_aws_said_through_the_real_adapter() -> None:
     ddb = client("dynamodb")
     hub = Hub()  # the ingress unit tests' fakes, but the event log entries' real adapter
-    hub.ingress.deps.entries = IngressRecords("events", client=ddb)
+    hub.ingress.deps.entries = EventLogEntries("events", client=ddb)
     log = io.StringIO()
     handler = logging.StreamHandler(log)
     handler.setFormatter(logger.registered_formatter)

@@ -64,13 +64,13 @@ class Engine:
         self.claims = FakeClaimStore(self.table, clock=self.clock)
         self.queue = FakeQueue()
         self.sender = FakeSender(*answers, clock=self.clock)
-        self.records = FakeGuardStore(self.clock) if breaker else None
+        self.guard_store = FakeGuardStore(self.clock) if breaker else None
         self.delivery = Delivery(DeliveryDeps(
             config=config(**cfg), secrets=FakeSecrets({"CRM_TOKEN": "t" * 16}),  # type: ignore[arg-type]
             payloads=FakePayloadStore(), events=self.events, queues=self.queue,
             persistence=self.claims, sender=self.sender,  # type: ignore[arg-type]
             clock=self.clock, rng=Fixed(), max_workers=4,
-            guards=Guards(self.records, clock=self.clock, sleep=self.clock.sleep) if breaker else None,
+            guards=Guards(self.guard_store, clock=self.clock, sleep=self.clock.sleep) if breaker else None,
         ))
 
     def handle(self, *records: dict[str, Any]) -> list[str]:

@@ -43,12 +43,12 @@ class Hub:
     def __init__(self, clock: Clock | None = None, window: int = 3600) -> None:
         self.clock = clock or Clock(time.time())
         table = MemoryTable()
-        self.records = FakeEventLogEntries(table, clock=self.clock)
+        self.entries = FakeEventLogEntries(table, clock=self.clock)
         self.events = FakeEventLog(table, clock=self.clock)  # where delivery writes, in the same table
         self.queue = FakeQueue()
         self.ingress = Ingress(IngressDeps(
             config=parse_config(CONFIG), secrets=FakeSecrets({"SW_SECRET": SW_SECRET, "GH_SECRET": GH_SECRET}),
-            publisher=self.queue, payloads=FakePayloadStore(), entries=self.records, clock=self.clock,
+            publisher=self.queue, payloads=FakePayloadStore(), entries=self.entries, clock=self.clock,
             idempotency_window_seconds=window, in_flight_seconds=30))
 
     def app(self, msg_id: str, body: dict[str, Any] | bytes, source: str = "app", **headers: str) -> Any:
@@ -61,7 +61,7 @@ class Hub:
 
     def delivered(self, event_id: str, route: str) -> None:
         """Delivery has begun: the route's item, with the event's received_at, as its first claim writes it."""
-        received_at = self.records.memory.get((event_id, "#event"))["received_at"]
+        received_at = self.entries.memory.get((event_id, "#event"))["received_at"]
         self.events.record_attempt(event_id=event_id, route=route, status="delivered", received_at=received_at)
 
     def github(self, delivery: str, body: dict[str, Any]) -> Any:
@@ -80,8 +80,8 @@ def test_a_new_event_is_accepted_recorded_and_queued_for_its_route() -> None:
     assert (resp.status, resp.body) == (202, {"status": "accepted", "id": "msg-1"})
     [task] = hub.queue.tasks
     assert (task.event_id, task.route, task.source) == ("msg-1", "app-to-crm", "app")
-    assert hub.records.memory.get(("msg-1", "#event"))["routes"] == ["app-to-crm"]
-    assert hub.records.requests == 1  # one conditional write
+    assert hub.entries.memory.get(("msg-1", "#event"))["routes"] == ["app-to-crm"]
+    assert hub.entries.requests == 1  # one conditional write
 
 
 def test_a_copy_is_a_duplicate_answered_200_and_counted_never_queued_again() -> None:
@@ -93,7 +93,7 @@ def test_a_copy_is_a_duplicate_answered_200_and_counted_never_queued_again() -> 
     resp = hub.app("msg-1", ORDER)
     assert (resp.status, resp.body) == (200, {"status": "duplicate", "id": "msg-1"})
     assert len(hub.queue.tasks) == 1
-    assert hub.records.memory.get(("msg-1", "#event"))["duplicates"] == 1
+    assert hub.entries.memory.get(("msg-1", "#event"))["duplicates"] == 1
 
 
 def test_another_body_under_a_recorded_id_is_refused_409_and_not_queued() -> None:
@@ -110,10 +110,10 @@ def test_a_copy_while_the_first_is_still_queueing_waits_409_then_queues_it_after
     hub.queue.fail = 1  # the first invocation's queueing fails ...
     first = hub.app("msg-1", ORDER)
     assert first.status == 503 and "nothing was recorded" in first.body["error"]
-    assert hub.records.memory.get(("msg-1", "#event")) is None  # ... and its record is released
+    assert hub.entries.memory.get(("msg-1", "#event")) is None  # ... and its record is released
     # A record whose invocation died between its write and its queueing (no release):
     now = hub.clock()
-    hub.records.claim(event_id="msg-2", source="app", type="order.created", received_at=now, routes=["app-to-crm"],
+    hub.entries.claim(event_id="msg-2", source="app", type="order.created", received_at=now, routes=["app-to-crm"],
                       queue_by=now + 30, token="dead", window_start=now - 3600,
                       body_sha256=body_digest(json.dumps(ORDER).encode()))
     copy = hub.app("msg-2", ORDER)
@@ -136,14 +136,14 @@ def test_a_bad_signature_is_401_an_unknown_source_404_a_large_body_413_and_a_bad
     assert big.status == 413 and "exceeds the 1024-byte limit" in big.body["error"]
     broken = hub.app("msg-broken", b"{not json")
     assert broken.status == 400
-    assert hub.queue.tasks == [] and hub.records.memory.items == {}
+    assert hub.queue.tasks == [] and hub.entries.memory.items == {}
 
 
 def test_an_unresolvable_signing_secret_is_503_without_its_reference_or_value() -> None:
     hub = Hub()
     resp = hub.app("msg-1", ORDER, source="vault")
     assert resp.status == 503 and resp.body == {"error": "signing secret unavailable; retry later"}
-    assert hub.records.memory.items == {}
+    assert hub.entries.memory.items == {}
 
 
 def test_github_bytes_replayed_under_a_new_delivery_id_are_a_duplicate_of_the_first() -> None:
@@ -178,13 +178,13 @@ def test_ten_concurrent_copies_are_accepted_exactly_once(sender: str) -> None:
 
 def test_an_event_store_that_fails_is_503_and_the_senders_retry_is_accepted() -> None:
     hub = Hub()
-    real = hub.records.claim
+    real = hub.entries.claim
 
     def throttled(**kwargs: Any) -> Any:
-        hub.records.claim = real  # type: ignore[method-assign]  # once
+        hub.entries.claim = real  # type: ignore[method-assign]  # once
         raise StoreUnavailable("ProvisionedThroughputExceededException: PutItem: slow down")
 
-    hub.records.claim = throttled  # type: ignore[method-assign]
+    hub.entries.claim = throttled  # type: ignore[method-assign]
     resp = hub.app("msg-1", ORDER)
     assert (resp.status, resp.body) == (503, {"error": "event store or queue unavailable; nothing was recorded, "
                                                        "retry later"})

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.adapters.aws.stores import EVENT_ITEM
 from hookline.core.auth import PROXY_ENV, egress_of
+from hookline.core.ports import EVENT_ITEM
 
 ERROR_WINDOW_SECONDS = 300
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.adapters.aws.stores import EVENT_ITEM
+from hookline.core.ports import EVENT_ITEM
 
 IN_FLIGHT = frozenset({"received", "retrying", "held"})
 STATUSES = ("received", "retrying", "delivered", "dead", "stale", "held", "skipped", "unrouted")

@@ -66,7 +66,7 @@ class EventLog(Protocol):
 
 # A key of EventLogEntries.claim's answer: the guard outlived its entry (TTL, or the id since reused for another
 # event): the reception it guards is over, nothing is left to queue or count.
-RECORD_GONE = "record_gone"
+ENTRY_GONE = "entry_gone"
 
 
 # In the delivery function's result that a ClaimStore completes with: {"status", "attempt", "fields"}, which
@@ -79,7 +79,7 @@ EVENT_ITEM = "#event"
 
 class EventLogEntries(Protocol):
     """The event log's `#event` entry as ingress writes it: the conditional write that makes an event
-    "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.IngressRecords).
+    "once", its release after a failed queueing, duplicates counted (adapters.aws.event_log_entries.EventLogEntries).
     A refusal raises StoreUnavailable; another copy being recorded right now, EventInFlight."""
 
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],

@@ -301,7 +301,7 @@ class Ingress:
         first_id = earlier.get("event_id") or event.event_id
         if earlier.get("body_sha256") not in (None, digest):
             return _conflicting(first_id)
-        if earlier.get(ports.RECORD_GONE):
+        if earlier.get(ports.ENTRY_GONE):
             count("Duplicate")
             logger.info("replay of an event whose record has expired dropped", extra={"first_id": first_id})
             return IngressResponse(200, {"status": "duplicate", "id": first_id})

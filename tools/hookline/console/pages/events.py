@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from hookline.adapters.aws.stores import EVENT_ITEM
 from hookline.commands.events_search import DEFAULT_SINCE, SEARCH_STATUSES
 from hookline.console.current import backend
+from hookline.core.ports import EVENT_ITEM
 from hookline.operations.archive_query import Search, WhereError, parse
 from hookline.operations.dlq import DlqFilter
 from hookline.operations.report import STATUSES, EventRow, list_events

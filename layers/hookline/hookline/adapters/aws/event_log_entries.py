@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from hookline.adapters.aws.errors import translated
 from hookline.adapters.aws.stores import GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_client
 from hookline.core.errors import EventInFlight, StoreUnavailable
-from hookline.core.ports import EVENT_ITEM, RECORD_GONE
+from hookline.core.ports import ENTRY_GONE, EVENT_ITEM
 
 # The first write asks only that the key be new; a record older than the idempotency window is over
 # (the same key is a new event), which the rare second write's condition allows.
@@ -54,7 +54,7 @@ def _older_than(item: dict[str, Any], since: float) -> bool:
     return received is not None and float(received) < since
 
 
-class IngressRecords:
+class EventLogEntries:
     def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, client: Any | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.table_name = table_name
@@ -175,7 +175,7 @@ class IngressRecords:
         if float(first.get("received_at") or 0) >= window_start and record is None:
             raise EventInFlight(f"the event first received as {first_id!r} is being released") from error
         # That reception's record expired (the guard outlives the event log) or its id names a newer event.
-        return {"event_id": first_id, "received_at": first.get("received_at"), RECORD_GONE: True}
+        return {"event_id": first_id, "received_at": first.get("received_at"), ENTRY_GONE: True}
 
     @translated(StoreUnavailable)
     def release(self, event_id: str, token: str, digest: str | None = None) -> bool:

@@ -25,7 +25,6 @@ from hookline.core.fanout import deduplication_id
 from hookline.core.messages import DeliveryTask, batches
 from hookline.core.ports import EVENT_ITEM
 
-__all__ = ["EVENT_ITEM"]  # re-exported for the other adapters and the tooling
 # The replay guard of an event whose id the signature does not cover: (GUARD_PREFIX + digest, GUARD_ITEM).
 GUARD_PREFIX = "#sha256:"
 GUARD_ITEM = "#guard"
@@ -286,13 +285,13 @@ class EventLog:
 
 
 # Ingress's bookkeeping on the `#event` item (its idempotency record), not part of the log.
-_RECORD_ONLY = frozenset({"token", "queue_by", "queued", "body_sha256"})
+_ENTRY_ONLY = frozenset({"token", "queue_by", "queued", "body_sha256"})
 
 
 def _public(raw: dict[str, Any]) -> dict[str, Any]:
     """An item as readers see it: without delivery's claim attributes (adapters/aws/claims.py) or ingress's
     record bookkeeping."""
-    item = {k: v for k, v in from_dynamo(raw).items() if not k.startswith("idem_") and k not in _RECORD_ONLY}
+    item = {k: v for k, v in from_dynamo(raw).items() if not k.startswith("idem_") and k not in _ENTRY_ONLY}
     if item.get("route") != EVENT_ITEM and "status" not in item and not str(item.get("route", "")).startswith("#"):
         item["status"] = "received"  # a claim taken, nothing recorded yet: delivery is in progress
     return item

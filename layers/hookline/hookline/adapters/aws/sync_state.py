@@ -27,7 +27,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from hookline.adapters.aws.stores import EVENT_ITEM
+from hookline.core.ports import EVENT_ITEM
 
 STATE_ITEM = "#state"
 BATCH_GET_MAX = 100
