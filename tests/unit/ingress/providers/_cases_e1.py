@@ -7,7 +7,7 @@ Three kinds, and each case says which in `signer`:
   in a throwaway environment (the SDK is heavy or is an npm package): twilio, hubspot-api-client,
   squareup, plivo, mailgun; @linear/sdk, @zoom/rivet and Meta's WhatsApp SDK (whatsapp) on npm; and the
   provider's own published tool or receiver, run unmodified from its repository at a named commit
-  (Dropbox's dropbox_hook signs; Asana's devrel-examples and Xero's xero-php-webhook receivers accept);
+  (Dropbox's dropbox_hook signs; Asana's, Xero's and Twitch's sample receivers accept);
 - the provider's documented recipe, for the providers that publish neither an SDK that signs or verifies
   nor a complete example (secret, body, signature): the signature is computed here with Python's hmac
   exactly as the provider's page words it (cited in `signer`), independently of hookline's engine.
@@ -84,7 +84,7 @@ def recorded(name: str) -> Case:
 
 
 RECORDED = ("twilio", "hubspot", "square", "plivo", "linear", "zoom", "mailgun", "dropbox", "asana",
-            "meta", "whatsapp", "instagram", "messenger", "xero")
+            "meta", "whatsapp", "instagram", "messenger", "xero", "twitch")
 
 
 # ------------------------------------------------------------------ live SDKs
@@ -316,24 +316,6 @@ def calendly() -> Case:
                 None, "invitee.created")
 
 
-def twitch() -> Case:
-    secret = "twitch-eventsub-secret-0123456789"
-    msg_id = "e76c6bd4-55c9-4987-8304-da1588d8988b"
-    ts = "2026-11-30T00:53:20.123456789Z"  # RFC 3339 with nanoseconds, as Twitch sends it
-    body = _json({"subscription": {"id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4", "type": "channel.follow",
-                                   "version": "2", "status": "enabled"},
-                  "event": {"user_id": "1234", "user_login": "cool_user", "broadcaster_user_id": "1337"}})
-    sig = _hmac("sha256", secret.encode(), f"{msg_id}{ts}{body}".encode()).hex()
-    return Case("twitch", _recipe("twitch", "https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message"),
-                secret, _req({"Twitch-Eventsub-Message-Id": msg_id, "Twitch-Eventsub-Message-Timestamp": ts,
-                              "Twitch-Eventsub-Message-Signature": "sha256=" + sig,
-                              "Twitch-Eventsub-Message-Type": "notification",
-                              "Twitch-Eventsub-Subscription-Type": "channel.follow",
-                              "Content-Type": "application/json"}, body),
-                NOW, sig, "twitch-eventsub-message-signature", ts, "twitch-eventsub-message-timestamp",
-                NOW + 0.123456789, 600, msg_id, "channel.follow")
-
-
 def _token(provider: str, page: str, header: str, secret: str, obj: object, extra: dict[str, str],
            event_id: str | None, event_type: str | None) -> Case:
     return Case(provider, f"signing docs: the header as {page} documents it (a shared token, nothing is signed)",
@@ -359,7 +341,7 @@ def okta() -> Case:
                   {}, "b5a188b9-5ece-4636-b041-482ffda96311", "com.okta.event_hook")
 
 
-RECIPES = (intercom, typeform, zendesk, calendly, twitch,
+RECIPES = (intercom, typeform, zendesk, calendly,
            gitlab, okta)
 
 
