@@ -192,8 +192,9 @@ class Ingress:
         # No id in the request: the body's digest, which the signature covers (as for `verify:` sources).
         event_id, id_signed = verified.event_id or body_digest(body), verified.id_signed or not verified.event_id
         guarded = not id_signed or not verified.timestamped
-        return self.record(source, event_id, verified.event_type, _forwardable(headers, entry.header), body, parsed,
-                           dedupe_key=body_digest(body) if guarded else None, context=context)
+        answer = self.record(source, event_id, verified.event_type, _forwardable(headers, entry.header), body,
+                             parsed, dedupe_key=body_digest(body) if guarded else None, context=context)
+        return _as_sender_expects(entry, answer)
 
     def _accept_auth(self, source: str, src: Any, request: Request, context: Any) -> IngressResponse:
         """An `auth:` source: every refusal is the same 401 (its reason logged), then the `provider:` dedupe rules
@@ -375,6 +376,20 @@ def _timestamped(src: Any) -> bool:
         return providers.signs_timestamp(providers.load(src.provider))
     except providers.ProviderError:
         return False
+
+
+def _as_sender_expects(entry: Any, answer: IngressResponse) -> IngressResponse:
+    """An accepted event or a duplicate answered as the entry's [response] says: a sender that retries every
+    status but 200 (Dropbox) would otherwise send each event again and again; a 409 or 503 stays as it is,
+    since those do ask for a retry."""
+    done = answer.status in (200, 202) and isinstance(answer.body, dict) and (
+        answer.body.get("status") in ("accepted", "duplicate"))
+    if not done or (entry.response_status is None and not entry.response_empty):
+        return answer
+    status = entry.response_status or answer.status
+    if entry.response_empty:
+        return IngressResponse(status, "", dict(answer.headers), None)
+    return replace(answer, status=status)
 
 
 def _conflicting(event_id: str) -> IngressResponse:

@@ -29,7 +29,9 @@ TIME_FORMATS = ("unix", "unix-ms", "iso8601")
 NAME = re.compile(r"[a-z0-9-]+")
 
 _TOP = {"title", "docs", "setup", "secret", "proof", "proof_url", "notes", "signature", "timestamp", "id", "type",
-        "handshake"}
+        "handshake", "response"}
+_RESPONSE = {"status", "body"}
+RESPONSE_BODIES = ("json", "empty")
 _SIGNATURE = {"algorithm", "header", "path", "query", "prefix", "encoding", "content", "key", "list"}
 _LIST = {"separator", "kv", "signature_key", "timestamp_key"}
 _TIMESTAMP = {"header", "from_list", "path", "format", "tolerance_seconds"}
@@ -84,6 +86,10 @@ class Provider:
     type: Location | None
     handshake: dict[str, Any] | None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # [response]: what an accepted event (or a copy of one) is answered with, when the sender needs other than
+    # hookline's 202 + JSON (Dropbox retries every non-200; Xero and Okta want 200 with nothing in it).
+    response_status: int | None = None
+    response_empty: bool = False
 
     @property
     def where(self) -> str:
@@ -266,9 +272,15 @@ def compile_entry(name: str, data: dict[str, Any], where: str | None = None) -> 
                         else set())
     if handshake is not None:
         r.text(handshake, "kind", "handshake.kind")
+    response = r.table(data, "response", _RESPONSE) or {}
+    status = response.get("status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 299):
+        raise r.fail("response.status", "must be a 2xx status (an integer from 200 to 299)")
+    body = r.text(response, "body", "response.body", required=False, choices=RESPONSE_BODIES, default="json")
     return Provider(
         name=name, title=title or name, docs=docs or "", setup=setup or "", secret=secret or "", proof=proof or "",
         proof_url=proof_url, algorithm=algorithm or "", header=header, path=path,
         query=query, prefix=prefix, encoding=encoding or "hex", content=content, key=key or "utf8",
         list=list_format, timestamp=timestamp, timestamp_from_list=from_list, timestamp_format=fmt,
-        tolerance_seconds=tolerance, id=id_loc, type=r.location(data, "type"), handshake=handshake, raw=data)
+        tolerance_seconds=tolerance, id=id_loc, type=r.location(data, "type"), handshake=handshake, raw=data,
+        response_status=status, response_empty=body == "empty")
