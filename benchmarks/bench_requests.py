@@ -89,11 +89,34 @@ def sw_event(payload: bytes) -> dict[str, Any]:
                           path_parameters={"source": "sw"})
 
 
+class ArchiveBytes:
+    """The event archive's PutRecordBatch records, their bytes, and the bytes Firehose bills (each record
+    rounded up to 5 KB), through a botocore `before-parameter-build` hook."""
+
+    def __init__(self, session: Any) -> None:
+        self.records = self.bytes = self.billed = 0
+        session.events.register("before-parameter-build.firehose.PutRecordBatch", self._seen)
+
+    def _seen(self, params: Any = None, **_: Any) -> None:
+        for record in (params or {}).get("Records") or []:
+            size = len(record["Data"])
+            self.records += 1
+            self.bytes += size
+            self.billed += -(-size // 5120) * 5120
+
+    def take(self) -> tuple[int, int, int]:
+        out = (self.records, self.bytes, self.billed)
+        self.records = self.bytes = self.billed = 0
+        return out
+
+
 def _services(stack: Stack, dest_url: str) -> Any:
+    from hookline.adapters.aws.archive import FirehoseArchive
     from hookline.adapters.aws.claims import RouteClaims
     from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
     from hookline.adapters.aws.event_log_entries import EventLogEntries
     from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher, hot_path_config
+    from hookline.local.archive import provision_archive
     from hookline.secrets import SecretResolver
     from hookline.settings import Settings
     from hookline.validation import parse_config
@@ -104,6 +127,7 @@ def _services(stack: Stack, dest_url: str) -> Any:
     settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
     config = parse_config(_config(dest_url))
     ddb = s.client("dynamodb")
+    provision_archive(stack.deployed, s.client("firehose"))  # moto's CloudFormation makes no Firehose stream
     return Services(
         settings, config=config, secrets=SecretResolver(),
         publisher=QueuePublisher(stack.url("DeliveryQueue"), client=s.client("sqs", config=hot_path_config())),
@@ -114,6 +138,7 @@ def _services(stack: Stack, dest_url: str) -> Any:
         delivery_queues=SqsDeliveryQueues(s.client("sqs"), dlq_url=settings.dlq_url,
                                           queue_url=settings.delivery_queue_url,
                                           ordered_queue_url=settings.ordered_queue_url),
+        archive=FirehoseArchive(settings.archive_stream, client=s.client("firehose", config=hot_path_config())),
     )
 
 
@@ -202,6 +227,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
     from tests.support.receiver import Receiver
 
     with moto_stack() as stack, Receiver() as receiver:
+        archived = ArchiveBytes(stack.session)  # before the clients are made: each copies the session's hooks
         svc = _services(stack, receiver.url)
         install(svc)
         ingress_app, deliver_app = load_handler("ingress"), load_handler("deliver")
@@ -227,6 +253,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
 
         delivery_ops: Counter[str] = Counter()
         delivery_units = [0]
+        archive_sizes = [0, 0, 0]  # records, bytes, billed bytes of the counted deliveries
 
         def run_delivery(counted: bool = True) -> tuple[int, dict[str, int], int]:
             """Drain the queue as the event source mapping does; `counted`: into the delivery figures."""
@@ -242,9 +269,13 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
                     response = deliver_app.handler(to_lambda_records(msgs, queue_arn, "us-east-1"), ctx)
                     ops = stack.counter.take()
                     units = stack.counter.take_write_units()
+                    records, size, billed = archived.take()
                     if counted:
                         delivery_units[0] += units
                         delivery_ops.update(ops)
+                        archive_sizes[0] += records
+                        archive_sizes[1] += size
+                        archive_sizes[2] += billed
                     handler_calls += sum(ops.values())
                     if response["batchItemFailures"]:
                         raise SystemExit(f"delivery failed: {response}")
@@ -277,6 +308,7 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         run_delivery()
         delivery_units[0] = 0
         delivery_ops.clear()
+        archive_sizes[:] = [0, 0, 0]
 
         ratios, ingress_cpu, base_cpu = [], [], []
         sw_ratios: list[float] = []
@@ -341,6 +373,9 @@ def measure(events: int, rounds: int) -> dict[str, Any]:
         "delivery_poller_requests_per_event": poller_calls / total,
         "ingress_write_units_per_event": ingress_units / total,
         "delivery_write_units_per_event": delivery_units[0] / total,
+        "archive_records_per_event": archive_sizes[0] / total,
+        "archive_bytes_per_event": archive_sizes[1] / total,
+        "archive_billed_bytes_per_event": archive_sizes[2] / total,
         "ingress_cpu_ms_median": statistics.median(ingress_cpu) * 1000,
         "baseline_cpu_ms_median": statistics.median(base_cpu) * 1000,
         "cpu_ratio_median": statistics.median(ratios), "cpu_ratio_min": min(ratios),
@@ -375,6 +410,9 @@ def main() -> int:
           f"delivery {r['delivery_write_units_per_event']:.2f}")
     print(f"AWS requests per event, delivery : {r['delivery_requests_per_event']:.2f} "
           f"+ {r['delivery_poller_requests_per_event']:.2f} receive/delete (event source mapping, batch 10)")
+    print(f"event archive per event          : {r['delivery_operations'].get('firehose:PutRecordBatch', 0):.2f} "
+          f"PutRecordBatch, {r['archive_records_per_event']:.1f} records, {r['archive_bytes_per_event']:.0f} B "
+          f"({r['archive_billed_bytes_per_event'] / 1024:.0f} KB billed)")
     print(f"warm ingress CPU per event       : {r['ingress_cpu_ms_median']:.2f} ms vs hand-written "
           f"{r['baseline_cpu_ms_median']:.2f} ms -> ratio median {r['cpu_ratio_median']:.2f}, "
           f"min {r['cpu_ratio_min']:.2f}")
