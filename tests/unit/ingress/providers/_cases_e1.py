@@ -16,6 +16,7 @@ Three kinds, and each case says which in `signer`:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -26,6 +27,7 @@ from pathlib import Path
 from hookline.ingress.providers import Request
 
 VECTORS = Path(__file__).parent / "vectors"
+PUBLISHED = Path(__file__).parent / "published"
 NOW = 1_796_000_000  # the cases' clock: 2026-11-30T00:53:20Z
 
 
@@ -333,12 +335,17 @@ def gitlab() -> Case:
 
 
 def okta() -> Case:
-    return _token("okta", "https://developer.okta.com/docs/concepts/event-hooks/", "Authorization",
-                  "okta-event-hook-secret-Qm9v",
+    """The authentication field and secret Okta's Event Hook guide configures (published/okta.json), sent as Okta
+    sends them: the secret verbatim in that header."""
+    published = json.loads((PUBLISHED / "okta.json").read_text(encoding="utf-8"))
+    case = _token("okta", published["source_url"], published["header"].title(), published["secret"],
                   {"eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
                    "eventId": "b5a188b9-5ece-4636-b041-482ffda96311", "eventTime": "2026-11-30T00:53:19.000Z",
-                   "data": {"events": [{"eventType": "user.session.start"}]}},
+                   "data": {"events": [{"eventType": "user.lifecycle.deactivate",
+                                        "uuid": "ab62c0bc-2837-11eb-9823-9fb8f750c5a9"}]}},
                   {}, "b5a188b9-5ece-4636-b041-482ffda96311", "com.okta.event_hook")
+    quoted = f"published example: {published['source_url']} ({published['quoted_from']})"
+    return dataclasses.replace(case, signer=quoted)
 
 
 RECIPES = (intercom, typeform, zendesk, calendly,
