@@ -30,12 +30,18 @@ from tests.support.receiver import Receiver, Script
 
 pytestmark = pytest.mark.e2e
 
+# Signed by Dropbox's own webhook tool, and accepted by Xero's published receiver (tests/unit/ingress/providers/).
+VECTORS = Path(__file__).resolve().parents[1] / "unit" / "ingress" / "providers" / "vectors"
+DROPBOX, XERO = (json.loads((VECTORS / f"{n}.json").read_text()) for n in ("dropbox", "xero"))
 SECRETS = {"E2E_PROVIDER_SLACK": "slack-signing-secret-e2e", "E2E_PROVIDER_TWILIO": "twilio-auth-token-e2e",
-           "E2E_PROVIDER_GH": "gh-secret-e2e"}
+           "E2E_PROVIDER_GH": "gh-secret-e2e", "E2E_PROVIDER_DROPBOX": DROPBOX["secret"],
+           "E2E_PROVIDER_XERO": XERO["secret"]}
 SOURCES = {
     "slack": {"provider": "slack", "secrets": ["env:E2E_PROVIDER_SLACK"]},
     "sms": {"provider": "twilio", "secrets": ["env:E2E_PROVIDER_TWILIO"], "format": "form"},
     "gh": {"provider": "github", "secrets": ["env:E2E_PROVIDER_GH"]},
+    "box": {"provider": "dropbox", "secrets": ["env:E2E_PROVIDER_DROPBOX"]},
+    "books": {"provider": "xero", "secrets": ["env:E2E_PROVIDER_XERO"]},
 }
 
 
@@ -131,6 +137,32 @@ def test_twilio_signs_the_url_the_client_addressed(dev: Dev) -> None:
     [got] = delivered(dev.receiver, b"Body=e2e+sms")  # a form body is delivered as it came
     assert urllib.parse.parse_qs(got.body.decode())["From"] == ["+14158675309"]
     assert dev.post("sms", body, headers, query="tenant=8")[0] == 401  # another URL than the one signed
+
+
+def raw_post(dev: Dev, source: str, case: dict) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(f"{dev.dev.url}/webhooks/{source}", data=case["body"].encode(), method="POST",
+                                 headers=case["headers"])
+    try:
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def test_senders_that_retry_anything_but_200_get_200_for_an_event_and_its_copy(dev: Dev) -> None:
+    # Dropbox retries every non-200 answer for ten minutes; Xero wants 200 with an empty body (entries' [response]).
+    status, _, body = raw_post(dev, "box", DROPBOX)
+    assert status == 200 and json.loads(body)["status"] == "accepted"
+    status, headers, body = raw_post(dev, "books", XERO)
+    assert (status, body) == (200, b"") and "json" not in headers.get("content-type", "")
+    delivered(dev.receiver, b"dbid:AAH4f99T0taONIb")
+    delivered(dev.receiver, json.loads(XERO["body"])["events"][0]["resourceId"].encode())
+    for source, case in (("box", DROPBOX), ("books", XERO)):  # the senders' retries: duplicates, still 200
+        status, _, body = as_a_sender_retries(lambda s=source, c=case: raw_post(dev, s, c), lambda a: a[0])
+        assert status == 200, (source, body)
+    assert json.loads(raw_post(dev, "box", DROPBOX)[2])["status"] == "duplicate"
+    changed = {**XERO, "body": XERO["body"] + " "}
+    assert raw_post(dev, "books", changed)[0] == 401  # a changed body is still refused
 
 
 def test_hookline_send_as_a_provider_reaches_the_receiver(dev: Dev) -> None:
