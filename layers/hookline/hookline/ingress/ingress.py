@@ -372,6 +372,8 @@ def _timestamped(src: Any) -> bool:
     """Whether the source's signatures cover a timestamp checked against a tolerance (a capture expires)."""
     if src.verify is not None:
         return signatures.timestamped(src.verify)
+    if src.provider is None:  # an auth: source (no catalog entry to load, and no exception per request for it)
+        return False
     try:
         return providers.signs_timestamp(providers.load(src.provider))
     except providers.ProviderError:
