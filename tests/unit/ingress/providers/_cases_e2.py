@@ -62,7 +62,8 @@ def recorded(name: str) -> Case:
 
 RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
             "nylas", "docusign", "buildkite",
-            "woocommerce", "cal-com", "segment")
+            "woocommerce", "cal-com", "segment",
+            "lemonsqueezy")
 
 
 def published_examples(name: str) -> tuple[dict, list[Case]]:
