@@ -357,6 +357,24 @@ def test_events_filter_and_the_timeline_shows_each_attempt(stage: Stage, page: A
     _shot(page, stage, "event-dead")
 
 
+def test_the_search_box_finds_archived_events_by_their_body(stage: Stage, page: Any) -> None:
+    # Given the events the deliver function archived (each body carries its delivery id)
+    target = stage.ids["crm"][1]
+    # When the search box is given a filter on the body, with the filter language of `hookline events search`
+    _visit(page, stage, "/events")
+    page.fill("input[name=where]", f'body.delivery = "{target}" and headers.x-github-event = "crm"')
+    page.click("form.filters button[type=submit]")
+    # Then the archived event is the one result, delivered, and no planted secret is on the page
+    rows = page.locator("#search tbody tr")
+    assert [(rows.nth(i).get_attribute("data-id"), rows.nth(i).get_attribute("data-status"))
+            for i in range(rows.count())] == [(target, "delivered")]
+    assert PLANTED not in page.content()
+    # And a malformed filter says where, in one line
+    page.fill("input[name=where]", "body.delivery =")
+    page.click("form.filters button[type=submit]")
+    assert page.locator("p.problem").inner_text() == "--where: expected a value at column 16"
+
+
 def test_destinations_show_endpoint_and_recent_error_rate(stage: Stage, page: Any) -> None:
     rows = stage.events()
     health = {d["name"]: d for d in stage.cli_json("destinations")}
