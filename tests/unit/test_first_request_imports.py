@@ -92,3 +92,11 @@ def test_the_prevalidated_configuration_is_not_validated_again(function: str, re
     assert "hookline.core.construct" in ready["modules"]  # loaded the pre-validated form, not the YAML
     assert ready["built"] == []
 
+
+
+def test_the_ingress_function_makes_its_clients_without_boto3(ingress: dict[str, list[str]]) -> None:
+    # Its SQS and DynamoDB clients come from botocore: boto3's own import (its resource layer, s3transfer,
+    # multiprocessing) is work `import boto3` pays and ingress need not.
+    assert "hookline.adapters.aws.event_log_entries" in ingress["modules"]
+    assert "botocore.client" in ingress["modules"]
+    assert not {m for m in ingress["modules"] if m == "boto3" or m.startswith(("boto3.", "s3transfer"))}

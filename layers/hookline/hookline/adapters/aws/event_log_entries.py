@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from hookline.adapters.aws.errors import translated
-from hookline.adapters.aws.stores import GUARD_ITEM, GUARD_PREFIX, from_dynamo, hot_path_client
+from hookline.adapters.aws.stores import GUARD_ITEM, GUARD_PREFIX, from_wire, hot_path_client
 from hookline.core.errors import EventInFlight, StoreUnavailable
 from hookline.core.ports import ENTRY_GONE, EVENT_ITEM
 
@@ -37,8 +36,7 @@ def _s(value: str) -> dict[str, str]:
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    deserializer = TypeDeserializer()
-    return from_dynamo({k: deserializer.deserialize(v) for k, v in item.items()})
+    return from_wire(item)  # boto3's deserializer, imported only when an item is read (a failed condition)
 
 
 def _found(error: ClientError) -> list[dict[str, Any]]:

@@ -212,6 +212,16 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
+def from_wire(item: dict[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's wire form (a low-level client's: {"S": ...}) as plain values (from_dynamo's)."""
+    # lazy: cold start — boto3's deserializer imports boto3 (its resource layer, s3transfer); ingress reads an
+    # item only when its write's condition failed (a duplicate, a copy), never for a first accepted event.
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return from_dynamo({k: deserializer.deserialize(v) for k, v in item.items()})
+
+
 class EventLog:
     """Per event and route: status and every attempt (the data behind events/report)."""
 
