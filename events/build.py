@@ -1,6 +1,6 @@
 """Regenerate the sample events in this folder: `.venv/bin/python events/build.py`.
 
-Each handler takes its events as the AWS source sends them (tests/unit/test_events.py checks
+Each handler takes its events as the AWS source sends them (tests/unit/tools/test_events.py checks
 each against Powertools' parser model of that source and against the handler). `sam local
 invoke` runs the handler in a Lambda container, so it needs Docker (or another container
 runtime); the functions are arm64 unless deployed with `Architecture=x86_64`, which an x86 host
@@ -50,7 +50,7 @@ def text(event: dict) -> str:
 
 
 def events() -> dict[str, dict]:
-    """Every sample event by its path under events/ (tests/unit/test_events.py checks the files are these)."""
+    """Every sample event by its path under events/ (tests/unit/tools/test_events.py checks the files are these)."""
     out: dict[str, dict] = {}
     github = signed_event("github", ROOT / "examples/payloads/github-issue.json",
                           {"X-GitHub-Event": "issues"}, "72d3162e-cc78-11e3-81ab-4c9367dc0958")

@@ -1,6 +1,6 @@
 """Things that age where DynamoDB's conditions decide (moto, template tables, IAM enforced): the
 idempotency window, the sync run lock and the sync ledger's claims, each run again after +3 s, +10 min
-and +6 h on an injected clock, and from ten threads at once. The unit half is tests/unit/test_aging.py."""
+and +6 h on an injected clock, and from ten threads at once. The unit half is tests/unit/cross_cutting/test_aging.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared by the aging tests (tests/unit/test_aging*.py): a clock the test moves, and ten threads at once."""
+"""Shared by the aging tests (tests/unit/cross_cutting/test_aging*.py): a clock the test moves, and ten threads at once."""
 
 from __future__ import annotations
 

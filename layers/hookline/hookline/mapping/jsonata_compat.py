@@ -1,6 +1,6 @@
 """What hookline changes in jsonata-python, applied once when this module is imported.
 
-Each change has a test in tests/unit/test_jsonata*.py and is listed in docs/JSONATA.md; the
+Each change has a test in tests/unit/mapping/test_jsonata*.py and is listed in docs/JSONATA.md; the
 library is pinned, and `_check_version` refuses an untested version rather than patching blind.
 """
 
@@ -30,7 +30,7 @@ def _check_version() -> None:
     found = version("jsonata-python")
     if found not in _TESTED_VERSIONS:
         raise RuntimeError(f"hookline's JSONata fixes were written for jsonata-python {', '.join(_TESTED_VERSIONS)}, "
-                           f"found {found}: run tests/unit/test_jsonata*.py and add it to _TESTED_VERSIONS")
+                           f"found {found}: run tests/unit/mapping/test_jsonata*.py and add it to _TESTED_VERSIONS")
 
 
 # ----------------------------------------------------------------------------- regexes

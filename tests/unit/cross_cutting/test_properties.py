@@ -34,7 +34,7 @@ from hookline.ingress.signatures import SignatureError, verify
 from hookline.mapping.compiler import MappingError, compile_transform
 from hookline.validation import parse_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NOW = 1_790_000_000
 settings.register_profile("default", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -13,7 +13,7 @@ import yaml
 from hookline.local import cfn
 from hookline.local.cfn import CfnError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 

@@ -291,7 +291,7 @@ def test_every_template_and_static_file_is_package_data() -> None:
     import tomllib
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
         "hookline.console"]
     package = root / "tools/hookline/console"
@@ -351,7 +351,7 @@ def test_pages_load_nothing_from_another_origin() -> None:
     import re
     from pathlib import Path
 
-    console = Path(__file__).resolve().parents[2] / "tools/hookline/console"
+    console = Path(__file__).resolve().parents[3] / "tools/hookline/console"
     for path in [*(console / "templates").iterdir(), *(console / "static").iterdir()]:
         text = path.read_text()
         text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a namespace name, never fetched

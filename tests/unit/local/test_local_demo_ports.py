@@ -14,7 +14,7 @@ import pytest
 
 from hookline.commands import dev_demos
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_taken_ports_fall_back_to_free_ones_and_are_exported(taken: list[int]) -> None:

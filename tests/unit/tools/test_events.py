@@ -25,7 +25,7 @@ from hookline.local.envfile import parse_env_file
 from hookline.local.shapes import shape_problem
 from hookline.validation import load_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events"
 DEMO_SECRETS = parse_env_file(ROOT / "examples" / "demo.env")
 

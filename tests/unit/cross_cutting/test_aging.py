@@ -27,7 +27,7 @@ from hookline.delivery.enrich import Enricher
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.support.aging import HOURS, LATER, MINUTES, SECONDS, THREADS, Clock, together
-from tests.unit.test_oauth import FakeSession, token
+from tests.unit.core.test_oauth import FakeSession, token
 
 # ---------------------------------------------------------------- OAuth2 token cache (core/oauth.py)
 

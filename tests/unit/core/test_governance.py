@@ -14,7 +14,7 @@ from hookline.core.errors import ConfigError
 from hookline.governance import flows, mermaid, overdue_reviews
 from hookline.validation import load_config, parse_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def base(**extra: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from hookline.core.errors import ConfigError
 from hookline.validation import load_config, parse_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 DATA: dict[str, Any] = {
     "sources": {"shop": {"verify": {"scheme": "github", "secrets": ["env:GH"]}}},

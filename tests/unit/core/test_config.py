@@ -10,7 +10,7 @@ import pytest
 from hookline.core.errors import ConfigError
 from hookline.validation import load_config, parse_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 VALID = {
     "sources": {"github": {"verify": {"scheme": "github", "secrets": ["env:GH"], "tolerance_seconds": 300}}},

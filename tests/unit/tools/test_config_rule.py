@@ -13,7 +13,7 @@ import yaml
 from hookline.cli import main
 from hookline.operations.stack import StackInfo
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def config(route: str) -> dict:

@@ -18,7 +18,7 @@ from hookline.cli import main
 from hookline.commands.validate import deploy_problems
 from hookline.validation import parse_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "hookline.yaml"
 
 

@@ -79,7 +79,7 @@ def test_a_rejected_reload_says_each_problem_and_its_fix_once(tmp_path: Path) ->
     from hookline.commands.validate import template_problems
     from hookline.core.errors import ConfigError
 
-    template = Path(__file__).resolve().parents[2] / "template.yaml"
+    template = Path(__file__).resolve().parents[3] / "template.yaml"
 
     def checked(path: Path) -> Any:  # as `hookline dev` loads an edited file: the config, then the template's needs
         cfg = load_config(path)
