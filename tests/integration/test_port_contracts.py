@@ -7,6 +7,7 @@ the fakes; what those tests assume of a store is asserted here of both.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
 
 from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.event_log_entries import EventLogEntries
 from hookline.adapters.aws.guard_store import GuardStore
 from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.adapters.aws.sync_state import SyncStore
 from hookline.core.chains import CURRENT_CLAIMANT, AlreadyDeadLettered, ChainSuperseded, Claimant
-from hookline.core.errors import PayloadMissing
+from hookline.core.errors import PayloadMissing, QueueUnavailable
 from tests.support.aging import together
 from tests.support.fakes import (
     FakeClaimStore,
@@ -319,3 +321,34 @@ def test_a_stored_body_reads_back_and_a_missing_one_is_payload_missing(payloads:
     assert reader.get("payloads/e1") == b"\x00body\xff"
     with pytest.raises(PayloadMissing, match="payloads/gone"):  # core's error: delivery imports no botocore
         reader.get("payloads/gone")
+
+
+# ---------------------------------------------------------------- the queues delivery writes itself
+
+
+def test_delivery_queues_dead_letter_requeue_and_delay_under_the_deliver_role(stack: Any) -> None:
+    fn = stack.function("DeliverFunction")
+    queues = SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url)
+    attrs = {"reason": {"DataType": "String", "StringValue": "mapping"}}
+    queues.dead_letter('{"event_id": "e1"}', attrs)
+    [dead] = stack.sqs.receive_message(QueueUrl=stack.dlq_url, MessageAttributeNames=["All"])["Messages"]
+    assert dead["Body"] == '{"event_id": "e1"}' and dead["MessageAttributes"]["reason"]["StringValue"] == "mapping"
+    # the record names its queue by ARN; the copy lands there, delayed
+    queues.requeue(stack.queue_arn, '{"event_id": "e2"}', 0)
+    [copy] = stack.sqs.receive_message(QueueUrl=stack.queue_url, VisibilityTimeout=30)["Messages"]
+    assert copy["Body"] == '{"event_id": "e2"}'
+    queues.change_visibility(stack.queue_arn, copy["ReceiptHandle"], 0)  # handed back at once
+    [again] = stack.sqs.receive_message(QueueUrl=stack.queue_url)["Messages"]
+    assert again["MessageId"] == copy["MessageId"]
+
+
+def test_delivery_queues_refused_by_iam_raise_queue_unavailable_naming_the_permission(stack: Any) -> None:
+    # The ingress role may not write to the DLQ: AWS's refusal arrives as core's error, with its fix in the text
+    fn = stack.function("IngressFunction")
+    queues = SqsDeliveryQueues(fn.sqs, dlq_url=stack.dlq_url, queue_url=stack.queue_url)
+    with pytest.raises(QueueUnavailable) as refused:
+        queues.dead_letter("{}", {})
+    # moto's IAM refusal for SQS is an XML body botocore's JSON parser leaves as the message (code "403"); AWS's
+    # own is parsed into AccessDenied and its message. Either way the operation and the missing permission show.
+    assert re.search(r"SendMessage: .*AccessDenied.*not authorized to perform: sqs:SendMessage", str(refused.value),
+                     re.S)
