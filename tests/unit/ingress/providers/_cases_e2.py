@@ -5,7 +5,7 @@ Three kinds, each named in the case's `signer` (and the entry's `proof`):
   provider's own SDK (PyPI, npm or Go, in a throwaway environment) accepted the request, or, where the
   provider has no SDK that verifies and prints no test vector, its published verifier (the example code in
   its own repository, run unmodified from a checkout at a named commit), or the provider's own sending code as
-  it ships on npm (Cal.com's webhook sender, Segment's Webhooks destination);
+  it ships on npm (Cal.com's webhook sender, Segment's Webhooks destination, Webex's bot framework);
 - published: published/<name>.json, the secret, body and signature the provider prints in its docs;
 - live: the provider's SDK runs here (it is in the dev extra);
 - docs only (proof = "signing docs"): no SDK verifies it, the docs print no test vector and no published
@@ -63,7 +63,7 @@ def recorded(name: str) -> Case:
 RECORDED = ("mux", "webflow", "workos", "pusher", "coinbase-commerce", "box", "onfido", "pagerduty", "sentry", "teams",
             "nylas", "docusign", "buildkite",
             "woocommerce", "cal-com", "segment",
-            "lemonsqueezy")
+            "lemonsqueezy", "webex")
 
 
 def published_examples(name: str) -> tuple[dict, list[Case]]:
