@@ -148,6 +148,13 @@ class Services:
         return Warehouse()  # its Firehose and S3 clients are made at its first call
 
     @cached_property
+    def targets(self) -> ports.TargetSender:
+        # lazy: built on first use, by the functions that use it (see the module docstring).
+        from hookline.adapters.aws.targets import AwsTargets
+
+        return AwsTargets()  # its clients are made at their first call
+
+    @cached_property
     def archive(self) -> ports.ArchiveSink | None:
         if not self.settings.archive_stream or self.config.archive.retention_days == 0:
             return None
@@ -174,7 +181,7 @@ class Services:
             queues=self.delivery_queues, persistence=self.delivery_persistence,
             config_dir=s.hookline_config.parent, idempotency_window_seconds=s.idempotency_window_seconds,
             guards=self.guards, guard_store=self.guard_store, archive=self.archive,
-            warehouse=self.warehouse, signer=self.signer,
+            warehouse=self.warehouse, signer=self.signer, targets=self.targets,
         ))
 
 

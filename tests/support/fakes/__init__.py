@@ -18,6 +18,7 @@ from tests.support.fakes.handshakes import FakeFetcher, FakeHookSecrets
 from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender, FakeSigner, FakeWarehouse
 from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
 from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, plain
+from tests.support.fakes.targets import FakeTargets
 
 __all__ = [
            "FakeArchive",
@@ -33,6 +34,7 @@ __all__ = [
            "FakeSender",
            "FakeSigner",
            "FakeSyncStateStore",
+           "FakeTargets",
            "FakeWarehouse",
            "MemoryTable",
            "plain",

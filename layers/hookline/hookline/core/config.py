@@ -177,6 +177,19 @@ class SourceAuthConfig(_Model):
 SOURCE_AUTH_METHODS = ("basic", "api_key", "bearer", "jwt", "hmac", "provider", "ip_allowlist", "all_of")
 
 
+class ReconcileConfig(_Model):
+    """`sources.<name>.reconcile`: list the provider's events and deliver those whose webhook never came
+    (reconcile/; docs/missed-webhooks.md). Which API is asked follows the source's `provider`."""
+
+    every: str = "1h"
+    lookback: str = "3d"
+    api_url: str | None = None  # default: the provider's real API (a local fake in tests)
+    api_key: SecretRef  # Stripe: a restricted key with read access to events, sent as a Bearer token
+    # GitHub: whose deliveries: "app" (/app/hook/deliveries) or "OWNER/REPO/HOOK_ID" (a repository hook's)
+    hook: str = "app"
+    timeout_seconds: int = Field(default=20, ge=1, le=300)
+
+
 class SourceConfig(_Model):
     # How requests are authenticated: `verify` (the five built-in schemes) or `provider` (a catalog entry,
     # docs/providers.md) with `secrets` and the optional overrides below.
@@ -204,6 +217,7 @@ class SourceConfig(_Model):
     # account can sign a message to this URL; only these topics' are events).
     verify_token: SecretRef | None = None
     topic_arns: list[str] | None = None
+    reconcile: ReconcileConfig | None = None  # webhooks that never arrived (docs/missed-webhooks.md)
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> SourceConfig:
@@ -374,7 +388,21 @@ def _breaker_off(value: Any) -> Any:
 
 class DestinationConfig(_Model):
     # http (default): `url`. Warehouse types: firehose (`stream`), s3 (`bucket`, `prefix`).
-    type: Literal["http", "firehose", "s3"] = "http"
+    # AWS targets (delivery/send/targets.py, docs/targets.md): eventbridge (`bus`, `source`, `detail_type`),
+    # sqs (`queue`), sns (`topic`), lambda (`function`, `invocation`), stepfunctions (`state_machine`).
+    type: Literal["http", "firehose", "s3", "eventbridge", "sqs", "sns", "lambda", "stepfunctions"] = "http"
+    bus: str | None = Field(default=None,
+                            pattern=r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9_.\-/]{1,256}$")
+    source: str | None = Field(default=None, min_length=1, max_length=256)  # eventbridge: the event's Source
+    detail_type: str | None = Field(default=None, min_length=1, max_length=128)  # a constant DetailType
+    detail_type_path: str | None = None  # JMESPath over the mapped body: its value is the DetailType
+    queue: str | None = None  # sqs: a queue URL or name (same account and region)
+    topic: str | None = Field(default=None,
+                              pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+    function: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_:.\-]{1,140}$")  # lambda: a name or an ARN
+    invocation: Literal["async", "sync"] = "async"
+    state_machine: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
     # `{EXPR}` placeholders (JMESPath over the envelope, `enriched` and `mapped`) fill the path: mapping/urls.py.
     url: str | None = None
     method: HTTP_METHOD | MethodChoice = "POST"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hookline.core.config import DestinationConfig
     from hookline.core.messages import DeliveryTask
     from hookline.core.outcomes import HttpResult
+    from hookline.core.targets import TargetMessage
 
 
 class TaskQueue(Protocol):
@@ -84,7 +85,8 @@ class EventLogEntries(Protocol):
 
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,
-              body_sha256: str | None = None, guard_seconds: float | None = None) -> dict[str, Any] | None: ...
+              body_sha256: str | None = None, guard_seconds: float | None = None,
+              via: str | None = None) -> dict[str, Any] | None: ...
 
     def release(self, event_id: str, token: str, digest: str | None = None) -> bool: ...
 
@@ -190,6 +192,13 @@ class WarehouseSink(Protocol):
     the delivery batch's others; it answers as the HTTP sender does, so the engine's outcome rules apply."""
 
     def send(self, dest: DestinationConfig, *, body: bytes, name: str | None = None) -> HttpResult: ...
+
+
+class TargetSender(Protocol):
+    """`type: eventbridge | sqs | sns | lambda | stepfunctions` destinations (adapters.aws.targets.AwsTargets): one
+    message (core/targets.py), batched where the API allows; it answers as the HTTP sender does."""
+
+    def send(self, dest: DestinationConfig, message: TargetMessage, *, name: str) -> HttpResult: ...
 
 
 class ArchiveSink(Protocol):

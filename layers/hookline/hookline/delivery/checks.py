@@ -8,6 +8,7 @@ from hookline.core.auth import auth_problems
 from hookline.core.config import HooklineConfig, RouteConfig, check_headers, check_jmespath, check_schema, check_url
 from hookline.core.errors import Problem
 from hookline.delivery.enrich import enrich_problems as _enrich_problems
+from hookline.delivery.send.targets import target_problems
 from hookline.delivery.send.warehouse import destination_problems as _warehouse_problems
 from hookline.mapping.formats import xml_name_problem
 from hookline.mapping.urls import request_line_problems
@@ -17,7 +18,7 @@ def destination_problems(cfg: HooklineConfig) -> list[Problem]:
     problems: list[Problem] = []
     for name, dest in cfg.destinations.items():
         p = f"destinations.{name}"
-        problems += _warehouse_problems(name, dest)
+        problems += _warehouse_problems(name, dest) + target_problems(name, dest)
         if dest.url is not None:
             check_url(dest.url, f"{p}.url", problems)
         check_headers(dest.headers, f"{p}.headers", problems)

@@ -40,7 +40,7 @@ of a message they stop is outcomes/held_back.py. A FIFO batch (`ordered: true` r
 processed group by group (ordering.py).
 
 The stages, one folder each: prepare.py and enrich.py (steps 2-5), guards/ (between 5 and 6),
-send/ (step 6's HTTP call or warehouse line), outcomes/ (step 7); context.py is the message
+send/ (step 6's HTTP call, warehouse line or AWS target call), outcomes/ (step 7); context.py is the message
 they share.
 
 Concurrency: `handle` runs a batch through Powertools' AsyncBatchProcessor; each record's
@@ -80,6 +80,7 @@ from hookline.core.chains import CURRENT_CLAIMANT, NotThisMessage
 from hookline.core.config import HooklineConfig, RouteConfig
 from hookline.core.messages import DeliveryTask
 from hookline.core.outcomes import HttpResult, truncate
+from hookline.core.targets import AWS_TARGET_TYPES
 from hookline.delivery import ordering
 from hookline.delivery.context import Message, delivered_entry
 from hookline.delivery.enrich import Enricher, EnrichFailed, sender_fetch
@@ -89,6 +90,7 @@ from hookline.delivery.outcomes.results import DELIVERED, IN_PROGRESS, RecordRes
 from hookline.delivery.outcomes.settle import Outcomes
 from hookline.delivery.prepare import Job, Late, Permanent, Preparer, Retryable, request_for, serialize_mapped
 from hookline.delivery.send.http import HttpSender
+from hookline.delivery.send.targets import target_message
 from hookline.mapping.errors import MappingError
 from hookline.observability import count, logger
 from hookline.secrets import SecretResolver
@@ -110,6 +112,7 @@ class DeliveryDeps:
     persistence: BasePersistenceLayer
     sender: HttpSender | None = None
     warehouse: ports.WarehouseSink | None = None  # type firehose / s3 (wiring.Services.warehouse)
+    targets: ports.TargetSender | None = None  # eventbridge / sqs / sns / lambda / stepfunctions (wiring.Services)
     signer: ports.RequestSigner | None = None  # auth: {aws_sigv4} destinations (wiring.Services.signer)
     archive: ports.ArchiveSink | None = None  # the event archive, one put per batch (core/archive.py)
     config_dir: Path = field(default_factory=Path.cwd)  # schema files are relative to the config file
@@ -288,7 +291,7 @@ class Delivery:
         msg.claimed = True
         try:
             saved = self._send_once(key=msg.key, job=job, deadline=deadline, fields=msg.item_fields,
-                                    message_id=msg.record.message_id, gate=msg.gate)
+                                    message_id=msg.record.message_id, gate=msg.gate, envelope=msg.envelope)
         except IdempotencyPersistenceLayerError as e:
             refused = e.__cause__
             if not isinstance(refused, NotThisMessage):
@@ -347,12 +350,17 @@ class Delivery:
                        method=method)
 
     def _send(self, key: str, job: Job, deadline: float | None, fields: dict[str, Any] | None = None,
-              message_id: str | None = None, gate: guards.Gate | None = None) -> dict[str, Any]:
+              message_id: str | None = None, gate: guards.Gate | None = None,
+              envelope: dict[str, Any] | None = None) -> dict[str, Any]:
         if job.late is not None:
             job = self._enrich_and_map(job, job.late, deadline)
         if self.deps.guards is not None:  # after the claim's write, enrichment and mapping: the slot at the send
             self.deps.guards.on_time(gate)
-        if job.destination.type != "http":
+        if job.destination.type in AWS_TARGET_TYPES:
+            message = target_message(job.route, job.destination, body=job.body, delivery_key=key,
+                                     event_id=job.event_id, envelope=envelope)
+            result = self._targets().send(job.destination, message, name=job.route.destination)
+        elif job.destination.type != "http":
             result = self._warehouse().send(job.destination, body=job.body, name=job.route.destination)
         else:
             result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
@@ -368,6 +376,12 @@ class Delivery:
             saved[ports.LOG_KEY] = {"status": DELIVERED, "attempt": delivered_entry(saved, message_id),
                                     "fields": {"delivered_at": saved["delivered_at"], **(fields or {})}}
         return saved
+
+    def _targets(self) -> ports.TargetSender:
+        if self.deps.targets is None:  # a wiring mistake, not the destination's: say what to pass
+            raise RuntimeError("an AWS target destination needs DeliveryDeps.targets "
+                               "(adapters.aws.targets.AwsTargets; wiring.Services passes one)")
+        return self.deps.targets
 
     def _warehouse(self) -> ports.WarehouseSink:
         if self.deps.warehouse is None:  # a wiring mistake, not the destination's: say what to pass

@@ -33,6 +33,8 @@ FIREHOSE_MAX_RECORD_BYTES = 1000 * 1024
 
 
 def destination_problems(name: str, dest: DestinationConfig) -> list[Problem]:
+    if dest.type not in ("http", "firehose", "s3"):
+        return []  # an AWS target: send/targets.py checks it
     p = f"destinations.{name}"
     problems: list[Problem] = []
     needs = {"http": ("url",), "firehose": ("stream",), "s3": ("bucket",)}[dest.type]
