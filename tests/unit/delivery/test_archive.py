@@ -151,3 +151,20 @@ def test_nothing_to_write_makes_no_call(emitted) -> None:
     sink = FakeArchive()
     assert write(sink, ArchiveBatch()) == 0
     assert sink.calls == [] and "ArchiveFailed" not in emitted()
+
+
+def test_the_archive_s_own_client_gives_up_in_seconds_not_at_the_function_s_timeout(monkeypatch) -> None:
+    from hookline.adapters.aws import archive as adapter
+
+    made: list[tuple[str, object]] = []
+
+    class Client:
+        def put_record_batch(self, **kwargs: object) -> dict:
+            return {"FailedPutCount": 0, "RequestResponses": [{}]}
+
+    monkeypatch.setattr(adapter, "client", lambda service, config=None: made.append((service, config)) or Client())
+    sink = adapter.FirehoseArchive("archive")
+    assert sink.put([b"{}\n"]) == 0 and sink.put([b"{}\n"]) == 0
+    [(service, config)] = made  # one client, made at the first put
+    assert service == "firehose"
+    assert (config.connect_timeout, config.read_timeout, config.retries["max_attempts"]) == (2, 5, 2)
