@@ -26,6 +26,7 @@ COLUMNS = {
     "kind": "VARCHAR", "id": "VARCHAR", "source": "VARCHAR", "type": "VARCHAR", "route": "VARCHAR",
     "received_at": "DOUBLE", "dt": "VARCHAR", "headers": "VARCHAR", "body": "VARCHAR", "status": "VARCHAR",
     "status_code": "INTEGER", "latency_ms": "DOUBLE", "reason": "VARCHAR", "at": "DOUBLE", "attempt": "INTEGER",
+    "body_encoding": "VARCHAR", "s3_key": "VARCHAR",  # what a re-send needs to rebuild the body (operations/resend.py)
 }
 _DT = re.compile(r"dt=(\d{4}-\d{2}-\d{2})/")
 
@@ -137,6 +138,14 @@ class DuckDbArchive:
         finally:
             con.close()
 
+    def query(self, sql: str, params: list[Any], since: float | None = None) -> list[dict[str, Any]]:
+        """Another question of the archive (operations/resend.py's event lines): `{table}` in `sql` is the table."""
+        con = self.connect(since)
+        try:
+            return self.rows(con, sql.format(table=self.TABLE), params)
+        finally:
+            con.close()
+
     @staticmethod
     def rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         cursor = con.execute(sql, params)
@@ -166,7 +175,19 @@ class AthenaArchive:
         return request
 
     def search(self, search: Search) -> list[SearchHit]:
-        started = self.athena.start_query_execution(**self.request(search))["QueryExecutionId"]
+        return hits(self.run(self.request(search)))
+
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Another question of the archive (operations/resend.py's event lines): `{table}` in `sql` is the
+        stack's table, each `?` one of `params`."""
+        request: dict[str, Any] = {"QueryString": sql.format(table=f'"{self.database}"."{self.table}"'),
+                                   "WorkGroup": self.workgroup, "QueryExecutionContext": {"Database": self.database}}
+        if params:
+            request["ExecutionParameters"] = [athena_literal(p) for p in params]
+        return self.run(request)
+
+    def run(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        started = self.athena.start_query_execution(**request)["QueryExecutionId"]
         deadline = self.clock() + self.timeout
         while True:
             status = self.athena.get_query_execution(QueryExecutionId=started)["QueryExecution"]["Status"]
@@ -189,4 +210,4 @@ class AthenaArchive:
                     names = [str(v) for v in values]
                     continue
                 rows.append(dict(zip(names, values, strict=True)))
-        return hits(rows)
+        return rows

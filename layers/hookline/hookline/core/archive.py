@@ -13,7 +13,8 @@ Two kinds of line, told apart by `kind`:
   text / base64 as one JSON string). Written on the first receive of the event's
   message for a route: an event with two routes has two event lines (`route` differs), and a line written
   twice (a crash between the put and the acknowledgement) is the same line: readers take DISTINCT.
-  A later re-send finds here what it needs: id, source, type, received_at, headers, body, routes.
+  A later re-send finds here what it needs: id, source, type, received_at, headers, body, routes. A
+  re-send's own lines name its route as `<route>#resend-<n>` (DeliveryTask.log_route).
 - `attempt`: id, route, attempt number, status (delivered / retrying / dead), status_code, latency_ms,
   reason and when: never the body.
 
@@ -68,7 +69,7 @@ def _body_text(task: DeliveryTask) -> tuple[str | None, str]:
 def event_record(task: DeliveryTask, now: float) -> dict[str, Any]:
     body, encoding = _body_text(task)
     record: dict[str, Any] = {
-        "kind": KIND_EVENT, "id": task.event_id, "source": task.source, "type": task.type, "route": task.route,
+        "kind": KIND_EVENT, "id": task.event_id, "source": task.source, "type": task.type, "route": task.log_route,
         "received_at": task.received_at, "dt": day(task.received_at),
         "headers": json.dumps(redact_headers(task.headers), separators=(",", ":"), ensure_ascii=False),
         "body": body, "body_encoding": encoding,
@@ -82,7 +83,7 @@ def event_record(task: DeliveryTask, now: float) -> dict[str, Any]:
 def attempt_record(task: DeliveryTask, *, status: str, attempt: int, status_code: int | None,
                    latency_ms: float | None, reason: str | None, at: float) -> dict[str, Any]:
     return {
-        "kind": KIND_ATTEMPT, "id": task.event_id, "source": task.source, "type": task.type, "route": task.route,
+        "kind": KIND_ATTEMPT, "id": task.event_id, "source": task.source, "type": task.type, "route": task.log_route,
         "received_at": task.received_at, "dt": day(task.received_at), "attempt": attempt, "status": status,
         "status_code": status_code, "latency_ms": round(latency_ms, 1) if latency_ms is not None else None,
         "reason": reason, "at": round(at, 3),

@@ -62,6 +62,17 @@ class DeliveryTask(BaseModel):
     # On a copy a deferral re-enqueued: the deferring message's chain. The route passes from that chain
     # to this copy's own (a fresh one) at the copy's first claim or deferral (core/chains.py).
     parent: str | None = None
+    # A re-send (`hookline events resend`): a new delivery of the event, `resend-<n>`. Its claim,
+    # Idempotency-Key and event log entry are the route's `<route>#resend-<n>` (`log_route`), so the
+    # original's stay as they were and a re-send of a re-send is another number, never the original.
+    resend: str | None = Field(default=None, pattern=r"^resend-[0-9]+$")
+    # A re-send with `--force`: an ordered route's stale guard lets an older version through.
+    force: bool = False
+
+    @property
+    def log_route(self) -> str:
+        """The route as the claim, the Idempotency-Key and the event log name this delivery."""
+        return f"{self.route}#{self.resend}" if self.resend else self.route
 
     @model_validator(mode="after")
     def _one_body(self) -> DeliveryTask:

@@ -36,7 +36,7 @@ class Message:
 
     @property
     def key(self) -> str:
-        return idempotency_key(self.task.event_id, self.task.route)
+        return idempotency_key(self.task.event_id, self.task.log_route)
 
     @property
     def claimant(self) -> Claimant:

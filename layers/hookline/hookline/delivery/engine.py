@@ -363,7 +363,9 @@ class Delivery:
         elif job.destination.type != "http":
             result = self._warehouse().send(job.destination, body=job.body, name=job.route.destination)
         else:
-            result = self.sender.send(job.destination, event_id=job.event_id, route=job.route.name, body=job.body,
+            # `key`'s route part is the task's log_route: a re-send's Idempotency-Key is its own.
+            result = self.sender.send(job.destination, event_id=job.event_id,
+                                      route=key.removeprefix(f"{job.event_id}:"), body=job.body,
                                       content_type=job.content_type, deadline=deadline, url=job.url,
                                       method=job.method)
         if not result.outcome.delivered:
@@ -390,7 +392,8 @@ class Delivery:
         return self.deps.warehouse
 
     def _record_envelope(self, msg: Message, route: RouteConfig) -> dict[str, Any] | None:
-        return msg.envelope if route.key and route.version else None
+        # A forced re-send (`hookline events resend --force`) skips the version guard: an older version goes.
+        return msg.envelope if route.key and route.version and not msg.task.force else None
 
 
 # ---------------------------------------------------------------- helpers

@@ -156,7 +156,7 @@ class FifoPublisher(QueuePublisher):
             resp = self.client.send_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "MessageBody": body, "MessageGroupId": g,
-                          "MessageDeduplicationId": deduplication_id(t.event_id, t.route)}
+                          "MessageDeduplicationId": deduplication_id(t.event_id, t.log_route)}
                          for i, (body, t, g) in enumerate(chunk)],
             )
             failed = resp.get("Failed") or []

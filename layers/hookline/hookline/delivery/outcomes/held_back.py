@@ -78,7 +78,7 @@ def probe_failed(out: Outcomes, msg: Message, http: HttpResult, attempt: dict[st
     now = out.clock()
     held_since = msg.held_since if msg.held_since is not None else now
     try:
-        out.events.record_attempt(event_id=task.event_id, route=task.route, status=HELD, attempt=attempt,
+        out.events.record_attempt(event_id=task.event_id, route=task.log_route, status=HELD, attempt=attempt,
                                   source=task.source, received_at=task.received_at, held_since=held_since,
                                   last_error=http.error or f"probe failed: HTTP {http.status_code}")
     except StoreUnavailable as e:

@@ -60,7 +60,7 @@ class Outcomes:
         if not getattr(self.claims, "logs_delivery", False):  # else: written with the claim's completion
             # Not best-effort: if this write fails the message is retried, and the retry sends nothing
             # (the idempotency record answers) but records the delivery.
-            self.events.record_attempt(event_id=task.event_id, route=task.route, status=DELIVERED,
+            self.events.record_attempt(event_id=task.event_id, route=task.log_route, status=DELIVERED,
                                        attempt=None if replayed else delivered_entry(saved, msg.record.message_id),
                                        delivered_at=delivered_at, **item_fields(task))
         return RecordResult(msg.record.message_id, DELIVERED, task.event_id, task.route, msg.attempt,
@@ -160,7 +160,7 @@ class Outcomes:
         """The route's entry in the event log, best effort: the queue and the DLQ are the truth for retrying
         and dead, and a failed log write must not change them."""
         try:
-            self.events.record_attempt(event_id=task.event_id, route=task.route, status=status, attempt=attempt,
+            self.events.record_attempt(event_id=task.event_id, route=task.log_route, status=status, attempt=attempt,
                                        **fields, **item_fields(task))
         except StoreUnavailable as e:
             logger.warning("event log not updated", extra={"event_id": task.event_id, "route": task.route,
@@ -190,7 +190,7 @@ class Outcomes:
             return msg.started
         try:
             for item in self.events.get(msg.task.event_id):
-                if item.get("route") == msg.task.route:
+                if item.get("route") == msg.task.log_route:
                     times = [a["at"] for a in item.get("attempts") or [] if isinstance(a.get("at"), int | float)]
                     if times:
                         return float(min(times))
