@@ -96,3 +96,15 @@ def test_a_malformed_where_is_one_line_and_reaches_no_stack(capsys, monkeypatch)
     assert main(["events", "search", "--where", 'source = "github" and body.x = ']) == 1
     err = capsys.readouterr().err
     assert err == "error: --where: expected a value at column 32\n"
+
+
+def test_a_stack_without_an_archive_is_told_how_to_get_one(capsys, monkeypatch) -> None:
+    from hookline.commands import events_search
+    from hookline.operations.stack import StackInfo
+
+    stack = StackInfo(outputs={"EventsTableName": "t"}, origin="stack hookline")
+    monkeypatch.setattr(events_search, "stack_for", lambda args: stack)
+    assert main(["events", "search", "--where", 'type = "x"']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the stack (stack hookline) keeps no event archive: it was deployed with "
+                          "ArchiveRetentionDays=0") and err.count("\n") == 1

@@ -78,6 +78,10 @@ def _int(value: Any) -> int | None:
 def engine_for(stack: Any) -> DuckDbArchive | AthenaArchive:
     """The stack's engine: DuckDB on `hookline dev` (the emulator's archive bucket), else Athena (the stack's
     Glue table and workgroup, as its outputs name them)."""
+    if "ArchiveBucketName" not in stack.outputs:
+        raise SearchFailed(f"the stack ({stack.origin}) keeps no event archive: it was deployed with "
+                           "ArchiveRetentionDays=0 or before the archive existed; deploy the current template.yaml "
+                           "with ArchiveRetentionDays > 0 (default 30) to archive the events that arrive from then on")
     if stack.local:
         return DuckDbArchive.on_s3(stack.client("s3"), stack.output("ArchiveBucketName"))
     return AthenaArchive(stack.client("athena"), database=stack.output("ArchiveDatabaseName"),
