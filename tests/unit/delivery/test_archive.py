@@ -168,3 +168,17 @@ def test_the_archive_s_own_client_gives_up_in_seconds_not_at_the_function_s_time
     [(service, config)] = made  # one client, made at the first put
     assert service == "firehose"
     assert (config.connect_timeout, config.read_timeout, config.retries["max_attempts"]) == (2, 5, 2)
+
+
+@pytest.mark.parametrize(("stream", "retention", "archived"), [("archive", 30, True), ("archive", 0, False),
+                                                                ("", 30, False)])
+def test_the_deliver_function_archives_only_with_a_stream_and_retention_above_0(stream: str, retention: int,
+                                                                                 archived: bool) -> None:
+    from hookline.adapters.aws.archive import FirehoseArchive
+    from hookline.settings import Settings
+    from hookline.validation import parse_config
+    from hookline.wiring import Services
+
+    config = parse_config({"archive": {"retention_days": retention}})
+    sink = Services(Settings(archive_stream=stream), config=config).archive
+    assert isinstance(sink, FirehoseArchive) if archived else sink is None
