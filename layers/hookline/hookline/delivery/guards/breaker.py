@@ -15,7 +15,7 @@ States (records table item `brk#<destination>`, shared by every invocation):
   (crash) is replaced after its timeout plus a cool-down.
 - The same event probes again. A failed probe names its event (`probe_event`, `probe_tries`,
   `probe_limit` on the item), and for one cool-down after the next probe time only that event
-  may probe: it comes back for it (records_outcomes.probe_failed). It keeps the probe until it
+  may probe: it comes back for it (outcomes/held_back.probe_failed). It keeps the probe until it
   succeeds or has probed `probe_limit` times (the attempts a delivery gets, 1 + the retry
   schedule); then, for that window, any other held event may probe and it may not. Why: a
   destination that answers an event only at its Nth request (it fails before it commits, then
