@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from hookline.operations.archive_search import DuckDbArchive
-from tests.unit.tools.test_console import HOST, FakeBackend, client
 from tests.unit.tools.test_archive_query import T_OLD, archive_lines
+from tests.unit.tools.test_console import HOST, FakeBackend, client
 
 
 class Archived(FakeBackend):
