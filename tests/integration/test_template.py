@@ -287,10 +287,34 @@ def test_account_unique_names_carry_the_stack_name() -> None:
         assert name["Fn::Sub"].startswith("${AWS::StackName}-"), lid
 
 
+TARGET_CONDITIONS = {"HasTargetEventBuses", "HasTargetQueues", "HasTargetTopics", "HasTargetFunctions",
+                     "HasTargetStateMachines"}
+
+
+def test_aws_target_iam_is_scoped_to_the_arns_each_parameter_names() -> None:
+    policies = RESOURCES["DeliverFunctionRole"]["Properties"]["Policies"]
+    conditional = {p["Fn::If"][0]: p["Fn::If"][1]["PolicyDocument"]["Statement"] for p in policies if "Fn::If" in p}
+    granted = {cond: [(s["Action"], s["Resource"]) for s in conditional[cond]] for cond in TARGET_CONDITIONS}
+    assert granted == {
+        "HasTargetEventBuses": [(["events:PutEvents"], {"Ref": "TargetEventBusArns"})],
+        "HasTargetQueues": [(["sqs:SendMessage", "sqs:GetQueueUrl"], {"Ref": "TargetQueueArns"})],
+        "HasTargetTopics": [(["sns:Publish"], {"Ref": "TargetTopicArns"})],
+        "HasTargetFunctions": [(["lambda:InvokeFunction"], {"Ref": "TargetFunctionArns"})],
+        "HasTargetStateMachines": [
+            (["states:StartExecution"], {"Ref": "TargetStateMachineArns"}),
+            (["states:DescribeExecution"],
+             {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:*"})],
+    }
+    for name in ("TargetEventBusArns", "TargetQueueArns", "TargetTopicArns", "TargetFunctionArns",
+                 "TargetStateMachineArns"):
+        assert TEMPLATE["Parameters"][name] | {"Description": ""} == {
+            "Type": "CommaDelimitedList", "Default": "", "Description": ""}
+
+
 def test_warehouse_iam_is_scoped_to_the_stream_and_the_bucket_prefix_given() -> None:
     policies = RESOURCES["DeliverFunctionRole"]["Properties"]["Policies"]
     conditional = {p["Fn::If"][0]: p["Fn::If"][1]["PolicyDocument"]["Statement"] for p in policies if "Fn::If" in p}
-    assert set(conditional) == {"HasWarehouseStream", "HasWarehouseBucket", "HasArchive"}
+    assert set(conditional) == {"HasWarehouseStream", "HasWarehouseBucket", "HasArchive", *TARGET_CONDITIONS}
     [archive] = conditional["HasArchive"]  # the event archive's own stream only
     assert archive["Action"] == ["firehose:PutRecordBatch"]
     assert archive["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:"

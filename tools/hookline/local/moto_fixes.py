@@ -11,11 +11,12 @@ and `hookline dev` (moto's server) both call it, so both keep the same guarantee
    its writes is exactly DynamoDB's per-item guarantee and a little more. A transaction backs
    up the items it touches, not (as moto does) a deep copy of every table it names: that made
    each transaction O(table), 60 ms at a few thousand events, where DynamoDB's cost is per item.
-2. **IAM policies name resources for DynamoDB, SSM, Secrets Manager and Firehose.** moto checks the
-   action of these services against the resource `*`, so a statement scoped to a table ARN
-   (what every least-privilege policy says) never matches and a `Resource: "*"` one always
-   does. Their requests are checked against the ARN they touch instead, as on AWS (SQS and
-   S3 already are).
+2. **IAM policies name resources for DynamoDB, SSM, Secrets Manager, Firehose, and the AWS targets
+   (EventBridge, SNS, Lambda, Step Functions).** moto checks the action of these services against the
+   resource `*`, so a statement scoped to a table ARN (what every least-privilege policy says) never
+   matches and a `Resource: "*"` one always does. Their requests are checked against the ARN they
+   touch instead, as on AWS (SQS and S3 already are). Lambda's Invoke is authorised as
+   `lambda:InvokeFunction`, its permission's name.
 3. **Batch actions are authorised as their single action**, as AWS does (`SendMessageBatch`
    needs `sqs:SendMessage`; there is no `sqs:SendMessageBatch` permission). moto checked them
    as actions of their own, which no correct policy grants.
@@ -48,6 +49,7 @@ import json
 import threading
 import types
 from typing import Any
+from urllib.parse import unquote
 
 from hookline.local import moto_firehose
 
@@ -59,6 +61,8 @@ IAM_ACTION_OF = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sns:PublishBatch": "sns:Publish",
+    "lambda:Invoke": "lambda:InvokeFunction",  # the API's operation is Invoke, its permission InvokeFunction
 }
 # A transaction's items, each authorised as its own action on its own table.
 TRANSACTION_ITEM_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem",
@@ -175,6 +179,43 @@ def _firehose_resource(self: Any) -> str:
     return f"arn:aws:firehose:{self.region}:{self.current_account}:deliverystream/{stream}" if stream else "*"
 
 
+def _events_resource(self: Any) -> str:
+    # PutEvents: the bus its entries name (hookline's entries of one call share one bus).
+    buses = {str(e.get("EventBusName") or "default") for e in (self._get_param("Entries") or [])}
+    if len(buses) != 1:
+        return "*"
+    bus = buses.pop()
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{bus}"
+
+
+def _sns_resource(self: Any) -> str:
+    return str(self._get_param("TopicArn") or "*")
+
+
+def _lambda_resource(self: Any) -> str:
+    # /2015-03-31/functions/NAME-or-ARN/invocations
+    parts = [unquote(p) for p in self.path.split("/")]
+    if "functions" not in parts or parts.index("functions") + 1 >= len(parts):
+        return "*"
+    name = parts[parts.index("functions") + 1]
+    return name if name.startswith("arn:") else f"arn:aws:lambda:{self.region}:{self.current_account}:function:{name}"
+
+
+def _states_resource(self: Any) -> str:
+    return str(self._get_param("stateMachineArn") or self._get_param("executionArn") or "*")
+
+
+def _sqs_resource(original: Any) -> Any:
+    # GetQueueUrl names its queue by QueueName, which moto's own resource lookup does not read.
+    def resource(self: Any) -> str:
+        name = self._get_param("QueueName")
+        if name and not self._get_param("QueueUrl"):
+            return f"arn:aws:sqs:{self.region}:{self.current_account}:{name}"
+        return str(original(self))
+
+    return resource
+
+
 def _resource_level_iam() -> None:
     # lazy: moto (0.2-3 s a service, measured) loads when the emulator starts, not on import.
     from moto.dynamodb.responses import DynamoHandler
@@ -186,6 +227,20 @@ def _resource_level_iam() -> None:
     SimpleSystemManagerResponse._determine_resource = _ssm_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
     FirehoseResponse._determine_resource = _firehose_resource  # type: ignore[attr-defined]
+    # lazy: as above
+    from moto.awslambda.responses import LambdaResponse
+    from moto.events.responses import EventsHandler
+    from moto.sns.responses import SNSResponse
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    EventsHandler._determine_resource = _events_resource  # type: ignore[attr-defined]
+    SNSResponse._determine_resource = _sns_resource  # type: ignore[attr-defined]
+    LambdaResponse._determine_resource = _lambda_resource  # type: ignore[attr-defined]
+    StepFunctionResponse._determine_resource = _states_resource  # type: ignore[attr-defined]
+    # lazy: as above
+    from moto.sqs.responses import SQSResponse
+
+    SQSResponse._determine_resource = _sqs_resource(SQSResponse._determine_resource)  # type: ignore[method-assign]
 
 
 def _json_role_policies() -> None:
