@@ -44,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="SAM template (default: template.yaml next to the config or above it, or in this checkout)")
     p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="template parameter override (repeatable), e.g. --parameter MaxReceiveCount=3")
+    p.add_argument("--function", action="append", default=[], metavar="NAME=FILE.py:FUNCTION",
+                   help="run this Python handler when a `type: lambda` destination invokes function NAME (repeatable; "
+                        "without it the emulator's function prints each event it receives)")
     p.add_argument("--enable-schedules", action="store_true",
                    help="run Schedule / ScheduleV2 events even when the template has them DISABLED")
     p.add_argument("--fire-schedules-on-start", action="store_true",
@@ -118,6 +121,7 @@ class DevRuntime:
         self.demo_env: dict[str, str] = {}  # CRM_PORT / ORDERS_PORT: the demo servers' ports, for the config
         self.console: Any = None  # local.console.Console, once wired
         self.warehouse_lines: list[str] = []
+        self.target_lines: list[str] = []  # AWS target destinations (local/aws_targets.py)
         self.state_file: Path | None = None
         self.notes: list[str] = []
         self.schedule_lines: list[str] = []
@@ -147,7 +151,7 @@ class DevRuntime:
         if problems:
             print_problems(self.config_path, problems)
             raise DevError(f"{self.template_file} cannot run this configuration")
-        parameters = self._parameters()
+        parameters = {**self._target_parameters(cfg), **self._parameters()}  # an explicit --parameter wins
         self.state = self._state_store(parameters)
         self.restored = None if self.args.fresh else self.state.load()
         port = self.restored.port if self.restored and _port_free(self.restored.port) else 0
@@ -173,6 +177,7 @@ class DevRuntime:
             self.functions = self.stack.functions()
             self.state.attach(self.emulator.server._server, self.resources, self.emulator.server.get_host_and_port()[1])
             self._provision_warehouse(cfg)
+            self._provision_targets(cfg)
             self._provision_archive()
             self._function_environment()
             self._wire(cfg)
@@ -380,6 +385,33 @@ class DevRuntime:
 
             session = boto3.session.Session(region_name=self.emulator.region)
             self.warehouse_lines = provision_warehouse(cfg, session, self.emulator.account_id)
+
+    def _target_parameters(self, cfg: Any) -> dict[str, str]:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
+        from hookline.local.aws_targets import parameters
+        from hookline.local.emulator import ACCOUNT_ID, REGION
+
+        return parameters(cfg, ACCOUNT_ID, REGION)
+
+    def _provision_targets(self, cfg: Any) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
+        import boto3
+
+        from hookline.local import target_functions
+        from hookline.local.aws_targets import provision_targets
+
+        handlers = {}
+        for item in self.args.function:
+            name, sep, spec = item.partition("=")
+            if not sep or not name:
+                raise DevError(f"--function {item!r}: expected NAME=FILE.py:FUNCTION")
+            try:
+                handlers[name.strip()] = target_functions.load(spec, Path.cwd())
+            except ValueError as e:
+                raise DevError(f"--function {e}") from None
+        session = boto3.session.Session(region_name=self.emulator.region)
+        self.target_lines = provision_targets(cfg, session, self.emulator.account_id, self.emulator.region,
+                                              handlers=handlers, say=self._demo_line, notes=self.notes)
 
     def _provision_archive(self) -> None:
         # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.

@@ -52,6 +52,8 @@ def show(dev: Any, seconds: float) -> None:
             f"{dev.orders.change_seconds:.0f} s)")
     for i, line in enumerate(dev.warehouse_lines):
         say(f"  {'warehouse' if i == 0 else '':<10} {line}")
+    for i, line in enumerate(getattr(dev, "target_lines", [])):
+        say(f"  {'targets' if i == 0 else '':<10} {line}")
     for note in dev.notes:
         say(f"  note       {note}")
     example = send_example(dev.cfg, dev.config_path)
