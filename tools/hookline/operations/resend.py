@@ -26,6 +26,7 @@ from hookline.core.dlq import DlqEntry
 from hookline.core.messages import DeliveryTask
 from hookline.operations.dlq import ReplayError, ReplaySummary, replay
 
+NOT_QUEUED = "resend_not_queued"  # the event log's reason for a re-send the queue refused
 RESEND_REASON = "resend"  # the wrapped entries' reason: what `replay`'s results name
 _RESEND = re.compile(r"#resend-([0-9]+)$")
 # The archive's event lines for some ids: `{table}` is the engine's table, each `?` an id (never in the SQL).
@@ -138,7 +139,7 @@ def build_task(event: ArchivedEvent, route: str, resend: str, raw: bytes, *, for
     fields: dict[str, Any] = {
         "event_id": event.id, "source": event.source, "route": route, "type": event.type,
         "received_at": event.received_at, "headers": event.headers,
-        "content_type": event.headers.get("content-type"), "resend": resend, "force": force}
+        "content_type": event.headers.get("content-type"), "resend": resend, "force": force or None}
     if event.s3_key is not None:
         return DeliveryTask(**fields, s3_key=event.s3_key)
     if len(raw) > large_body_threshold and put_payload is not None:
@@ -202,3 +203,53 @@ def fanout_publisher(config: Any, publisher: Any, ordered_publisher: Any | None,
 def resend(tasks: list[DeliveryTask], publish: Callable[[list[DeliveryTask]], None], **options: Any) -> ReplaySummary:
     """Queue each task at `rate` (options go to operations.dlq.replay: rate, progress, sleep, clock, dry_run)."""
     return replay([entry_of(t) for t in tasks], QueueTarget(publish), **options)
+
+
+@dataclass
+class Plan:
+    """What a re-send will queue: one task per (event, route), and the events it cannot re-send with why."""
+
+    tasks: list[DeliveryTask] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # {event id: what is wrong, and what to do}
+
+
+def plan(ids: Iterable[str], events: dict[str, ArchivedEvent], config: Any, *,
+         log_items: Callable[[str], list[dict[str, Any]]], route: str | None = None, to: str | None = None,
+         force: bool = False, load_payload: Callable[[str], bytes] | None = None,
+         put_payload: Callable[[bytes, str | None], str] | None = None) -> Plan:
+    """Each id's re-send tasks, numbered after the re-sends its event log entries already name."""
+    out = Plan()
+    for event_id in dict.fromkeys(ids):
+        event = events.get(event_id)
+        if event is None:
+            out.problems[event_id] = ("not in the archive (kept archive.retention_days; look further back with "
+                                      "--since, or find it with `hookline events search`)")
+            continue
+        try:
+            names = routes_for(event, config, route=route, to=to)
+            raw = event.raw_body(load_payload)
+            items = log_items(event_id)
+            out.tasks += [build_task(event, name, next_resend(items, name), raw, force=force, put_payload=put_payload)
+                          for name in names]
+        except ResendError as e:
+            out.problems[event_id] = str(e)
+    return out
+
+
+def logging_publisher(publish: Callable[[list[DeliveryTask]], None], record: Callable[..., None],
+                      clock: Callable[[], float]) -> Callable[[list[DeliveryTask]], None]:
+    """Write each re-send's event log entry (`<route>#resend-<n>`, status received) as it is queued: `hookline
+    events --id ID` lists it at once, and the next re-send takes the next number. A task the queue refused
+    is marked dead with reason `resend_not_queued` (it will never be delivered), and the error raised."""
+    def run(tasks: list[DeliveryTask]) -> None:
+        for t in tasks:
+            record(event_id=t.event_id, route=t.log_route, status="received", source=t.source,
+                   received_at=t.received_at, resent_at=clock(), resend_of=t.route)
+        try:
+            publish(tasks)
+        except Exception as e:
+            for t in tasks:
+                record(event_id=t.event_id, route=t.log_route, status="dead", reason=NOT_QUEUED, last_error=str(e))
+            raise
+
+    return run

@@ -66,8 +66,9 @@ class DeliveryTask(BaseModel):
     # Idempotency-Key and event log entry are the route's `<route>#resend-<n>` (`log_route`), so the
     # original's stay as they were and a re-send of a re-send is another number, never the original.
     resend: str | None = Field(default=None, pattern=r"^resend-[0-9]+$")
-    # A re-send with `--force`: an ordered route's stale guard lets an older version through.
-    force: bool = False
+    # A re-send with `--force`: an ordered route's stale guard lets an older version through. None, not
+    # False, when unset: exclude_none keeps every other message as it was (no bytes added).
+    force: bool | None = None
 
     @property
     def log_route(self) -> str:

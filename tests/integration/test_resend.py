@@ -1,0 +1,123 @@
+"""`hookline events resend` against moto (IAM enforced for ingress and delivery), run in-process as an operator.
+
+Events travel the real path: signed webhook -> Ingress -> delivery queue -> the real delivery engine (played like
+Lambda's SQS trigger) with the event archive as deployed (Firehose into the archive bucket) -> a real local HTTP
+receiver. The re-send reads the event back from the archive (DuckDB, as on `hookline dev`) and queues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hookline.adapters.aws.archive import FirehoseArchive
+from hookline.adapters.aws.claims import RouteClaims
+from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
+from hookline.adapters.aws.event_log_entries import EventLogEntries
+from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
+from hookline.delivery.engine import Delivery, DeliveryDeps
+from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.local.archive import provision_archive
+from hookline.secrets import SecretResolver
+from hookline.validation import parse_config
+from tests.integration.test_operations import SECRET, A, MotoStack, Ops, config_dict
+from tests.support.receiver import Receiver, Script
+
+pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
+
+
+@pytest.fixture
+def hub(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> Iterator[Ops]:
+    monkeypatch.setenv("OPS_GH_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    provision_archive(stack.local, stack.admin.client("firehose"))
+    with Receiver(Script(statuses=[200])) as crm, Receiver(Script(statuses=[200])) as warehouse:
+        data = config_dict(crm.url, warehouse.url)
+        (tmp_path / "hookline.yaml").write_text(yaml.safe_dump(data))
+        cfg = parse_config(data)
+        fn = stack.function("IngressFunction")
+        ingress = Ingress(IngressDeps(
+            config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
+            payloads=PayloadStore(fn.bucket, client=fn.s3),
+            entries=EventLogEntries(fn.events_table, client=fn.ddb_client), large_body_threshold=2048))
+        fn = stack.function("DeliverFunction")
+        delivery = Delivery(DeliveryDeps(
+            config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
+            events=EventLog(fn.events_table, resource=fn.ddb),
+            queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
+            persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
+            archive=FirehoseArchive(stack.local.outputs["ArchiveStreamName"], client=fn.client("firehose"))))
+        info = MotoStack(outputs={
+            "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
+            "EventsTableName": stack.events_table, "PayloadBucketName": stack.bucket,
+            "ArchiveBucketName": stack.local.outputs["ArchiveBucketName"],
+        }, endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)", local=True)
+        info.session = stack.admin
+        monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
+        try:
+            yield Ops(stack, crm, warehouse, ingress, delivery, info, capsys)
+        finally:
+            delivery.close()
+
+
+def log_items(hub: Ops, event_id: str) -> dict[str, dict[str, Any]]:
+    return {i["route"]: i for i in EventLog(hub.stack.events_table, resource=hub.stack.ddb).get(event_id)}
+
+
+def test_a_delivered_event_resent_twice_gives_two_new_requests_with_their_own_keys(hub: Ops) -> None:
+    hub.webhook("iss-1", "issues", {"issue": {"title": "Bug", "number": 1}})
+    assert hub.drain() == 1
+    original = log_items(hub, "iss-1")[A]
+    assert original["status"] == "delivered"
+    # A dry run shows the request and the mapped body, and queues nothing
+    preview = hub.run_json("events", "resend", "iss-1", "--dry-run")
+    [shown] = preview["resends"]
+    assert shown["idempotency_key"] == f"iss-1:{A}#resend-1" and shown["url"] == f"{hub.crm.url}"
+    assert shown["mapped_body"] == {"title": "Bug", "number": "1"}
+    assert hub.queue_keys() == {}
+    for n in (1, 2):
+        rc, out, err = hub.run("events", "resend", "iss-1")
+        assert rc == 0, err
+        assert f"iss-1:{A}#resend-{n}" in out
+        assert hub.drain() == 1
+    keys = [r.headers["idempotency-key"] for r in hub.crm.requests]
+    assert keys == [f"iss-1:{A}", f"iss-1:{A}#resend-1", f"iss-1:{A}#resend-2"]
+    assert [r.json() for r in hub.crm.requests] == [{"title": "Bug", "number": "1"}] * 3
+    # The original's record is as it was; each re-send has its own, delivered, and `hookline events` lists them
+    items = log_items(hub, "iss-1")
+    assert items[A] == original
+    assert items[f"{A}#resend-1"]["status"] == items[f"{A}#resend-2"]["status"] == "delivered"
+    listed = hub.run_json("events", "--id", "iss-1")
+    assert sorted(line["route"] for line in listed) == [A, f"{A}#resend-1", f"{A}#resend-2"]
+
+
+def test_a_bulk_resend_asks_first_and_goes_with_yes(hub: Ops) -> None:
+    for i in range(3):
+        hub.webhook(f"iss-{i}", "issues", {"issue": {"title": f"Bug {i}", "number": i}})
+    hub.webhook("push-1", "push", {"ref": "refs/heads/main"})
+    assert hub.drain() == 4
+    where = "body.issue.number >= 1"
+    rc, _, err = hub.run("events", "resend", "--where", where, "--rate", "50/s")
+    assert rc == 1 and "add --yes" in err  # stdin is not a terminal: not asked, nothing sent
+    assert hub.queue_keys() == {}
+    summary = hub.run_json("events", "resend", "--where", where, "--rate", "50/s", "--yes")
+    assert summary["sent"] == 2 and summary["matched"] == 2
+    assert sorted(hub.queue_keys()) == [f"iss-1:{A}", f"iss-2:{A}"]
+    assert hub.drain() == 2
+    assert sorted(r.headers["idempotency-key"] for r in hub.crm.requests[3:]) == [f"iss-1:{A}#resend-1",
+                                                                                  f"iss-2:{A}#resend-1"]
+
+
+def test_an_unknown_id_and_a_wrong_route_say_what_to_do(hub: Ops) -> None:
+    hub.webhook("iss-1", "issues", {"issue": {"title": "Bug", "number": 1}})
+    hub.drain()
+    rc, _, err = hub.run("events", "resend", "nope")
+    assert rc != 0 and "not in the archive" in err
+    rc, _, err = hub.run("events", "resend", "iss-1", "--route", "elsewhere")
+    assert rc != 0 and "--route elsewhere: no such route" in err
+    assert hub.queue_keys() == {}
