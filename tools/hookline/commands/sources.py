@@ -49,7 +49,7 @@ def describe(name: str) -> dict[str, Any]:
 def _where(loc: Any) -> str | None:
     if loc is None:
         return None
-    parts = ([f"header {loc.header}"] if loc.header else []) + ([f"body {loc.path}"] if loc.path else [])
+    parts = [f"header {h}" for h in loc.headers] + ([f"body {loc.path}"] if loc.path else [])
     return " or ".join(parts)
 
 

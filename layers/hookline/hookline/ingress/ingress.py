@@ -97,33 +97,8 @@ class Ingress:
         except SecretResolutionError as e:
             logger.error("signing secret unavailable", extra={"source": source, "error": str(e)})
             return _error(503, "signing secret unavailable; retry later", "secret_unavailable")
-        if src.verify is None:  # a catalog provider (ingress/providers)
-            return self._accept_provider(source, src, secrets, request or Request(headers=headers, body=body),
-                                         context)
-        try:
-            signatures.verify(src.verify, secrets, headers, body, now=deps.clock())
-        except signatures.SourceMisconfigured as e:
-            # The operator's problem, and a hint to a prober: the log says what, the caller learns nothing.
-            logger.error("source cannot verify signatures", extra={"source": source, "error": str(e)})
-            return _error(401, "signature verification failed", "signature")
-        except signatures.SignatureError as e:
-            logger.info("signature rejected", extra={"source": source, "error": str(e)})
-            return _error(401, str(e), "signature")
-        try:
-            parsed = parse_body(body, headers.get("content-type"), src.format)
-        except BodyParseError as e:
-            return _error(400, str(e), "bad_body")
-
-        event_id, id_signed = signatures.identify(src.verify, headers, body, parsed)
-        event_type = signatures.event_type(src.verify, headers, parsed)
-        # An id the signature does not cover (a header) could be rewritten on a captured request, and a
-        # signature without a timestamp stays valid forever: such events are remembered by their signed
-        # bytes, which a replay cannot change. The sender's own redeliveries carry the same bytes, so they
-        # stay duplicates.
-        guarded = not id_signed or not signatures.timestamped(src.verify)
-        dedupe_key = body_digest(body) if guarded else None
-        return self.record(source, event_id, event_type, _forwardable(headers, src.verify.header), body, parsed,
-                           dedupe_key=dedupe_key, context=context)
+        # A catalog provider, or `verify: {scheme: X}`: the catalog entry X with the source's fields (ingress/providers)
+        return self._accept_provider(source, src, secrets, request or Request(headers=headers, body=body), context)
 
     def _handshake(self, source: str, src: Any, provider: str | None, request: Request,
                    context: Any = None) -> IngressResponse | None:
@@ -168,15 +143,20 @@ class Ingress:
 
     def _accept_provider(self, source: str, src: Any, secrets: list[str], request: Request,
                          context: Any) -> IngressResponse:
-        """A `provider:` source: verified as its catalog entry says; then the same dedupe rules as `verify:`."""
+        """A `provider:` or `verify:` source: verified as its catalog entry says, then the dedupe rules: the id alone
+        when the signature covers it and a timestamp, else the signed bytes too."""
         try:
-            entry = providers.load(src.provider)
-            if src.public_url and request.url is not None:  # the URL the sender signed, behind a custom domain
-                query = request.url.partition("?")[2]
-                request = replace(request, url=f"{src.public_url}?{query}" if query else src.public_url)
-            verified = providers.verify(entry, secrets, request, now=self.deps.clock(),
-                                        tolerance_seconds=src.tolerance_seconds, id_path=src.id_path,
-                                        type_path=src.type_path)
+            if src.verify is not None:
+                entry = signatures.entry_for(src.verify)
+                verified = signatures.check(src.verify, secrets, request, now=self.deps.clock())
+            else:
+                entry = providers.load(src.provider)
+                if src.public_url and request.url is not None:  # the URL the sender signed, behind a custom domain
+                    query = request.url.partition("?")[2]
+                    request = replace(request, url=f"{src.public_url}?{query}" if query else src.public_url)
+                verified = providers.verify(entry, secrets, request, now=self.deps.clock(),
+                                            tolerance_seconds=src.tolerance_seconds, id_path=src.id_path,
+                                            type_path=src.type_path)
         except (providers.ProviderError, signatures.SourceMisconfigured) as e:
             # The operator's problem, and a hint to a prober: the log says what, the caller learns nothing.
             logger.error("source cannot verify signatures", extra={"source": source, "error": str(e)})
@@ -189,7 +169,14 @@ class Ingress:
             parsed = parse_body(body, headers.get("content-type"), src.format)
         except BodyParseError as e:
             return _error(400, str(e), "bad_body")
-        # No id in the request: the body's digest, which the signature covers (as for `verify:` sources).
+        cfg = src.verify
+        if cfg is not None and (cfg.id_path or cfg.type_path):
+            # A `verify:` source's paths search the body as its `format` parsed it (XML, form ...), as always.
+            found = providers.identify(entry, request, id_header=cfg.id_header, id_path=cfg.id_path,
+                                       type_header=cfg.type_header, type_path=cfg.type_path, parsed_body=parsed)
+            verified = replace(verified, event_id=found.event_id, event_type=found.event_type,
+                               id_signed=found.id_signed)
+        # No id in the request: the body's digest, which the signature covers.
         event_id, id_signed = verified.event_id or body_digest(body), verified.id_signed or not verified.event_id
         guarded = not id_signed or not verified.timestamped
         answer = self.record(source, event_id, verified.event_type, _forwardable(headers, entry.header), body,

@@ -1,39 +1,30 @@
-"""Webhook signature schemes: verify incoming requests, sign outgoing ones, name events.
+"""`verify: {scheme: ...}` sources: verified, identified and signed.
 
-Pure functions over bytes and header maps (no AWS, no HTTP), so the ingress handler,
-`hookline send` and the delivery signer share one implementation of each scheme.
-Every scheme is HMAC-SHA256; signatures are decoded to raw bytes before a constant-time
-compare, so hex case and base64 spelling never matter and nothing leaks through timing.
+A scheme is the catalog entry of its name (ingress/providers/catalog/<scheme>.toml), run by the provider
+engine, with the source's fields as overrides: one implementation of each scheme for ingress and
+`hookline map try`. `sign` is the senders' side (`hookline send`, tests), kept by hand: a test of a
+scheme proves the engine with the provider's SDK or published example, never with this signer.
+The engine loads on the first verification, not with this module (ingress's cold start).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
-from hookline.core.signing import (
-    SW_ID,
-    SW_SIGNATURE,
-    SW_TIMESTAMP,
-    any_match,
-    body_digest,
-    mac,
-    sign_standard_webhooks,
-    standard_webhooks_key,
-)
+from hookline.core.signing import body_digest, mac, sign_standard_webhooks
+from hookline.ingress import providers  # the package: its engine modules load on first use (see __init__)
+from hookline.ingress.providers.request import Request
 
 if TYPE_CHECKING:
     from hookline.core.config import VerifyConfig
+    from hookline.ingress.providers.compile import Provider
+    from hookline.ingress.providers.engine import Verified
 
 GITHUB_SIGNATURE = "X-Hub-Signature-256"
 GITHUB_DELIVERY = "X-GitHub-Delivery"
@@ -47,10 +38,6 @@ SHOPIFY_TOPIC = "X-Shopify-Topic"
 # Event ids key DynamoDB items and appear in the Idempotency-Key header: keep them short
 # and printable; anything else is replaced by its hash (still stable, still unique).
 MAX_ID_LENGTH = 200
-_PRINTABLE = re.compile(r"[\x20-\x7e]+")
-_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
-_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_DIGEST_SIZE = hashlib.sha256().digest_size
 
 
 class SignatureError(Exception):
@@ -61,7 +48,7 @@ class SourceMisconfigured(SignatureError):
     """The source cannot verify anything (no usable secret, no header): logged, never told to the caller."""
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- verification: `verify:` is a catalog entry
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -69,205 +56,48 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _header(h: Mapping[str, str], name: str) -> str:
-    value = (h.get(name.lower()) or "").strip()
-    if not value:
-        raise SignatureError(f"missing header {name}")
-    return value
+@lru_cache(maxsize=64)
+def _hmac_entry(header: str, prefix: str, encoding: str) -> Provider:
+    return replace(providers.load("hmac-sha256"), header=header, prefix=prefix, encoding=encoding)
 
 
-def _unhex(text: str) -> bytes | None:
-    return bytes.fromhex(text) if _HEX_SHA256.fullmatch(text) else None
-
-
-def _unb64(text: str) -> bytes | None:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if len(raw) == _DIGEST_SIZE else None
-
-
-def _timestamp(value: str, header: str) -> int:
-    if not _UNIX_SECONDS.fullmatch(value):
-        raise SignatureError(f"malformed {header} header: expected unix seconds")
-    return int(value)
-
-
-def _within_tolerance(ts: int, tolerance: int, now: float | None, header: str) -> None:
-    # Both directions: a far-future timestamp would otherwise stay replayable for longer.
-    now = time.time() if now is None else now
-    if abs(now - ts) > tolerance:
-        raise SignatureError(f"timestamp {ts} is outside the {tolerance} s tolerance ({header})")
-
-
-def _utf8_keys(secrets: list[str]) -> list[bytes]:
-    # An empty secret (an unset variable) would make every sender's HMAC "valid": never use it.
-    return [s.encode() for s in secrets if s]
-
-
-def _require_match(expected: list[bytes], given: list[bytes], header: str) -> None:
-    if not expected:
-        raise SourceMisconfigured("no usable secret is configured for this source")
-    if not any_match(expected, given):
-        raise SignatureError(f"signature does not match ({header})")
-
-
-# ---------------------------------------------------------------- verification per scheme
-
-
-def _verify_github(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
-                   now: float | None) -> None:
-    value = _header(h, GITHUB_SIGNATURE)
-    algo, _, hexsig = value.partition("=")
-    sig = _unhex(hexsig) if algo.lower() == "sha256" else None
-    if sig is None:
-        raise SignatureError(f"malformed {GITHUB_SIGNATURE} header: expected sha256=<hex>")
-    _require_match([mac(k, body) for k in _utf8_keys(secrets)], [sig], GITHUB_SIGNATURE)
-
-
-def _verify_stripe(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
-                   now: float | None) -> None:
-    value = _header(h, STRIPE_SIGNATURE)
-    malformed = SignatureError(f"malformed {STRIPE_SIGNATURE} header: expected t=<unix>,v1=<hex>")
-    stamps: list[str] = []
-    sigs: list[bytes] = []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        key, sep, val = item.partition("=")
-        if not sep:
-            raise malformed
-        if key == "t":
-            stamps.append(val)
-        elif key == "v1":
-            sig = _unhex(val)
-            if sig is None:
-                raise malformed
-            sigs.append(sig)
-        # Other schemes (v0 is Stripe's test-mode legacy) are ignored, as Stripe's own SDKs do.
-    if len(stamps) != 1 or not sigs or not _UNIX_SECONDS.fullmatch(stamps[0]):
-        raise malformed
-    ts = int(stamps[0])
-    signed = f"{ts}.".encode() + body
-    _require_match([mac(k, signed) for k in _utf8_keys(secrets)], sigs, STRIPE_SIGNATURE)
-    _within_tolerance(ts, cfg.tolerance_seconds, now, STRIPE_SIGNATURE)
-
-
-def _verify_shopify(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
-                    now: float | None) -> None:
-    sig = _unb64(_header(h, SHOPIFY_HMAC))
-    if sig is None:
-        raise SignatureError(f"malformed {SHOPIFY_HMAC} header: expected base64 of a SHA-256 HMAC")
-    _require_match([mac(k, body) for k in _utf8_keys(secrets)], [sig], SHOPIFY_HMAC)
-
-
-def _verify_standard_webhooks(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
-                              now: float | None) -> None:
-    msg_id = _header(h, SW_ID)
-    ts = _timestamp(_header(h, SW_TIMESTAMP), SW_TIMESTAMP)
-    sigs: list[bytes] = []
-    for entry in _header(h, SW_SIGNATURE).split():
-        version, sep, encoded = entry.partition(",")
-        if not sep:
-            raise SignatureError(f"malformed {SW_SIGNATURE} header: expected v1,<base64> [v1,<base64> ...]")
-        if version != "v1":
-            continue  # v1a (asymmetric) and future versions: not ours to check
-        sig = _unb64(encoded)
-        if sig is None:
-            raise SignatureError(f"malformed {SW_SIGNATURE} header: v1 signature is not base64 of 32 bytes")
-        sigs.append(sig)
-    if not sigs:
-        raise SignatureError(f"{SW_SIGNATURE} header has no v1 signature (v1,<base64>)")
-    signed = f"{msg_id}.{ts}.".encode() + body
-    keys = [k for k in map(standard_webhooks_key, secrets) if k]
-    _require_match([mac(k, signed) for k in keys], sigs, SW_SIGNATURE)
-    _within_tolerance(ts, cfg.tolerance_seconds, now, SW_TIMESTAMP)
-
-
-def _verify_hmac(cfg: VerifyConfig, secrets: list[str], h: dict[str, str], body: bytes,
-                 now: float | None) -> None:
+def entry_for(cfg: VerifyConfig) -> Provider:
+    """The catalog entry `verify: {scheme: X}` is read as: entry X, and for hmac-sha256 the source's own
+    header, prefix and encoding (the other schemes ignore those fields, as they always have)."""
+    if cfg.scheme != "hmac-sha256":
+        return providers.load(cfg.scheme)
     if not cfg.header:
         # `hookline validate` reports this; refuse rather than accept unsigned requests.
         raise SourceMisconfigured("this source has no signature header configured")
-    value = _header(h, cfg.header)
-    expected_form = f"{cfg.prefix}<{cfg.encoding}>"
-    if not value.lower().startswith(cfg.prefix.lower()):
-        raise SignatureError(f"malformed {cfg.header} header: expected {expected_form}")
-    encoded = value[len(cfg.prefix):].strip()
-    sig = _unhex(encoded) if cfg.encoding == "hex" else _unb64(encoded)
-    if sig is None:
-        raise SignatureError(f"malformed {cfg.header} header: expected {expected_form}")
-    _require_match([mac(k, body) for k in _utf8_keys(secrets)], [sig], cfg.header)
+    return _hmac_entry(cfg.header, cfg.prefix, cfg.encoding)
 
 
-_VERIFIERS = {
-    "github": _verify_github,
-    "stripe": _verify_stripe,
-    "shopify": _verify_shopify,
-    "standard-webhooks": _verify_standard_webhooks,
-    "hmac-sha256": _verify_hmac,
-}
+def check(cfg: VerifyConfig, secrets: list[str], request: Request, *, now: float) -> Verified:
+    """Verify `request` as the source's `verify:` says (SignatureError if not) and read its event id and type:
+    the source's id_header/id_path (type_header/type_path) first, then the scheme's own."""
+    return providers.verify(entry_for(cfg), secrets, request, now=now, tolerance_seconds=cfg.tolerance_seconds,
+                            id_header=cfg.id_header, id_path=cfg.id_path, type_header=cfg.type_header,
+                            type_path=cfg.type_path)
 
 
 def verify(verify_cfg: VerifyConfig, secrets: list[str], headers: Mapping[str, str], body: bytes,
            *, now: float | None = None) -> None:
     """Raise SignatureError unless `body` carries a valid signature made with one of `secrets`."""
-    _VERIFIERS[verify_cfg.scheme](verify_cfg, secrets, _lower(headers), body, now)
+    check(verify_cfg, secrets, Request(headers=_lower(headers), body=body), now=time.time() if now is None else now)
 
 
-# ---------------------------------------------------------------- event id and type
-
-
-@lru_cache(maxsize=256)
-def _compiled(expr: str) -> Any:
-    return jmespath.compile(expr)
-
-
-def _search(expr: str, data: object) -> object:
-    try:
-        return _compiled(expr).search(data)
-    except JMESPathError:  # invalid expressions are reported by `hookline validate`
-        return None
-
-
-def _field(data: object, key: str) -> object:
-    return data.get(key) if isinstance(data, dict) else None
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    return str(value).strip() or None
-
-
-def _id_candidates(cfg: VerifyConfig, h: dict[str, str], parsed_body: object) -> Iterator[tuple[object, bool]]:
-    """(candidate id, whether the signature covers it), in order of preference."""
-    if cfg.id_header:
-        # Only standard-webhooks signs a header (webhook-id); every other header can be rewritten.
-        yield h.get(cfg.id_header.lower()), cfg.scheme == "standard-webhooks" and cfg.id_header.lower() == SW_ID
-    if cfg.id_path:
-        yield _search(cfg.id_path, parsed_body), True
-    if cfg.scheme == "github":
-        yield h.get(GITHUB_DELIVERY.lower()), False
-    elif cfg.scheme == "stripe":
-        yield _field(parsed_body, "id"), True
-    elif cfg.scheme == "shopify":
-        yield h.get(SHOPIFY_EVENT_ID.lower()), False
-        yield h.get(SHOPIFY_WEBHOOK_ID.lower()), False
-    elif cfg.scheme == "standard-webhooks":
-        yield h.get(SW_ID), True
+def _described(cfg: VerifyConfig, headers: Mapping[str, str], body: bytes, parsed_body: object) -> Verified:
+    # Where the id and type are does not depend on where the signature is: no header needed here.
+    return providers.identify(providers.load(cfg.scheme), Request(headers=_lower(headers), body=body),
+                              id_header=cfg.id_header, id_path=cfg.id_path, type_header=cfg.type_header,
+                              type_path=cfg.type_path, parsed_body=parsed_body)
 
 
 def identify(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes,
              parsed_body: object) -> tuple[str, bool]:
     """The event id and whether the signature covers it (a body field, webhook-id, the body's hash)."""
-    for candidate, signed in _id_candidates(verify_cfg, _lower(headers), parsed_body):
-        value = _text(candidate)
-        if value is None:
-            continue
-        if len(value) > MAX_ID_LENGTH or not _PRINTABLE.fullmatch(value):
-            return "sha256:" + hashlib.sha256(value.encode()).hexdigest(), signed
-        return value, signed
-    return body_digest(body), True
+    found = _described(verify_cfg, headers, body, parsed_body)
+    return (found.event_id, found.id_signed) if found.event_id else (body_digest(body), True)
 
 
 def event_id(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes, parsed_body: object) -> str:
@@ -277,27 +107,12 @@ def event_id(verify_cfg: VerifyConfig, headers: Mapping[str, str], body: bytes, 
 
 def timestamped(verify_cfg: VerifyConfig) -> bool:
     """The signed bytes include a timestamp checked against `tolerance_seconds`: a capture expires."""
-    return verify_cfg.scheme in ("stripe", "standard-webhooks")
+    return providers.signs_timestamp(providers.load(verify_cfg.scheme))
 
 
 def event_type(verify_cfg: VerifyConfig, headers: Mapping[str, str], parsed_body: object) -> str | None:
-    h = _lower(headers)
-    candidates: list[object] = []
-    if verify_cfg.type_header:
-        candidates.append(h.get(verify_cfg.type_header.lower()))
-    if verify_cfg.type_path:
-        candidates.append(_search(verify_cfg.type_path, parsed_body))
-    if verify_cfg.scheme == "github":
-        candidates.append(h.get(GITHUB_EVENT.lower()))
-    elif verify_cfg.scheme == "shopify":
-        candidates.append(h.get(SHOPIFY_TOPIC.lower()))
-    elif verify_cfg.scheme in ("stripe", "standard-webhooks"):
-        candidates.append(_field(parsed_body, "type"))
-    for candidate in candidates:
-        value = _text(candidate)
-        if value is not None:
-            return value[:MAX_ID_LENGTH]
-    return None
+    """The event type: the source's type_header/type_path, else the scheme's (a header or the body's `type`)."""
+    return _described(verify_cfg, headers, b"", parsed_body).event_type
 
 
 # ---------------------------------------------------------------- signing (senders, tests, delivery)

@@ -57,6 +57,12 @@ class Location:
     header: str | None = None
     path: str | None = None
     compiled: Any = None
+    # Further headers tried in order after `header` (`header = ["A", "B"]`: Shopify's event id, then webhook id).
+    more_headers: tuple[str, ...] = ()
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return ((self.header,) if self.header else ()) + self.more_headers
 
 
 @dataclass(frozen=True)
@@ -185,11 +191,14 @@ class _Reader:
         table = self.table(data, key, _LOCATION)
         if table is None:
             return None
-        header = self.text(table, "header", f"{key}.header", required=False)
+        raw = table.get("header")
+        headers = raw if isinstance(raw, list) else [raw] if raw is not None else []
+        if not all(isinstance(h, str) and h for h in headers) or (isinstance(raw, list) and not raw):
+            raise self.fail(f"{key}.header", "must be a header name, or a list of them (the first present wins)")
         path = self.text(table, "path", f"{key}.path", required=False)
-        if not header and not path:
+        if not headers and not path:
             raise self.fail(key, "needs header and/or path")
-        return Location(header, path, self.jmespath(path, f"{key}.path"))
+        return Location(headers[0] if headers else None, path, self.jmespath(path, f"{key}.path"), tuple(headers[1:]))
 
     def jmespath(self, expr: str | None, label: str) -> Any:
         if not expr:

@@ -6,11 +6,14 @@ import hashlib
 import hmac
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import jmespath
+from jmespath.exceptions import JMESPathError
 
 from hookline.ingress.providers import crypto
 from hookline.ingress.providers.compile import ASYMMETRIC, CODE, Location, Provider
@@ -21,6 +24,8 @@ from hookline.ingress.signatures import MAX_ID_LENGTH, SignatureError, SourceMis
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 _UNIX = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 _UNIX_MS = re.compile(r"[0-9]{1,15}")
+_DIGEST_SIZES = {"hmac-sha1": 20, "hmac-sha256": 32, "hmac-sha512": 64}
+_TIME_NAMES = {"unix": "unix", "unix-ms": "unix-ms", "iso8601": "time"}
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,12 @@ class Verified:
 
 
 class _Parsed:
-    """The body parsed once, and only if something asks for it."""
+    """The body parsed once, and only if something asks for it (or as the caller already parsed it)."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, value: object = None) -> None:
         self.body = body
-        self.done = False
-        self.value: object = None
+        self.done = value is not None
+        self.value: object = value
 
     def __call__(self) -> object:
         if not self.done:
@@ -45,12 +50,12 @@ class _Parsed:
         return self.value
 
 
-def _lookup(loc: Location, headers: dict[str, str], parsed: _Parsed) -> tuple[str | None, str]:
-    """The first non-empty value at `loc` and which one it was ("header" or "path")."""
-    if loc.header:
-        value = (headers.get(loc.header.lower()) or "").strip()
+def _lookup(loc: Location, headers: Mapping[str, str], parsed: _Parsed) -> tuple[str | None, str]:
+    """The first non-empty value at `loc` and where it was: "path", or the header's lower-cased name."""
+    for header in loc.headers:
+        value = (headers.get(header.lower()) or "").strip()
         if value:
-            return value, "header"
+            return value, header.lower()
     if loc.compiled is not None:
         try:
             value = text_of(loc.compiled.search(parsed()))
@@ -64,6 +69,11 @@ def _lookup(loc: Location, headers: dict[str, str], parsed: _Parsed) -> tuple[st
 def _where(entry: Provider) -> str:
     return entry.header or (f"query parameter {entry.query}" if entry.query else
                             f"body field {entry.path.path if entry.path else '?'}")
+
+
+def _malformed(entry: Provider) -> SignatureError:
+    where = f"{entry.header} header" if entry.header else _where(entry)
+    return SignatureError(f"malformed {where}: expected {_expected(entry)}")
 
 
 def _signature_text(entry: Provider, request: Request, parsed: _Parsed) -> str:
@@ -86,7 +96,7 @@ def _signature_text(entry: Provider, request: Request, parsed: _Parsed) -> str:
 
 def _split(entry: Provider, value: str) -> tuple[list[str], list[str]]:
     """(signatures, timestamps) of a signature value, per the entry's prefix and list format."""
-    malformed = SignatureError(f"malformed {_where(entry)}: expected {_expected(entry)}")
+    malformed = _malformed(entry)
     if entry.prefix:
         if not value.lower().startswith(entry.prefix.lower()):
             raise malformed
@@ -106,7 +116,8 @@ def _split(entry: Provider, value: str) -> tuple[list[str], list[str]]:
             stamps.append(val.strip())
         # Other versions (Stripe's v0, Standard Webhooks' v1a): not ours to check, as the providers' SDKs do.
     if not sigs:
-        raise SignatureError(f"{_where(entry)} has no {lst.signature_key} signature ({_expected(entry)})")
+        where = f"{entry.header} header" if entry.header else _where(entry)
+        raise SignatureError(f"malformed {where}: no {lst.signature_key} signature (expected {_expected(entry)})")
     return sigs, stamps
 
 
@@ -115,7 +126,8 @@ def _expected(entry: Provider) -> str:
     lst = entry.list
     if lst is None:
         return f"{entry.prefix}<{enc}>"
-    ts = f"{lst.timestamp_key}{lst.kv}<timestamp>{lst.separator}" if lst.timestamp_key else ""
+    stamp = _TIME_NAMES[entry.timestamp_format]
+    ts = f"{lst.timestamp_key}{lst.kv}<{stamp}>{lst.separator}" if lst.timestamp_key else ""
     return f"{entry.prefix}{ts}{lst.signature_key}{lst.kv}<{enc}>"
 
 
@@ -132,23 +144,22 @@ def parse_timestamp(value: str, fmt: str, where: str) -> float:
         else:
             return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     expected = {"unix": "unix seconds", "unix-ms": "unix milliseconds", "iso8601": "an ISO 8601 time"}[fmt]
-    raise SignatureError(f"malformed timestamp ({where}): expected {expected}")
+    raise SignatureError(f"malformed {where}: expected {expected}")
 
 
 def _timestamp(entry: Provider, request: Request, parsed: _Parsed, stamps: list[str]) -> tuple[str, str] | None:
     """(the timestamp as received, where it was), or None for an entry without one."""
     if entry.timestamp_from_list:
         if len(stamps) != 1:
-            raise SignatureError(f"malformed {_where(entry)}: expected {_expected(entry)}")
+            raise _malformed(entry)
         return stamps[0], _where(entry)
     loc = entry.timestamp
     if loc is None:
         return None
     value, _ = _lookup(loc, request.headers, parsed)
-    where = f"header {loc.header}" if loc.header else f"body field {loc.path}"
     if not value:
-        raise SignatureError(f"missing {where}" if loc.header is None else f"missing header {loc.header}")
-    return value, loc.header or where
+        raise SignatureError(f"missing body field {loc.path}" if loc.header is None else f"missing header {loc.header}")
+    return value, loc.header or f"body field {loc.path}"
 
 
 def _keys(entry: Provider, secrets: list[str]) -> list[Any]:
@@ -165,13 +176,18 @@ def _keys(entry: Provider, secrets: list[str]) -> list[Any]:
 
 
 def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
-           tolerance_seconds: int | None = None, id_path: str | None = None,
-           type_path: str | None = None) -> Verified:
-    """Raise SignatureError unless `request` is signed as `entry` says with one of `secrets`."""
+           tolerance_seconds: int | None = None, id_path: str | None = None, type_path: str | None = None,
+           id_header: str | None = None, type_header: str | None = None) -> Verified:
+    """Raise SignatureError unless `request` is signed as `entry` says with one of `secrets`.
+
+    `id_header`/`id_path` (and the same for the type) are a source's overrides: tried first, then the entry's."""
     if entry.algorithm in CODE:
         raise SourceMisconfigured(f"provider {entry.name} is verified by ingress's own code for it, not the catalog")
     parsed = _Parsed(request.body)
     headers = request.headers
+    event_header = entry.id.header if entry.id is not None and entry.content.uses("id") else None
+    if event_header and not (headers.get(event_header.lower()) or "").strip():
+        raise SignatureError(f"missing header {event_header}")  # named first: the signed id is the event
     value = _signature_text(entry, request, parsed)
     if entry.algorithm == "token":
         given = value[len(entry.prefix):].strip() if value.lower().startswith(entry.prefix.lower()) else None
@@ -188,14 +204,21 @@ def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
         texts, stamps = _split(entry, value)
         sigs = [crypto.decode(t, entry.encoding) for t in texts]
         if any(s is None for s in sigs):
-            raise SignatureError(f"malformed {_where(entry)}: expected {_expected(entry)}")
+            raise _malformed(entry)
         stamp = _timestamp(entry, request, parsed, stamps)
         ts_value = stamp[0] if stamp else None
-        if stamp is not None:
-            parse_timestamp(stamp[0], entry.timestamp_format, stamp[1])  # malformed before any crypto
-        event_header = entry.id.header if entry.id is not None else None
+        if stamp is not None:  # malformed before any crypto
+            try:
+                parse_timestamp(stamp[0], entry.timestamp_format,
+                                stamp[1] if entry.timestamp is None or not entry.timestamp.header
+                                else f"{stamp[1]} header")
+            except SignatureError:
+                if entry.timestamp_from_list:
+                    raise _malformed(entry) from None
+                raise
+        signed_id = entry.id.header if entry.id is not None else None  # what {id} is, whatever the overrides
         values = Values(request.body, dict(headers), method=request.method, url=request.url, timestamp=ts_value,
-                        event_id=(headers.get(event_header.lower()) or None) if event_header else None,
+                        event_id=(headers.get(signed_id.lower()) or None) if signed_id else None,
                         parsed=parsed)
         try:
             content = entry.content.render(values)
@@ -204,6 +227,9 @@ def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
         keys = _keys(entry, secrets)
         if not keys:
             raise SourceMisconfigured("no usable secret is configured for this source")
+        size = _DIGEST_SIZES.get(entry.algorithm)
+        if size and any(s is not None and len(s) != size for s in sigs):  # an HMAC of another length never matches
+            raise _malformed(entry)
         if not crypto.matches(entry.algorithm, keys, content, [s for s in sigs if s is not None]):
             raise SignatureError(f"signature does not match ({_where(entry)})")
     tolerance = tolerance_seconds or entry.tolerance_seconds
@@ -212,35 +238,57 @@ def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
         # Both directions: a far-future timestamp would otherwise stay replayable for longer.
         if abs(now - ts) > tolerance:
             raise SignatureError(f"timestamp {stamp[0]} is outside the {tolerance} s tolerance ({stamp[1]})")
-    return _describe(entry, request, parsed, stamp is not None, id_path, type_path)
+    return _describe(entry, request, parsed, stamp is not None, (id_header, id_path), (type_header, type_path))
 
 
-def _describe(entry: Provider, request: Request, parsed: _Parsed, stamped: bool, id_path: str | None,
-              type_path: str | None) -> Verified:
+def _first(locations: tuple[Location | None, ...], headers: Mapping[str, str],
+           parsed: _Parsed) -> tuple[str | None, str]:
+    for loc in locations:
+        if loc is not None:
+            value, found = _lookup(loc, headers, parsed)
+            if value is not None:
+                return value, found
+    return None, ""
+
+
+@lru_cache(maxsize=256)
+def _override(header: str | None, path: str | None) -> Location | None:
+    # A source's overrides (a handful per configuration): compiled once, not per request.
+    if not header and not path:
+        return None
+    try:
+        compiled = jmespath.compile(path) if path else None
+    except JMESPathError:  # `hookline validate` names it; a request must not turn it into a 5xx
+        compiled = None
+    return Location(header, path, compiled)
+
+
+def _describe(entry: Provider, request: Request, parsed: _Parsed, stamped: bool,
+              id_at: tuple[str | None, str | None], type_at: tuple[str | None, str | None]) -> Verified:
     content = entry.content
-    body_signed = entry.algorithm != "token" and (content.uses("body") or content.uses("form_sorted"))
+    signs = entry.algorithm != "token"
+    value, found = _first((_override(*id_at), entry.id), request.headers, parsed)
     event_id, signed = None, False
-    id_loc = Location(path=id_path, compiled=_compiled(id_path)) if id_path else entry.id
-    if id_loc is not None:
-        value, found = _lookup(id_loc, request.headers, parsed)
-        if value is not None:
-            header = (id_loc.header or "").lower()
-            signed = body_signed if found == "path" else (
-                entry.algorithm != "token" and (content.uses("id") or ("header", header) in content.parts))
-            event_id = value if len(value) <= MAX_ID_LENGTH and _PRINTABLE.fullmatch(value) else (
-                "sha256:" + hashlib.sha256(value.encode()).hexdigest())
-    type_loc = Location(path=type_path, compiled=_compiled(type_path)) if type_path else entry.type
-    event_type = None
-    if type_loc is not None:
-        value, _ = _lookup(type_loc, request.headers, parsed)
-        event_type = value[:MAX_ID_LENGTH] if value else None
+    if value is not None:
+        if found == "path":
+            signed = signs and (content.uses("body") or content.uses("form_sorted"))
+        else:  # a header is signed when the content names it, as itself or as the entry's {id}
+            own = entry.id is not None and (entry.id.header or "").lower() == found
+            signed = signs and ((content.uses("id") and own) or ("header", found) in content.parts)
+        event_id = value if len(value) <= MAX_ID_LENGTH and _PRINTABLE.fullmatch(value) else (
+            "sha256:" + hashlib.sha256(value.encode()).hexdigest())
+    value, _ = _first((_override(*type_at), entry.type), request.headers, parsed)
+    event_type = value[:MAX_ID_LENGTH] if value else None
     return Verified(event_id, event_type, signed, stamped and signs_timestamp(entry))
 
 
-def identify(entry: Provider, request: Request, *, id_path: str | None = None,
-             type_path: str | None = None) -> Verified:
-    """The event id and type `entry` reads from `request`, without checking its signature (`hookline map try`)."""
-    return _describe(entry, request, _Parsed(request.body), False, id_path, type_path)
+def identify(entry: Provider, request: Request, *, id_path: str | None = None, type_path: str | None = None,
+             id_header: str | None = None, type_header: str | None = None,
+             parsed_body: object = None) -> Verified:
+    """The event id and type `entry` reads from `request`, without checking its signature (`hookline map try`).
+    `parsed_body`: the body as the caller parsed it (a source's `format`), instead of the engine's JSON-or-form."""
+    return _describe(entry, request, _Parsed(request.body, parsed_body), False, (id_header, id_path),
+                     (type_header, type_path))
 
 
 def signs_timestamp(entry: Provider) -> bool:
@@ -252,10 +300,6 @@ def signs_timestamp(entry: Provider) -> bool:
     in_body = ts is not None and ts.header is None and (
         entry.content.uses("body") or any(kind == "field" and arg[0] == ts.path for kind, arg in entry.content.parts))
     return (entry.timestamp is not None or entry.timestamp_from_list) and (entry.content.uses("timestamp") or in_body)
-
-
-def _compiled(expr: str) -> Any:
-    return jmespath.compile(expr)
 
 
 # ---------------------------------------------------------------- signing
