@@ -29,9 +29,9 @@ import jwt
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from requests_aws4auth import AWS4Auth
 
 from hookline.adapters.aws.sigv4 import SigV4Signer
@@ -39,6 +39,7 @@ from hookline.core import outcomes
 from hookline.core.config import DestinationConfig
 from hookline.delivery.send.http import HttpSender
 from hookline.secrets import SecretResolver
+from tests.support.certs import issue
 from tests.support.forward_proxy import ForwardProxy
 from tests.support.receiver import Received, Receiver, Script
 
@@ -164,44 +165,21 @@ class Pki:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA."""
 
     def __init__(self, tmp: Path) -> None:
+        now, ca = datetime.datetime.now(datetime.UTC), "hookline-test-ca"
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
-        self.ca = self._cert("hookline-test-ca", self.ca_key, self.ca_key, None, ca=True)
+        self.ca = issue(ca, self.ca_key, ca, self.ca_key, now, ca=True)
         self.server_key = ec.generate_private_key(ec.SECP256R1())
-        self.server = self._cert("127.0.0.1", self.server_key, self.ca_key, self.ca, server=True)
+        self.server = issue("127.0.0.1", self.server_key, ca, self.ca_key, now,
+                            san=x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                            usage=ExtendedKeyUsageOID.SERVER_AUTH)
         self.client_key = ec.generate_private_key(ec.SECP256R1())
-        self.client = self._cert("hookline-client", self.client_key, self.ca_key, self.ca)
+        self.client = issue("hookline-client", self.client_key, ca, self.ca_key, now,
+                            usage=ExtendedKeyUsageOID.CLIENT_AUTH)
         self.ca_file = tmp / "ca.pem"
         self.ca_file.write_bytes(self.ca.public_bytes(serialization.Encoding.PEM))
         self.server_files = (tmp / "server.pem", tmp / "server.key")
         self.server_files[0].write_bytes(self.server.public_bytes(serialization.Encoding.PEM))
         self.server_files[1].write_text(pem(self.server_key))
-
-    @staticmethod
-    def _cert(name: str, key: Any, signer: Any, issuer: Any, *, ca: bool = False, server: bool = False) -> Any:
-        now = datetime.datetime.now(datetime.UTC)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        builder = (x509.CertificateBuilder().subject_name(subject)
-                   .issuer_name(issuer.subject if issuer else subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-                   # Python 3.13 verifies strictly (VERIFY_X509_STRICT): key identifiers are required
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-                                  critical=False))
-        if ca:
-            builder = builder.add_extension(x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-                decipher_only=False), critical=True)
-        if server:
-            localhost = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
-            builder = builder.add_extension(x509.SubjectAlternativeName([localhost]), critical=False)
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        elif not ca:
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        return builder.sign(signer, hashes.SHA256())
 
     def client_env(self) -> dict[str, str]:
         return {"CLIENT_CERT": self.client.public_bytes(serialization.Encoding.PEM).decode(),

@@ -17,34 +17,13 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+
+from tests.support.certs import issue
 
 HOST = "sns.us-east-1.amazonaws.com"
 CERT_PATH = "/SimpleNotificationService-0000000000000000000000.pem"
 CERT_URL = f"https://{HOST}{CERT_PATH}"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
-
-
-def _cert(subject: str, key: Any, issuer_name: str, issuer_key: Any, now: dt.datetime, *, ca: bool = False,
-          san: str | None = None, days: int = 30) -> x509.Certificate:
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    # Python's default TLS context is X.509-strict: key identifiers and a CA's key usage are required.
-    builder = (builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-                              critical=False))
-    if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-            key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-            decipher_only=False), critical=True)
-    if san:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @dataclass
@@ -60,11 +39,11 @@ class Pki:
 
 def make_pki(directory: Path, now: dt.datetime) -> Pki:
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca = _cert("test CA", ca_key, "test CA", ca_key, now, ca=True)
+    ca = issue("test CA", ca_key, "test CA", ca_key, now, ca=True)
     tls_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tls = _cert(HOST, tls_key, "test CA", ca_key, now, san=HOST)
+    tls = issue(HOST, tls_key, "test CA", ca_key, now, san=x509.DNSName(HOST))
     signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    signing = _cert("sns.amazonaws.com", signing_key, "test CA", ca_key, now)
+    signing = issue("sns.amazonaws.com", signing_key, "test CA", ca_key, now)
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "tls.pem").write_bytes(tls.public_bytes(serialization.Encoding.PEM) + tls_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
