@@ -6,7 +6,7 @@ The search endpoint answers from the query string; the CRM records what it recei
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -40,10 +40,13 @@ from tests.support.receiver import Received, Receiver, Script
 CONTACTS = {"ada@example.com": {"id": "c-42", "email": "ada@example.com"}}
 
 
-def search(request: Received) -> tuple[int, bytes]:
-    email = parse_qs(urlparse(request.path).query).get("email", [""])[0]
-    contact = CONTACTS.get(email)
-    return (200, json.dumps(contact).encode()) if contact else (404, b'{"error": "no such contact"}')
+def contact_search(contacts: dict[str, Any]) -> Callable[[Received], tuple[int, bytes]]:
+    """A CRM's search by ?email=: the contact as JSON, or 404 for an address it does not know."""
+    def search(request: Received) -> tuple[int, bytes]:
+        email = parse_qs(urlparse(request.path).query).get("email", [""])[0]
+        contact = contacts.get(email)
+        return (200, json.dumps(contact).encode()) if contact else (404, b'{"error": "no such contact"}')
+    return search
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +62,7 @@ def crm() -> Iterator[Receiver]:
 
 @pytest.fixture
 def lookup() -> Iterator[Receiver]:
-    with Receiver(Script(responder=search)) as r:
+    with Receiver(Script(responder=contact_search(CONTACTS))) as r:
         yield r
 
 

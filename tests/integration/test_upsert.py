@@ -8,10 +8,8 @@ request made (the CRM counts the requests it receives).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -28,16 +26,11 @@ from tests.integration.test_delivery import (
     run,
     task,
 )
-from tests.support.receiver import Received, Receiver, Script
+from tests.integration.test_enrich import contact_search
+from tests.support.receiver import Receiver, Script
 
 CONTACTS = {"ada@example.com": {"id": "003Ada"}, "evil@example.com": {"id": ".."},
             "sneaky@example.com": {"id": "%2e%2e"}}
-
-
-def search(request: Received) -> tuple[int, bytes]:
-    email = parse_qs(urlparse(request.path).query).get("email", [""])[0]
-    contact = CONTACTS.get(email)
-    return (200, json.dumps(contact).encode()) if contact else (404, b'{"error": "no such contact"}')
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +46,7 @@ def crm() -> Iterator[Receiver]:
 
 @pytest.fixture
 def lookup() -> Iterator[Receiver]:
-    with Receiver(Script(responder=search)) as r:
+    with Receiver(Script(responder=contact_search(CONTACTS))) as r:
         yield r
 
 
