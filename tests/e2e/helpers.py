@@ -11,7 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -159,3 +160,42 @@ class Pipeline:
         self.dev = dev
         self.receivers = receivers
         self.config = config
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These variables set for the block, the old values back after: dev_env() passes the test's environment
+    to `hookline dev` and its functions, which is how secrets named `env:` reach them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def write_sources_config(directory: Path, sources: dict[str, Any], receiver: Receiver) -> Path:
+    """Every source routed to one destination, the receiver's /ok; written as hookline.yaml."""
+    config = {
+        "sources": sources,
+        "destinations": {"ok": {"url": f"{receiver.url}/ok", "timeout_seconds": 5}},
+        "routes": [{"name": f"{name}-out", "source": name, "destination": "ok"} for name in sources],
+    }
+    path = directory / "hookline.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def delivered(receiver: Receiver, marker: bytes, timeout: float = 30.0) -> list:
+    """The requests the receiver got whose body holds the marker, once there is one."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [r for r in receiver.requests if marker in r.body]
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"nothing with {marker!r} delivered within {timeout} s")

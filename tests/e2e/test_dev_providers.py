@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,10 +21,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from slack_sdk.signature import SignatureVerifier
 
-from tests.e2e.helpers import DevProcess, as_a_sender_retries, dev_env, free_port, report
+from tests.e2e.helpers import (
+    DevProcess,
+    as_a_sender_retries,
+    delivered,
+    dev_env,
+    environment,
+    free_port,
+    report,
+    write_sources_config,
+)
 from tests.support.receiver import Receiver, Script
 
 pytestmark = pytest.mark.e2e
@@ -62,44 +69,19 @@ class Dev:
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Dev]:
     workdir: Path = tmp_path_factory.mktemp("providers")
-    receiver = Receiver(Script(statuses=[200])).__enter__()
-    config = {
-        "sources": SOURCES,
-        "destinations": {"ok": {"url": f"{receiver.url}/ok", "timeout_seconds": 5}},
-        "routes": [{"name": f"{name}-out", "source": name, "destination": "ok"} for name in SOURCES],
-    }
-    path = workdir / "hookline.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    saved = {k: os.environ.get(k) for k in SECRETS}
-    os.environ.update(SECRETS)  # dev_env() passes the test's environment to `hookline dev` and its functions
-    process = DevProcess(workdir, path, free_port())
-    try:
-        report(request, f"\nhookline dev (providers): ready in {process.wait_ready(60):.2f} s")
-        yield Dev(process, receiver)
-    finally:
-        process.interrupt()
-        receiver.__exit__(None, None, None)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with Receiver(Script(statuses=[200])) as receiver, environment(SECRETS):
+        process = DevProcess(workdir, write_sources_config(workdir, SOURCES, receiver), free_port())
+        try:
+            report(request, f"\nhookline dev (providers): ready in {process.wait_ready(60):.2f} s")
+            yield Dev(process, receiver)
+        finally:
+            process.interrupt()
 
 
 def slack_headers(body: bytes, at: float | None = None, secret: str = SECRETS["E2E_PROVIDER_SLACK"]) -> dict[str, str]:
     ts = str(int(time.time() if at is None else at))
     sig = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body.decode())
     return {"X-Slack-Signature": sig, "X-Slack-Request-Timestamp": ts, "Content-Type": "application/json"}
-
-
-def delivered(receiver: Receiver, marker: bytes, timeout: float = 30.0) -> list:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = [r for r in receiver.requests if marker in r.body]
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"nothing with {marker!r} delivered within {timeout} s")
 
 
 def test_a_slack_event_signed_by_slack_sdk_is_delivered_once(dev: Dev) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,9 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.e2e.helpers import DevProcess, dev_env, free_port, report
+from tests.e2e.helpers import DevProcess, delivered, dev_env, environment, free_port, report, write_sources_config
 from tests.support.receiver import Receiver, Script
 
 pytestmark = pytest.mark.e2e
@@ -60,38 +58,14 @@ class Dev:
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Dev]:
     workdir: Path = tmp_path_factory.mktemp("source_auth")
-    receiver = Receiver(Script(statuses=[200])).__enter__()
-    config = {
-        "sources": SOURCES,
-        "destinations": {"ok": {"url": f"{receiver.url}/ok", "timeout_seconds": 5}},
-        "routes": [{"name": f"{name}-out", "source": name, "destination": "ok"} for name in SOURCES],
-    }
-    path = workdir / "hookline.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    saved = {k: os.environ.get(k) for k in SECRETS}
-    os.environ.update(SECRETS)  # dev_env() passes the test's environment to `hookline dev` and its functions
-    process = DevProcess(workdir, path, free_port(), "--log-level", "INFO")  # refusals' reasons are INFO lines
-    try:
-        report(request, f"\nhookline dev (source auth): ready in {process.wait_ready(60):.2f} s")
-        yield Dev(process, receiver)
-    finally:
-        process.interrupt()
-        receiver.__exit__(None, None, None)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def delivered(receiver: Receiver, marker: bytes, timeout: float = 30.0) -> list:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = [r for r in receiver.requests if marker in r.body]
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"nothing with {marker!r} delivered within {timeout} s")
+    with Receiver(Script(statuses=[200])) as receiver, environment(SECRETS):
+        process = DevProcess(workdir, write_sources_config(workdir, SOURCES, receiver), free_port(),
+                             "--log-level", "INFO")  # refusals' reasons are INFO lines
+        try:
+            report(request, f"\nhookline dev (source auth): ready in {process.wait_ready(60):.2f} s")
+            yield Dev(process, receiver)
+        finally:
+            process.interrupt()
 
 
 def logged(dev: Dev, text: str, timeout: float = 10.0) -> str:
