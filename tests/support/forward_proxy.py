@@ -7,19 +7,17 @@ target would need CONNECT, which this proxy does not offer.
 from __future__ import annotations
 
 import http.client
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support.receiver import LoopbackServer, QuietHandler
 
-class ForwardProxy:
+
+class ForwardProxy(LoopbackServer):
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str | None]] = []  # (method, absolute URL, Proxy-Authorization)
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
 
             def _forward(self) -> None:
                 proxy.seen.append((self.command, self.path, self.headers.get("Proxy-Authorization")))
@@ -41,18 +39,4 @@ class ForwardProxy:
 
             do_POST = do_PATCH = do_PUT = do_GET = do_DELETE = _forward
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ForwardProxy:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
