@@ -250,18 +250,25 @@ def test_config_reload_sees_each_save_seconds_minutes_and_hours_apart_and_nothin
 # ---------------------------------------------------------------- metrics buffer (observability.py, Powertools Metrics)
 
 
+def counting_handler() -> Callable[[dict[str, Any], Any], None]:
+    """A handler as the functions wrap theirs: Powertools' log_metrics around a count with the event's fields."""
+    from hookline.observability import count_event, metrics
+
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> None:
+        count_event("Accepted", **event)
+    return handler
+
+
 def test_metrics_and_their_event_fields_are_flushed_per_invocation_not_kept_for_the_process(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     import time_machine
 
-    from hookline.observability import count_event, metrics
+    from hookline.observability import metrics
 
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: Any) -> None:
-        count_event("Accepted", **event)
-
+    handler = counting_handler()
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")  # the EMF lines are what is checked
     # The buffer is process-wide: earlier tests on this worker counted without a handler (ingress called
     # directly), which no invocation here would have left behind
@@ -288,12 +295,9 @@ def test_with_metrics_disabled_nothing_is_kept_between_invocations_nor_printed_e
     # metric has 100 values: an EMF line counting 100 invocations under the last event's fields
     import time_machine
 
-    from hookline.observability import count_event, metrics
+    from hookline.observability import metrics
 
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: Any) -> None:
-        count_event("Accepted", **event)
-
+    handler = counting_handler()
     metrics.clear_metrics()
     with time_machine.travel(1_800_000_000, tick=False) as traveller:
         for n in range(150):
@@ -308,12 +312,9 @@ def test_with_metrics_disabled_handlers_on_several_threads_leave_nothing_behind(
     # hookline dev runs the functions' handlers on threads of one process, metrics disabled
     import time_machine
 
-    from hookline.observability import count_event, metrics
+    from hookline.observability import metrics
 
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: Any) -> None:
-        count_event("Accepted", **event)
-
+    handler = counting_handler()
     metrics.clear_metrics()
     with time_machine.travel(1_800_000_000, tick=False) as traveller:
         for step in [0.0, *LATER]:
