@@ -75,10 +75,10 @@ def _check(args: argparse.Namespace) -> None:
 
 
 class Stack:
-    """The stack's parts a re-send uses (built lazily: the imports cost ~0.5 s on every `hookline` run)."""
+    """The stack's parts a re-send reads (built lazily: the imports cost ~0.5 s on every `hookline` run)."""
 
     def __init__(self, stack: StackInfo) -> None:
-        from hookline.adapters.aws.stores import EventLog, FifoPublisher, PayloadStore, QueuePublisher
+        from hookline.adapters.aws.stores import EventLog, PayloadStore
         from hookline.operations.archive_search import engine_for
 
         self.info = stack
@@ -86,17 +86,6 @@ class Stack:
         self.log = EventLog(stack.output("EventsTableName"), resource=stack.resource("dynamodb"))
         self.payloads = PayloadStore(stack.outputs["PayloadBucketName"], client=stack.client("s3")) \
             if "PayloadBucketName" in stack.outputs else None
-        sqs = stack.client("sqs")
-        self.queue = QueuePublisher(stack.output("DeliveryQueueUrl"), client=sqs)
-        ordered = stack.outputs.get("OrderedDeliveryQueueUrl")
-        self.ordered = FifoPublisher(ordered, client=sqs) if ordered else None
-
-    def put_payload(self, raw: bytes, content_type: str | None) -> str:
-        import hashlib
-
-        if self.payloads is None:
-            raise CommandError(f"the stack ({self.info.origin}) has no output 'PayloadBucketName' for a large body")
-        return self.payloads.put(f"payloads/resend/{hashlib.sha256(raw).hexdigest()}", raw, content_type)
 
 
 def ids_to_resend(args: argparse.Namespace, stack: Stack, now: float) -> tuple[list[str], float | None]:
@@ -135,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     events = ops.archived_events(stack.engine, ids, since)
     load = stack.payloads.get if stack.payloads else None
+    put = ops.payload_putter(stack.payloads) if stack.payloads is not None and not args.dry_run else None
     planned = ops.plan(ids, events, config, log_items=stack.log.get, route=args.route, to=args.to,
-                       force=args.force, load_payload=load, put_payload=None if args.dry_run else stack.put_payload)
+                       force=args.force, load_payload=load, put_payload=put)
     if args.dry_run:
         return _dry_run(args, stack, config, planned)
     if args.id is not None and planned.problems:
@@ -146,8 +136,7 @@ def run(args: argparse.Namespace) -> int:
             f"Re-send {len({t.event_id for t in planned.tasks})} event(s) ({len(planned.tasks)} deliveries){rate}?"):
         print("Nothing re-sent.", file=sys.stderr)
         return 1
-    publish = ops.logging_publisher(ops.fanout_publisher(config, stack.queue, stack.ordered, load),
-                                    stack.log.record_attempt, time.time)
+    publish = ops.stack_publisher(stack.info, config, load, time.time)
     summary = _with_progress(args, planned.tasks, publish)
     if args.json:
         emit_json({**summary.to_dict(), "not_resent": planned.problems})

@@ -116,13 +116,15 @@ class ReplayJob:
     summary: ReplaySummary | None = None
     error: str | None = None
     done: bool = False
+    kind: str = "replay"  # or "resend" (the Events page's re-send: the same loop, operations/resend.py)
+    problems: dict[str, str] = field(default_factory=dict)  # a re-send's events it could not queue, and why
 
     def to_dict(self) -> dict[str, Any]:
-        results = [{"id": r.entry.event_id, "route": r.entry.route, "outcome": r.outcome, "detail": r.detail}
-                   for r in list(self.results)]
+        results = [{"id": r.entry.event_id, "route": r.entry.route, "outcome": r.outcome, "detail": r.detail,
+                    "key": r.entry.message_id if self.kind == "resend" else None} for r in list(self.results)]
         return {"id": self.id, "total": self.total, "handled": len(results), "done": self.done,
-                "error": self.error, "rate": self.rate, "results": results,
-                "summary": self.summary.to_dict() if self.summary else None}
+                "error": self.error, "rate": self.rate, "results": results, "kind": self.kind,
+                "problems": self.problems, "summary": self.summary.to_dict() if self.summary else None}
 
 
 class Backend:
@@ -261,6 +263,62 @@ class Backend:
                 job.done = True
 
         threading.Thread(target=run, name=f"replay-{job.id[:8]}", daemon=True).start()
+        return job
+
+    # -- re-send (operations/resend.py: the code behind `hookline events resend`)
+
+    def resend_plan(self, ids: list[str], *, route: str | None = None, force: bool = False,
+                    dry_run: bool = True) -> tuple[Any, Any | None]:
+        """(operations.resend.Plan, the configuration): what `hookline events resend ID... [--route R]` queues."""
+        # lazy: DuckDB and the query engines load only when an event is re-sent.
+        from hookline.operations import resend as ops
+        from hookline.operations.archive_search import engine_for
+
+        config = self.config()
+        if config is None:
+            return ops.Plan(problems={i: f"no valid configuration at {self.config_file()}: a re-send goes through "
+                                         "the configured routes (start the console with --config FILE)"
+                                      for i in ids}), None
+        events = ops.archived_events(engine_for(self.stack), ids)
+        bucket = self.stack.outputs.get("PayloadBucketName")
+        put = ops.payload_putter(PayloadStore(bucket, client=self.stack.client("s3"))) if bucket and not dry_run \
+            else None
+        return ops.plan(ids, events, config, log_items=self.event_log().get, route=route, force=force,
+                        load_payload=self.load_s3(), put_payload=put), config
+
+    def resend_dry_run(self, ids: list[str], *, route: str | None = None, force: bool = False,
+                       live_enrichment: bool = False) -> tuple[Any, list[MappingPreview]]:
+        """What `hookline events resend ... --dry-run [--live]` computes: each re-send's request and body."""
+        from hookline.operations.resend import entry_of
+
+        plan, config = self.resend_plan(ids, route=route, force=force)
+        enrich = ("live", enrichment.sender_fetch(HttpSender(SecretResolver()))) if live_enrichment else None
+        base_dir = self.config_file().parent
+        return plan, [preview_mapping(entry_of(t), config, self.load_s3(), base_dir, enrich) for t in plan.tasks]
+
+    def start_resend(self, ids: list[str], rate: float | None, *, route: str | None = None,
+                     force: bool = False) -> ReplayJob:
+        """Re-send in a background thread through operations.resend, the code `hookline events resend` runs."""
+        from hookline.operations import resend as ops
+
+        if not self.access.writable:
+            raise PermissionError(self.access.why)
+        job = ReplayJob(id=uuid.uuid4().hex, ids=list(ids), rate=rate, kind="resend")
+        with self._lock:
+            self._jobs[job.id] = job
+
+        def run() -> None:
+            try:
+                plan, config = self.resend_plan(ids, route=route, force=force, dry_run=False)
+                job.problems, job.total = plan.problems, len(plan.tasks)
+                publish = ops.stack_publisher(self.stack, config, self.load_s3(), time.time)
+                job.summary = ops.resend(plan.tasks, publish, rate=rate, progress=job.results.append)
+            except Exception as e:
+                job.error = f"{type(e).__name__}: {e}"
+            finally:
+                job.done = True
+
+        threading.Thread(target=run, name=f"resend-{job.id[:8]}", daemon=True).start()
         return job
 
     def job(self, job_id: str) -> ReplayJob | None:

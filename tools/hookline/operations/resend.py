@@ -16,6 +16,7 @@ it is still there. The loop, its rate, progress and interruption are the DLQ rep
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -253,3 +254,24 @@ def logging_publisher(publish: Callable[[list[DeliveryTask]], None], record: Cal
             raise
 
     return run
+
+
+def payload_putter(store: Any) -> Callable[[bytes, str | None], str]:
+    """Where a large re-sent body goes: the payload store, keyed by its digest (the same body, one object)."""
+    def put(raw: bytes, content_type: str | None) -> str:
+        return store.put(f"payloads/resend/{hashlib.sha256(raw).hexdigest()}", raw, content_type)
+
+    return put
+
+
+def stack_publisher(stack: Any, config: Any, load_payload: Callable[[str], bytes] | None,
+                    clock: Callable[[], float]) -> Callable[[list[DeliveryTask]], None]:
+    """The stack's delivery queues (ordered routes' FIFO one too), each re-send logged as it is queued."""
+    from hookline.adapters.aws.stores import EventLog, FifoPublisher, QueuePublisher
+
+    sqs = stack.client("sqs")
+    ordered = stack.outputs.get("OrderedDeliveryQueueUrl")
+    log = EventLog(stack.output("EventsTableName"), resource=stack.resource("dynamodb"))
+    return logging_publisher(fanout_publisher(config, QueuePublisher(stack.output("DeliveryQueueUrl"), client=sqs),
+                                              FifoPublisher(ordered, client=sqs) if ordered else None, load_payload),
+                             log.record_attempt, clock)

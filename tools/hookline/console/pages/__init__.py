@@ -3,6 +3,6 @@
 Adding a page = a module here + one line below (order = the order in the top bar).
 """
 
-from hookline.console.pages import destinations, dlq, events, flowmap, overview
+from hookline.console.pages import destinations, dlq, events, flowmap, overview, resend
 
-PAGES = [overview, events, dlq, destinations, flowmap]
+PAGES = [overview, events, dlq, destinations, flowmap, resend]
