@@ -9,6 +9,7 @@ checks against hookline's verifier.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +28,20 @@ def write(name: str, *, sdk: str, accepted_by: str, **vector: object) -> None:
         "python": sys.version.split()[0],
         **vector,
     }
+    save(vector)
+
+
+def save(vector: dict[str, object]) -> None:
+    """vectors/<provider>.json, for write() and for the scripts whose judge is a published example."""
+    path = VECTORS / f"{vector['provider']}.json"
     VECTORS.mkdir(parents=True, exist_ok=True)
-    (VECTORS / f"{name}.json").write_text(json.dumps(vector, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {VECTORS / f'{name}.json'}")
+    path.write_text(json.dumps(vector, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def checkout_file(path: str) -> tuple[str, str]:
+    """`make_<name>.py <checkout or bare git dir> <commit> ...`: the commit, and the text of `path` at it."""
+    repo, commit = sys.argv[1], sys.argv[2]
+    text = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{path}"],  # noqa: S603, S607 - a maintainer's tool
+                          capture_output=True, text=True, check=True).stdout
+    return commit, text

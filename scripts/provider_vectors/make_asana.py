@@ -14,19 +14,16 @@ import hmac
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import checkout_file, save
+
 PATH = "python/webhooks_v5/server.py"
 
-repo, commit = sys.argv[1], sys.argv[2]
-source = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{PATH}"],  # noqa: S603, S607 - a maintainer's tool
-                        capture_output=True, text=True, check=True).stdout
+commit, source = checkout_file(PATH)
 secret = "8f2e9f6b1c0d4a7e9b3c5d7f1a2b4c6d"  # noqa: S105 - a test vector's secret (Asana's are 32 hex characters)
 body = json.dumps({"events": [{"user": {"gid": "1123", "resource_type": "user"},
                                "created_at": "2026-11-30T00:53:19.000Z", "action": "changed",
@@ -59,5 +56,4 @@ vector = {
     "body": body, "now": int(time.time()), "signature": sig, "signature_in": "x-hook-signature",
     "event_id": None, "event_type": None,
 }
-(VECTORS / "asana.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'asana.json'}")
+save(vector)

@@ -13,17 +13,14 @@ import hmac
 import json
 import re
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import checkout_file, save
+
 PAGE = "pages/apis/webhooks/_verifying_hmac_signatures.md"
 
-repo, commit = sys.argv[1], sys.argv[2]
-page = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{PAGE}"],  # noqa: S603, S607 - a maintainer's tool
-                      capture_output=True, text=True, check=True).stdout
+commit, page = checkout_file(PAGE)
 block = re.search(r"```ruby\n(.*?)```", page, re.DOTALL).group(1)
 klass = block[:block.index("BuildkiteWebhook.valid?(")]  # the class, without the page's call on a Rack request
 
@@ -55,5 +52,4 @@ vector = {
     "timestamp": ts, "timestamp_in": "x-buildkite-signature", "timestamp_format": "unix", "tolerance_seconds": 300,
     "event_id": None, "event_type": "build.finished",
 }
-(VECTORS / "buildkite.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'buildkite.json'}")
+save(vector)

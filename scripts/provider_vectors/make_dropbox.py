@@ -10,21 +10,19 @@ vector. Nothing here computes the signature.
     python3 scripts/provider_vectors/make_dropbox.py <checkout or bare git dir> <commit> /tmp/pv-dropbox/bin/python
 """
 
-import json
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import checkout_file, save
+
 PATH = "dropbox_hook.py"
 
-repo, commit, python = sys.argv[1], sys.argv[2], sys.argv[3]
-tool = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{PATH}"],  # noqa: S603, S607 - a maintainer's tool
-                      capture_output=True, text=True, check=True).stdout
+commit, tool = checkout_file(PATH)
+python = sys.argv[3]
 received: list[tuple[dict[str, str], bytes]] = []
 
 
@@ -62,5 +60,4 @@ vector = {
     "body": body.decode(), "now": int(time.time()), "signature": headers["x-dropbox-signature"],
     "signature_in": "x-dropbox-signature", "event_id": None, "event_type": None,
 }
-(VECTORS / "dropbox.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'dropbox.json'}")
+save(vector)

@@ -14,17 +14,15 @@ import hashlib
 import hmac
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import checkout_file, save
+
 PATH = "src/Http/Middleware/VerifyWebhookSignature.php"
 
-repo, commit = sys.argv[1], sys.argv[2]
-middleware = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{PATH}"],  # noqa: S603, S607 - a maintainer's tool
-                            capture_output=True, text=True, check=True).stdout
+commit, middleware = checkout_file(PATH)
 secret = "lemonsqueezy-hookline-test-secret"  # noqa: S105 - a test vector's secret (6 to 40 characters)
 body = json.dumps({"meta": {"event_name": "order_created", "custom_data": {"customer_id": 25}},
                    "data": {"type": "orders", "id": "1", "attributes": {
@@ -75,5 +73,4 @@ vector = {
     "body": body, "now": int(time.time()), "signature": sig, "signature_in": "x-signature",
     "event_id": None, "event_type": "order_created",
 }
-(VECTORS / "lemonsqueezy.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'lemonsqueezy.json'}")
+save(vector)

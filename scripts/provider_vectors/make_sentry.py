@@ -12,18 +12,14 @@ import hashlib
 import hmac
 import json
 import logging
-import subprocess
-import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import checkout_file, save
+
 PATH = "backend-py/src/api/middleware/verify_sentry_signature.py"
 
-repo, commit = sys.argv[1], sys.argv[2]
-source = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{PATH}"],  # noqa: S603, S607 - a maintainer's tool
-                        capture_output=True, text=True, check=True).stdout
+commit, source = checkout_file(PATH)
 # Only the verifier function itself: the module imports Flask and the example's app.
 tree = ast.parse(source)
 func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "is_correct_sentry_signature")
@@ -52,5 +48,4 @@ vector = {
     "body": body, "now": int(time.time()), "signature": sig, "signature_in": "sentry-hook-signature",
     "event_id": "e4ba8bbe-4d36-4b1e-a6b4-2a0dd0ffac2b", "event_type": "issue",
 }
-(VECTORS / "sentry.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'sentry.json'}")
+save(vector)

@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import save
+
 PATH = "plugins/woocommerce/includes/class-wc-webhook.php"
 
 source, commit = Path(sys.argv[1]).read_text(encoding="utf-8"), sys.argv[2]
@@ -53,5 +54,4 @@ vector = {
     "body": body, "now": int(time.time()), "signature": sig, "signature_in": "x-wc-webhook-signature",
     "event_id": "9c8e27ad1b2a0e6f", "event_type": "order.created",
 }
-(VECTORS / "woocommerce.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'woocommerce.json'}")
+save(vector)

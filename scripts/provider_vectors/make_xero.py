@@ -15,20 +15,18 @@ import hmac
 import json
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "unit" / "ingress" / "providers" / "vectors"
+from _vector import checkout_file, save
+
 PATH = "index.php"
 PLACEHOLDER = "'--YOUR_WEBHOOK_KEY---'"
 
-repo, commit = sys.argv[1], sys.argv[2]
-source = subprocess.run(["git", "--git-dir", repo, "show", f"{commit}:{PATH}"],  # noqa: S603, S607 - a maintainer's tool
-                        capture_output=True, text=True, check=True).stdout
+commit, source = checkout_file(PATH)
 if source.count(PLACEHOLDER) != 1:
     raise SystemExit("index.php changed: no webhook key placeholder")
 key = "Xero+webhooks+key/1Q2w3E4r5T6y7U8i9O0p=="  # the shape of a webhooks key: base64 text, used as bytes
@@ -85,5 +83,4 @@ vector = {
     "body": body, "now": int(time.time()), "signature": sig, "signature_in": "x-xero-signature",
     "event_id": None, "event_type": None,
 }
-(VECTORS / "xero.json").write_text(json.dumps(vector, indent=2) + "\n", encoding="utf-8")
-print(f"wrote {VECTORS / 'xero.json'}")
+save(vector)
