@@ -115,25 +115,18 @@ def test_short_lived_tokens_get_a_proportional_margin() -> None:
     assert tokens.token(CFG) == "t2"
 
 
-def test_without_expires_in_the_default_lifetime_applies() -> None:
+@pytest.mark.parametrize(("expires_in", "options", "kept_at", "renewed_at"), [
+    pytest.param(None, {"default_lifetime": 900}, 839, 841, id="without expires_in the default lifetime applies"),
+    pytest.param("120", {}, 107, 109, id="expires_in as a string is understood"),
+])
+def test_the_lifetime_comes_from_expires_in_or_the_default(
+        expires_in: Any, options: dict[str, Any], kept_at: int, renewed_at: int) -> None:
     clock = Clock(0)
-    session = FakeSession(token("t1", None), token("t2", None))
-    tokens = cache(session, clock, default_lifetime=900)
+    tokens = cache(FakeSession(token("t1", expires_in), token("t2", expires_in)), clock, **options)
     tokens.token(CFG)
-    clock.now = 839
+    clock.now = kept_at
     assert tokens.token(CFG) == "t1"
-    clock.now = 841
-    assert tokens.token(CFG) == "t2"
-
-
-def test_expires_in_as_a_string_is_understood() -> None:
-    clock = Clock(0)
-    session = FakeSession(token("t1", "120"), token("t2"))
-    tokens = cache(session, clock)
-    tokens.token(CFG)
-    clock.now = 107
-    assert tokens.token(CFG) == "t1"
-    clock.now = 109
+    clock.now = renewed_at
     assert tokens.token(CFG) == "t2"
 
 
