@@ -98,6 +98,12 @@ def breakers(clock: Clock, store: MemoryGuardStore | None = None) -> tuple[brk.B
     return brk.Breakers(store, clock=clock, monotonic=lambda: mono.now + clock.now), store
 
 
+def sends(b: brk.Breakers, outcome: str, times: int) -> None:
+    """`times` sends to crm, each admitted and settled with `outcome`."""
+    for _ in range(times):
+        b.settle(b.admit("crm", CFG, 5, wait_seconds=0), CFG, outcome)
+
+
 def test_consecutive_failures_open_the_breaker_and_hold_without_requests() -> None:
     clock = Clock()
     b, store = breakers(clock)
@@ -114,8 +120,7 @@ def test_after_the_cool_down_exactly_one_probe_goes_and_a_2xx_closes_the_breaker
     clock = Clock()
     b, store = breakers(clock)
     other, _ = breakers(clock, store)  # a second process sharing the state
-    for _ in range(3):
-        b.settle(b.admit("crm", CFG, 5, wait_seconds=0), CFG, "failed")
+    sends(b, "failed", CFG.failures)  # the breaker opens
     clock.now += 10.5
     first = b.admit("crm", CFG, 5, wait_seconds=0)
     second = other.admit("crm", CFG, 5, wait_seconds=0)
@@ -128,8 +133,7 @@ def test_after_the_cool_down_exactly_one_probe_goes_and_a_2xx_closes_the_breaker
 def test_a_failed_probe_reopens_for_another_cool_down() -> None:
     clock = Clock()
     b, store = breakers(clock)
-    for _ in range(3):
-        b.settle(b.admit("crm", CFG, 5, wait_seconds=0), CFG, "failed")
+    sends(b, "failed", CFG.failures)  # the breaker opens
     clock.now += 11
     probe = b.admit("crm", CFG, 5, wait_seconds=0)
     b.settle(probe, CFG, "failed")
@@ -143,8 +147,7 @@ def test_a_failed_probe_reopens_for_another_cool_down() -> None:
 def test_permanent_4xx_answers_do_not_trip_it() -> None:
     clock = Clock()
     b, store = breakers(clock)
-    for _ in range(10):
-        b.settle(b.admit("crm", CFG, 5, wait_seconds=0), CFG, "answered")
+    sends(b, "answered", 10)
     assert store.items.get("brk#crm", {}).get("state", "closed") == "closed"
     assert "record_failure" not in store.calls
 
