@@ -1,4 +1,5 @@
-"""Shared by the aging tests (tests/unit/cross_cutting/test_aging*.py): a clock the test moves, and ten threads at once."""
+"""A clock the test moves, and ten threads at once: for the aging tests (tests/unit/cross_cutting/test_aging*.py)
+and any test that injects a clock."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ THREADS = 10
 
 
 class Clock:
-    """A clock the test moves; thread-safe, and `sleep` moves it instead of waiting."""
+    """A clock the test moves; thread-safe, and `sleep` moves it instead of waiting (`sleeps` lists each)."""
 
     def __init__(self, now: float = 1_000_000.0) -> None:
         self.now = now
+        self.sleeps: list[float] = []
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
@@ -26,6 +28,8 @@ class Clock:
             self.now += seconds
 
     def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
         self.advance(max(seconds, 0.0))
 
 

@@ -10,19 +10,7 @@ from botocore.stub import Stubber
 from hookline.cli import main
 from hookline.operations.archive_query import Search
 from hookline.operations.archive_search import AthenaArchive, SearchFailed
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.support.aging import Clock
 
 
 @pytest.fixture
@@ -63,7 +51,7 @@ def test_values_travel_as_execution_parameters_and_results_come_back_per_event(a
         row(["e8", "stripe", "test", "1700000000.5", "erp", "received", "0", None])]}},
         {"QueryExecutionId": "q1"})
     [hit] = archive.search(search)
-    assert clock.slept == [1.0]  # polled once while RUNNING
+    assert clock.sleeps == [1.0]  # polled once while RUNNING
     assert hit.to_dict() == {"id": "e8", "source": "stripe", "type": "test", "received_at": 1700000000.5, "routes": {
         "crm": {"status": "delivered", "attempts": 1, "status_code": 200},
         "erp": {"status": "received", "attempts": 0, "status_code": None}}}
@@ -88,7 +76,7 @@ def test_a_query_still_running_at_the_timeout_is_reported_not_waited_for(athena)
         stub.add_response("get_query_execution", _state("RUNNING"), {"QueryExecutionId": "q1"})
     with pytest.raises(SearchFailed, match=r"still RUNNING after 3 s; narrow it with --since"):
         archive.search(Search())
-    assert clock.slept == [1.0, 1.0, 1.0]
+    assert clock.sleeps == [1.0, 1.0, 1.0]
 
 
 def test_a_malformed_where_is_one_line_and_reaches_no_stack(capsys, monkeypatch) -> None:
