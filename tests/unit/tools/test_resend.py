@@ -189,3 +189,25 @@ def test_a_large_body_goes_to_the_payload_store_as_fan_out_puts_it() -> None:
 
     t = build_task(ev, "orders", "resend-1", ev.raw_body(None), large_body_threshold=100, put_payload=put)
     assert t.s3_key == "k" and t.body is None and json.loads(stored["k"]) == {"pad": "z" * 500}
+
+
+def test_a_resends_fifo_deduplication_id_is_its_own() -> None:
+    """SQS FIFO drops a message whose deduplication id it saw in the last 5 minutes: a re-send must not
+    share the original's (nor another re-send's)."""
+    from hookline.adapters.aws.stores import FifoPublisher
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.ids: list[str] = []
+
+        def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+            self.ids += [e["MessageDeduplicationId"] for e in kwargs["Entries"]]
+            return {}
+
+    sqs = Sqs()
+    original = task("e1", route="ordered")
+    [ev] = archived_events(engine_over(original), ["e1"]).values()
+    FifoPublisher("fifo", client=sqs).publish_grouped(
+        [(original, "g"), (build_task(ev, "ordered", "resend-1", ev.raw_body(None)), "g"),
+         (build_task(ev, "ordered", "resend-2", ev.raw_body(None)), "g")])
+    assert len(set(sqs.ids)) == 3
