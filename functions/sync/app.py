@@ -2,6 +2,8 @@
 
 The schedule ticks every minute with {"job": "due"}: the syncs whose `every` has come (or that
 have an unfinished run to resume) run. {"job": "<name>"} or {"job": "all"} run now regardless.
+The same tick runs the sources' due reconciliations (reconcile/, docs/missed-webhooks.md);
+{"reconcile": "<source>"} runs one now (`hookline reconcile run`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,24 @@ from hookline.wiring import services
 def handler(event: dict, context: Any) -> dict:
     svc = services()
     remaining = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
+    if (event or {}).get("reconcile"):
+        return {"reconciled": _reconcile(str(event["reconcile"]), svc, remaining)}
     runs = run_job(str((event or {}).get("job", "due")), svc.config, build_runtime(svc, remaining=remaining))
     for run in runs:
         emit_run_metrics(run)
-    return {"runs": [r.to_dict() for r in runs], "failed_pages": sum(r.failed for r in runs)}
+    out = {"runs": [r.to_dict() for r in runs], "failed_pages": sum(r.failed for r in runs)}
+    if str((event or {}).get("job", "due")) == "due" and any(s.reconcile for s in svc.config.sources.values()):
+        out["reconciled"] = _reconcile("due", svc, remaining)
+    return out
+
+
+def _reconcile(job: str, svc: Any, remaining: Any) -> list[dict]:
+    # lazy: only configurations with a reconcile: source load it
+    from hookline.reconcile.runner import run_job as reconcile_job
+    from hookline.reconcile.service import build_runtime as reconcile_runtime
+    from hookline.reconcile.service import emit_run_metrics as reconcile_metrics
+
+    runs = reconcile_job(job, svc.config, reconcile_runtime(svc, remaining=remaining))
+    for run in runs:
+        reconcile_metrics(run)
+    return [r.to_dict() for r in runs]

@@ -144,7 +144,8 @@ class FakeEventLogEntries:
 
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,
-              body_sha256: str | None = None, guard_seconds: float | None = None) -> dict[str, Any] | None:
+              body_sha256: str | None = None, guard_seconds: float | None = None,
+              via: str | None = None) -> dict[str, Any] | None:
         guard_window = max(guard_seconds or 0.0, received_at - window_start)
         guard_start = received_at - guard_window
         expires = int(self.clock()) + self.ttl_seconds
@@ -155,6 +156,8 @@ class FakeEventLogEntries:
             record["type"] = type
         if body_sha256 is not None:
             record["body_sha256"] = body_sha256
+        if via is not None:
+            record["via"] = via
         guard = None if digest is None else {
             "event_id": GUARD_PREFIX + digest, "route": GUARD_ITEM, "event_ref": event_id,
             "received_at": received_at, "token": token,

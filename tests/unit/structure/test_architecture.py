@@ -4,7 +4,7 @@ Built from the source's AST, not from importing it:
 
 - `core/` imports no capability and no adapter: only itself and the shared platform modules
   (`observability` for logging and metrics, `secrets` for secret references).
-- A capability (ingress, delivery, mapping, sync) imports core, itself and the shared modules,
+- A capability (ingress, delivery, mapping, sync, reconcile) imports core, itself and the shared modules,
   never another capability. One stated exception: delivery imports mapping, which is a library
   (the transform compiler and body formats, pure code that imports only core and itself), not a
   stage of the pipeline; mapping imports no other capability.
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[3]
 LAYER = ROOT / "layers" / "hookline"
 # The layer (what Lambda runs) and the tooling source root, both providing the `hookline` package.
 SOURCE_ROOTS = [p for p in (ROOT / "layers" / "hookline", ROOT / "tools") if (p / "hookline").is_dir()]
-CAPABILITIES = ("ingress", "delivery", "mapping", "sync")
+CAPABILITIES = ("ingress", "delivery", "mapping", "sync", "reconcile")
 # Shared platform modules any layer may use: logging/metrics/tracing and secret references.
 SHARED = ("hookline.observability", "hookline.xray", "hookline.secrets")
 # What a capability may import besides core, itself and SHARED: the settings and the request budget.

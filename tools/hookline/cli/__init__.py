@@ -7,7 +7,8 @@ import importlib
 
 from hookline import __version__
 
-COMMANDS = ("dev", "validate", "send", "sources", "dlq", "events", "report", "destinations", "sync", "map", "console")
+COMMANDS = ("dev", "validate", "send", "sources", "dlq", "events", "report", "destinations", "sync", "reconcile",
+            "map", "console")
 
 
 def build_parser() -> argparse.ArgumentParser:

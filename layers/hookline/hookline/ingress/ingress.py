@@ -226,14 +226,16 @@ class Ingress:
         return self.record(source, event_id or body_digest(body), event_type, forwarded, body, parsed, context=context)
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
-               parsed: Any, dedupe_key: str | None = None, context: Any = None) -> IngressResponse:
+               parsed: Any, dedupe_key: str | None = None, context: Any = None,
+               via: str | None = None) -> IngressResponse:
         """Record a verified event once and queue it for its matching routes: one conditional write, one
         queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
         The event id is "once" within the idempotency window; with `dedupe_key` (the digest of the signed
         bytes, `body_digest(body)`, when the signature does not cover the id or carries no
         timestamp) those bytes are "once" too, for the source's `replay_guard_days` when its signature
-        carries no timestamp.
+        carries no timestamp. `via`: written on the record when the event came another way than as a
+        webhook ("reconcile": listed from the provider's API, reconcile/runner.py).
         """
         deps = self.deps
         digest = dedupe_key or body_digest(body)
@@ -254,7 +256,7 @@ class Ingress:
                 event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
                 queue_by=received_at + in_flight, token=token,
                 window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key,
-                body_sha256=digest, guard_seconds=guard_days * 86400)
+                body_sha256=digest, guard_seconds=guard_days * 86400, **({"via": via} if via else {}))
         except EventInFlight:
             return _in_progress(event_id)
         except StoreUnavailable as e:

@@ -72,7 +72,8 @@ class EventLogEntries:
     @translated(StoreUnavailable)
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,
-              body_sha256: str | None = None, guard_seconds: float | None = None) -> dict[str, Any] | None:
+              body_sha256: str | None = None, guard_seconds: float | None = None,
+              via: str | None = None) -> dict[str, Any] | None:
         """Record the event once. None: this call recorded it. Otherwise the record already there (read by
         the failed condition; a GetItem when only the guard matched: the same bytes under another id).
 
@@ -100,6 +101,8 @@ class EventLogEntries:
             record["type"] = _s(type)
         if body_sha256 is not None:
             record["body_sha256"] = _s(body_sha256)
+        if via is not None:  # how it came other than as a webhook: "reconcile" (reconcile/runner.py)
+            record["via"] = _s(via)
         guard = None if digest is None else {
             "event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM), "event_ref": _s(event_id),
             "received_at": record["received_at"], "token": _s(token),

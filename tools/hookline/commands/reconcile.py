@@ -1,0 +1,162 @@
+"""`hookline reconcile list` / `hookline reconcile run SOURCE`: webhooks that never arrived (docs/missed-webhooks.md).
+
+`run` against the running `hookline dev` reconciles in this process, on the emulator's tables and queue
+(as the dev scheduler's tick would); against a deployed stack it invokes the stack's sync function with
+{"reconcile": SOURCE} (its role and secrets) and follows the run's checkpoint meanwhile.
+Exit status: 0 when the run completed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+import time
+from typing import Any
+
+from hookline.commands._ops import CommandError, add_stack_arg, emit_json, friendly, note, shorten, stack_for, table
+from hookline.commands.sync import _config, _log_beside_dev, _progress, _store
+from hookline.operations.stack import StackInfo
+from hookline.operations.timeparse import format_epoch
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reconcile", help="find webhooks a provider never delivered: list runs, or run one now",
+                       description=__doc__.splitlines()[0])
+    inner = p.add_subparsers(dest="reconcile_command", metavar="list|run", required=True)
+    ls = inner.add_parser("list", help="each reconciling source: last run, lookback, missed count, next run")
+    ls.add_argument("--config", default=None, help="configuration file (default: the one `hookline dev` runs)")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    add_stack_arg(ls)
+    ls.set_defaults(func=run_list)
+    rn = inner.add_parser("run", help="reconcile one source now, with a progress bar (exit 0 completed)")
+    rn.add_argument("source", help="the source's name (sources.<name>.reconcile in the configuration)")
+    rn.add_argument("--config", default=None, help="configuration file (local runs; default as for list)")
+    rn.add_argument("--json", action="store_true", help="print the run's figures as JSON")
+    add_stack_arg(rn)
+    rn.set_defaults(func=run_one)
+
+
+@friendly
+def run_list(args: argparse.Namespace) -> int:
+    # lazy: every `hookline` run imports all command modules
+    from hookline.reconcile.runner import reconciling, state_name
+
+    stack = stack_for(args)
+    cfg, _ = _config(args, stack)
+    names = reconciling(cfg)
+    states = _store(stack).all_states([state_name(n) for n in names]) if names else {}
+    rows = []
+    for n in names:
+        st, rc = states.get(state_name(n)) or {}, cfg.sources[n].reconcile
+        last = st.get("last_run") or {}
+        rows.append({"source": n, "provider": cfg.sources[n].provider, "every": rc.every, "lookback": rc.lookback,
+                     "last_run": last.get("started_at"), "status": last.get("status"), "seen": last.get("seen"),
+                     "missed": last.get("missed"), "next_run": st.get("next_run_at"),
+                     "resumes": bool(st.get("checkpoint")),
+                     "running": float(st.get("lease_until") or 0) > time.time(), "last_error": st.get("last_error")})
+    if args.json:
+        emit_json(rows)
+        return 0
+    if not rows:
+        print("no source reconciles (sources.<name>.reconcile in the configuration; docs/missed-webhooks.md)")
+        return 0
+    table(["SOURCE", "PROVIDER", "EVERY", "LOOKBACK", "LAST RUN", "STATUS", "SEEN", "MISSED", "NEXT RUN", "LAST ERROR"],
+          [[r["source"], r["provider"], r["every"], r["lookback"], format_epoch(r["last_run"]),
+            (r["status"] or "never") + (" (resumes)" if r["resumes"] else "") + (" running" if r["running"] else ""),
+            r["seen"], r["missed"], format_epoch(r["next_run"]), shorten(r["last_error"], 50)] for r in rows],
+          right=(6, 7))
+    return 0
+
+
+@friendly
+def run_one(args: argparse.Namespace) -> int:
+    stack = stack_for(args)
+    run = _run_local(args, stack) if stack.local else _run_remote(args, stack)
+    if args.json:
+        emit_json(run)
+    else:
+        print(f"reconcile {run['source']}: {run['status']}{' (resumed)' if run.get('resumed') else ''} — "
+              f"{run.get('pages', 0)} page(s), {run.get('seen', 0)} listed, {run.get('arrived', 0)} arrived, "
+              f"{run.get('missed', 0)} missed (delivered now or redelivery asked), lookback {run.get('lookback')}")
+        if run.get("stop_reason") and run.get("status") != "completed":
+            print(f"  stopped    {run['stop_reason']}")
+        if run.get("error"):
+            print(f"  error      {run['error']}")
+    return 0 if run.get("status") == "completed" else 1
+
+
+def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
+    cfg, path = _config(args, stack)
+    src = cfg.sources.get(args.source)
+    if src is None or src.reconcile is None:
+        raise CommandError(f"source {args.source!r} has no reconcile: in {path}; add sources.{args.source}.reconcile "
+                           "(docs/missed-webhooks.md)")
+    env_file = stack.extra.get("env_file")
+    if env_file:
+        # lazy: every `hookline` run imports all command modules
+        from pathlib import Path
+
+        from hookline.local.envfile import load_env_file
+
+        load_env_file(Path(env_file))
+    _log_beside_dev(stack)
+    os.environ["AWS_ENDPOINT_URL"] = stack.endpoint_url or ""
+    os.environ.setdefault("AWS_DEFAULT_REGION", stack.region or "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "hookline-dev")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "hookline-dev")
+    # lazy: every `hookline` run imports all command modules
+    from hookline.reconcile.runner import run_job
+    from hookline.reconcile.service import build_runtime
+    from hookline.settings import Settings
+    from hookline.wiring import Services
+
+    settings = Settings(hookline_config=path, events_table=stack.output("EventsTableName"),
+                        delivery_queue_url=stack.output("DeliveryQueueUrl"),
+                        ordered_queue_url=stack.output("OrderedDeliveryQueueUrl"),
+                        payload_bucket=stack.output("PayloadBucketName"))
+    svc = Services(settings, config=cfg)
+    with _progress() as progress:
+        bar = progress.add_task(f"reconcile {args.source}: starting", total=None)
+
+        def on_page(run: Any) -> None:
+            progress.update(bar, description=f"reconcile {args.source}: page {run.pages}, {run.seen} listed, "
+                                             f"{run.missed} missed")
+
+        return run_job(args.source, cfg, build_runtime(svc, on_page=on_page))[0].to_dict()
+
+
+def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
+    # lazy: every `hookline` run imports all command modules
+    from hookline.reconcile.runner import state_name
+
+    function = stack.output("SyncFunctionName")
+    lam, store, result = stack.client("lambda"), _store(stack), {}
+
+    def invoke() -> None:
+        try:
+            resp = lam.invoke(FunctionName=function, Payload=json.dumps({"reconcile": args.source}).encode())
+            result["payload"] = json.loads(resp["Payload"].read() or b"{}")
+            result["error"] = resp.get("FunctionError")
+        except Exception as e:  # reported below, in the main thread
+            result["exception"] = e
+
+    worker = threading.Thread(target=invoke, daemon=True)
+    worker.start()
+    with _progress() as progress:
+        bar = progress.add_task(f"reconcile {args.source}: invoking {function}", total=None)
+        while worker.is_alive():
+            worker.join(1.0)
+            if store.get_state(state_name(args.source)).get("checkpoint"):
+                progress.update(bar, description=f"reconcile {args.source}: running")
+    if "exception" in result:
+        raise result["exception"]
+    payload = result.get("payload") or {}
+    if result.get("error"):
+        raise CommandError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+    runs = payload.get("reconciled") or []
+    if not runs:
+        note(f"{function} returned no run: {shorten(json.dumps(payload), 200)}")
+        raise CommandError(f"reconcile {args.source!r} did not run (is it in the deployed configuration?)")
+    return dict(runs[0])
