@@ -225,6 +225,7 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
         "DlqDepthAlarm", "BacklogAgeAlarm", "DeliverErrorsAlarm", "IngressErrorsAlarm", "SyncErrorsAlarm",
         "DeliverThrottlesAlarm", "IngressThrottlesAlarm", "Ingress5xxAlarm",
         "SignatureRejectionsAlarm", "SchemaDriftAlarm", "SyncFailuresAlarm", "BreakerOpenAlarm", "OrderedDlqDepthAlarm",
+        "MissedWebhooksAlarm",
     }
     for lid, alarm in ALARMS.items():
         props = alarm["Properties"]
@@ -345,6 +346,20 @@ def test_the_sync_failures_alarm_watches_what_a_failed_run_emits(monkeypatch: py
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     schedule = RESOURCES["SyncFunction"]["Properties"]["Events"]["SyncSchedule"]["Properties"]
     assert schedule["Input"] == '{"job": "due"}'
+
+
+def test_the_missed_webhooks_alarm_watches_what_a_reconcile_run_emits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookline.reconcile import service
+    from hookline.reconcile.runner import ReconcileRun
+
+    emitted: list[tuple[str, float]] = []
+    monkeypatch.setattr(service, "count", lambda name, reason=None, value=1: emitted.append((name, value)))
+    service.emit_run_metrics(ReconcileRun(source="stripe", run_id="r", missed=3, seen=40))
+    alarm = ALARMS["MissedWebhooksAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["Dimensions"]) == ("Hookline", [{"Name": "service", "Value": "hookline"}])
+    assert (alarm["MetricName"], 3) in emitted and ("ReconcilePagesFailed", 0) in emitted
+    assert alarm["Threshold"] == {"Ref": "MissedWebhooksThreshold"}
+    assert TEMPLATE["Parameters"]["MissedWebhooksThreshold"]["Default"] == 0
 
 
 def test_the_sync_function_has_an_errors_alarm_like_the_others() -> None:

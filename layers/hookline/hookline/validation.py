@@ -51,6 +51,7 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
     from hookline.governance import governance_problems
     from hookline.ingress import checks as ingress_checks
     from hookline.mapping import checks as mapping_checks
+    from hookline.reconcile import checks as reconcile_checks
     from hookline.sync import checks as sync_checks
 
     problems = ingress_checks.source_problems(cfg, base_dir)
@@ -63,6 +64,7 @@ def semantic_problems(cfg: HooklineConfig, base_dir: Path) -> list[Problem]:
         problems += mapping_checks.transform_problems(route.transform, f"{p}.transform", base_dir)
         problems += delivery_checks.route_problems(route, p, base_dir)
     problems += sync_checks.sync_problems(cfg)
+    problems += reconcile_checks.reconcile_problems(cfg)
     problems += governance_problems(cfg)
     return problems
 
