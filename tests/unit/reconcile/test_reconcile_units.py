@@ -30,7 +30,7 @@ def test_a_stripe_source_reconciles_with_defaults() -> None:
 
 @pytest.mark.parametrize(("source", "where", "says"), [
     ({"provider": "slack", "secrets": ["env:W"], "reconcile": {"api_key": "env:K"}},
-     "sources.s.reconcile", "provider: slack"),
+     "sources.s.reconcile", "this source is slack"),
     ({"provider": "stripe", "secrets": ["env:W"], "reconcile": {"api_key": "env:K", "lookback": "3 days"}},
      "sources.s.reconcile.lookback", "'3 days'"),
     ({"provider": "stripe", "secrets": ["env:W"], "reconcile": {"api_key": "env:K", "api_url": "localhost:1"}},

@@ -175,6 +175,12 @@ def _json(r: requests.Response) -> Any:
         raise ApiError(f"{r.request.method} {r.url.split('?')[0]}: the answer is not JSON") from None
 
 
+def provider_of(src: Any) -> str | None:
+    """Whose API lists the source's events: its catalog `provider:`, or a built-in `verify.scheme` of that name
+    (the same event ids either way: Stripe's body `id`, GitHub's X-GitHub-Delivery)."""
+    return src.provider or (src.verify.scheme if src.verify is not None else None)
+
+
 def hook_problem(hook: str) -> str | None:
     return None if hook == "app" or _HOOK.match(hook) else f"{hook!r}: write app or OWNER/REPO/HOOK_ID"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hookline.core.config import HooklineConfig, check_url
 from hookline.core.errors import Problem
-from hookline.reconcile.api import PROVIDERS, hook_problem
+from hookline.reconcile.api import PROVIDERS, hook_problem, provider_of
 from hookline.reconcile.runner import seconds
 
 
@@ -16,10 +16,12 @@ def reconcile_problems(cfg: HooklineConfig) -> list[Problem]:
         if rc is None:
             continue
         p = f"sources.{name}.reconcile"
-        if src.provider not in PROVIDERS:
+        provider = provider_of(src)
+        if provider not in PROVIDERS:
             problems.append(Problem(p, f"reconciliation lists events from Stripe's or GitHub's API; this source is "
-                                       f"{'provider: ' + src.provider if src.provider else 'not a provider: source'}",
-                                    f"use it on a provider: {' or provider: '.join(PROVIDERS)} source, or remove it"))
+                                       f"{provider or 'neither'}",
+                                    "use it on a provider: stripe or github source (or verify: "
+                                    "{scheme: stripe|github}), or remove it"))
         for key in ("every", "lookback"):
             try:
                 seconds(getattr(rc, key))
@@ -27,10 +29,10 @@ def reconcile_problems(cfg: HooklineConfig) -> list[Problem]:
                 problems.append(Problem(f"{p}.{key}", str(e), "a number and m, h or d: 1h, 3d"))
         if rc.api_url:
             check_url(rc.api_url, f"{p}.api_url", problems)
-        if src.provider == "github" and (why := hook_problem(rc.hook)):
+        if provider == "github" and (why := hook_problem(rc.hook)):
             problems.append(Problem(f"{p}.hook", why, "app for a GitHub App's webhook, else the repository "
                                                       "hook's OWNER/REPO/HOOK_ID (Settings > Webhooks, the id "
                                                       "in the hook's URL)"))
-        elif src.provider != "github" and rc.hook != "app":
+        elif provider != "github" and rc.hook != "app":
             problems.append(Problem(f"{p}.hook", "only for provider: github sources", "remove it"))
     return problems

@@ -18,7 +18,8 @@ def build_runtime(svc: Any, *, remaining: Callable[[], float] | None = None,
         return svc.ingress.record(source, e.event_id, e.type, dict(HEADERS), e.body, e.parsed, via=VIA).status
 
     def client(source: str, src: Any) -> Any:
-        return api.client(src.provider, src.reconcile, lambda: svc.secrets.resolve(src.reconcile.api_key), session)
+        key = src.reconcile.api_key
+        return api.client(api.provider_of(src), src.reconcile, lambda: svc.secrets.resolve(key), session)
 
     return Runtime(store=svc.sync_state, record=record, client=client, remaining=remaining, on_page=on_page)
 
