@@ -95,6 +95,12 @@ def test_a_delivered_event_resent_twice_gives_two_new_requests_with_their_own_ke
     assert items[f"{A}#resend-1"]["status"] == items[f"{A}#resend-2"]["status"] == "delivered"
     listed = hub.run_json("events", "--id", "iss-1")
     assert sorted(line["route"] for line in listed) == [A, f"{A}#resend-1", f"{A}#resend-2"]
+    shown = hub.run_json("events", "show", "iss-1")
+    assert sorted((line["idempotency_key"], line["resend_of"], line["resend"], line["status"]) for line in shown) == [
+        (f"iss-1:{A}", None, None, "delivered"), (f"iss-1:{A}#resend-1", A, "resend-1", "delivered"),
+        (f"iss-1:{A}#resend-2", A, "resend-2", "delivered")]
+    rc, out, _ = hub.run("events", "show", "iss-1")
+    assert rc == 0 and "original" in out and "resend-2" in out
 
 
 def test_a_bulk_resend_asks_first_and_goes_with_yes(hub: Ops) -> None:

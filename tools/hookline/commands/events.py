@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from typing import Any
 
-from hookline.commands import events_resend, events_search
+from hookline.commands import events_resend, events_search, events_show
 from hookline.commands._ops import add_stack_arg, emit_json, friendly, shorten, stack_for, table
 from hookline.operations.report import STATUSES, list_events
 from hookline.operations.stack import StackInfo
@@ -28,9 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout (times in epoch seconds)")
     add_stack_arg(p)
     p.set_defaults(func=run)
-    actions = p.add_subparsers(dest="events_command", metavar="{search,resend}", title="archive")
+    actions = p.add_subparsers(dest="events_command", metavar="{search,resend,show}", title="archive")
     events_search.add_parser(actions)
     events_resend.add_parser(actions)
+    events_show.add_parser(actions)
 
 
 def read_items(stack: StackInfo) -> list[dict[str, Any]]:
