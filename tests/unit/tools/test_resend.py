@@ -211,3 +211,15 @@ def test_a_resends_fifo_deduplication_id_is_its_own() -> None:
         [(original, "g"), (build_task(ev, "ordered", "resend-1", ev.raw_body(None)), "g"),
          (build_task(ev, "ordered", "resend-2", ev.raw_body(None)), "g")])
     assert len(set(sqs.ids)) == 3
+
+
+def test_a_resends_attempts_count_towards_its_destinations_error_rate() -> None:
+    from hookline.operations.destinations import destination_rows
+
+    now = 1_900_000_000.0
+    items = [{"event_id": "e1", "route": "orders", "status": "delivered",
+              "attempts": [{"at": now - 60, "outcome": "delivered"}]},
+             {"event_id": "e1", "route": "orders#resend-1", "status": "retrying",
+              "attempts": [{"at": now - 30, "outcome": "retry"}]}]
+    [crm] = [r for r in destination_rows(parse_config(CONFIG), {}, items, now) if r.name == "crm"]
+    assert (crm.attempts, crm.failed) == (2, 1)

@@ -58,7 +58,8 @@ def destination_rows(config: Any, breakers: dict[str, dict[str, Any]], items: It
     attempts: dict[str, int] = {}
     failed: dict[str, int] = {}
     for item in items:
-        route = item.get("route")
+        # A re-send's line (`<route>#resend-<n>`) made its requests to the route's destination too.
+        route = str(item.get("route") or "").split("#resend-")[0]
         if route == EVENT_ITEM or route not in route_dest:
             continue
         dest = route_dest[route]
