@@ -148,7 +148,7 @@ class Ingress:
         try:
             if src.verify is not None:
                 entry = signatures.entry_for(src.verify)
-                verified = signatures.check(src.verify, secrets, request, now=self.deps.clock())
+                verified = signatures.check(src.verify, secrets, request, now=self.deps.clock(), describe=False)
             else:
                 entry = providers.load(src.provider)
                 if src.public_url and request.url is not None:  # the URL the sender signed, behind a custom domain
@@ -170,8 +170,7 @@ class Ingress:
         except BodyParseError as e:
             return _error(400, str(e), "bad_body")
         cfg = src.verify
-        if cfg is not None and (cfg.id_path or cfg.type_path):
-            # A `verify:` source's paths search the body as its `format` parsed it (XML, form ...), as always.
+        if cfg is not None:  # its paths search the body as its `format` parsed it (XML, form ...), as always
             found = providers.identify(entry, request, id_header=cfg.id_header, id_path=cfg.id_path,
                                        type_header=cfg.type_header, type_path=cfg.type_path, parsed_body=parsed)
             verified = replace(verified, event_id=found.event_id, event_type=found.event_type,

@@ -72,12 +72,13 @@ def entry_for(cfg: VerifyConfig) -> Provider:
     return _hmac_entry(cfg.header, cfg.prefix, cfg.encoding)
 
 
-def check(cfg: VerifyConfig, secrets: list[str], request: Request, *, now: float) -> Verified:
+def check(cfg: VerifyConfig, secrets: list[str], request: Request, *, now: float, describe: bool = True) -> Verified:
     """Verify `request` as the source's `verify:` says (SignatureError if not) and read its event id and type:
-    the source's id_header/id_path (type_header/type_path) first, then the scheme's own."""
+    the source's id_header/id_path (type_header/type_path) first, then the scheme's own. `describe=False`:
+    no id or type (ingress reads them over the body its `format` parsed: one parse per request)."""
     return providers.verify(entry_for(cfg), secrets, request, now=now, tolerance_seconds=cfg.tolerance_seconds,
                             id_header=cfg.id_header, id_path=cfg.id_path, type_header=cfg.type_header,
-                            type_path=cfg.type_path)
+                            type_path=cfg.type_path, describe=describe)
 
 
 def verify(verify_cfg: VerifyConfig, secrets: list[str], headers: Mapping[str, str], body: bytes,

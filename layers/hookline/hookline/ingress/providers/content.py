@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,8 +30,12 @@ class Template:
     text: str
     parts: tuple[tuple[str, Any], ...]  # ("text", bytes) | (placeholder, argument)
 
+    @cached_property
+    def _kinds(self) -> frozenset[str]:
+        return frozenset(kind for kind, _ in self.parts)
+
     def uses(self, name: str) -> bool:
-        return any(kind == name for kind, _ in self.parts)
+        return name in self._kinds  # asked several times per request: a set, built once per entry
 
     def render(self, values: Values) -> bytes:
         if len(self.parts) == 1 and self.parts[0][0] == "body":
@@ -59,9 +64,9 @@ def compile_template(text: str) -> Template:
         else:
             known = ", ".join([f"{{{n}}}" for n in SIMPLE] + ["{header:Name}", "{field:JMESPATH}"])
             raise ValueError(f"unknown placeholder {token} (known: {known})")
-        if literal:
+        if "".join(literal):  # no empty text part: "{body}" alone stays render's no-copy case
             parts.append(("text", "".join(literal).encode()))
-            literal = []
+        literal = []
         parts.append((name, (arg, argument) if name == "field" else argument))
     literal.append(text[pos:])
     if "".join(literal):

@@ -177,10 +177,11 @@ def _keys(entry: Provider, secrets: list[str]) -> list[Any]:
 
 def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
            tolerance_seconds: int | None = None, id_path: str | None = None, type_path: str | None = None,
-           id_header: str | None = None, type_header: str | None = None) -> Verified:
+           id_header: str | None = None, type_header: str | None = None, describe: bool = True) -> Verified:
     """Raise SignatureError unless `request` is signed as `entry` says with one of `secrets`.
 
-    `id_header`/`id_path` (and the same for the type) are a source's overrides: tried first, then the entry's."""
+    `id_header`/`id_path` (and the same for the type) are a source's overrides: tried first, then the entry's.
+    `describe=False`: no id or type (the caller reads them with `identify` over the body as it parsed it)."""
     if entry.algorithm in CODE:
         raise SourceMisconfigured(f"provider {entry.name} is verified by ingress's own code for it, not the catalog")
     parsed = _Parsed(request.body)
@@ -238,6 +239,8 @@ def verify(entry: Provider, secrets: list[str], request: Request, *, now: float,
         # Both directions: a far-future timestamp would otherwise stay replayable for longer.
         if abs(now - ts) > tolerance:
             raise SignatureError(f"timestamp {stamp[0]} is outside the {tolerance} s tolerance ({stamp[1]})")
+    if not describe:
+        return Verified(None, None, False, stamp is not None and signs_timestamp(entry))
     return _describe(entry, request, parsed, stamp is not None, (id_header, id_path), (type_header, type_path))
 
 
