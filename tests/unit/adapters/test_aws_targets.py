@@ -175,6 +175,38 @@ def test_sqs_standard_queue_by_name_sends_no_fifo_ids_and_a_sender_fault_is_conf
     assert result.outcome.reason == outcomes.CONFIG and "InvalidMessageContents" in (result.error or "")
 
 
+def test_a_queue_name_is_looked_up_once_by_threads_that_miss_it_together() -> None:
+    client, stub = stubbed("sqs")
+    url = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/inbox"
+    looked_up: list[str] = []
+    client.meta.events.register("provide-client-params.sqs.GetQueueUrl",
+                                lambda params, **_: looked_up.append(params["QueueName"]))
+    stub.add_response("get_queue_url", {"QueueUrl": url}, {"QueueName": "inbox"})  # one answer: a second ask fails
+    for _ in range(2):  # two destinations on one queue: two batches, made at the same time
+        stub.add_response("send_message_batch", {"Successful": [
+            {"Id": str(i), "MessageId": "m", "MD5OfMessageBody": "x"} for i in range(3)], "Failed": []},
+            {"QueueUrl": url, "Entries": ANY})
+    joined = threading.Event()
+
+    def window(_seconds: float) -> None:
+        # Both batches' windows last until all six records have joined, then both are sent at once.
+        _until(lambda: joined.is_set() or targets.pending() == 6)
+        joined.set()
+
+    targets = AwsTargets({"sqs": client}, sleep=window)
+    d = dest(type="sqs", queue="inbox")
+    start = threading.Barrier(6)
+
+    def send(i: int) -> Any:
+        start.wait()
+        return targets.send(d, message(f'{{"id": {i}}}'), name=f"q{i % 2}")
+
+    with stub, ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(send, range(6)))
+    assert all(r.outcome.delivered for r in results), results
+    assert looked_up == ["inbox"]
+
+
 def test_sns_fifo_topic_publish_batch_carries_group_and_dedup_ids() -> None:
     client, stub = stubbed("sns")
     topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:orders.fifo"

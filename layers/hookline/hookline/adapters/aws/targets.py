@@ -84,6 +84,7 @@ class AwsTargets:
         self._lock = threading.Lock()
         self._coalescers: dict[str, Coalescer] = {}
         self._queue_urls: dict[str, str] = {}
+        self._url_lock = threading.Lock()
         self._window = window
         self._clock = clock
         self._sleep = sleep  # a batch's first entry waits this long (the window) for the others to join
@@ -167,12 +168,11 @@ class AwsTargets:
     def _queue_url(self, queue: str) -> str:
         if queue.startswith(("https://", "http://")):
             return queue
-        with self._lock:
+        client = self.client("sqs")
+        with self._url_lock:  # a name: asked once per process, also by threads that miss it together
             url = self._queue_urls.get(queue)
-        if url is None:  # a name: asked once per process (sqs:GetQueueUrl on that queue)
-            url = self.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"]
-            with self._lock:
-                self._queue_urls[queue] = url
+            if url is None:
+                url = self._queue_urls[queue] = client.get_queue_url(QueueName=queue)["QueueUrl"]
         return url
 
     # -- one call per record
