@@ -223,3 +223,19 @@ def test_a_resends_attempts_count_towards_its_destinations_error_rate() -> None:
               "attempts": [{"at": now - 30, "outcome": "retry"}]}]
     [crm] = [r for r in destination_rows(parse_config(CONFIG), {}, items, now) if r.name == "crm"]
     assert (crm.attempts, crm.failed) == (2, 1)
+
+
+def test_on_athena_the_event_lines_are_one_parameterised_query_limited_to_the_days_from_since() -> None:
+    class Athena:  # AthenaArchive.query's signature; the SQL and values it would send
+        def __init__(self) -> None:
+            self.asked: list[tuple[str, list[Any]]] = []
+
+        def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+            self.asked.append((sql, params))
+            return []
+
+    athena = Athena()
+    assert archived_events(athena, ["e1", "x' OR 1=1"], since=1_700_000_000.0) == {}
+    [(sql, params)] = athena.asked
+    assert sql.endswith("WHERE kind = 'event' AND id IN (?, ?) AND dt >= ?")
+    assert params == ["e1", "x' OR 1=1", "2023-11-14"] and "OR 1=1" not in sql

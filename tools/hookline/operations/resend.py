@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookline.core.archive import day
 from hookline.core.dlq import DlqEntry
 from hookline.core.messages import DeliveryTask
 from hookline.operations.dlq import ReplayError, ReplaySummary, replay
@@ -79,9 +80,13 @@ def archived_events(engine: Any, ids: Iterable[str], since: float | None = None)
     if not wanted:
         return {}
     sql = EVENT_LINES_SQL.replace("{marks}", ", ".join("?" for _ in wanted))
+    params: list[Any] = list(wanted)
+    if since is not None:  # Athena reads only the days' partitions from `since` on (dt is projected)
+        sql += " AND dt >= ?"
+        params.append(day(since))
     kwargs = {"since": since} if hasattr(engine, "connect") else {}
     out: dict[str, ArchivedEvent] = {}
-    for row in engine.query(sql, wanted, **kwargs):
+    for row in engine.query(sql, params, **kwargs):
         route = str(row.get("route") or "")
         event = out.get(row["id"])
         if event is None:
