@@ -188,9 +188,11 @@ def test_reconciliation_delivers_exactly_the_missed_50_once_even_after_a_crash(s
     item = table.get_item(Key={"event_id": arrived_one, "route": EVENT_ITEM})["Item"]
     assert "via" not in item and item["source"] == "stripe"
 
-    # A third run, an hour later: nothing missed, nothing delivered.
-    clock.now += 3600
-    third = run("stripe", cfg.sources["stripe"], runtime(svc, clock))
+    # Not due again before `every` (1h); an hour later the tick runs it: nothing missed, nothing delivered.
+    clock.now += 3500
+    assert run_job("due", cfg, runtime(svc, clock)) == []
+    clock.now += 100
+    third = run_job("due", cfg, runtime(svc, clock))[0]
     assert (third.status, third.missed, third.arrived, third.seen) == (COMPLETED, 0, 500, 500)
     deliver_all(stack, cfg)
     assert len(receiver.requests) - before == 50
@@ -284,3 +286,31 @@ def test_github_failed_deliveries_never_recorded_are_redelivered(stack: Any) -> 
     finally:
         fake.stop()
         receiver.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("stripe_world", [150], indirect=True)
+def test_the_sync_functions_tick_reconciles_due_sources_through_the_handler(
+        stripe_world: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.sync import app
+    from hookline.reconcile import service
+    from hookline.wiring import Services as Wired
+    from hookline.wiring import install
+
+    stack, cfg, _, _, receiver, _, never_sent = stripe_world
+    emitted: list[tuple[str, float]] = []
+    monkeypatch.setattr(service, "count", lambda name, reason=None, value=1: emitted.append((name, value)))
+    before = len(receiver.requests)
+    lambda_context.remaining_ms = 300_000
+    with stack.run_as("SyncFunction"):  # the deployed wiring, with the sync role's permissions only
+        install(Wired(stack.settings, config=cfg))
+        try:
+            tick = app.handler({"job": "due"}, lambda_context)
+            again = app.handler({"reconcile": "stripe"}, lambda_context)
+        finally:
+            install(None)
+    (first,) = tick["reconciled"]
+    assert tick["runs"] == [] and (first["status"], first["missed"], first["arrived"]) == (COMPLETED, 15, 135)
+    assert ("Missed", 15) in emitted and ("ReconcilePagesFailed", 0) in emitted
+    assert again["reconciled"][0]["missed"] == 0
+    deliver_all(stack, cfg)
+    assert sorted(r.json()["id"] for r in receiver.requests[before:]) == sorted(never_sent)
