@@ -83,9 +83,19 @@ def destination_rows(config: Any, breakers: dict[str, dict[str, Any]], items: It
             rate_limit=dest.rate_limit, max_concurrency=dest.max_concurrency,
             attempts=attempts.get(name, 0), failed=failed.get(name, 0),
             breaker_config=cfg.model_dump() if cfg is not None else None, next_probe_at=_float(probe),
-            target=dest.type, auth=dest.auth_type,
+            target=_target(dest), auth=dest.auth_type,
             egress=_egress(dest, stack_proxy, vpc)))
     return rows
+
+
+def _target(dest: Any) -> str:
+    """The type, and for an AWS target the resource it names (`sqs orders.fifo`, `lambda orders-fn (sync)`)."""
+    resource = {"eventbridge": dest.bus, "sqs": dest.queue, "sns": dest.topic, "lambda": dest.function,
+                "stepfunctions": dest.state_machine}.get(dest.type)
+    if resource is None:
+        return str(dest.type)
+    name = str(resource).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return f"{dest.type} {name}" + (f" ({dest.invocation})" if dest.type == "lambda" else "")
 
 
 def _egress(dest: Any, stack_proxy: str | None, vpc: bool) -> str:
