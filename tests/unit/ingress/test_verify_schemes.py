@@ -120,3 +120,20 @@ def test_importing_ingress_loads_no_catalog_engine() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('hookline.ingress.providers.') or m == 'tomllib'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "['hookline.ingress.providers.request']"
+
+
+def test_a_verify_sources_paths_search_the_body_as_its_format_parses_it() -> None:
+    # XML: the engine's own parse (JSON, else form) finds nothing here; the source's `format: xml` does.
+    config = parse_config({
+        "sources": {"erp": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:K"], "header": "X-Sig",
+                                       "id_path": "order.id", "type_path": "order.kind"}, "format": "xml"}},
+        "destinations": {"crm": {"url": "http://crm.invalid/in"}},
+        "routes": [{"name": "erp", "source": "erp", "destination": "crm"}]})
+    queue = FakeQueue()
+    ingress = Ingress(IngressDeps(config=config, secrets=FakeSecrets({"K": RFC_KEY}), publisher=queue,
+                                  payloads=FakePayloadStore(),
+                                  entries=FakeEventLogEntries(MemoryTable(), clock=Clock(NOW)), clock=Clock(NOW)))
+    body = b"<order><id>o-5</id><kind>paid</kind></order>"
+    sig = hmac.new(RFC_KEY.encode(), body, hashlib.sha256).hexdigest()
+    resp = ingress.accept("erp", {"x-sig": sig, "content-type": "application/xml"}, body)
+    assert (resp.status, resp.body, queue.tasks[-1].type) == (202, {"status": "accepted", "id": "o-5"}, "paid")
