@@ -25,6 +25,7 @@ EXAMPLE = ROOT / "examples" / "hookline.yaml"
 FIRST_REQUEST = {
     "ingress": "s.ingress; s.publisher.client; s.event_log_entries.client",
     "deliver": "s.delivery; s.events.table; s.delivery_queues",
+    "sync": "from hookline.sync.service import build_runtime; build_runtime(s); s.publisher.client",
 }
 _READY = """
 import json, sys, app
@@ -70,6 +71,11 @@ def ingress(bundle: Path) -> dict[str, list[str]]:
     return _first_request("ingress", bundle)
 
 
+@pytest.fixture(scope="module")
+def sync(bundle: Path) -> dict[str, list[str]]:
+    return _first_request("sync", bundle)
+
+
 def test_the_deliver_function_is_ready_without_yaml(deliver: dict[str, list[str]]) -> None:
     # YAML is read only for a schema file (on the first delivery of a route or source that names one; the
     # example names none) and for a configuration with no pre-validated form: ~25 ms of the first request.
@@ -84,7 +90,7 @@ def test_the_deliver_function_is_ready_without_powertools_parser_models(deliver:
     assert not {m for m in deliver["modules"] if m.startswith("aws_lambda_powertools.utilities.parser.models")}
 
 
-@pytest.mark.parametrize("function", ["ingress", "deliver"])
+@pytest.mark.parametrize("function", ["ingress", "deliver", "sync"])
 def test_the_prevalidated_configuration_is_not_validated_again(function: str, request: pytest.FixtureRequest) -> None:
     # The configuration models are defer_build and the pre-validated form is rebuilt with model_construct
     # (core/construct.py): a validator built here is pydantic's schema work for every model, ~25-45 ms of CPU.
