@@ -78,6 +78,7 @@ class Stack:
     """The stack's parts a re-send reads (built lazily: the imports cost ~0.5 s on every `hookline` run)."""
 
     def __init__(self, stack: StackInfo) -> None:
+        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
         from hookline.adapters.aws.stores import EventLog, PayloadStore
         from hookline.operations.archive_search import engine_for
 
@@ -91,6 +92,7 @@ class Stack:
 def ids_to_resend(args: argparse.Namespace, stack: Stack, now: float) -> tuple[list[str], float | None]:
     if args.id is not None:
         return [args.id], args.since
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.operations.archive_search import SearchFailed
 
     since = args.since if args.since is not None else now - DEFAULT_SINCE
@@ -112,6 +114,7 @@ def confirm(question: str) -> bool:
 @friendly
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.operations import resend as ops
 
     stack = Stack(stack_for(args))
@@ -148,9 +151,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _with_progress(args: argparse.Namespace, tasks: list[Any], publish: Any) -> Any:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.operations.resend import resend
 
     console = Console(stderr=True)
@@ -180,6 +185,7 @@ def _print(summary: Any, planned: Any) -> None:
 
 
 def _dry_run(args: argparse.Namespace, stack: Stack, config: Any, planned: Any) -> int:
+    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
     from hookline.operations.resend import entry_of
 
     base_dir = stack.info.config_file(args.config).parent

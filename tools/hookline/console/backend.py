@@ -289,6 +289,7 @@ class Backend:
     def resend_dry_run(self, ids: list[str], *, route: str | None = None, force: bool = False,
                        live_enrichment: bool = False) -> tuple[Any, list[MappingPreview]]:
         """What `hookline events resend ... --dry-run [--live]` computes: each re-send's request and body."""
+        # lazy: DuckDB, the query engines and boto3's queues load only when an event is re-sent.
         from hookline.operations.resend import entry_of
 
         plan, config = self.resend_plan(ids, route=route, force=force)
@@ -299,6 +300,7 @@ class Backend:
     def start_resend(self, ids: list[str], rate: float | None, *, route: str | None = None,
                      force: bool = False) -> ReplayJob:
         """Re-send in a background thread through operations.resend, the code `hookline events resend` runs."""
+        # lazy: DuckDB, the query engines and boto3's queues load only when an event is re-sent.
         from hookline.operations import resend as ops
 
         if not self.access.writable:

@@ -272,6 +272,7 @@ def payload_putter(store: Any) -> Callable[[bytes, str | None], str]:
 def stack_publisher(stack: Any, config: Any, load_payload: Callable[[str], bytes] | None,
                     clock: Callable[[], float]) -> Callable[[list[DeliveryTask]], None]:
     """The stack's delivery queues (ordered routes' FIFO one too), each re-send logged as it is queued."""
+    # lazy: boto3 (the adapters) loads only when a re-send is queued, not for a dry run or a test.
     from hookline.adapters.aws.stores import EventLog, FifoPublisher, QueuePublisher
 
     sqs = stack.client("sqs")
