@@ -314,3 +314,23 @@ def test_the_sync_functions_tick_reconciles_due_sources_through_the_handler(
     assert again["reconciled"][0]["missed"] == 0
     deliver_all(stack, cfg)
     assert sorted(r.json()["id"] for r in receiver.requests[before:]) == sorted(never_sent)
+
+
+@pytest.mark.parametrize("stripe_world", [150], indirect=True)
+def test_a_queue_refusal_mid_run_releases_the_record_and_the_next_run_delivers_it(stripe_world: Any) -> None:
+    """Ingress's own rule, "nothing is recorded on a 503", must hold under the sync role too: else the record
+    left behind would read as "arrived" to the next run and the event would never be delivered."""
+    from tests.integration.test_ingress import FlakyPublisher
+
+    stack, cfg, clock, _, receiver, _, never_sent = stripe_world
+    svc = Services(stack, cfg, clock)
+    before = len(receiver.requests)
+    real = svc.ingress.deps.publisher
+    svc.ingress.deps.publisher = FlakyPublisher(real, failures=1)
+    first = run("stripe", cfg.sources["stripe"], runtime(svc, clock))
+    assert first.status == FAILED and "answered 503" in (first.error or "")
+    svc.ingress.deps.publisher = real
+    second = run("stripe", cfg.sources["stripe"], runtime(svc, clock))
+    assert second.status == COMPLETED and first.missed + second.missed == 15
+    deliver_all(stack, cfg)
+    assert sorted(r.json()["id"] for r in receiver.requests[before:]) == sorted(never_sent)
