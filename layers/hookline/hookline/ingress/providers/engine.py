@@ -96,11 +96,11 @@ def _signature_text(entry: Provider, request: Request, parsed: _Parsed) -> str:
 
 def _split(entry: Provider, value: str) -> tuple[list[str], list[str]]:
     """(signatures, timestamps) of a signature value, per the entry's prefix and list format."""
-    malformed = _malformed(entry)
-    if entry.prefix:
-        if not value.lower().startswith(entry.prefix.lower()):
-            raise malformed
-        value = value[len(entry.prefix):].strip()
+    prefix = entry.prefix
+    if prefix:
+        if value[:len(prefix)].lower() != prefix.lower():  # the prefix only: not the whole signature lowered
+            raise _malformed(entry)
+        value = value[len(prefix):].strip()
     lst = entry.list
     if lst is None:
         return [value], []
@@ -109,7 +109,7 @@ def _split(entry: Provider, value: str) -> tuple[list[str], list[str]]:
     for item in filter(None, (part.strip() for part in value.split(lst.separator))):
         key, sep, val = item.partition(lst.kv)
         if not sep:
-            raise malformed
+            raise _malformed(entry)
         if key.strip() == lst.signature_key:
             sigs.append(val.strip())
         elif lst.timestamp_key and key.strip() == lst.timestamp_key:
