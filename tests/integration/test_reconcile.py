@@ -334,3 +334,30 @@ def test_a_queue_refusal_mid_run_releases_the_record_and_the_next_run_delivers_i
     assert second.status == COMPLETED and first.missed + second.missed == 15
     deliver_all(stack, cfg)
     assert sorted(r.json()["id"] for r in receiver.requests[before:]) == sorted(never_sent)
+
+
+@pytest.mark.parametrize("stripe_world", [150], indirect=True)
+def test_three_overlapping_runs_deliver_each_missed_event_once(stripe_world: Any) -> None:
+    """However the threads interleave (the lock turns some away, or a later run finds everything recorded),
+    the missed events are delivered once and counted once."""
+    import threading
+
+    stack, cfg, clock, _, receiver, _, never_sent = stripe_world
+    before = len(receiver.requests)
+    runs: list[Any] = []
+    start = threading.Barrier(3)
+
+    def one() -> None:
+        svc = Services(stack, cfg, clock)  # each thread its own clients, as separate invocations
+        start.wait()
+        runs.append(run("stripe", cfg.sources["stripe"], runtime(svc, clock)))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(runs) == 3 and sum(r.missed for r in runs) == 15
+    assert {r.status for r in runs} <= {COMPLETED, BUSY} and COMPLETED in {r.status for r in runs}
+    deliver_all(stack, cfg)
+    assert sorted(r.json()["id"] for r in receiver.requests[before:]) == sorted(never_sent)
