@@ -298,6 +298,7 @@ ADAPTERS = {
     "HookSecretStore": ("hookline.adapters.aws.hook_secrets", "SsmHookSecrets"),
     "RequestSigner": ("hookline.adapters.aws.sigv4", "SigV4Signer"),
     "ArchiveSink": ("hookline.adapters.aws.archive", "FirehoseArchive"),
+    "TargetSender": ("hookline.adapters.aws.targets", "AwsTargets"),
 }
 
 

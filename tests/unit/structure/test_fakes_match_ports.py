@@ -30,6 +30,7 @@ PAIRS = [
     (ports.HttpsFetcher, fakes.FakeFetcher),
     (ports.RequestSigner, fakes.FakeSigner),
     (ports.ArchiveSink, fakes.FakeArchive),
+    (ports.TargetSender, fakes.FakeTargets),
 ]
 
 
