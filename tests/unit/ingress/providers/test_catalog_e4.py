@@ -28,7 +28,8 @@ ALL = all_cases()
 IDS = [f"{c.provider}-published" if c.signer.startswith("published") else c.provider for c in ALL]
 TIMED = [c for c in ALL if c.timestamp is not None]
 TIMED_IDS = [i for c, i in zip(ALL, IDS, strict=True) if c.timestamp is not None]
-ENTRIES = ("openai", "replicate", "gocardless", "easypost", "sanity", "liveblocks", "stytch", "goody")
+ENTRIES = ("openai", "replicate", "gocardless", "easypost", "sanity", "liveblocks", "stytch", "goody",
+           "modern-treasury", "orb", "lithic", "cashfree")
 
 
 def test_every_entry_has_a_case_and_every_case_an_entry() -> None:
