@@ -2,8 +2,9 @@
 
 - recorded: vectors/<name>.json, written by scripts/provider_vectors/make_<name>.* in a throwaway
   environment from the registry (the SDKs are heavy or are npm packages). Where the SDK only verifies
-  (openai, replicate, gocardless_pro, easypost, @liveblocks/node, orb-billing, lithic, cashfree_pg) the
-  script builds the request from the provider's docs and writes nothing unless the SDK accepts it;
+  (openai, replicate, gocardless_pro, easypost, @liveblocks/node, orb-billing, lithic, cashfree_pg,
+  finch-api, increase) the script builds the request from the provider's docs and writes nothing unless
+  the SDK accepts it;
   @sanity/webhook and modern-treasury sign it themselves.
 - live: svix signs for the providers that deliver through Svix (Stytch, Goody);
 - published: the example Goody's webhook-security page prints (secret, headers, payload).
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from tests.unit.ingress.providers._cases_e1 import NOW, Case, _req, recorded
 
 RECORDED = ("openai", "replicate", "gocardless", "easypost", "sanity", "liveblocks", "modern-treasury", "orb",
-            "lithic", "cashfree")
+            "lithic", "cashfree", "finch", "increase")
 
 
 def svix_signed(name: str, event: dict) -> Case:

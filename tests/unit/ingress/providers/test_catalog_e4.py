@@ -29,7 +29,7 @@ IDS = [f"{c.provider}-published" if c.signer.startswith("published") else c.prov
 TIMED = [c for c in ALL if c.timestamp is not None]
 TIMED_IDS = [i for c, i in zip(ALL, IDS, strict=True) if c.timestamp is not None]
 ENTRIES = ("openai", "replicate", "gocardless", "easypost", "sanity", "liveblocks", "stytch", "goody",
-           "modern-treasury", "orb", "lithic", "cashfree")
+           "modern-treasury", "orb", "lithic", "cashfree", "finch", "increase")
 
 
 def test_every_entry_has_a_case_and_every_case_an_entry() -> None:
