@@ -1,7 +1,7 @@
 """Increase: Standard Webhooks headers webhook-id / webhook-timestamp / webhook-signature "v1,<base64 HMAC-SHA256
 of '<id>.<timestamp>.<body>'>", keyed by the UTF-8 bytes of the webhook secret as the increase SDK's
-events.unwrap passes the client's webhook_secret to standardwebhooks (https://increase.com/documentation/webhooks). Built from that;
-unwrap must accept it, or nothing is written."""
+events.unwrap passes the client's webhook_secret to standardwebhooks (https://increase.com/documentation/webhooks).
+Built from that; unwrap must accept it, or nothing is written."""
 
 import base64
 import hashlib
