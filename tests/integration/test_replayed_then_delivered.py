@@ -51,7 +51,8 @@ def test_a_replayed_event_once_delivered_has_no_failure_reason(stack: Any, recei
 
 
 def test_the_event_logs_own_delivered_write_clears_them_too(stack: Any) -> None:
-    # The engine writes the delivered status itself when its persistence layer does not (outcomes/settle.py: Outcomes.delivered)
+    # The engine writes the delivered status itself when its persistence layer does not
+    # (outcomes/settle.py: Outcomes.delivered)
     log = EventLog(stack.events_table, resource=stack.ddb)
     log.record_attempt(event_id="evt-l", route="r", status="dead", attempt={"outcome": "dead"},
                        reason="permanent_http", last_error="HTTP 422", dead_at=1.0, dead_message_id="m-1")

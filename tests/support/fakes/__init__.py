@@ -14,8 +14,8 @@ on the adapters on moto, so the two cannot drift apart.
 
 from tests.support.fakes.archive import FakeArchive
 from tests.support.fakes.claims import FakeClaimStore
-from tests.support.fakes.handshakes import FakeFetcher, FakeHookSecrets
 from tests.support.fakes.edges import FakePayloadStore, FakeQueue, FakeSecrets, FakeSender, FakeSigner, FakeWarehouse
+from tests.support.fakes.handshakes import FakeFetcher, FakeHookSecrets
 from tests.support.fakes.stores import FakeGuardStore, FakeSyncStateStore
 from tests.support.fakes.tables import FakeEventLog, FakeEventLogEntries, MemoryTable, plain
 from tests.support.fakes.targets import FakeTargets

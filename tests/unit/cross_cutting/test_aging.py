@@ -188,7 +188,7 @@ def test_ssm_secret_is_cached_max_age_then_a_rotated_value_is_read(monkeypatch: 
             assert together(lambda i: resolver.resolve("ssm:/crm/key")) == [f"v{n}"] * THREADS
 
 
-# ---------------------------------------------------------------- circuit breaker (delivery/guards/: breaker.py, guards.py)
+# ------------------------------------------------ circuit breaker (delivery/guards/: breaker.py, guards.py)
 
 
 def _opened_breaker(clock: Clock, failures: int = 3) -> tuple[Any, Any, Any]:
