@@ -193,7 +193,7 @@ class SnsVerifier:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
-        digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS's version 1 is SHA1
+        digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303  # nosec B303 - SNS version 1 is SHA1
         try:
             cert.key.verify(signature, canonical(fields), padding.PKCS1v15(), digest)
         except InvalidSignature:

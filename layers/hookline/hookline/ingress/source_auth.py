@@ -72,7 +72,7 @@ def hmac_entry(cfg: SourceHmacAuth, where: str) -> Provider:
     if signature["algorithm"] not in HMAC_ALGORITHMS:
         raise ProviderError(f"{where}: signature.algorithm: {signature['algorithm']!r} is not one of "
                             f"{', '.join(HMAC_ALGORITHMS)} (other algorithms: a provider: of the catalog)")
-    data: dict[str, Any] = {"title": "hmac", "docs": "-", "setup": "-", "secret": "the shared secret",
+    data: dict[str, Any] = {"title": "hmac", "docs": "-", "setup": "-", "secret": "the shared secret",  # nosec B105 - a label for docs, not a secret
                             "proof": "configuration", "signature": signature}
     data.update({k: v for k, v in (("timestamp", cfg.timestamp), ("id", cfg.id), ("type", cfg.type)) if v})
     return compile_entry("hmac", data, where)

@@ -117,7 +117,8 @@ def _left(rt: Runtime) -> float:
 
 def run(source: str, src: SourceConfig, rt: Runtime) -> ReconcileRun:
     cfg = src.reconcile
-    assert cfg is not None
+    if cfg is None:
+        raise ValueError(f"sources.{source} has no reconcile: settings")
     name = state_name(source)
     started = rt.clock()
     state = rt.store.get_state(name)

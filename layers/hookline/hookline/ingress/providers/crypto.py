@@ -111,7 +111,7 @@ def _verify_public(algorithm: str, key: Any, content: bytes, sig: bytes) -> bool
         elif algorithm == "ecdsa-p256-sha256" and isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(_der_ecdsa(sig), content, ec.ECDSA(hashes.SHA256()))
         elif algorithm in ("rsa-sha256", "rsa-sha1") and isinstance(key, rsa.RSAPublicKey):
-            digest = hashes.SHA256() if algorithm == "rsa-sha256" else hashes.SHA1()  # noqa: S303 - the provider's choice
+            digest = hashes.SHA256() if algorithm == "rsa-sha256" else hashes.SHA1()  # noqa: S303  # nosec B303 - the provider's algorithm
             key.verify(sig, content, padding.PKCS1v15(), digest)
         else:
             return False  # a key of another type never verifies
@@ -142,6 +142,6 @@ def sign_private(algorithm: str, private_pem: str, content: bytes) -> bytes:
     if algorithm == "ecdsa-p256-sha256" and isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(content, ec.ECDSA(hashes.SHA256()))
     if algorithm in ("rsa-sha256", "rsa-sha1") and isinstance(key, rsa.RSAPrivateKey):
-        digest = hashes.SHA256() if algorithm == "rsa-sha256" else hashes.SHA1()  # noqa: S303
+        digest = hashes.SHA256() if algorithm == "rsa-sha256" else hashes.SHA1()  # noqa: S303  # nosec B303 - the provider's algorithm
         return key.sign(content, padding.PKCS1v15(), digest)
     raise ValueError(f"the private key is not a {algorithm} key")
