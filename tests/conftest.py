@@ -32,11 +32,17 @@ def logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
+    # Whatever level an earlier test left the logger at (LOG_LEVEL, a handler's own setup), INFO lines
+    # are what these tests read: without this, their outcome depended on which tests ran before.
+    level = logger._logger.level
+    if logger._logger.getEffectiveLevel() > logging.INFO:
+        logger._logger.setLevel(logging.INFO)
     logger._logger.addHandler(handler)
     try:
         yield stream
     finally:
         logger._logger.removeHandler(handler)
+        logger._logger.setLevel(level)
 
 
 @pytest.fixture
