@@ -187,7 +187,7 @@ def test_sync_run_against_a_deployed_stack_invokes_the_function(monkeypatch: Any
         stack = SimpleNamespace(local=False, outputs={"SyncFunctionName": "fn"}, output=lambda k: "fn",
                                 client=lambda service, lam=lam: lam, extra={})
         monkeypatch.setattr(cmd, "stack_for", lambda args, stack=stack: stack)
-        monkeypatch.setattr(cmd, "_store", lambda stack: Store())
+        monkeypatch.setattr(cmd, "sync_store", lambda stack: Store())
         args = SimpleNamespace(name="orders", json=False, stack="prod", config=None)
         assert cmd.run_one(args) == code
         assert _json.loads(lam.calls[0]["Payload"]) == {"job": "orders"} and lam.calls[0]["FunctionName"] == "fn"

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import threading
 import time
 from typing import Any
 
+from hookline.commands._jobs import job_config, progress, services_beside_dev, sync_store
 from hookline.commands._ops import CommandError, add_stack_arg, emit_json, friendly, note, shorten, stack_for, table
-from hookline.commands.sync import _config, _log_beside_dev, _progress, _store
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import format_epoch
 
@@ -44,9 +43,9 @@ def run_list(args: argparse.Namespace) -> int:
     from hookline.reconcile.runner import reconciling, state_name
 
     stack = stack_for(args)
-    cfg, _ = _config(args, stack)
+    cfg, _ = job_config(args, stack)
     names = reconciling(cfg)
-    states = _store(stack).all_states([state_name(n) for n in names]) if names else {}
+    states = sync_store(stack).all_states([state_name(n) for n in names]) if names else {}
     rows = []
     for n in names:
         st, rc = states.get(state_name(n)) or {}, cfg.sources[n].reconcile
@@ -88,41 +87,22 @@ def run_one(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
-    cfg, path = _config(args, stack)
+    cfg, path = job_config(args, stack)
     src = cfg.sources.get(args.source)
     if src is None or src.reconcile is None:
         raise CommandError(f"source {args.source!r} has no reconcile: in {path}; add sources.{args.source}.reconcile "
                            "(docs/missed-webhooks.md)")
-    env_file = stack.extra.get("env_file")
-    if env_file:
-        # lazy: every `hookline` run imports all command modules
-        from pathlib import Path
-
-        from hookline.local.envfile import load_env_file
-
-        load_env_file(Path(env_file))
-    _log_beside_dev(stack)
-    os.environ["AWS_ENDPOINT_URL"] = stack.endpoint_url or ""
-    os.environ.setdefault("AWS_DEFAULT_REGION", stack.region or "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "hookline-dev")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "hookline-dev")
+    svc = services_beside_dev(stack, cfg, path)
     # lazy: every `hookline` run imports all command modules
     from hookline.reconcile.runner import run_job
     from hookline.reconcile.service import build_runtime
-    from hookline.settings import Settings
-    from hookline.wiring import Services
 
-    settings = Settings(hookline_config=path, events_table=stack.output("EventsTableName"),
-                        delivery_queue_url=stack.output("DeliveryQueueUrl"),
-                        ordered_queue_url=stack.output("OrderedDeliveryQueueUrl"),
-                        payload_bucket=stack.output("PayloadBucketName"))
-    svc = Services(settings, config=cfg)
-    with _progress() as progress:
-        bar = progress.add_task(f"reconcile {args.source}: starting", total=None)
+    with progress() as bars:
+        bar = bars.add_task(f"reconcile {args.source}: starting", total=None)
 
         def on_page(run: Any) -> None:
-            progress.update(bar, description=f"reconcile {args.source}: page {run.pages}, {run.seen} listed, "
-                                             f"{run.missed} missed")
+            bars.update(bar, description=f"reconcile {args.source}: page {run.pages}, {run.seen} listed, "
+                                         f"{run.missed} missed")
 
         return run_job(args.source, cfg, build_runtime(svc, on_page=on_page))[0].to_dict()
 
@@ -132,7 +112,7 @@ def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     from hookline.reconcile.runner import state_name
 
     function = stack.output("SyncFunctionName")
-    lam, store, result = stack.client("lambda"), _store(stack), {}
+    lam, store, result = stack.client("lambda"), sync_store(stack), {}
 
     def invoke() -> None:
         try:
@@ -144,12 +124,12 @@ def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
 
     worker = threading.Thread(target=invoke, daemon=True)
     worker.start()
-    with _progress() as progress:
-        bar = progress.add_task(f"reconcile {args.source}: invoking {function}", total=None)
+    with progress() as bars:
+        bar = bars.add_task(f"reconcile {args.source}: invoking {function}", total=None)
         while worker.is_alive():
             worker.join(1.0)
             if store.get_state(state_name(args.source)).get("checkpoint"):
-                progress.update(bar, description=f"reconcile {args.source}: running")
+                bars.update(bar, description=f"reconcile {args.source}: running")
     if "exception" in result:
         raise result["exception"]
     payload = result.get("payload") or {}

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
+from hookline.commands._jobs import job_config, progress, services_beside_dev, sync_store
 from hookline.commands._ops import (
     CommandError,
     add_stack_arg,
@@ -49,31 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rn.set_defaults(func=run_one)
 
 
-def _config(args: argparse.Namespace, stack: StackInfo | None) -> Any:
-    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.core.errors import ConfigError
-    from hookline.validation import load_config
-
-    path = stack.config_file(args.config) if stack else Path(args.config or os.environ.get("HOOKLINE_CONFIG")
-                                                             or "hookline.yaml")
-    try:
-        return load_config(path), Path(path)
-    except ConfigError as e:
-        raise CommandError(f"{path}: {len(e.problems)} problem(s); run `hookline validate --config {path}`") from None
-
-
-def _store(stack: StackInfo) -> Any:
-    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.adapters.aws.sync_state import SyncStore
-
-    return SyncStore(stack.resource("dynamodb").Table(stack.output("EventsTableName")))
-
-
 @friendly
 def run_list(args: argparse.Namespace) -> int:
     stack = stack_for(args)
-    cfg, _ = _config(args, stack)
-    states = _store(stack).all_states(list(cfg.syncs)) if cfg.syncs else {}
+    cfg, _ = job_config(args, stack)
+    states = sync_store(stack).all_states(list(cfg.syncs)) if cfg.syncs else {}
     rows = []
     for name, sync in cfg.syncs.items():
         st = states.get(name) or {}
@@ -123,73 +102,32 @@ def _summary(run: dict[str, Any]) -> None:
         print(f"  error      {run['error']}")
 
 
-def _progress() -> Any:
-    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)
-
-
 def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     """In this process, against the running `hookline dev` (its emulator, configuration and env file)."""
-    cfg, path = _config(args, stack)
+    cfg, path = job_config(args, stack)
     if args.name not in cfg.syncs:
         raise CommandError(f"no sync {args.name!r} in {path} (configured: {', '.join(cfg.syncs) or 'none'})")
-    env_file = stack.extra.get("env_file")
-    if env_file:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.envfile import load_env_file
-
-        load_env_file(Path(env_file))
-    _log_beside_dev(stack)
-    os.environ["AWS_ENDPOINT_URL"] = stack.endpoint_url or ""
-    os.environ.setdefault("AWS_DEFAULT_REGION", stack.region or "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "hookline-dev")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "hookline-dev")
+    svc = services_beside_dev(stack, cfg, path)
     # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    from hookline.settings import Settings
     from hookline.sync.runner import run_job
     from hookline.sync.service import build_runtime
-    from hookline.wiring import Services
 
-    settings = Settings(hookline_config=path, events_table=stack.output("EventsTableName"),
-                        delivery_queue_url=stack.output("DeliveryQueueUrl"),
-                        ordered_queue_url=stack.output("OrderedDeliveryQueueUrl"),
-                        payload_bucket=stack.output("PayloadBucketName"))
-    svc = Services(settings, config=cfg)
-    with _progress() as progress:
-        bar = progress.add_task(f"sync {args.name}: starting", total=None)
+    with progress() as bars:
+        bar = bars.add_task(f"sync {args.name}: starting", total=None)
 
         def on_page(run: Any) -> None:
-            progress.update(bar, description=f"sync {args.name}: page {run.pages}, {run.seen} seen, "
-                                             f"{run.queued} queued, {run.unchanged} unchanged")
+            bars.update(bar, description=f"sync {args.name}: page {run.pages}, {run.seen} seen, "
+                                         f"{run.queued} queued, {run.unchanged} unchanged")
 
         runs = run_job(args.name, cfg, build_runtime(svc, on_page=on_page))
     return runs[0].to_dict()
-
-
-def _log_beside_dev(stack: StackInfo) -> None:
-    """The run's JSON log lines (Powertools, as the sync function writes them) join the dev's log file, so
-    stdout carries only the summary (or the --json document); without one they go to stderr."""
-    # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-    import sys
-
-    from hookline.local.devlog import open_log, powertools_to
-
-    log_file = stack.extra.get("log_file")
-    try:
-        powertools_to(open_log(Path(log_file), fresh=False) if log_file else sys.stderr)
-    except OSError:
-        powertools_to(sys.stderr)
 
 
 def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     """Invoke the deployed sync function; follow the checkpoint in the events table meanwhile."""
     function = stack.output("SyncFunctionName")
     lam = stack.client("lambda")
-    store = _store(stack)
+    store = sync_store(stack)
     result: dict[str, Any] = {}
 
     def invoke() -> None:
@@ -202,13 +140,13 @@ def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
 
     worker = threading.Thread(target=invoke, daemon=True)
     worker.start()
-    with _progress() as progress:
-        bar = progress.add_task(f"sync {args.name}: invoking {function}", total=None)
+    with progress() as bars:
+        bar = bars.add_task(f"sync {args.name}: invoking {function}", total=None)
         while worker.is_alive():
             worker.join(1.0)
             checkpoint = (store.get_state(args.name).get("checkpoint") or {})
             if checkpoint:
-                progress.update(bar, description=f"sync {args.name}: {checkpoint.get('pages', 0)} page(s) done")
+                bars.update(bar, description=f"sync {args.name}: {checkpoint.get('pages', 0)} page(s) done")
     if "exception" in result:
         raise result["exception"]
     payload = result.get("payload") or {}
