@@ -158,6 +158,20 @@ def test_ten_threads_evaluate_one_compiled_expression_at_once(clock: FakeClock) 
                 assert r == {"total": (i + 1) * n * (n - 1) // 2, "who": f"T{i}", "n": n, "ok": True}
 
 
+def test_partial_application_of_a_native_function_from_ten_threads(clock: FakeClock) -> None:
+    # The library parses a trampoline for `$f(?, x)` at evaluation time, with the parser of the thread that
+    # compiled the expression: threads evaluating at once shared it and got S0203 parse errors (found by
+    # the official suite's 4-thread run, function-applications/case009).
+    expr = compile_jsonata('($domain := $substringAfter(?, "@") ~> $substringBefore(?, "."); '
+                           '$domain(body.email))')
+
+    def work(i: int) -> list[Any]:
+        return [evaluate(expr, {"email": f"u{i}@site{n}.example"}) for n in range(150)]
+
+    for out in together(work):
+        assert out == [f"site{n}" for n in range(150)]
+
+
 def test_now_follows_the_clock_on_every_thread(clock: FakeClock) -> None:
     expr = compile_jsonata("$millis()")
     first = together(lambda i: evaluate(expr, {}))

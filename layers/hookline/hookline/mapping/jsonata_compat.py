@@ -176,6 +176,19 @@ def _patch_range(jsonata_cls: Any) -> None:
     jsonata_cls.evaluate_range_expression = evaluate_range_expression
 
 
+def _patch_partial_native(jsonata_cls: Any) -> None:
+    """`$f(?, x)` parses a small trampoline when it is evaluated. The library parses it with the parser of
+    the thread that compiled the expression (`self.parser`), so threads evaluating one cached expression
+    at once shared a parser mid-parse (S0203). Each evaluation now parses with its own thread's parser."""
+
+    def partial_apply_native_function(self: Any, native: Any, args: Any) -> Any:
+        names = ["$" + chr(ord("a") + i) for i in range(min(len(args), native.get_number_of_args()))]
+        body = f"function({', '.join(names)}){{${native.function_name}({', '.join(names)}) }}"
+        return self.partial_apply_procedure(jsonata_cls.get_parser().parse(body), args)
+
+    jsonata_cls.partial_apply_native_function = partial_apply_native_function
+
+
 # JSON numbers as JSONata writes them: JSON.stringify of the value after toPrecision(15) for
 # fractions; integers below 1e21 keep every digit (ids such as 5890840712243076 must survive
 # `$string` and `&`; JavaScript itself would round a Python int above 2**53).
@@ -417,6 +430,7 @@ def _apply() -> None:
     _patch_convert_number(utils.Utils)
     _patch_surrogates(tokenizer.Tokenizer)
     _patch_range(jsonata.Jsonata)
+    _patch_partial_native(jsonata.Jsonata)
     _patch_elvis(parser.Parser)
     functions.Functions._string = staticmethod(_string)
     functions.Functions.to_jsonata_match = staticmethod(to_jsonata_match)
