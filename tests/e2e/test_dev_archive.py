@@ -60,9 +60,9 @@ def archived(dev: DevProcess) -> dict[str, bytes]:
             for o in s3.list_objects_v2(Bucket=bucket, Prefix="archive/").get("Contents", [])}
 
 
-def send_orders(dev: DevProcess, tmp: Path) -> list[str]:
+def send_orders(dev: DevProcess, tmp: Path, customers: list[str] = CUSTOMERS) -> list[str]:
     ids = []
-    for n, customer in enumerate(CUSTOMERS):
+    for n, customer in enumerate(customers):
         data = tmp / f"order-{n}.json"
         data.write_text(json.dumps({"order": {"id": n, "customer": customer, "note": "Zoë's"},
                                     "password": SECRET_FIELD}))
@@ -106,3 +106,27 @@ def test_sent_events_are_archived_and_found_by_search(dev: Any, tmp_path: Path) 
     assert table.returncode == 0 and all(i in table.stdout for i in ids) and "4 event(s)" in table.stdout
     bad = cli(proc, "events", "search", "--where", "body.order.customer =")
     assert bad.returncode == 1 and bad.stderr.strip() == "error: --where: expected a value at column 22"
+
+
+def test_resend_from_the_cli_one_event_and_in_bulk_through_hookline_dev(dev: Any, tmp_path: Path) -> None:
+    proc, receiver = dev
+    before = len(receiver.requests)
+    lines = sum(len(gzip.decompress(v).splitlines()) for v in archived(proc).values())
+    ids = send_orders(proc, tmp_path, ["cus_40", "cus_41", "cus_42"])  # customers no other test sends
+    receiver.wait_for(before + len(ids), timeout=30)
+    wait_archived(proc, lines + 2 * len(ids))
+    before = len(receiver.requests)
+    # When the user re-sends one delivered event, then re-sends it again
+    for n in (1, 2):
+        out = cli(proc, "events", "resend", ids[1], "--yes")
+        assert out.returncode == 0, out.stdout + out.stderr
+        receiver.wait_for(before + n, timeout=30)
+    # Then the receiver gets two new requests, each under its own key, never the original's
+    keys = [r.headers.get("idempotency-key") for r in receiver.requests[before:]]
+    assert keys == [f"{ids[1]}:orders-to-crm#resend-1", f"{ids[1]}:orders-to-crm#resend-2"], keys
+    # When the user re-sends every event of one customer in bulk, at a rate
+    out = cli(proc, "events", "resend", "--where", 'body.order.customer = "cus_42"', "--rate", "5/s", "--yes")
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = receiver.wait_for(before + 3, timeout=30)
+    # Then that customer's event arrives once more, as its first re-send
+    assert [r.headers.get("idempotency-key") for r in got[before + 2:]] == [f"{ids[2]}:orders-to-crm#resend-1"]
