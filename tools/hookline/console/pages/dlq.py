@@ -14,8 +14,8 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from hookline.console.current import backend
-from hookline.operations.dlq import MappingPreview, parse_rate, pretty_json, redact
+from hookline.console.current import backend, form_rate
+from hookline.operations.dlq import MappingPreview, pretty_json, redact
 
 bp = Blueprint("dlq", __name__)
 NAV = ("DLQ", "dlq.index")
@@ -71,11 +71,7 @@ def start() -> Response:
         abort(400, "select at least one DLQ event to replay")
     if request.form.get("confirm") != "yes":
         abort(400, "tick the confirmation box: replay sends these events to their destinations again")
-    rate_text = request.form.get("rate", "").strip()
-    try:
-        rate = parse_rate(rate_text) if rate_text else None
-    except ValueError as e:
-        abort(400, str(e))
+    rate = form_rate()
     try:
         job = backend().start_replay(ids, rate)
     except PermissionError as e:

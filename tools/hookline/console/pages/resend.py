@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from hookline.console.current import backend
-from hookline.operations.dlq import parse_rate, pretty_json, redact
+from hookline.console.current import backend, form_rate
+from hookline.operations.dlq import pretty_json, redact
 
 bp = Blueprint("resend", __name__)
 DEFAULT_RATE = "10/s"
@@ -42,11 +42,7 @@ def start() -> Response:
     ids, route, force = _choice()
     if request.form.get("confirm") != "yes":
         abort(400, "tick the confirmation box: a re-send delivers these events to their destinations again")
-    rate_text = request.form.get("rate", "").strip()
-    try:
-        rate = parse_rate(rate_text) if rate_text else None
-    except ValueError as e:
-        abort(400, str(e))
+    rate = form_rate()
     try:
         job = backend().start_resend(ids, rate, route=route, force=force)
     except PermissionError as e:
