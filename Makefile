@@ -23,7 +23,7 @@ REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv sam-tool dev test lint unit integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos checkov-tool scan records-proof
+.PHONY: help venv sam-tool dev test lint unit structure integration e2e hostile sam-validate sam-build bench deploy clean loop iam-report chaos checkov-tool scan records-proof
 
 help:
 	@echo "make dev     run the whole pipeline locally with the demo integration ($(CONFIG); CRM_PORT=N ORDERS_PORT=N move its demo servers)"
@@ -84,8 +84,16 @@ dev: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# The fast tier (issue 23: under 30 s here): in-process tests of each capability on fakes and local servers.
+# Bytecode is written for it (this machine sets PYTHONDONTWRITEBYTECODE=1, under which each of the four
+# workers compiles every module from source: ~5 s of its collection); sam build leaves __pycache__ out.
 unit: venv
-	$(BIN)/pytest -q tests/unit
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 4 tests/unit
+
+# The package's shape (import arrows, the layer's contents, cold-start imports, the template) and the
+# JSONata official suite: they spawn interpreters, build a wheel or run 1,686 cases, so not in `make unit`.
+structure: venv
+	$(BIN)/pytest -q -n 4 tests/structure tests/conformance
 
 integration: venv
 	$(BIN)/pytest -q tests/integration

@@ -92,7 +92,7 @@ class NoTracer:
 def _tracer() -> Any:
     if not tracing_enabled():
         return NoTracer()
-    # lazy: the X-Ray SDK loads only when tracing is on (tests/unit/structure/test_cold_start.py):
+    # lazy: the X-Ray SDK loads only when tracing is on (tests/structure/test_cold_start.py):
     # it patches as libraries load.
     from hookline.xray import tracer
 

@@ -6,7 +6,7 @@ the load took ~100 ms of CPU with it, ~55 ms without, the models being `defer_bu
 rebuilds the same instances with `model_construct`, converting only what JSON cannot carry: nested models
 and dates. The plan per class is read from the models' field annotations once, so a field added to the
 model needs no change here; a type this module cannot rebuild raises TypeError when the plan is made
-(tests/unit/structure/test_cold_start.py builds every plan).
+(tests/structure/test_cold_start.py builds every plan).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ JMESPath cannot say — arithmetic, conditionals, string and date functions.
 The engine is `jsonata-python` 0.7.1, a pure-Python port of jsonata-java, so the Lambda layer needs
 no native wheel. It does not pass the whole official JSONata suite: through this module, on
 expressions compiled once and evaluated again after the clock moved and from several threads,
-1,650 of its 1,686 cases pass (97.9 %; tests/unit/mapping/test_jsonata_suite.py holds the figure, and
+1,650 of its 1,686 cases pass (97.9 %; tests/conformance/test_jsonata_suite.py holds the figure, and
 tests/jsonata_suite/known_differences.txt the rest). `jsonata_compat` carries our fixes to the
 library (exact large integers, `?:`, `$sort`, `$replace`, range size...); docs/JSONATA.md has the
 measurements against the other engines on the registry and why this one was kept.

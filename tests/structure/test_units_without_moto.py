@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 # The provider catalog's ~1,000 signed-request cases are pure functions of the engine (no port, no store):
 # they stay out of this second run, which is about the code that holds the ports.
 FOLDERS = ["tests/unit/delivery", "tests/unit/ingress", "tests/unit/sync", "--ignore=tests/unit/ingress/providers"]

@@ -11,7 +11,7 @@ Built from the source's AST, not from importing it:
 - No import cycle among the package's modules (module-level imports, `if TYPE_CHECKING:` left out).
 - A function-level import has a `# lazy: <reason>` comment on its line or heading its run of imports:
   laziness is kept only where it is measured to matter, for cold start in the layer
-  (tests/unit/structure/test_cold_start.py, benchmarks/bench_cold_import.py) and for start-up in the tooling
+  (tests/structure/test_cold_start.py, benchmarks/bench_cold_import.py) and for start-up in the tooling
   (every `hookline` run imports all command modules; moto, the SAM translator and Powertools' parser
   models load only when `hookline dev` needs them).
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "hookline"
 # The layer (what Lambda runs) and the tooling source root, both providing the `hookline` package.
 SOURCE_ROOTS = [p for p in (ROOT / "layers" / "hookline", ROOT / "tools") if (p / "hookline").is_dir()]
@@ -343,7 +343,7 @@ def test_wiring_returns_ports_not_any() -> None:
 
 
 def summary() -> dict[str, object]:
-    """The counts issue 23 reports: `python tests/unit/structure/test_architecture.py` (run it on any checkout)."""
+    """The counts issue 23 reports: `python tests/structure/test_architecture.py` (run it on any checkout)."""
     layer = {m for m, f in MODULES.items() if f.is_relative_to(LAYER)}
     every: dict[str, set[str]] = {m: set() for m in MODULES}
     for i in ALL_IMPORTS:

@@ -15,7 +15,7 @@ from pathlib import Path
 import markdown
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Where a user reads a pointer to the docs: the package (errors, CLI hints), the handlers, the stack's

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hookline.local.cfn import load_template
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 PARAMS = TEMPLATE["Parameters"]
 RESOURCES = TEMPLATE["Resources"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "hookline" / "hookline"
 TOOLS = ROOT / "tools" / "hookline"
 TOOLING = ("commands", "console", "local", "operations", "cli")

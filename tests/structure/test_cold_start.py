@@ -23,7 +23,7 @@ from hookline.core.construct import construct
 from hookline.observability import NoTracer, tracing_enabled
 from hookline.validation import load_config
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "hookline.yaml"
 
 
