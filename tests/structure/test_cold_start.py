@@ -266,9 +266,10 @@ def test_the_prevalidated_form_is_rebuilt_into_the_same_models_without_validatin
 
 def test_every_configuration_model_can_be_rebuilt() -> None:
     # A field of a type construct cannot rebuild fails here (a plan is made per class), not in a Lambda.
+    # config.py re-exports the models of its section modules (core/config_sources.py, ...): all are here.
     models = [m for m in vars(config_module).values()
-              if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == config_module.__name__]
-    assert len(models) > 10
+              if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__.startswith(config_module.__name__)]
+    assert len(models) > 25
     for model in models:
         construct_module._plan(model)
 
