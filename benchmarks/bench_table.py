@@ -43,11 +43,13 @@ def _ops(counts: dict[str, float]) -> str:
     return ", ".join(f"{v:g} {k.split(':')[-1]}" for k, v in counts.items())
 
 
-# Ingress's write layout is set by the source's verify scheme (ingress.Ingress.accept): an id the signature
-# does not cover, or a signature without a timestamp, adds the replay guard item in one TransactWriteItems
-# (bench_requests' GitHub run); a signed id with a signed timestamp is one PutItem (its Standard Webhooks run).
-SOURCE_KINDS = (("github, shopify, hmac-sha256 (record + replay guard)", "ingress"),
-                ("stripe, standard-webhooks (signed id and timestamp: one PutItem)", "signed_id"))
+# Ingress's write layout is set by the source's verify scheme (ingress.ingress._replay_guard): an id the
+# signature does not cover adds the replay guard item in one TransactWriteItems (bench_requests' GitHub run);
+# a signed id with a signed timestamp, or an id taken from the signed body, is one PutItem (the layout of its
+# Standard Webhooks run).
+SOURCE_KINDS = (("github; shopify and hmac-sha256 with a header id (record + replay guard)", "ingress"),
+                ("stripe, standard-webhooks (signed id and timestamp), and shopify or hmac-sha256 with id_path "
+                 "or no id (the record is the replay guard): one PutItem", "signed_id"))
 COST_GOAL = 5.00
 
 
@@ -146,6 +148,15 @@ def rows(folder: Path) -> list[tuple[str, str, str]]:
                                   f"median {f['ratio_median']:.2f}" if "cpu_ratio_median" in f else
                                   f"{h} median {f['ratio_median']:.2f} min {f['ratio_min']:.2f}"
                                   for h, f in figures.items()), "<= 1.5"))
+            if all("libraries_cpu_ratio_median" in f for f in figures.values()):
+                # bench_cold_import.py's reference cases: the same third-party modules and clients without
+                # hookline (libraries), and only the contract's (floor: AWS SDK, Powertools, X-Ray SDK).
+                out.append((f"{label}: the libraries it loads alone; the contract's floor",
+                            "; ".join(f"{h} libraries / boto3 {f['libraries_cpu_ratio_median']:.2f}, ready / "
+                                      f"libraries {f['ready_over_libraries_cpu_median']:.2f} (hookline's own "
+                                      f"{f['hookline_cpu_ms_median']:.0f} ms CPU), floor / boto3 "
+                                      f"{f['floor_cpu_ratio_median']:.2f}, ready / floor "
+                                      f"{f['ready_over_floor_cpu_median']:.2f}" for h, f in figures.items()), ""))
     else:
         out.append(("cold import / `import boto3`", missing, ""))
     size = _load(folder, "layer_size")

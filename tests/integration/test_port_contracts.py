@@ -64,11 +64,13 @@ def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
 
 
 def claim(p: Ports, event_id: str, token: str, *, now: float | None = None, window: float = 3600,
-          digest: str | None = None, sha: str = "b1") -> dict[str, Any] | None:
+          digest: str | None = None, sha: str = "b1", guard_days: float = 0) -> dict[str, Any] | None:
+    """With `guard_days`, the record is its own replay guard (an id derived from the signed bytes)."""
     now = time.time() if now is None else now
+    guarded = {"guard_on_record": True, "guard_seconds": guard_days * 86400} if guard_days else {}
     return p.entries.claim(event_id=event_id, source="app", type="t", received_at=now, routes=["r1"],
                            queue_by=now + 30, token=token, window_start=now - window, digest=digest,
-                           body_sha256=sha)
+                           body_sha256=sha, **guarded)
 
 
 # ---------------------------------------------------------------- the event log's `#event` entry
@@ -97,6 +99,31 @@ def test_a_record_older_than_its_window_is_replaced(ports: Ports) -> None:
     assert claim(ports, "e1", "tok-a", now=old) is None
     assert claim(ports, "e1", "tok-b", window=3600) is None
     assert claim(ports, "e1", "tok-c")["token"] == "tok-b"  # type: ignore[index]
+
+
+def test_a_record_that_is_its_own_guard_keeps_its_bytes_once_past_the_window_but_not_its_id(ports: Ports) -> None:
+    now = time.time()
+    assert claim(ports, "e1", "tok-a", now=now - 7200, guard_days=10) is None
+    # The same bytes past the idempotency window, inside the guard's: still a replay, the first record answers.
+    assert claim(ports, "e1", "tok-b", now=now, guard_days=10)["token"] == "tok-a"  # type: ignore[index]
+    # Other bytes under that id past the window: a new event replaces the record...
+    assert claim(ports, "e1", "tok-c", now=now, sha="b2", guard_days=10) is None
+    # ...and inside its window other bytes again are refused (the copy sees the record, ingress answers 409).
+    assert claim(ports, "e1", "tok-d", now=now, sha="b3", guard_days=10)["token"] == "tok-c"  # type: ignore[index]
+
+
+def test_a_record_that_is_its_own_guard_is_over_once_the_guard_window_is(ports: Ports) -> None:
+    now = time.time()
+    assert claim(ports, "e1", "tok-a", now=now - 11 * 86400, guard_days=10) is None
+    assert claim(ports, "e1", "tok-b", now=now, guard_days=10) is None
+    assert claim(ports, "e1", "tok-c", now=now, guard_days=10)["token"] == "tok-b"  # type: ignore[index]
+
+
+def test_of_ten_concurrent_writers_of_a_self_guarded_record_past_its_window_exactly_one_wins(ports: Ports) -> None:
+    now = time.time()
+    assert claim(ports, "e1", "tok-old", now=now - 7200, guard_days=10) is None
+    results = together(lambda i: claim(ports, "e1", f"tok-{i}", now=now, sha="new-bytes", guard_days=10))
+    assert sum(r is None for r in results) == 1
 
 
 def test_only_the_writer_releases_and_never_once_a_copy_marked_it_queued(ports: Ports) -> None:

@@ -118,6 +118,44 @@ def test_ingress_requests_per_event_within_budget(stack: Any, counted: tuple[Any
     assert calls["SendMessage" if routes == 1 else "SendMessageBatch"] == 5, "one queue request per event"
 
 
+def test_an_id_taken_from_the_signed_body_records_with_one_put_that_is_also_the_replay_guard(
+        stack: Any, counted: tuple[Any, Counting]) -> None:
+    """hmac-sha256 with verify.id_path: equal bytes give the same id, so one PutItem (1 write unit) holds the
+    id and the bytes "once"; no guard item, no transaction (4 units). The record lives as long as the guard."""
+    sessions, counter = counted
+    session = sessions("IngressFunction")
+    config = parse_config({
+        "sources": {"app": {"verify": {"scheme": "hmac-sha256", "header": "X-Sig", "secrets": ["env:BUDGET_SECRET"],
+                                       "id_path": "id"}, "replay_guard_days": 90}},
+        "destinations": {"crm": {"url": "http://127.0.0.1:9/x"}},
+        "routes": [{"name": "r0", "source": "app", "destination": "crm"}],
+    })
+    ddb = session.client("dynamodb", config=hot_path_config())
+    ingress = Ingress(IngressDeps(
+        config=config, secrets=SecretResolver(),
+        publisher=QueuePublisher(stack.queue_url, client=session.client("sqs", config=hot_path_config())),
+        payloads=PayloadStore(stack.bucket, client=session.client("s3")),
+        entries=EventLogEntries(stack.events_table, client=ddb)))
+
+    def send(event_id: str) -> int:
+        body = json.dumps({"id": event_id, "amount": 5}).encode()
+        headers = sign(config.sources["app"].verify, SECRET, body)
+        return ingress.accept("app", {**headers, "Content-Type": "application/json"}, body).status
+
+    assert send("warm-up") == 202
+    counter.take()
+    for i in range(5):
+        assert send(f"self-guarded-{i}") == 202
+    calls = counter.take()
+    assert calls == Counter({"PutItem": 5, "SendMessage": 5}), dict(calls)
+    item = stack.ddb.meta.client.get_item(TableName=stack.events_table,
+                                          Key={"event_id": "self-guarded-0", "route": "#event"})["Item"]
+    assert int(item["expires_at"]) >= float(item["received_at"]) + 90 * 86400
+    # The same bytes again: the record answers, as the guard item did (409 while delivery has not begun).
+    assert send("self-guarded-0") in (200, 409)
+    assert "SendMessage" not in counter.take()
+
+
 def test_duplicate_costs_within_budget(stack: Any, counted: tuple[Any, Counting]) -> None:
     sessions, counter = counted
     ingress = _ingress(stack, sessions("IngressFunction"), 1)

@@ -133,7 +133,9 @@ class FakeEventLogEntries:
     if its key
     is new (`attribute_not_exists(event_id)`), or on a second write if the item there was received before
     the window (`... OR received_at < :since`); with a digest, the guard item under the same terms in the
-    same transaction (both or neither). Release: `token = :tok AND attribute_not_exists(queued)` on each."""
+    same transaction (both or neither); with `guard_on_record`, the record alone, replaced only past the
+    guard's window or past the idempotency window with other bytes. Release: `token = :tok AND
+    attribute_not_exists(queued)` on each."""
 
     def __init__(self, table: MemoryTable | None = None, ttl_seconds: int = 30 * 24 * 3600,
                  clock: Clock = time.time) -> None:
@@ -145,10 +147,13 @@ class FakeEventLogEntries:
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,
               body_sha256: str | None = None, guard_seconds: float | None = None,
-              via: str | None = None) -> dict[str, Any] | None:
+              via: str | None = None, guard_on_record: bool = False) -> dict[str, Any] | None:
         guard_window = max(guard_seconds or 0.0, received_at - window_start)
         guard_start = received_at - guard_window
         expires = int(self.clock()) + self.ttl_seconds
+        on_record = guard_on_record and digest is None
+        if on_record:  # the record is its own replay guard: it lives as long as the guard would
+            expires = max(expires, int(received_at + guard_window) + 1)
         record: dict[str, Any] = {"event_id": event_id, "route": EVENT_ITEM, "source": source,
                                   "received_at": received_at, "routes": list(routes), "expires_at": expires,
                                   "queue_by": queue_by, "token": token}
@@ -165,7 +170,12 @@ class FakeEventLogEntries:
         puts = [(record, window_start)] + ([(guard, guard_start)] if guard else [])
 
         def stale(item: dict[str, Any] | None, start: float) -> bool:
-            return item is not None and "received_at" in item and float(item["received_at"]) < start
+            if item is None or "received_at" not in item:
+                return False
+            received = float(item["received_at"])
+            if on_record:  # `received_at < :guard OR (received_at < :since AND body_sha256 <> :sha)`
+                return received < guard_start or (received < start and item.get("body_sha256") != body_sha256)
+            return received < start
 
         with self.memory.lock:
             # The first write: `attribute_not_exists(event_id)` on each item.
@@ -181,7 +191,7 @@ class FakeEventLogEntries:
                 for p, _ in puts:
                     self.memory.put(p)
                 return None
-            if guard is None or (failed[0] and not stale(found[0], window_start)):
+            if guard is None or (failed[0] and not stale(found[0], window_start)):  # (one request with on_record)
                 return plain(found[0])  # this id, within its window
             # These bytes, under another id, within the guard's window: that reception's record.
             first = found[1] or {}

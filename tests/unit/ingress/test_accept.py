@@ -32,10 +32,14 @@ CONFIG = {
                 "gh": {"verify": {"scheme": "github", "secrets": ["env:GH_SECRET"]}},
                 "small": {"verify": {"scheme": "standard-webhooks", "secrets": ["env:SW_SECRET"]},
                           "max_body_bytes": 1024},
-                "vault": {"verify": {"scheme": "standard-webhooks", "secrets": ["env:MISSING"]}}},
+                "vault": {"verify": {"scheme": "standard-webhooks", "secrets": ["env:MISSING"]}},
+                # Shopify's HMAC has no timestamp; its id taken from the signed body: the record is the guard.
+                "shop": {"verify": {"scheme": "shopify", "secrets": ["env:GH_SECRET"], "id_path": "id"},
+                         "replay_guard_days": 90}},
     "destinations": {"crm": {"url": "http://crm.invalid/in"}},
     "routes": [{"name": "app-to-crm", "source": "app", "destination": "crm"},
-               {"name": "gh-to-crm", "source": "gh", "destination": "crm"}],
+               {"name": "gh-to-crm", "source": "gh", "destination": "crm"},
+               {"name": "shop-to-crm", "source": "shop", "destination": "crm"}],
 }
 
 
@@ -69,6 +73,12 @@ class Hub:
         signature = "sha256=" + hmac.new(GH_SECRET.encode(), raw, hashlib.sha256).hexdigest()
         return self.ingress.accept("gh", {"X-GitHub-Delivery": delivery, "X-GitHub-Event": "issues",
                                           "X-Hub-Signature-256": signature, "Content-Type": "application/json"}, raw)
+
+    def shop(self, body: dict[str, Any]) -> Any:
+        raw = json.dumps(body).encode()
+        signature = base64.b64encode(hmac.new(GH_SECRET.encode(), raw, hashlib.sha256).digest()).decode()
+        return self.ingress.accept("shop", {"X-Shopify-Hmac-Sha256": signature, "Content-Type": "application/json"},
+                                   raw)
 
 
 ORDER = {"type": "order.created", "id": 1001}
@@ -161,6 +171,22 @@ def test_after_the_window_the_same_id_is_a_new_event() -> None:
     hub.clock.advance(3601)
     assert hub.app("msg-1", ORDER).status == 202
     assert len(hub.queue.tasks) == 2
+
+
+def test_an_id_from_the_signed_body_is_recorded_with_one_write_and_its_bytes_stay_once_for_the_guard_days() -> None:
+    hub = Hub(window=3600)
+    first = {"id": "order-7", "total": 5}
+    assert hub.shop(first).status == 202
+    # One item, as one conditional write: no replay guard item beside it (and so no transaction).
+    assert [key for key in hub.entries.memory.items] == [("order-7", "#event")]
+    hub.delivered("order-7", "shop-to-crm")
+    hub.clock.advance(2 * 86400)  # past the idempotency window, inside replay_guard_days
+    replay = hub.shop(first)
+    assert (replay.status, replay.body) == (200, {"status": "duplicate", "id": "order-7"})
+    assert hub.shop({"id": "order-7", "total": 6}).status == 202  # other bytes under that id, past the window
+    hub.clock.advance(91 * 86400)  # past the guard's window: the first bytes are a new event again
+    assert hub.shop(first).status == 202
+    assert [t.event_id for t in hub.queue.tasks] == ["order-7"] * 3
 
 
 @pytest.mark.parametrize("sender", ["app", "github"])

@@ -177,9 +177,8 @@ class Ingress:
                                id_signed=found.id_signed)
         # No id in the request: the body's digest, which the signature covers.
         event_id, id_signed = verified.event_id or body_digest(body), verified.id_signed or not verified.event_id
-        guarded = not id_signed or not verified.timestamped
         answer = self.record(source, event_id, verified.event_type, _forwardable(headers, entry.header), body,
-                             parsed, dedupe_key=body_digest(body) if guarded else None, context=context)
+                             parsed, context=context, **_replay_guard(body, id_signed, verified.timestamped))
         return _as_sender_expects(entry, answer)
 
     def _accept_auth(self, source: str, src: Any, request: Request, context: Any) -> IngressResponse:
@@ -216,9 +215,8 @@ class Ingress:
         signed = done.signed
         if signed is not None:  # as a provider: source (the body's digest when no id; guarded unless signed)
             event_id = signed.event_id or body_digest(body)
-            guarded = not (signed.id_signed or not signed.event_id) or not signed.timestamped
-            return self.record(source, event_id, signed.event_type, forwarded, body, parsed,
-                               dedupe_key=body_digest(body) if guarded else None, context=context)
+            return self.record(source, event_id, signed.event_type, forwarded, body, parsed, context=context,
+                               **_replay_guard(body, signed.id_signed or not signed.event_id, signed.timestamped))
         # A credential, not a signature: whoever holds it may send any bytes, so a replay guard on them adds
         # nothing (and would drop a sender's identical heartbeats for months): the id alone is "once".
         event_id, event_type = source_auth.identify(src.id_path, src.type_path, parsed)
@@ -226,14 +224,15 @@ class Ingress:
 
     def record(self, source: str, event_id: str, event_type: str | None, headers: dict[str, str], body: bytes,
                parsed: Any, dedupe_key: str | None = None, context: Any = None,
-               via: str | None = None) -> IngressResponse:
+               via: str | None = None, guard_on_record: bool = False) -> IngressResponse:
         """Record a verified event once and queue it for its matching routes: one conditional write, one
         queue batch (docs/INTERNALS.md, "Event log items and request budget").
 
         The event id is "once" within the idempotency window; with `dedupe_key` (the digest of the signed
         bytes, `body_digest(body)`, when the signature does not cover the id or carries no
         timestamp) those bytes are "once" too, for the source's `replay_guard_days` when its signature
-        carries no timestamp. `via`: written on the record when the event came another way than as a
+        carries no timestamp; `guard_on_record` gets the same from the record alone when the id is derived
+        from the signed bytes (_replay_guard). `via`: written on the record when the event came another way than as a
         webhook ("reconcile": listed from the provider's API, reconcile/runner.py).
         """
         deps = self.deps
@@ -255,7 +254,8 @@ class Ingress:
                 event_id=event_id, source=source, type=event_type, received_at=received_at, routes=routes,
                 queue_by=received_at + in_flight, token=token,
                 window_start=received_at - deps.idempotency_window_seconds, digest=dedupe_key,
-                body_sha256=digest, guard_seconds=guard_days * 86400, **({"via": via} if via else {}))
+                body_sha256=digest, guard_seconds=guard_days * 86400, guard_on_record=guard_on_record,
+                **({"via": via} if via else {}))
         except EventInFlight:
             return _in_progress(event_id)
         except StoreUnavailable as e:
@@ -354,6 +354,19 @@ class _Queued:
         return _Queued(event_id, self.source, item.get("type", self.type),
                        float(item.get("received_at") or self.received_at), self.headers, self.body, routes,
                        {r: g for r, g in self.groups.items() if r in routes}, self.chain)
+
+
+def _replay_guard(body: bytes, id_signed: bool, timestamped: bool) -> dict[str, Any]:
+    """How a signed event's bytes are kept "once" beside its id (docs/benchmarks.md, the cost rows).
+
+    A signature with a timestamp over the id needs nothing more: a capture expires. An id the signature
+    does not cover needs a guard keyed on the bytes' digest (a second item, in one transaction). An id
+    derived from the signed bytes (an id path in the body, or the body's digest) without a timestamp
+    meets equal bytes at one key: the record itself is the guard, kept for `replay_guard_days`.
+    """
+    if not id_signed:
+        return {"dedupe_key": body_digest(body)}
+    return {} if timestamped else {"guard_on_record": True}
 
 
 def _timestamped(src: Any) -> bool:

@@ -23,6 +23,11 @@ from hookline.core.ports import ENTRY_GONE, EVENT_ITEM
 # (the same key is a new event), which the rare second write's condition allows.
 _NEW = "attribute_not_exists(event_id)"
 _FRESH = _NEW + " OR received_at < :since"
+# A record that is its own replay guard (`guard_on_record`): replaced once past the guard's window, or past
+# the idempotency window with other bytes (the same id, a new event). A record without a digest (written by
+# a version before digests) cannot be compared: past its window it is over, as it always was.
+_FRESH_GUARDED = (_NEW + " OR received_at < :guard OR (received_at < :since"
+                  " AND (attribute_not_exists(body_sha256) OR body_sha256 <> :sha))")
 # Only the invocation that wrote a record may delete it, and not once a copy has queued the event.
 _MINE = "#tok = :tok AND attribute_not_exists(queued)"
 
@@ -52,6 +57,15 @@ def _older_than(item: dict[str, Any], since: float) -> bool:
     return received is not None and float(received) < since
 
 
+def _replaceable(item: dict[str, Any], window_start: float, guard_start: float, body_sha256: str | None) -> bool:
+    """_FRESH_GUARDED's test, on the item the failed first write returned (wire form)."""
+    received = item.get("received_at", {}).get("N")
+    if received is None:
+        return False
+    sha = item.get("body_sha256", {}).get("S")
+    return float(received) < guard_start or (float(received) < window_start and sha != body_sha256)
+
+
 class EventLogEntries:
     def __init__(self, table_name: str, ttl_seconds: int = 30 * 24 * 3600, client: Any | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -73,7 +87,7 @@ class EventLogEntries:
     def claim(self, *, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
               queue_by: float, token: str, window_start: float, digest: str | None = None,
               body_sha256: str | None = None, guard_seconds: float | None = None,
-              via: str | None = None) -> dict[str, Any] | None:
+              via: str | None = None, guard_on_record: bool = False) -> dict[str, Any] | None:
         """Record the event once. None: this call recorded it. Otherwise the record already there (read by
         the failed condition; a GetItem when only the guard matched: the same bytes under another id).
 
@@ -88,21 +102,22 @@ class EventLogEntries:
         days), so it costs a second write, whose conditions allow the old items to be replaced, and the
         first write keeps the cheaper condition. The second write's conditions are checked atomically like
         the first, so two late copies still record the event once.
+
+        `guard_on_record` (no `digest`): the caller's id is derived from the signed bytes (an id path in
+        the signed body, or the body's digest), so equal bytes always meet at this one key and the record
+        is its own replay guard: it is kept for the guard's window and may be replaced before then only by
+        other bytes past the idempotency window. One PutItem (1 write unit) holds both rules that
+        otherwise take a guard item and a transaction (4 units): docs/benchmarks.md.
         """
         guard_window = max(guard_seconds or 0.0, received_at - window_start)
         guard_start = received_at - guard_window
         expires = int(self._clock()) + self.ttl_seconds
-        record: dict[str, Any] = {
-            **self._key(event_id), "source": _s(source), "received_at": _n(received_at),
-            "routes": {"L": [_s(r) for r in routes]}, "expires_at": {"N": str(expires)}, "queue_by": _n(queue_by),
-            "token": _s(token),
-        }
-        if type is not None:
-            record["type"] = _s(type)
-        if body_sha256 is not None:
-            record["body_sha256"] = _s(body_sha256)
-        if via is not None:  # how it came other than as a webhook: "reconcile" (reconcile/runner.py)
-            record["via"] = _s(via)
+        if guard_on_record and digest is None:
+            return self._claim_guarded_record(event_id, source, type, received_at, routes, queue_by, token,
+                                              window_start, guard_start, body_sha256, via,
+                                              max(expires, int(received_at + guard_window) + 1))
+        record = self._record(event_id, source, type, received_at, routes, queue_by, token, body_sha256, via,
+                              expires)
         guard = None if digest is None else {
             "event_id": _s(GUARD_PREFIX + digest), "route": _s(GUARD_ITEM), "event_ref": _s(event_id),
             "received_at": record["received_at"], "token": _s(token),
@@ -124,6 +139,48 @@ class EventLogEntries:
             return None
         except ClientError as e:  # only items inside their window fail the second condition
             return self._recorded(e, stale, window_start)
+
+    def _record(self, event_id: str, source: str, type: str | None, received_at: float, routes: list[str],
+                queue_by: float, token: str, body_sha256: str | None, via: str | None,
+                expires: int) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            **self._key(event_id), "source": _s(source), "received_at": _n(received_at),
+            "routes": {"L": [_s(r) for r in routes]}, "expires_at": {"N": str(expires)}, "queue_by": _n(queue_by),
+            "token": _s(token),
+        }
+        if type is not None:
+            record["type"] = _s(type)
+        if body_sha256 is not None:
+            record["body_sha256"] = _s(body_sha256)
+        if via is not None:  # how it came other than as a webhook: "reconcile" (reconcile/runner.py)
+            record["via"] = _s(via)
+        return record
+
+    def _claim_guarded_record(self, event_id: str, source: str, type: str | None, received_at: float,
+                              routes: list[str], queue_by: float, token: str, window_start: float,
+                              guard_start: float, body_sha256: str | None, via: str | None,
+                              expires: int) -> dict[str, Any] | None:
+        record = self._record(event_id, source, type, received_at, routes, queue_by, token, body_sha256, via,
+                              expires)
+        first = {"ConditionExpression": _NEW, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        try:
+            self.client.put_item(TableName=self.table_name, Item=record, **first)
+            return None
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            found = e.response.get("Item") or {}
+        if not _replaceable(found, window_start, guard_start, body_sha256):
+            return _plain(found)
+        values = {":guard": _n(guard_start), ":since": _n(window_start), ":sha": _s(body_sha256 or "")}
+        try:  # the rare second write: the record there is over (see _FRESH_GUARDED)
+            self.client.put_item(TableName=self.table_name, Item=record, ConditionExpression=_FRESH_GUARDED,
+                                 ExpressionAttributeValues=values, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            return None
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return _plain(e.response.get("Item") or {})
 
     def _put(self, record: dict[str, Any], guard: dict[str, Any] | None,
              since: tuple[float, float] | None = None) -> None:
