@@ -7,39 +7,33 @@ the same id, source and routes as its webhook, `via: reconcile` on the record): 
 still wins over a webhook arriving at the same moment, so it is delivered once either way. GitHub's
 list has no payloads: a failed delivery not recorded is redelivered by GitHub instead.
 
-The machinery is sync's (sync/runner.py), on the same state store: a run lock, a checkpoint per page
-(the next page's cursor), a stop before the invocation's deadline, Retry-After honoured within it;
-an unfinished run resumes on the next tick. Events recorded before a crash are found by the
+The machinery is sync's (core/paged_run.py, shared with sync/runner.py), on the same state store: a run
+lock, a checkpoint per page (the next page's cursor), a stop before the invocation's deadline, Retry-After
+honoured within it; an unfinished run resumes on the next tick. Events recorded before a crash are found by the
 BatchGetItem of the resumed page and not delivered again.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hookline.core import paged_run
 from hookline.core.config import HooklineConfig, SourceConfig
+from hookline.core.paged_run import BUSY, COMPLETED, FAILED, PARTIAL  # noqa: F401 - re-exported, as before
 from hookline.observability import logger
 from hookline.reconcile.api import ApiError, Listed, RateLimited
 
-COMPLETED, PARTIAL, FAILED, BUSY = "completed", "partial", "failed", "busy"
-MAX_RATE_LIMIT_WAIT = 60.0
-MAX_RATE_LIMIT_RETRIES = 3
-RESERVE_SECONDS = 5.0
-_SPAN = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 VIA = "reconcile"
 HEADERS = {"content-type": "application/json"}
+RECONCILE = paged_run.Kind(label="reconcile", key="source")
 
 
 def seconds(text: str, *, minimum: int = 60) -> int:
-    m = _SPAN.match(text)
-    if not m:
-        raise ValueError(f"{text!r}: write it as e.g. 15m, 1h or 3d")
-    return max(int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)], minimum)
+    return paged_run.interval_seconds(text, minimum=minimum)
 
 
 def state_name(source: str) -> str:
@@ -100,19 +94,9 @@ def run_job(job: str, config: HooklineConfig, rt: Runtime) -> list[ReconcileRun]
     unknown = [n for n in names if n not in reconciling(config)]
     if unknown:
         raise KeyError(f"no reconcile: configured for source(s) {unknown}; reconciling: {reconciling(config)}")
-    runs = []
-    for n in names:
-        try:
-            runs.append(run(n, config.sources[n], rt))
-        except Exception as e:  # one source's failure must not starve the others
-            logger.exception("reconcile run raised", extra={"source": n})
-            runs.append(ReconcileRun(source=n, run_id="-", status=FAILED, started_at=rt.clock(),
-                                     error=f"{type(e).__name__}: {e}", stop_reason="error"))
-    return runs
-
-
-def _left(rt: Runtime) -> float:
-    return float("inf") if rt.remaining is None else rt.remaining()
+    return paged_run.run_each(RECONCILE, names, lambda n: run(n, config.sources[n], rt),
+                              lambda n, error: ReconcileRun(source=n, run_id="-", status=FAILED, started_at=rt.clock(),
+                                                            error=error, stop_reason="error"))
 
 
 def run(source: str, src: SourceConfig, rt: Runtime) -> ReconcileRun:
@@ -120,13 +104,11 @@ def run(source: str, src: SourceConfig, rt: Runtime) -> ReconcileRun:
     if cfg is None:
         raise ValueError(f"sources.{source} has no reconcile: settings")
     name = state_name(source)
-    started = rt.clock()
-    state = rt.store.get_state(name)
-    checkpoint = state.get("checkpoint") or {}
-    out = ReconcileRun(source=source, run_id=str(checkpoint.get("run_id") or rt.run_ids()), started_at=started,
-                       resumed=bool(checkpoint), lookback=cfg.lookback)
-    if not rt.store.acquire(name, out.run_id, started + min(rt.lock_seconds, _left(rt) + 30)):
-        out.status, out.stop_reason = BUSY, f"another run holds the lock until {state.get('lease_until')}"
+    at = paged_run.start(rt, name)
+    started, checkpoint = at.started, at.checkpoint
+    out = ReconcileRun(source=source, run_id=at.run_id, started_at=started, resumed=bool(checkpoint),
+                       lookback=cfg.lookback)
+    if not paged_run.lock(rt, name, out, at):
         return out
     api = rt.client(source, src)
     cursor = checkpoint.get("cursor") or api.first(started - seconds(cfg.lookback))
@@ -135,16 +117,16 @@ def run(source: str, src: SourceConfig, rt: Runtime) -> ReconcileRun:
         rt.store.save(name, out.run_id, checkpoint=checkpoint)
     try:
         while cursor is not None:
-            if _left(rt) < cfg.timeout_seconds + RESERVE_SECONDS:
-                out.status, out.stop_reason = PARTIAL, "the invocation's deadline is near; the next run resumes"
+            if paged_run.deadline_near(rt, out, cfg.timeout_seconds):
                 break
-            page = _page(api, cursor, rt, out, cfg.timeout_seconds)
+            page = paged_run.fetch_page(RECONCILE, source, rt, out, lambda c=cursor: api.page(c), cfg.timeout_seconds,
+                                        RateLimited, ApiError)
             if page is None:
                 break
             try:
                 _reconcile_page(source, api, page.events, rt, out)
             except ApiError as e:  # a redelivery refused, ingress unavailable: this page again on the next run
-                out.status, out.failed, out.error, out.stop_reason = FAILED, out.failed + 1, str(e), "page failed"
+                paged_run.page_failed(out, e)
                 break
             out.pages += 1
             cursor = page.cursor
@@ -154,9 +136,9 @@ def run(source: str, src: SourceConfig, rt: Runtime) -> ReconcileRun:
                 rt.on_page(out)
     except BaseException as e:
         out.status, out.error = FAILED, f"{type(e).__name__}: {e}"
-        _finish(name, cfg.every, out, rt, started)
+        paged_run.finish(RECONCILE, source, name, rt, out, started, cfg.every)
         raise
-    _finish(name, cfg.every, out, rt, started)
+    paged_run.finish(RECONCILE, source, name, rt, out, started, cfg.every)
     return out
 
 
@@ -181,36 +163,3 @@ def _reconcile_page(source: str, api: Any, events: list[Listed], rt: Runtime, ou
                 raise ApiError(f"event {e.event_id} not recorded (ingress answered {status}); the run resumes here")
         else:
             out.arrived += 1  # GitHub: delivered successfully, its record expired since
-
-
-def _page(api: Any, cursor: dict[str, Any], rt: Runtime, out: ReconcileRun, timeout: float) -> Any:
-    for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-        try:
-            return api.page(cursor)
-        except RateLimited as e:
-            room = _left(rt) - timeout - RESERVE_SECONDS
-            if attempt == MAX_RATE_LIMIT_RETRIES or e.retry_after > min(MAX_RATE_LIMIT_WAIT, room):
-                out.status, out.stop_reason, out.error = PARTIAL, f"rate limited: {e}; the next run resumes", str(e)
-                return None
-            rt.sleep(e.retry_after)
-        except ApiError as e:
-            out.status, out.failed, out.error, out.stop_reason = FAILED, out.failed + 1, str(e), "page failed"
-            return None
-    return None
-
-
-def _finish(name: str, every: str, out: ReconcileRun, rt: Runtime, started: float) -> None:
-    now = rt.clock()
-    out.duration_seconds = round(now - started, 3)
-    fields: dict[str, Any] = {"last_run": {k: v for k, v in out.to_dict().items() if v is not None}}
-    if out.status == COMPLETED:
-        fields |= {"checkpoint": None, "next_run_at": started + seconds(every)}
-    else:
-        fields["next_run_at"] = now + (60 if out.status == FAILED else 0)
-    if out.error:
-        fields |= {"last_error": out.error, "last_error_at": now}
-    try:
-        rt.store.save(name, out.run_id, release=True, **fields)
-    except Exception as e:  # the lock expires on its own; the figures are in the log below
-        logger.warning("reconcile state not saved", extra={"source": out.source, "error": type(e).__name__})
-    logger.info("reconcile run finished", extra={"reconcile_run": out.to_dict()})

@@ -22,33 +22,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hookline.core import paged_run
 from hookline.core.config import HooklineConfig, SyncConfig
 from hookline.core.expressions import search as expr_search
-from hookline.observability import logger
+from hookline.core.paged_run import (  # noqa: F401 - re-exported: the runs' statuses and limits, as before
+    BUSY,
+    COMPLETED,
+    FAILED,
+    MAX_RATE_LIMIT_RETRIES,
+    MAX_RATE_LIMIT_WAIT,
+    PARTIAL,
+    RESERVE_SECONDS,
+)
 from hookline.sync.pagination import PaginationError, Request, first_request, next_request
 
 # fetch(sync, request) -> FetchedPage; raises FetchError / RateLimited (hookline.sync.fetch).
 Fetch = Callable[[SyncConfig, Request], Any]
-
-COMPLETED, PARTIAL, FAILED, BUSY = "completed", "partial", "failed", "busy"
-MAX_RATE_LIMIT_WAIT = 60.0  # longer Retry-After: stop now and resume on a later run
-MAX_RATE_LIMIT_RETRIES = 3
-RESERVE_SECONDS = 5.0  # of the invocation, kept for the final state write
-_EVERY = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+SYNC = paged_run.Kind(label="sync", key="sync")
 
 
 def every_seconds(text: str) -> int:
-    m = _EVERY.match(text)
-    if not m:
-        raise ValueError(f"{text!r}: write the interval as e.g. 15m, 1h or 1d")
-    return max(int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)], 60)
+    return paged_run.interval_seconds(text)
 
 
 @dataclass
@@ -143,30 +143,16 @@ def run_job(job: str, config: HooklineConfig, rt: Runtime) -> list[SyncRun]:
     unknown = [n for n in names if n not in config.syncs]
     if unknown:
         raise KeyError(f"unknown sync job(s) {unknown}; configured: {sorted(config.syncs)}")
-    runs = []
-    for n in names:
-        try:
-            runs.append(run_sync(n, config.syncs[n], rt))
-        except Exception as e:  # one broken sync (its state unwritable, a bug) must not starve the others
-            logger.exception("sync run raised", extra={"sync": n})
-            runs.append(SyncRun(sync=n, run_id="-", status=FAILED, started_at=rt.clock(),
-                                error=f"{type(e).__name__}: {e}", stop_reason="error"))
-    return runs
-
-
-def _time_left(rt: Runtime) -> float:
-    return float("inf") if rt.remaining is None else rt.remaining()
+    return paged_run.run_each(SYNC, names, lambda n: run_sync(n, config.syncs[n], rt),
+                              lambda n, error: SyncRun(sync=n, run_id="-", status=FAILED, started_at=rt.clock(),
+                                                       error=error, stop_reason="error"))
 
 
 def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
-    started = rt.clock()
-    state = rt.store.get_state(name)
-    checkpoint = state.get("checkpoint") or {}
-    run = SyncRun(sync=name, run_id=str(checkpoint.get("run_id") or rt.run_ids()), started_at=started,
-                  resumed=bool(checkpoint))
-    # The lock outlives this invocation a little, not much: a run killed at its deadline blocks the next one briefly.
-    if not rt.store.acquire(name, run.run_id, started + min(rt.lock_seconds, _time_left(rt) + 30)):
-        run.status, run.stop_reason = BUSY, f"another run holds the lock until {state.get('lease_until')}"
+    at = paged_run.start(rt, name)
+    started, state, checkpoint = at.started, at.state, at.checkpoint
+    run = SyncRun(sync=name, run_id=at.run_id, started_at=started, resumed=bool(checkpoint))
+    if not paged_run.lock(rt, name, run, at):
         return run
     watermark_from = checkpoint.get("watermark_from", state.get("watermark"))
     max_seen: str | None = checkpoint.get("max_seen", watermark_from)
@@ -184,13 +170,11 @@ def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
             if pages_done >= sync.max_pages:
                 run.status, run.stop_reason = PARTIAL, f"max_pages ({sync.max_pages}) reached; the next run goes on"
                 break
-            if _time_left(rt) < sync.timeout_seconds + RESERVE_SECONDS:
-                run.status, run.stop_reason = PARTIAL, "the invocation's deadline is near; the next run resumes"
+            if paged_run.deadline_near(rt, run, sync.timeout_seconds):
                 break
-            outcome = _fetch_page(sync, next_req, rt, run)
-            if outcome is None:
+            page = _fetch_page(sync, next_req, rt, run)
+            if page is None:
                 break  # status and reason set
-            page = outcome
             records = expr_search(sync.items_path, page.data)
             records = [] if records is None else (records if isinstance(records, list) else [records])
             counts = rt.recorder.record_page(name, sync, records, run.run_id)
@@ -206,7 +190,7 @@ def run_sync(name: str, sync: SyncConfig, rt: Runtime) -> SyncRun:
             try:
                 next_req = next_request(sync, next_req, page.data, len(records), page.link_next)
             except PaginationError as e:
-                run.status, run.failed, run.error, run.stop_reason = FAILED, run.failed + 1, str(e), "pagination"
+                paged_run.page_failed(run, e, "pagination")
                 break
             if next_req is not None:
                 rt.store.save(name, run.run_id, checkpoint={
@@ -226,42 +210,16 @@ def _fetch_page(sync: SyncConfig, request: Request, rt: Runtime, run: SyncRun) -
     # lazy: as sync/service.py's build_runtime: the HTTP client loads on the first run, not at import.
     from hookline.sync.fetch import FetchError, RateLimited
 
-    for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-        try:
-            return rt.fetch(sync, request)
-        except RateLimited as e:
-            room = _time_left(rt) - sync.timeout_seconds - RESERVE_SECONDS
-            if attempt == MAX_RATE_LIMIT_RETRIES or e.retry_after > min(MAX_RATE_LIMIT_WAIT, room):
-                run.status, run.stop_reason = PARTIAL, f"rate limited: {e}; the next run resumes"
-                run.error = str(e)
-                return None
-            logger.info("source rate limited; waiting", extra={"sync": run.sync, "seconds": e.retry_after})
-            rt.sleep(e.retry_after)
-        except FetchError as e:
-            run.status, run.failed, run.error, run.stop_reason = FAILED, run.failed + 1, str(e), "page failed"
-            return None
-    return None
+    return paged_run.fetch_page(SYNC, run.sync, rt, run, lambda: rt.fetch(sync, request), sync.timeout_seconds,
+                                RateLimited, FetchError)
 
 
 def _finish(name: str, sync: SyncConfig, run: SyncRun, rt: Runtime, state: dict[str, Any], new_watermark: str | None,
             started: float) -> None:
-    now = rt.clock()
-    run.duration_seconds = round(now - started, 3)
-    fields: dict[str, Any] = {}
+    # The watermark moves only when the whole walk is done; a stopped run reports the one it started from.
     if run.status == COMPLETED:
         run.watermark = new_watermark if sync.watermark else None
-        fields |= {"checkpoint": None, "watermark": run.watermark,
-                   "next_run_at": started + every_seconds(sync.every)}
     else:
         run.watermark = state.get("watermark")
-        # Resume on the next tick; after a failed page, not before a minute has passed.
-        fields["next_run_at"] = now + (60 if run.status == FAILED else 0)
-    fields["last_run"] = {k: v for k, v in run.to_dict().items() if v is not None}
-    if run.error:
-        fields["last_error"] = run.error
-        fields["last_error_at"] = now
-    try:
-        rt.store.save(name, run.run_id, release=True, **fields)
-    except Exception as e:  # the lock expires on its own; the figures are in the log below
-        logger.warning("sync state not saved", extra={"sync": name, "error": type(e).__name__})
-    logger.info("sync run finished", extra={"sync_run": run.to_dict()})
+    paged_run.finish(SYNC, name, name, rt, run, started, sync.every,
+                     completed={"watermark": run.watermark} if run.status == COMPLETED else None)
