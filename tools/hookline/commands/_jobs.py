@@ -1,16 +1,52 @@
-"""What `hookline sync run` and `hookline reconcile run` share: the configuration they run, the run state
-store, the progress bar, and the services of the running `hookline dev` for a run in this process."""
+"""What `hookline sync` and `hookline reconcile` share: their `list` / `run` parsers, the configuration they
+run, the run state store, the progress bar, a run in this process on the running `hookline dev`'s
+services, and a run in the deployed sync function followed from its checkpoint."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hookline.commands._ops import CommandError
+from hookline.commands._ops import CommandError, add_stack_arg, note, shorten
 from hookline.operations.stack import StackInfo
+
+
+def add_list_run_parsers(sub: argparse._SubParsersAction, command: str, summary: str, description: str, *,
+                         list_help: str, list_config_help: str, run_help: str, target: tuple[str, str],
+                         run_list: Callable[[argparse.Namespace], int],
+                         run_one: Callable[[argparse.Namespace], int]) -> None:
+    """`hookline COMMAND list` and `hookline COMMAND run TARGET`; `target` is the run argument's (name, help)."""
+    p = sub.add_parser(command, help=summary, description=description)
+    inner = p.add_subparsers(dest=f"{command}_command", metavar="list|run", required=True)
+    ls = inner.add_parser("list", help=list_help)
+    ls.add_argument("--config", default=None, help=list_config_help)
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    add_stack_arg(ls)
+    ls.set_defaults(func=run_list)
+    rn = inner.add_parser("run", help=run_help)
+    rn.add_argument(target[0], help=target[1])
+    rn.add_argument("--config", default=None, help="configuration file (local runs; default as for list)")
+    rn.add_argument("--json", action="store_true", help="print the run's figures as JSON")
+    add_stack_arg(rn)
+    rn.set_defaults(func=run_one)
+
+
+def running(state: dict[str, Any]) -> bool:
+    """A run holds the lock now (the state item's lease is in the future)."""
+    return float(state.get("lease_until") or 0) > time.time()
+
+
+def status_cell(row: dict[str, Any]) -> str:
+    """A `list` row's STATUS: the last run's, and whether it resumes and is running now."""
+    return ((row["status"] or "never") + (" (resumes)" if row["resumes"] else "")
+            + (" running" if row["running"] else ""))
 
 
 def job_config(args: argparse.Namespace, stack: StackInfo | None) -> tuple[Any, Path]:
@@ -78,3 +114,51 @@ def log_beside_dev(stack: StackInfo) -> None:
         powertools_to(open_log(Path(log_file), fresh=False) if log_file else sys.stderr)
     except OSError:
         powertools_to(sys.stderr)
+
+
+def run_here(label: str, describe: Callable[[Any], str], go: Callable[[Callable[[Any], None]], list[Any]]) -> Any:
+    """`go(on_page)` in this process under a progress bar that shows `label: describe(run)` after each page;
+    the first run it returns."""
+    with progress() as bars:
+        bar = bars.add_task(f"{label}: starting", total=None)
+
+        def on_page(run: Any) -> None:
+            bars.update(bar, description=f"{label}: {describe(run)}")
+
+        return go(on_page)[0]
+
+
+def run_deployed(stack: StackInfo, kind: str, name: str, event: dict[str, Any], runs_key: str,
+                 follow: Callable[[], str | None]) -> dict[str, Any]:
+    """Invoke the deployed sync function with `event`; meanwhile the bar shows `follow()` (the checkpoint, read
+    once a second) when it says something. The first run of the answer's `runs_key`."""
+    function = stack.output("SyncFunctionName")
+    lam = stack.client("lambda")
+    result: dict[str, Any] = {}
+
+    def invoke() -> None:
+        try:
+            resp = lam.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+            result["payload"] = json.loads(resp["Payload"].read() or b"{}")
+            result["error"] = resp.get("FunctionError")
+        except Exception as e:  # reported below, in the main thread
+            result["exception"] = e
+
+    worker = threading.Thread(target=invoke, daemon=True)
+    worker.start()
+    with progress() as bars:
+        bar = bars.add_task(f"{kind} {name}: invoking {function}", total=None)
+        while worker.is_alive():
+            worker.join(1.0)
+            if seen := follow():
+                bars.update(bar, description=f"{kind} {name}: {seen}")
+    if "exception" in result:
+        raise result["exception"]
+    payload = result.get("payload") or {}
+    if result.get("error"):
+        raise CommandError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+    runs = payload.get(runs_key) or []
+    if not runs:
+        note(f"{function} returned no run: {shorten(json.dumps(payload), 200)}")
+        raise CommandError(f"{kind} {name!r} did not run (is it in the deployed configuration?)")
+    return dict(runs[0])

@@ -9,32 +9,32 @@ Exit status: 0 when the run completed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import json
-import threading
-import time
 from typing import Any
 
-from hookline.commands._jobs import job_config, progress, services_beside_dev, sync_store
-from hookline.commands._ops import CommandError, add_stack_arg, emit_json, friendly, note, shorten, stack_for, table
+from hookline.commands._jobs import (
+    add_list_run_parsers,
+    job_config,
+    run_deployed,
+    run_here,
+    running,
+    services_beside_dev,
+    status_cell,
+    sync_store,
+)
+from hookline.commands._ops import CommandError, emit_json, friendly, shorten, stack_for, table
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import format_epoch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reconcile", help="find webhooks a provider never delivered: list runs, or run one now",
-                       description=__doc__.splitlines()[0])
-    inner = p.add_subparsers(dest="reconcile_command", metavar="list|run", required=True)
-    ls = inner.add_parser("list", help="each reconciling source: last run, lookback, missed count, next run")
-    ls.add_argument("--config", default=None, help="configuration file (default: the one `hookline dev` runs)")
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
-    add_stack_arg(ls)
-    ls.set_defaults(func=run_list)
-    rn = inner.add_parser("run", help="reconcile one source now, with a progress bar (exit 0 completed)")
-    rn.add_argument("source", help="the source's name (sources.<name>.reconcile in the configuration)")
-    rn.add_argument("--config", default=None, help="configuration file (local runs; default as for list)")
-    rn.add_argument("--json", action="store_true", help="print the run's figures as JSON")
-    add_stack_arg(rn)
-    rn.set_defaults(func=run_one)
+    add_list_run_parsers(
+        sub, "reconcile", "find webhooks a provider never delivered: list runs, or run one now",
+        __doc__.splitlines()[0],
+        list_help="each reconciling source: last run, lookback, missed count, next run",
+        list_config_help="configuration file (default: the one `hookline dev` runs)",
+        run_help="reconcile one source now, with a progress bar (exit 0 completed)",
+        target=("source", "the source's name (sources.<name>.reconcile in the configuration)"),
+        run_list=run_list, run_one=run_one)
 
 
 @friendly
@@ -54,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
                      "last_run": last.get("started_at"), "status": last.get("status"), "seen": last.get("seen"),
                      "missed": last.get("missed"), "next_run": st.get("next_run_at"),
                      "resumes": bool(st.get("checkpoint")),
-                     "running": float(st.get("lease_until") or 0) > time.time(), "last_error": st.get("last_error")})
+                     "running": running(st), "last_error": st.get("last_error")})
     if args.json:
         emit_json(rows)
         return 0
@@ -62,8 +62,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("no source reconciles (sources.<name>.reconcile in the configuration; docs/missed-webhooks.md)")
         return 0
     table(["SOURCE", "PROVIDER", "EVERY", "LOOKBACK", "LAST RUN", "STATUS", "SEEN", "MISSED", "NEXT RUN", "LAST ERROR"],
-          [[r["source"], r["provider"], r["every"], r["lookback"], format_epoch(r["last_run"]),
-            (r["status"] or "never") + (" (resumes)" if r["resumes"] else "") + (" running" if r["running"] else ""),
+          [[r["source"], r["provider"], r["every"], r["lookback"], format_epoch(r["last_run"]), status_cell(r),
             r["seen"], r["missed"], format_epoch(r["next_run"]), shorten(r["last_error"], 50)] for r in rows],
           right=(6, 7))
     return 0
@@ -97,46 +96,14 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     from hookline.reconcile.runner import run_job
     from hookline.reconcile.service import build_runtime
 
-    with progress() as bars:
-        bar = bars.add_task(f"reconcile {args.source}: starting", total=None)
-
-        def on_page(run: Any) -> None:
-            bars.update(bar, description=f"reconcile {args.source}: page {run.pages}, {run.seen} listed, "
-                                         f"{run.missed} missed")
-
-        return run_job(args.source, cfg, build_runtime(svc, on_page=on_page))[0].to_dict()
+    return run_here(f"reconcile {args.source}", lambda run: f"page {run.pages}, {run.seen} listed, {run.missed} missed",
+                    lambda on_page: run_job(args.source, cfg, build_runtime(svc, on_page=on_page))).to_dict()
 
 
 def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     # lazy: every `hookline` run imports all command modules
     from hookline.reconcile.runner import state_name
 
-    function = stack.output("SyncFunctionName")
-    lam, store, result = stack.client("lambda"), sync_store(stack), {}
-
-    def invoke() -> None:
-        try:
-            resp = lam.invoke(FunctionName=function, Payload=json.dumps({"reconcile": args.source}).encode())
-            result["payload"] = json.loads(resp["Payload"].read() or b"{}")
-            result["error"] = resp.get("FunctionError")
-        except Exception as e:  # reported below, in the main thread
-            result["exception"] = e
-
-    worker = threading.Thread(target=invoke, daemon=True)
-    worker.start()
-    with progress() as bars:
-        bar = bars.add_task(f"reconcile {args.source}: invoking {function}", total=None)
-        while worker.is_alive():
-            worker.join(1.0)
-            if store.get_state(state_name(args.source)).get("checkpoint"):
-                bars.update(bar, description=f"reconcile {args.source}: running")
-    if "exception" in result:
-        raise result["exception"]
-    payload = result.get("payload") or {}
-    if result.get("error"):
-        raise CommandError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
-    runs = payload.get("reconciled") or []
-    if not runs:
-        note(f"{function} returned no run: {shorten(json.dumps(payload), 200)}")
-        raise CommandError(f"reconcile {args.source!r} did not run (is it in the deployed configuration?)")
-    return dict(runs[0])
+    store = sync_store(stack)
+    return run_deployed(stack, "reconcile", args.source, {"reconcile": args.source}, "reconciled",
+                        lambda: "running" if store.get_state(state_name(args.source)).get("checkpoint") else None)

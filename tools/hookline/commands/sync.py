@@ -10,42 +10,31 @@ Exit status: 0 when the run completed, 1 when a page failed or the run could not
 from __future__ import annotations
 
 import argparse
-import json
-import threading
-import time
 from typing import Any
 
-from hookline.commands._jobs import job_config, progress, services_beside_dev, sync_store
-from hookline.commands._ops import (
-    CommandError,
-    add_stack_arg,
-    emit_json,
-    friendly,
-    note,
-    shorten,
-    stack_for,
-    table,
+from hookline.commands._jobs import (
+    add_list_run_parsers,
+    job_config,
+    run_deployed,
+    run_here,
+    running,
+    services_beside_dev,
+    status_cell,
+    sync_store,
 )
+from hookline.commands._ops import CommandError, emit_json, friendly, shorten, stack_for, table
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import format_epoch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sync", help="batch syncs: list their state, or run one now",
-                       description=__doc__.splitlines()[0])
-    inner = p.add_subparsers(dest="sync_command", metavar="list|run", required=True)
-    ls = inner.add_parser("list", help="each sync: last run, watermark, next run, last error")
-    ls.add_argument("--config", default=None, help="configuration file (default: the one `hookline dev` runs, "
-                                                   "else $HOOKLINE_CONFIG or ./hookline.yaml)")
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
-    add_stack_arg(ls)
-    ls.set_defaults(func=run_list)
-    rn = inner.add_parser("run", help="run one sync now, with a progress bar (exit 0 completed, 1 pages failed)")
-    rn.add_argument("name", help="the sync's name (syncs.<name> in the configuration)")
-    rn.add_argument("--config", default=None, help="configuration file (local runs; default as for list)")
-    rn.add_argument("--json", action="store_true", help="print the run's figures as JSON")
-    add_stack_arg(rn)
-    rn.set_defaults(func=run_one)
+    add_list_run_parsers(
+        sub, "sync", "batch syncs: list their state, or run one now", __doc__.splitlines()[0],
+        list_help="each sync: last run, watermark, next run, last error",
+        list_config_help="configuration file (default: the one `hookline dev` runs, else $HOOKLINE_CONFIG or "
+                         "./hookline.yaml)",
+        run_help="run one sync now, with a progress bar (exit 0 completed, 1 pages failed)",
+        target=("name", "the sync's name (syncs.<name> in the configuration)"), run_list=run_list, run_one=run_one)
 
 
 @friendly
@@ -62,7 +51,7 @@ def run_list(args: argparse.Namespace) -> int:
             "pages": last.get("pages"), "seen": last.get("seen"), "queued": last.get("queued"),
             "unchanged": last.get("unchanged"), "failed": last.get("failed"), "watermark": st.get("watermark"),
             "next_run": st.get("next_run_at"), "resumes": bool(st.get("checkpoint")),
-            "running": float(st.get("lease_until") or 0) > time.time(), "last_error": st.get("last_error"),
+            "running": running(st), "last_error": st.get("last_error"),
         })
     if args.json:
         emit_json(rows)
@@ -71,10 +60,8 @@ def run_list(args: argparse.Namespace) -> int:
         print("no syncs configured (syncs: in the configuration)")
         return 0
     table(["SYNC", "EVERY", "LAST RUN", "STATUS", "PAGES", "SEEN", "QUEUED", "WATERMARK", "NEXT RUN", "LAST ERROR"],
-          [[r["sync"], r["every"], format_epoch(r["last_run"]),
-            (r["status"] or "never") + (" (resumes)" if r["resumes"] else "") + (" running" if r["running"] else ""),
-            r["pages"], r["seen"], r["queued"], r["watermark"], format_epoch(r["next_run"]),
-            shorten(r["last_error"], 50)] for r in rows], right=(4, 5, 6))
+          [[r["sync"], r["every"], format_epoch(r["last_run"]), status_cell(r), r["pages"], r["seen"], r["queued"],
+            r["watermark"], format_epoch(r["next_run"]), shorten(r["last_error"], 50)] for r in rows], right=(4, 5, 6))
     return 0
 
 
@@ -112,48 +99,17 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     from hookline.sync.runner import run_job
     from hookline.sync.service import build_runtime
 
-    with progress() as bars:
-        bar = bars.add_task(f"sync {args.name}: starting", total=None)
-
-        def on_page(run: Any) -> None:
-            bars.update(bar, description=f"sync {args.name}: page {run.pages}, {run.seen} seen, "
-                                         f"{run.queued} queued, {run.unchanged} unchanged")
-
-        runs = run_job(args.name, cfg, build_runtime(svc, on_page=on_page))
-    return runs[0].to_dict()
+    return run_here(f"sync {args.name}",
+                    lambda run: f"page {run.pages}, {run.seen} seen, {run.queued} queued, {run.unchanged} unchanged",
+                    lambda on_page: run_job(args.name, cfg, build_runtime(svc, on_page=on_page))).to_dict()
 
 
 def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     """Invoke the deployed sync function; follow the checkpoint in the events table meanwhile."""
-    function = stack.output("SyncFunctionName")
-    lam = stack.client("lambda")
     store = sync_store(stack)
-    result: dict[str, Any] = {}
 
-    def invoke() -> None:
-        try:
-            resp = lam.invoke(FunctionName=function, Payload=json.dumps({"job": args.name}).encode())
-            result["payload"] = json.loads(resp["Payload"].read() or b"{}")
-            result["error"] = resp.get("FunctionError")
-        except Exception as e:  # reported below, in the main thread
-            result["exception"] = e
+    def follow() -> str | None:
+        checkpoint = store.get_state(args.name).get("checkpoint") or {}
+        return f"{checkpoint.get('pages', 0)} page(s) done" if checkpoint else None
 
-    worker = threading.Thread(target=invoke, daemon=True)
-    worker.start()
-    with progress() as bars:
-        bar = bars.add_task(f"sync {args.name}: invoking {function}", total=None)
-        while worker.is_alive():
-            worker.join(1.0)
-            checkpoint = (store.get_state(args.name).get("checkpoint") or {})
-            if checkpoint:
-                bars.update(bar, description=f"sync {args.name}: {checkpoint.get('pages', 0)} page(s) done")
-    if "exception" in result:
-        raise result["exception"]
-    payload = result.get("payload") or {}
-    if result.get("error"):
-        raise CommandError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
-    runs = payload.get("runs") or []
-    if not runs:
-        note(f"{function} returned no run: {shorten(json.dumps(payload), 200)}")
-        raise CommandError(f"sync {args.name!r} did not run (is it in the deployed configuration?)")
-    return dict(runs[0])
+    return run_deployed(stack, "sync", args.name, {"job": args.name}, "runs", follow)
