@@ -1,9 +1,10 @@
-"""Helper E1's catalog entries against requests signed by someone else (see _cases_e1.py for who).
+"""The catalog entries of helpers E1 and E4 against requests signed by someone else: E1's by independent
+libraries and published examples (_cases_e1.py), E4's by the provider's own code (_cases_e4.py).
 
 Every case: the request verifies and names the event where the provider's docs say; one flipped byte of
 the signed body, one flipped character of the signature, a changed timestamp, and a timestamp outside the
 entry's tolerance (either way) are each refused with SignatureError; a second, wrong secret (rotation)
-does not stop the right one.
+does not stop the right one. test_catalog_e4.py checks E4's list of entries.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import pytest
 
 from hookline.ingress.providers import Request, load, verify
 from hookline.ingress.signatures import SignatureError
-from tests.unit.ingress.providers import _cases_e1 as cases
+from tests.unit.ingress.providers import _cases_e1, _cases_e4
 from tests.unit.ingress.providers._cases_e1 import Case
 
-ALL = cases.all_cases()
-IDS = [f"{c.provider}-{i}" if sum(x.provider == c.provider for x in ALL) > 1 else c.provider
-       for i, c in enumerate(ALL)]
+E1, E4 = _cases_e1.all_cases(), _cases_e4.all_cases()
+ALL = E1 + E4
+IDS = [f"{c.provider}-{i}" if sum(x.provider == c.provider for x in E1) > 1 else c.provider
+       for i, c in enumerate(E1)] + [f"{c.provider}-published" if c.signer.startswith("published") else c.provider
+                                     for c in E4]
 TIMED = [c for c in ALL if c.timestamp is not None]
 TIMED_IDS = [i for c, i in zip(ALL, IDS, strict=True) if c.timestamp is not None]
 SIGNED = [c for c in ALL if load(c.provider).algorithm != "token"]
