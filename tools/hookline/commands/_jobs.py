@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hookline.commands._ops import CommandError, add_stack_arg, note, shorten
+from hookline.commands._ops import CommandError, add_stack_arg, emit_json, note, shorten
 from hookline.operations.stack import StackInfo
 
 
@@ -114,6 +114,19 @@ def log_beside_dev(stack: StackInfo) -> None:
         powertools_to(open_log(Path(log_file), fresh=False) if log_file else sys.stderr)
     except OSError:
         powertools_to(sys.stderr)
+
+
+def report_run(args: argparse.Namespace, run: dict[str, Any], summary: Callable[[dict[str, Any]], str]) -> int:
+    """The run's figures (--json) or `summary(run)` and why it stopped; exit status 0 when it completed."""
+    if args.json:
+        emit_json(run)
+    else:
+        print(summary(run))
+        if run.get("stop_reason") and run.get("status") != "completed":
+            print(f"  stopped    {run['stop_reason']}")
+        if run.get("error"):
+            print(f"  error      {run['error']}")
+    return 0 if run.get("status") == "completed" else 1
 
 
 def run_here(label: str, describe: Callable[[Any], str], go: Callable[[Callable[[Any], None]], list[Any]]) -> Any:

@@ -11,23 +11,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hookline.commands._jobs import (
-    add_list_run_parsers,
-    job_config,
-    run_deployed,
-    run_here,
-    running,
-    services_beside_dev,
-    status_cell,
-    sync_store,
-)
+from hookline.commands import _jobs
+from hookline.commands._jobs import job_config, sync_store
 from hookline.commands._ops import CommandError, emit_json, friendly, shorten, stack_for, table
 from hookline.operations.stack import StackInfo
 from hookline.operations.timeparse import format_epoch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    add_list_run_parsers(
+    _jobs.add_list_run_parsers(
         sub, "reconcile", "find webhooks a provider never delivered: list runs, or run one now",
         __doc__.splitlines()[0],
         list_help="each reconciling source: last run, lookback, missed count, next run",
@@ -54,7 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
                      "last_run": last.get("started_at"), "status": last.get("status"), "seen": last.get("seen"),
                      "missed": last.get("missed"), "next_run": st.get("next_run_at"),
                      "resumes": bool(st.get("checkpoint")),
-                     "running": running(st), "last_error": st.get("last_error")})
+                     "running": _jobs.running(st), "last_error": st.get("last_error")})
     if args.json:
         emit_json(rows)
         return 0
@@ -62,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("no source reconciles (sources.<name>.reconcile in the configuration; docs/missed-webhooks.md)")
         return 0
     table(["SOURCE", "PROVIDER", "EVERY", "LOOKBACK", "LAST RUN", "STATUS", "SEEN", "MISSED", "NEXT RUN", "LAST ERROR"],
-          [[r["source"], r["provider"], r["every"], r["lookback"], format_epoch(r["last_run"]), status_cell(r),
+          [[r["source"], r["provider"], r["every"], r["lookback"], format_epoch(r["last_run"]), _jobs.status_cell(r),
             r["seen"], r["missed"], format_epoch(r["next_run"]), shorten(r["last_error"], 50)] for r in rows],
           right=(6, 7))
     return 0
@@ -71,18 +63,13 @@ def run_list(args: argparse.Namespace) -> int:
 @friendly
 def run_one(args: argparse.Namespace) -> int:
     stack = stack_for(args)
-    run = _run_local(args, stack) if stack.local else _run_remote(args, stack)
-    if args.json:
-        emit_json(run)
-    else:
-        print(f"reconcile {run['source']}: {run['status']}{' (resumed)' if run.get('resumed') else ''} — "
-              f"{run.get('pages', 0)} page(s), {run.get('seen', 0)} listed, {run.get('arrived', 0)} arrived, "
-              f"{run.get('missed', 0)} missed (delivered now or redelivery asked), lookback {run.get('lookback')}")
-        if run.get("stop_reason") and run.get("status") != "completed":
-            print(f"  stopped    {run['stop_reason']}")
-        if run.get("error"):
-            print(f"  error      {run['error']}")
-    return 0 if run.get("status") == "completed" else 1
+    return _jobs.report_run(args, _run_local(args, stack) if stack.local else _run_remote(args, stack), _summary)
+
+
+def _summary(run: dict[str, Any]) -> str:
+    return (f"reconcile {run['source']}: {run['status']}{' (resumed)' if run.get('resumed') else ''} — "
+            f"{run.get('pages', 0)} page(s), {run.get('seen', 0)} listed, {run.get('arrived', 0)} arrived, "
+            f"{run.get('missed', 0)} missed (delivered now or redelivery asked), lookback {run.get('lookback')}")
 
 
 def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
@@ -91,13 +78,14 @@ def _run_local(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     if src is None or src.reconcile is None:
         raise CommandError(f"source {args.source!r} has no reconcile: in {path}; add sources.{args.source}.reconcile "
                            "(docs/missed-webhooks.md)")
-    svc = services_beside_dev(stack, cfg, path)
+    svc = _jobs.services_beside_dev(stack, cfg, path)
     # lazy: every `hookline` run imports all command modules
     from hookline.reconcile.runner import run_job
     from hookline.reconcile.service import build_runtime
 
-    return run_here(f"reconcile {args.source}", lambda run: f"page {run.pages}, {run.seen} listed, {run.missed} missed",
-                    lambda on_page: run_job(args.source, cfg, build_runtime(svc, on_page=on_page))).to_dict()
+    return _jobs.run_here(f"reconcile {args.source}",
+                          lambda run: f"page {run.pages}, {run.seen} listed, {run.missed} missed",
+                          lambda on_page: run_job(args.source, cfg, build_runtime(svc, on_page=on_page))).to_dict()
 
 
 def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
@@ -105,5 +93,5 @@ def _run_remote(args: argparse.Namespace, stack: StackInfo) -> dict[str, Any]:
     from hookline.reconcile.runner import state_name
 
     store = sync_store(stack)
-    return run_deployed(stack, "reconcile", args.source, {"reconcile": args.source}, "reconciled",
-                        lambda: "running" if store.get_state(state_name(args.source)).get("checkpoint") else None)
+    return _jobs.run_deployed(stack, "reconcile", args.source, {"reconcile": args.source}, "reconciled",
+                              lambda: "running" if store.get_state(state_name(args.source)).get("checkpoint") else None)
