@@ -113,7 +113,7 @@ def test_a_delivered_pair_is_not_sent_again_for_the_whole_window_by_any_worker(s
     # moves the wall clock for delivery, Powertools and moto alike.
     import time_machine
 
-    from tests.integration import test_delivery as d
+    from tests.support import moto_delivery as d
     from tests.support.receiver import Receiver
 
     window = 7 * 86400

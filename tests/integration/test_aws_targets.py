@@ -16,28 +16,21 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import time
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hookline.adapters.aws.claims import RouteClaims
-from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.adapters.aws.targets import AwsTargets
 from hookline.core import outcomes
 from hookline.core.config import DestinationConfig
 from hookline.core.messages import DeliveryTask
 from hookline.core.targets import TargetMessage
-from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.local import target_functions
-from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.conftest import Stack, deploy_with_iam
+from tests.support.moto_delivery import deliver_batch
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BUS, QUEUE, TOPIC, FUNCTION, MACHINE = "orders-bus", "orders.fifo", "orders-topic", "orders-fn", "orders-flow"
@@ -112,21 +105,7 @@ def config() -> Any:
 
 
 def deliver(stack: Stack, cfg: Any, targets: AwsTargets) -> dict[str, Any]:
-    msgs = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
-                                     **RECEIVE_ATTRIBUTES).get("Messages", [])
-    fn = stack.function("DeliverFunction")
-    delivery = Delivery(DeliveryDeps(
-        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb),
-        queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
-        config_dir=Path.cwd(), rng=random.Random(1), targets=targets,
-        persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client)))
-    try:
-        response = delivery.handle(to_lambda_records(msgs, stack.queue_arn, stack.region), None)
-        delete_processed(stack.sqs, stack.queue_url, msgs, response)
-        return {"messages": msgs, "response": response}
-    finally:
-        delivery.close()
+    return deliver_batch(stack, cfg, targets=targets)
 
 
 def role_targets(stack: Stack) -> AwsTargets:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import threading
 import time
@@ -22,20 +21,32 @@ import pytest
 from standardwebhooks import Webhook
 
 from hookline.adapters.aws.claims import RouteClaims
-from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
 from hookline.core.oauth import TokenCache
 from hookline.delivery import engine as delivery_module
-from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.outcomes import results as results_module
 from hookline.delivery.send.http import HttpSender
-from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
+from hookline.local.sqs_events import to_lambda_records
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
+from tests.support.moto_delivery import (
+    CRM_TOKEN,
+    MAPPED_ROUTE,
+    ORDER,
+    attrs,
+    config,
+    dlq_messages,
+    enqueue,
+    failed,
+    make_delivery,
+    make_visible,
+    receive,
+    route_item,
+    run,
+    task,
+)
 from tests.support.receiver import Receiver, Script
 
-CRM_TOKEN = "crm-token-0123456789"
 SIGNING_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 CLIENT_SECRET = "oauth-client-secret-xyz"
 
@@ -90,105 +101,6 @@ class SqsSpy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
-
-
-def config(url: str, *, dest: dict[str, Any] | None = None, route: dict[str, Any] | None = None,
-           source: dict[str, Any] | None = None, extra_routes: list[dict[str, Any]] | None = None,
-           extra_destinations: dict[str, Any] | None = None, retry: list[int] | None = None,
-           base_dir: Path | None = None) -> Any:
-    data: dict[str, Any] = {
-        "sources": {"shop": {"verify": {"scheme": "hmac-sha256", "secrets": ["env:CRM_TOKEN"], "header": "X-Sig"},
-                             **(source or {})}},
-        "destinations": {"crm": {"url": f"{url}/contacts", **(dest or {})}, **(extra_destinations or {})},
-        "routes": [{"name": "orders-to-crm", "source": "shop", "destination": "crm", **(route or {})},
-                   *(extra_routes or [])],
-    }
-    if retry is not None:
-        data["retry"] = {"schedule_seconds": retry}
-    return parse_config(data, base_dir)
-
-
-MAPPED_ROUTE = {"transform": {"order": {"path": "body.id", "type": "string"},
-                              "email": "body.customer.email",
-                              "total_cents": {"path": "body.total", "type": "int"}}}
-ORDER = {"id": 1001, "customer": {"email": "ada@example.com"}, "total": "4200"}
-
-
-def task(event_id: str = "evt-1", route: str = "orders-to-crm", body: Any = ORDER, **kwargs: Any) -> DeliveryTask:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    fields: dict[str, Any] = {"event_id": event_id, "source": "shop", "route": route, "type": "order.created",
-                              "received_at": time.time() - 1.5, "headers": {"content-type": "application/json"},
-                              "content_type": "application/json"}
-    if "s3_key" not in kwargs:
-        text, encoding = DeliveryTask.encode_body(raw)
-        fields.update(body=text, body_encoding=encoding)
-    fields.update(kwargs)
-    return DeliveryTask(**fields)
-
-
-def make_delivery(stack: Any, cfg: Any, *, sqs: Any = None, events: Any = None, sender: HttpSender | None = None,
-                  config_dir: Path | None = None, rng: Any = None, persistence: Any = None, **deps: Any) -> Delivery:
-    fn = stack.function("DeliverFunction")  # only the deliver role's permissions
-    return Delivery(DeliveryDeps(
-        config=cfg,
-        secrets=SecretResolver(),
-        payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=events or EventLog(fn.events_table, resource=fn.ddb),
-        queues=SqsDeliveryQueues(sqs or fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
-        persistence=persistence or RouteClaims(fn.events_table, boto3_client=fn.ddb_client),  # as in wiring.py
-        sender=sender,
-        config_dir=config_dir or Path.cwd(),
-        rng=rng or random.Random(1),
-        **deps,
-    ))
-
-
-def enqueue(stack: Any, *tasks: DeliveryTask) -> None:
-    for t in tasks:
-        stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=t.model_dump_json(exclude_none=True))
-
-
-def receive(stack: Any, n: int = 10) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while len(messages) < n:
-        got = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=min(10, n - len(messages)),
-                                        **RECEIVE_ATTRIBUTES).get("Messages", [])
-        if not got:
-            break
-        messages += got
-    return messages
-
-
-def run(stack: Any, delivery: Delivery, messages: list[dict[str, Any]], context: Any) -> dict[str, Any]:
-    """Handle a batch and apply its response like the Lambda event source mapping."""
-    response = delivery.handle(to_lambda_records(messages, stack.queue_arn, stack.region), context)
-    delete_processed(stack.sqs, stack.queue_url, messages, response)
-    return response
-
-
-def failed(response: dict[str, Any]) -> set[str]:
-    return {f["itemIdentifier"] for f in response["batchItemFailures"]}
-
-
-def make_visible(stack: Any, messages: list[dict[str, Any]]) -> None:
-    """The retry delay has passed."""
-    for m in messages:
-        stack.sqs.change_message_visibility(QueueUrl=stack.queue_url, ReceiptHandle=m["ReceiptHandle"],
-                                            VisibilityTimeout=0)
-
-
-def dlq_messages(stack: Any) -> list[dict[str, Any]]:
-    return stack.sqs.receive_message(QueueUrl=stack.dlq_url, MaxNumberOfMessages=10, **RECEIVE_ATTRIBUTES,
-                                     VisibilityTimeout=0).get("Messages", [])
-
-
-def attrs(message: dict[str, Any]) -> dict[str, str]:
-    return {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
-
-
-def route_item(stack: Any, event_id: str, route: str = "orders-to-crm") -> dict[str, Any]:
-    items = EventLog(stack.events_table, resource=stack.ddb).get(event_id)
-    return next(i for i in items if i["route"] == route)
 
 
 # ---------------------------------------------------------------- delivered

@@ -15,9 +15,9 @@ from typing import Any
 
 from hookline.core.messages import DeliveryTask
 from hookline.local.sqs_events import to_lambda_records
-from tests.integration import test_delivery as d
 from tests.integration.test_guard_store import Clock, make
 from tests.integration.test_route_claims import raw_items
+from tests.support import moto_delivery as d
 from tests.support.receiver import Receiver, Script
 
 

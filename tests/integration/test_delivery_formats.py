@@ -10,17 +10,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.integration.test_delivery import (
-    attrs,
-    config,
-    dlq_messages,
-    enqueue,
-    failed,
-    make_delivery,
-    receive,
-    run,
-    task,
-)
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver
 
 FORM_BODY = b"order=1001&email=ada%40example.com&total=42.50"
@@ -35,10 +25,10 @@ def receiver() -> Iterator[Receiver]:
 def test_an_untransformed_form_body_goes_out_byte_for_byte_with_its_content_type(
         stack: Any, receiver: Receiver, lambda_context: Any) -> None:
     # Given a form source and a destination whose format (csv) applies to mapped bodies only
-    cfg = config(receiver.url, source={"format": "form"}, dest={"format": "csv"})
-    enqueue(stack, task("evt-form", body=FORM_BODY, content_type="application/x-www-form-urlencoded",
+    cfg = md.config(receiver.url, source={"format": "form"}, dest={"format": "csv"})
+    md.enqueue(stack, md.task("evt-form", body=FORM_BODY, content_type="application/x-www-form-urlencoded",
                         headers={"content-type": "application/x-www-form-urlencoded"}))
-    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    assert md.failed(md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)) == set()
     [req] = receiver.requests
     assert req.body == FORM_BODY
     assert req.headers["content-type"] == "application/x-www-form-urlencoded"
@@ -46,11 +36,11 @@ def test_an_untransformed_form_body_goes_out_byte_for_byte_with_its_content_type
 
 def test_a_mapped_body_is_written_in_the_destination_format(stack: Any, receiver: Receiver,
                                                             lambda_context: Any) -> None:
-    cfg = config(receiver.url, dest={"format": "form"},
+    cfg = md.config(receiver.url, dest={"format": "form"},
                  route={"transform": {"order": "body.id", "customer.email": "body.customer.email",
                                       "paid": {"value": True}}})
-    enqueue(stack, task("evt-f2"))
-    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    md.enqueue(stack, md.task("evt-f2"))
+    assert md.failed(md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)) == set()
     [req] = receiver.requests
     assert req.headers["content-type"] == "application/x-www-form-urlencoded"
     assert parse_qsl(req.body.decode()) == [("order", "1001"), ("customer[email]", "ada@example.com"),
@@ -59,13 +49,13 @@ def test_a_mapped_body_is_written_in_the_destination_format(stack: Any, receiver
 
 def test_a_body_the_format_cannot_express_is_a_mapping_failure(stack: Any, receiver: Receiver,
                                                                lambda_context: Any) -> None:
-    cfg = config(receiver.url, dest={"format": "xml"}, route={"transform": {"1st": "body.id"}})
-    enqueue(stack, task("evt-x"))
-    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    cfg = md.config(receiver.url, dest={"format": "xml"}, route={"transform": {"1st": "body.id"}})
+    md.enqueue(stack, md.task("evt-x"))
+    md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)
     assert receiver.requests == []
-    [dead] = dlq_messages(stack)
-    assert attrs(dead)["reason"] == "mapping"
-    assert attrs(dead)["last_error"] == ("xml body: field 1st: '1st' is not a valid XML name (letters, digits, "
+    [dead] = md.dlq_messages(stack)
+    assert md.attrs(dead)["reason"] == "mapping"
+    assert md.attrs(dead)["last_error"] == ("xml body: field 1st: '1st' is not a valid XML name (letters, digits, "
                                          "'_', '-', '.'; not starting with a digit)")
 
 
@@ -77,24 +67,25 @@ def test_a_python_transform_failure_names_the_last_frame(stack: Any, receiver: R
         "def to_erp(envelope):\n"
         "    body = envelope['body']\n"
         "    return {'order': body['id'], 'total': int(body['total']) / body['discount']}\n")
-    cfg = config(receiver.url, route={"transform": {"python": "transforms.shop:to_erp"}}, base_dir=tmp_path)
-    delivery = make_delivery(stack, cfg, config_dir=tmp_path)
-    enqueue(stack, task("evt-py-ok", body={"id": 5, "total": "100", "discount": 4}),
-            task("evt-py-bad", body={"id": 6, "total": "100"}))
-    run(stack, delivery, receive(stack), lambda_context)
+    cfg = md.config(receiver.url, route={"transform": {"python": "transforms.shop:to_erp"}}, base_dir=tmp_path)
+    delivery = md.make_delivery(stack, cfg, config_dir=tmp_path)
+    md.enqueue(stack, md.task("evt-py-ok", body={"id": 5, "total": "100", "discount": 4}),
+            md.task("evt-py-bad", body={"id": 6, "total": "100"}))
+    md.run(stack, delivery, md.receive(stack), lambda_context)
     assert [r.json() for r in receiver.requests] == [{"order": 5, "total": 25.0}]
-    [dead] = dlq_messages(stack)
-    assert attrs(dead)["event_id"] == "evt-py-bad" and attrs(dead)["reason"] == "mapping"
-    assert attrs(dead)["last_error"] == ("field 'python transforms.shop:to_erp': raised KeyError: 'discount' "
+    [dead] = md.dlq_messages(stack)
+    assert md.attrs(dead)["event_id"] == "evt-py-bad" and md.attrs(dead)["reason"] == "mapping"
+    assert md.attrs(dead)["last_error"] == ("field 'python transforms.shop:to_erp': raised KeyError: 'discount' "
                                          "at transforms/shop.py:3 in to_erp")
 
 
 def test_a_formula_in_an_event_reaches_a_csv_destination_as_text(stack: Any, receiver: Receiver,
                                                                   lambda_context: Any) -> None:
     # Given a Shopify-like order whose note is a spreadsheet formula, mapped to a CSV destination
-    cfg = config(receiver.url, dest={"format": "csv"}, route={"transform": {"order": "body.id", "note": "body.note"}})
-    enqueue(stack, task("evt-csv", body={"id": 1001, "note": "=cmd|' /C calc'!A0"}))
-    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    cfg = md.config(receiver.url, dest={"format": "csv"},
+                    route={"transform": {"order": "body.id", "note": "body.note"}})
+    md.enqueue(stack, md.task("evt-csv", body={"id": 1001, "note": "=cmd|' /C calc'!A0"}))
+    assert md.failed(md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)) == set()
     # Then the cell starts with ' so a spreadsheet shows it instead of running it
     [req] = receiver.requests
     assert req.body.decode() == "order,note\r\n1001,'=cmd|' /C calc'!A0\r\n"

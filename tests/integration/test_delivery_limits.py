@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.test_delivery import (
-    MAPPED_ROUTE,
-    attrs,
-    config,
-    dlq_messages,
-    enqueue,
-    failed,
-    make_delivery,
-    receive,
-    run,
-    task,
-)
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver
 
 
@@ -28,13 +17,13 @@ class RecursingTransform:
 
 def test_a_recursion_error_in_mapping_is_a_mapping_failure_not_a_crash(stack: Any, lambda_context: Any) -> None:
     with Receiver() as dest:
-        delivery = make_delivery(stack, config(dest.url, route=MAPPED_ROUTE))
+        delivery = md.make_delivery(stack, md.config(dest.url, route=md.MAPPED_ROUTE))
         delivery._transforms["orders-to-crm"] = RecursingTransform()
-        enqueue(stack, task("evt-deep"))
-        response = run(stack, delivery, receive(stack), lambda_context)
+        md.enqueue(stack, md.task("evt-deep"))
+        response = md.run(stack, delivery, md.receive(stack), lambda_context)
         assert dest.requests == []
     # Acknowledged and dead-lettered at once with its reason, not retried until SQS redrives it blind
-    assert failed(response) == set()
-    [dead] = dlq_messages(stack)
-    a = attrs(dead)
+    assert md.failed(response) == set()
+    [dead] = md.dlq_messages(stack)
+    a = md.attrs(dead)
     assert a["reason"] == "mapping" and "nested too deeply" in a["last_error"]

@@ -19,22 +19,9 @@ from hookline.core.dlq import DlqEntry
 from hookline.core.messages import DeliveryTask
 from hookline.operations.dlq import preview_mapping
 from hookline.validation import load_config
-from tests.integration.test_delivery import (
-    CRM_TOKEN,
-    TokenServer,
-    attrs,
-    config,
-    dlq_messages,
-    enqueue,
-    failed,
-    make_delivery,
-    make_visible,
-    receive,
-    route_item,
-    run,
-    task,
-)
+from tests.integration.test_delivery import TokenServer
 from tests.integration.test_operations import MotoStack
+from tests.support import moto_delivery as md
 from tests.support.receiver import Received, Receiver, Script
 
 CONTACTS = {"ada@example.com": {"id": "c-42", "email": "ada@example.com"}}
@@ -51,7 +38,7 @@ def contact_search(contacts: dict[str, Any]) -> Callable[[Received], tuple[int, 
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CRM_TOKEN", CRM_TOKEN)
+    monkeypatch.setenv("CRM_TOKEN", md.CRM_TOKEN)
 
 
 @pytest.fixture
@@ -67,7 +54,7 @@ def lookup() -> Iterator[Receiver]:
 
 
 def enrich_config(crm_url: str, search_url: str, **step: Any) -> Any:
-    return config(crm_url, route={
+    return md.config(crm_url, route={
         "enrich": [{"name": "contact", "destination": "crm_search", "path": "/contacts?email={body.customer.email}",
                     **step}],
         "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}},
@@ -79,21 +66,21 @@ def test_enriched_contact_id_reaches_the_destination_and_a_copy_calls_nothing(
         stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any) -> None:
     # Given a route whose transform reads enriched.contact.id
     cfg = enrich_config(crm.url, lookup.url)
-    delivery = make_delivery(stack, cfg)
-    enqueue(stack, task("evt-e1", body={"id": 1001, "customer": {"email": "ada@example.com"}}))
+    delivery = md.make_delivery(stack, cfg)
+    md.enqueue(stack, md.task("evt-e1", body={"id": 1001, "customer": {"email": "ada@example.com"}}))
     # When it is delivered
-    assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    assert md.failed(md.run(stack, delivery, md.receive(stack), lambda_context)) == set()
     # Then the search was called with the destination's auth and the URL-encoded e-mail
     [call] = lookup.requests
     assert call.method == "GET" and call.path == "/api/contacts?email=ada%40example.com"
-    assert call.headers["authorization"] == f"Bearer {CRM_TOKEN}"
+    assert call.headers["authorization"] == f"Bearer {md.CRM_TOKEN}"
     assert call.headers["accept"] == "application/json"
     # And the CRM got the contact id
     [req] = crm.requests
     assert req.json() == {"order": 1001, "contact_id": "c-42"}
     # When SQS hands the same message over again (at-least-once), nothing is called again
-    enqueue(stack, task("evt-e1", body={"id": 1001, "customer": {"email": "ada@example.com"}}))
-    assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    md.enqueue(stack, md.task("evt-e1", body={"id": 1001, "customer": {"email": "ada@example.com"}}))
+    assert md.failed(md.run(stack, delivery, md.receive(stack), lambda_context)) == set()
     assert len(lookup.requests) == 1 and len(crm.requests) == 1
 
 
@@ -102,19 +89,19 @@ def test_a_failing_lookup_follows_the_retry_schedule_and_the_delivery_happens_on
     answers = iter([(503, b"search down"), (200, b'{"id": "c-7"}')])
     with Receiver(Script(responder=lambda r: next(answers))) as flaky:
         cfg = enrich_config(crm.url, flaky.url)
-        delivery = make_delivery(stack, cfg)
-        enqueue(stack, task("evt-e2", body={"id": 7, "customer": {"email": "bo@example.com"}}))
-        messages = receive(stack)
-        assert failed(run(stack, delivery, messages, lambda_context)) == {messages[0]["MessageId"]}
-        item = route_item(stack, "evt-e2")
+        delivery = md.make_delivery(stack, cfg)
+        md.enqueue(stack, md.task("evt-e2", body={"id": 7, "customer": {"email": "bo@example.com"}}))
+        messages = md.receive(stack)
+        assert md.failed(md.run(stack, delivery, messages, lambda_context)) == {messages[0]["MessageId"]}
+        item = md.route_item(stack, "evt-e2")
         assert item["status"] == "retrying"
         assert item["last_error"].startswith("enrich contact (crm_search GET /contacts?email=bo%40example.com): "
                                              "HTTP 503: search down")
         assert crm.requests == []
-        make_visible(stack, messages)
-        assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+        md.make_visible(stack, messages)
+        assert md.failed(md.run(stack, delivery, md.receive(stack), lambda_context)) == set()
     assert [r.json() for r in crm.requests] == [{"order": 7, "contact_id": "c-7"}]
-    assert route_item(stack, "evt-e2")["status"] == "delivered"
+    assert md.route_item(stack, "evt-e2")["status"] == "delivered"
 
 
 @pytest.mark.parametrize(("on_missing", "extra", "expected"), [
@@ -124,26 +111,26 @@ def test_a_failing_lookup_follows_the_retry_schedule_and_the_delivery_happens_on
 def test_a_404_maps_to_a_default_or_is_skipped(stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any,
                                                on_missing: str, extra: dict, expected: dict) -> None:
     cfg = enrich_config(crm.url, lookup.url, on_missing=on_missing, **extra)
-    enqueue(stack, task("evt-404", body={"id": 1, "customer": {"email": "nobody@example.com"}}))
-    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    md.enqueue(stack, md.task("evt-404", body={"id": 1, "customer": {"email": "nobody@example.com"}}))
+    assert md.failed(md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)) == set()
     assert crm.requests[0].json() == expected
 
 
 def test_a_404_with_fail_dead_letters_and_dry_run_meets_the_same_failure(
         stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any) -> None:
     # Given two steps: the first finds the contact, the second (owner by contact id) does not exist
-    cfg = config(crm.url, route={
+    cfg = md.config(crm.url, route={
         "enrich": [{"name": "contact", "destination": "crm_search", "path": "/contacts?email={body.customer.email}"},
                    {"name": "owner", "destination": "crm_search", "path": "/owners/{enriched.contact.id}"}],
         "transform": {"order": "body.id", "owner": "enriched.owner.name"}},
         extra_destinations={"crm_search": {"url": lookup.url}})
-    enqueue(stack, task("evt-f", body={"id": 3, "customer": {"email": "ada@example.com"}}))
-    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    md.enqueue(stack, md.task("evt-f", body={"id": 3, "customer": {"email": "ada@example.com"}}))
+    md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)
     # Then nothing reached the CRM, and the DLQ says why, naming the step
     assert crm.requests == []
     assert [r.path for r in lookup.requests] == ["/contacts?email=ada%40example.com", "/owners/c-42"]
-    [dead] = dlq_messages(stack)
-    a = attrs(dead)
+    [dead] = md.dlq_messages(stack)
+    a = md.attrs(dead)
     assert a["reason"] == "permanent_http" and a["status_code"] == "404"
     assert a["last_error"].startswith("enrich owner (crm_search GET /owners/c-42): HTTP 404")
     # And the dead task keeps what was enriched before the failing step
@@ -182,8 +169,8 @@ def test_dlq_replay_dry_run_runs_the_enrichment_with_mocks_or_live(stack: Any, c
     }
     (tmp_path / "hookline.yaml").write_text(yaml.safe_dump(data))
     cfg = load_config(tmp_path / "hookline.yaml")
-    enqueue(stack, task("evt-dry", body={"id": 4, "customer": {"email": "ada@example.com"}}))
-    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    md.enqueue(stack, md.task("evt-dry", body={"id": 4, "customer": {"email": "ada@example.com"}}))
+    md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)
     assert len(crm.requests) == 1
     # When the operator dry-runs the replay
     info = MotoStack(outputs={"DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
@@ -226,9 +213,10 @@ def test_dlq_replay_dry_run_runs_the_enrichment_with_mocks_or_live(stack: Any, c
 def test_cache_seconds_reuses_an_answer_for_the_next_event(stack: Any, crm: Receiver, lookup: Receiver,
                                                            lambda_context: Any) -> None:
     cfg = enrich_config(crm.url, lookup.url, cache_seconds=300)
-    delivery = make_delivery(stack, cfg)
-    enqueue(stack, *(task(f"evt-c{i}", body={"id": i, "customer": {"email": "ada@example.com"}}) for i in range(3)))
-    assert failed(run(stack, delivery, receive(stack), lambda_context)) == set()
+    delivery = md.make_delivery(stack, cfg)
+    md.enqueue(stack, *(md.task(f"evt-c{i}", body={"id": i, "customer": {"email": "ada@example.com"}})
+                        for i in range(3)))
+    assert md.failed(md.run(stack, delivery, md.receive(stack), lambda_context)) == set()
     assert len(lookup.requests) == 1
     assert sorted(r.json()["order"] for r in crm.requests) == [0, 1, 2]
     assert {r.json()["contact_id"] for r in crm.requests} == {"c-42"}
@@ -237,12 +225,12 @@ def test_cache_seconds_reuses_an_answer_for_the_next_event(stack: Any, crm: Rece
 def test_a_missing_placeholder_value_is_a_mapping_failure(stack: Any, crm: Receiver, lookup: Receiver,
                                                           lambda_context: Any) -> None:
     cfg = enrich_config(crm.url, lookup.url)
-    enqueue(stack, task("evt-m", body={"id": 9, "customer": {}}))
-    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    md.enqueue(stack, md.task("evt-m", body={"id": 9, "customer": {}}))
+    md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)
     assert lookup.requests == [] and crm.requests == []
-    [dead] = dlq_messages(stack)
-    assert attrs(dead)["reason"] == "mapping"
-    assert attrs(dead)["last_error"] == ("enrich contact (crm_search GET): field 'path': no value at "
+    [dead] = md.dlq_messages(stack)
+    assert md.attrs(dead)["reason"] == "mapping"
+    assert md.attrs(dead)["last_error"] == ("enrich contact (crm_search GET): field 'path': no value at "
                                          "body.customer.email for the placeholder")
 
 
@@ -251,15 +239,15 @@ def test_enrichment_uses_the_search_destinations_oauth2_token(stack: Any, crm: R
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_CLIENT_SECRET", "oauth-client-secret-xyz")
     with TokenServer() as idp:
-        cfg = config(crm.url, route={
+        cfg = md.config(crm.url, route={
             "enrich": [{"name": "contact", "destination": "crm_search",
                         "path": "/contacts?email={body.customer.email}"}],
             "transform": {"order": "body.id", "contact_id": "enriched.contact.id"}},
             extra_destinations={"crm_search": {"url": lookup.url, "oauth2": {
                 "token_url": f"{idp.url}/oauth2/token", "client_id": "hookline",
                 "client_secret": "env:CRM_CLIENT_SECRET"}}})
-        enqueue(stack, task("evt-oa", body={"id": 11, "customer": {"email": "ada@example.com"}}))
-        assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+        md.enqueue(stack, md.task("evt-oa", body={"id": 11, "customer": {"email": "ada@example.com"}}))
+        assert md.failed(md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)) == set()
     [call] = lookup.requests
     assert call.headers["authorization"] == "Bearer tok-1"
     assert len(idp.requests) == 1
@@ -272,28 +260,28 @@ def test_enrichment_uses_the_search_destinations_oauth2_token(stack: Any, crm: R
 def test_a_placeholder_value_that_would_climb_the_path_is_a_mapping_failure_and_no_request_is_made(
         stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any, customer: str) -> None:
     # Given a step whose path puts an event value in a path segment, under /api/v1/customers
-    cfg = config(crm.url, route={
+    cfg = md.config(crm.url, route={
         "enrich": [{"name": "profile", "destination": "crm_search", "path": "/{body.customer}/profile"}],
         "transform": {"order": "body.id", "profile": "enriched.profile"}},
         extra_destinations={"crm_search": {"url": f"{lookup.url}/api/v1/customers",
                                            "headers": {"Authorization": "Bearer {secret:env:CRM_TOKEN}"}}})
     # When an event's value would climb out of it (to /api/v1/profile, with the step's credentials)
-    enqueue(stack, task("evt-climb", body={"id": 5, "customer": customer}))
-    run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+    md.enqueue(stack, md.task("evt-climb", body={"id": 5, "customer": customer}))
+    md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)
     # Then the server saw no request at all, nothing was delivered, and the DLQ says what and where
     assert lookup.requests == [] and crm.requests == []
-    [dead] = dlq_messages(stack)
-    assert attrs(dead)["reason"] == "mapping"
-    error = attrs(dead)["last_error"]
+    [dead] = md.dlq_messages(stack)
+    assert md.attrs(dead)["reason"] == "mapping"
+    error = md.attrs(dead)["last_error"]
     assert error.startswith("enrich profile (crm_search GET): field 'path': the value at body.customer "), error
-    assert "path segment" in error and CRM_TOKEN not in error
+    assert "path segment" in error and md.CRM_TOKEN not in error
 
 
 def test_dots_and_slashes_in_the_query_part_are_sent_encoded(stack: Any, crm: Receiver, lookup: Receiver,
                                                               lambda_context: Any) -> None:
     # A query value is not a path segment: `..` or `/` there cannot move the request elsewhere
     cfg = enrich_config(crm.url, lookup.url, on_missing="skip")
-    enqueue(stack, task("evt-q", body={"id": 6, "customer": {"email": "../a/b"}}))
-    assert failed(run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)) == set()
+    md.enqueue(stack, md.task("evt-q", body={"id": 6, "customer": {"email": "../a/b"}}))
+    assert md.failed(md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)) == set()
     [call] = lookup.requests
     assert call.path == "/api/contacts?email=..%2Fa%2Fb"

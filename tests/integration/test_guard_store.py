@@ -17,7 +17,7 @@ from hookline.delivery.engine import Delivery, DeliveryDeps
 from hookline.delivery.guards.guards import Guards
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.secrets import SecretResolver
-from tests.integration.test_delivery import config, task
+from tests.support.moto_delivery import config, task
 from tests.support.receiver import Receiver, Script
 from tests.support.request_count import count_requests
 

@@ -26,17 +26,17 @@ from hookline.local import cfn
 from hookline.secrets import SecretResolver
 from hookline.sync.runner import run_sync
 from hookline.validation import parse_config
-from tests.integration import test_delivery as delivery_tests
 from tests.integration import test_ingress as ingress_tests
 from tests.integration import test_sync as sync_tests
 from tests.integration.conftest import FUNCTIONS, TEMPLATE_FILE, Stack, deploy_with_iam
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver, Script
 
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_GH_SECRET", ingress_tests.SECRET)
-    monkeypatch.setenv("CRM_TOKEN", delivery_tests.CRM_TOKEN)
+    monkeypatch.setenv("CRM_TOKEN", md.CRM_TOKEN)
 
 
 def template_without(tmp_path: Path, function: str, action: str) -> Path:
@@ -154,15 +154,15 @@ def exercise(stack: Stack, api: str, lambda_context: Any) -> None:
         assert SecretResolver().resolve("secretsmanager:hookline/github") == "gh-secret"
     # deliver: delivered (claim-checked body, a header secret from SSM), retried (visibility), dead-lettered
     with Receiver(Script(statuses=[200, 500, 400])) as receiver, stack.run_as("DeliverFunction"):
-        cfg = delivery_tests.config(receiver.url, dest={"headers": {"X-Token": "{secret:ssm:/hookline/crm/token}"}})
-        stack.s3.put_object(Bucket=stack.bucket, Key="payloads/shop/big", Body=json.dumps(delivery_tests.ORDER))
-        delivery_tests.enqueue(stack, delivery_tests.task("e-1", s3_key="payloads/shop/big"))
-        delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
+        cfg = md.config(receiver.url, dest={"headers": {"X-Token": "{secret:ssm:/hookline/crm/token}"}})
+        stack.s3.put_object(Bucket=stack.bucket, Key="payloads/shop/big", Body=json.dumps(md.ORDER))
+        md.enqueue(stack, md.task("e-1", s3_key="payloads/shop/big"))
+        md.run(stack, md.make_delivery(stack, cfg), md.receive(stack),
                            lambda_context)
         assert receiver.requests[0].headers["x-token"] == "ssm-token"
         for event_id in ("e-2", "e-3"):
-            delivery_tests.enqueue(stack, delivery_tests.task(event_id))
-            delivery_tests.run(stack, delivery_tests.make_delivery(stack, cfg), delivery_tests.receive(stack),
+            md.enqueue(stack, md.task(event_id))
+            md.run(stack, md.make_delivery(stack, cfg), md.receive(stack),
                                lambda_context)
     # sync: a page of items claimed per version, logged and queued in batches, its state kept
     sync_cfg = parse_config({

@@ -28,24 +28,12 @@ from hookline.reconcile.service import build_runtime
 from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.test_sync import deliver_all
+from tests.support.aging import Clock
 from tests.support.provider_apis import FakeGitHub, FakeStripe, delivery, stripe_event
 from tests.support.receiver import Receiver
 
 WHSEC = "whsec_reconcile_test"
 NOW = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +97,7 @@ def stripe_world(stack: Any, request: pytest.FixtureRequest) -> Any:
     events = [stripe_event(n, int(NOW) - 2 * 86400 + n * 300) for n in range(size)]
     never_sent = set(random.Random(26).sample([e["id"] for e in events], size // 10))
     api_fake, receiver = FakeStripe(events), Receiver().__enter__()
-    clock = Clock()
+    clock = Clock(NOW)
     cfg = config(api_fake.url, receiver.url)
     web = ingress(stack, cfg, clock, "IngressFunction")
     for e in events:
@@ -270,7 +258,7 @@ def test_github_failed_deliveries_never_recorded_are_redelivered(stack: Any) -> 
         delivery(102, "g-missed-2", iso, 500),
         delivery(101, "g-too-old", old, 500),  # failed, but past the lookback
     ]
-    fake, receiver, clock = FakeGitHub(deliveries), Receiver().__enter__(), Clock()
+    fake, receiver, clock = FakeGitHub(deliveries), Receiver().__enter__(), Clock(NOW)
     try:
         cfg = config(fake.url, receiver.url, provider="github")
         web = ingress(stack, cfg, clock, "IngressFunction")

@@ -9,17 +9,7 @@ import pytest
 
 from hookline.adapters.aws.stores import EventLog
 from hookline.operations.report import list_events
-from tests.integration.test_delivery import (
-    attrs,
-    config,
-    dlq_messages,
-    enqueue,
-    make_delivery,
-    receive,
-    route_item,
-    run,
-    task,
-)
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver, Script
 
 
@@ -32,17 +22,17 @@ def receiver() -> Iterator[Receiver]:
 def test_a_replayed_event_once_delivered_has_no_failure_reason(stack: Any, receiver: Receiver,
                                                                lambda_context: Any) -> None:
     # Given an event the CRM refused (422: permanent_http), dead-lettered
-    delivery = make_delivery(stack, config(receiver.url))
-    enqueue(stack, task("evt-r"))
-    run(stack, delivery, receive(stack), lambda_context)
-    [dead] = dlq_messages(stack)
-    assert attrs(dead)["reason"] == "permanent_http"
-    assert route_item(stack, "evt-r")["reason"] == "permanent_http"
+    delivery = md.make_delivery(stack, md.config(receiver.url))
+    md.enqueue(stack, md.task("evt-r"))
+    md.run(stack, delivery, md.receive(stack), lambda_context)
+    [dead] = md.dlq_messages(stack)
+    assert md.attrs(dead)["reason"] == "permanent_http"
+    assert md.route_item(stack, "evt-r")["reason"] == "permanent_http"
     # When the operator replays it (the DLQ body back on the delivery queue) and the CRM now takes it
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=dead["Body"])
-    run(stack, delivery, receive(stack), lambda_context)
+    md.run(stack, delivery, md.receive(stack), lambda_context)
     # Then the route is delivered, and nothing still says it failed for good
-    item = route_item(stack, "evt-r")
+    item = md.route_item(stack, "evt-r")
     assert item["status"] == "delivered"
     assert "reason" not in item and "dead_at" not in item
     assert [a["outcome"] for a in item["attempts"]][-1] == "delivered"  # the history keeps the failure too

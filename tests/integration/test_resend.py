@@ -136,8 +136,8 @@ def test_an_ordered_routes_resend_of_an_older_version_is_stale_unless_forced(sta
     from hookline.adapters.aws.stores import FifoPublisher
     from hookline.core.archive import event_record
     from hookline.operations.resend import ArchivedEvent, build_task, fanout_publisher, logging_publisher, next_resend
-    from tests.integration.test_delivery import config, task
     from tests.integration.test_guard_store import Clock, deliver, make
+    from tests.support.moto_delivery import config, task
 
     with Receiver(Script(statuses=[200])) as crm:
         cfg = config(crm.url, route={"key": "body.id", "version": "body.v", "ordered": True})

@@ -13,8 +13,8 @@ from boto3.dynamodb.conditions import Key
 from hookline.adapters.aws.stores import EventLog
 from hookline.core.ports import EVENT_ITEM
 from hookline.operations.report import list_events, summarize
-from tests.integration import test_delivery as delivery_tests
 from tests.integration import test_ingress as ingress_tests
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver, Script
 
 
@@ -50,39 +50,39 @@ def test_ingress_writes_the_event_item_only_and_readers_show_each_route_received
 
 def test_a_failed_attempt_releases_the_claim_and_keeps_its_log(stack: Any, lambda_context: Any) -> None:
     with Receiver(Script(statuses=[500, 200])) as dest:
-        delivery = delivery_tests.make_delivery(stack, delivery_tests.config(dest.url))
-        delivery_tests.enqueue(stack, delivery_tests.task("evt-claim"))
-        first = delivery_tests.receive(stack)
+        delivery = md.make_delivery(stack, md.config(dest.url))
+        md.enqueue(stack, md.task("evt-claim"))
+        first = md.receive(stack)
         # When the first attempt fails
-        assert delivery_tests.failed(delivery_tests.run(stack, delivery, first, lambda_context))
+        assert md.failed(md.run(stack, delivery, first, lambda_context))
         item = raw_items(stack, "evt-claim")["orders-to-crm"]
         # Then the claim is released (a retry may send) and the attempt stays logged
         assert not any(k.startswith("idem_") for k in item), item
         assert item["status"] == "retrying" and len(item["attempts"]) == 1
         # And when the retry succeeds
-        delivery_tests.make_visible(stack, first)
-        response = delivery_tests.run(stack, delivery, delivery_tests.receive(stack), lambda_context)
-        assert delivery_tests.failed(response) == set()
+        md.make_visible(stack, first)
+        response = md.run(stack, delivery, md.receive(stack), lambda_context)
+        assert md.failed(response) == set()
     # Then one item holds the completed claim and both attempts (written by the claim's completion)
     item = raw_items(stack, "evt-claim")["orders-to-crm"]
     assert item["idem_status"] == "COMPLETED"
     assert item["status"] == "delivered" and [a["outcome"] for a in item["attempts"]] == ["retry", "delivered"]
     # And readers never see the claim's attributes
-    logged = delivery_tests.route_item(stack, "evt-claim")
+    logged = md.route_item(stack, "evt-claim")
     assert not any(k.startswith("idem_") for k in logged) and logged["status"] == "delivered"
 
 
 def test_a_second_copy_of_a_delivered_message_sends_and_writes_nothing(stack: Any, lambda_context: Any) -> None:
     with Receiver() as dest:
-        delivery = delivery_tests.make_delivery(stack, delivery_tests.config(dest.url))
-        t = delivery_tests.task("evt-copy")
-        delivery_tests.enqueue(stack, t)
-        delivery_tests.run(stack, delivery, delivery_tests.receive(stack), lambda_context)
+        delivery = md.make_delivery(stack, md.config(dest.url))
+        t = md.task("evt-copy")
+        md.enqueue(stack, t)
+        md.run(stack, delivery, md.receive(stack), lambda_context)
         before = raw_items(stack, "evt-copy")["orders-to-crm"]
         # When SQS hands over a second copy of the delivered message
-        delivery_tests.enqueue(stack, t)
-        response = delivery_tests.run(stack, delivery, delivery_tests.receive(stack), lambda_context)
+        md.enqueue(stack, t)
+        response = md.run(stack, delivery, md.receive(stack), lambda_context)
         # Then it is acknowledged, nothing is sent again, and the item is as it was
-        assert delivery_tests.failed(response) == set()
+        assert md.failed(response) == set()
         assert len(dest.requests) == 1
     assert raw_items(stack, "evt-copy")["orders-to-crm"] == before

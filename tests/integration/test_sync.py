@@ -29,6 +29,7 @@ from hookline.sync.fetch import HttpFetcher
 from hookline.sync.recorder import Recorder
 from hookline.sync.runner import BUSY, COMPLETED, FAILED, PARTIAL, Runtime, run_job, run_sync
 from hookline.validation import parse_config
+from tests.support.aging import Clock
 from tests.support.paged_api import STYLES, Fault, PagedApi, sync_spec
 from tests.support.receiver import Receiver
 
@@ -57,17 +58,7 @@ def make_config(sync: dict[str, Any], dest_url: str = "http://127.0.0.1:9/in") -
     })
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+NOW = 1_800_000_000.0
 
 
 def runtime(stack: Any, cfg: Any, clock: Clock, **kw: Any) -> Runtime:
@@ -100,7 +91,7 @@ ALL7 = sorted(f"orders:{i}@100" for i in range(1, 8))
 @pytest.mark.parametrize("style", STYLES)
 def test_full_then_incremental_then_nothing(stack: Any, api: PagedApi, style: str) -> None:
     cfg = make_config(sync_spec(api, style, headers={"Authorization": "Bearer {secret:env:ORDERS_TOKEN}"}))
-    clock = Clock()
+    clock = Clock(NOW)
     api.auth = "Bearer orders-t0ken"
 
     # Full sync: every record, once.
@@ -135,7 +126,7 @@ def test_full_then_incremental_then_nothing(stack: Any, api: PagedApi, style: st
 @pytest.mark.parametrize("style", STYLES)
 def test_a_failed_page_resumes_without_loss_or_duplicates(stack: Any, api: PagedApi, style: str) -> None:
     cfg = make_config(sync_spec(api, style))
-    clock = Clock()
+    clock = Clock(NOW)
     api.faults[2] = Fault(500)
 
     first = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock))
@@ -158,7 +149,7 @@ def test_a_failed_page_resumes_without_loss_or_duplicates(stack: Any, api: Paged
 @pytest.mark.parametrize("style", STYLES)
 def test_429_retry_after_is_honoured(stack: Any, api: PagedApi, style: str) -> None:
     cfg = make_config(sync_spec(api, style))
-    clock = Clock()
+    clock = Clock(NOW)
     api.faults[2] = Fault(429, retry_after="7")
 
     run = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock))
@@ -184,7 +175,7 @@ def test_429_retry_after_is_honoured(stack: Any, api: PagedApi, style: str) -> N
 @pytest.mark.parametrize("style", STYLES)
 def test_a_run_near_its_deadline_stops_and_resumes(stack: Any, api: PagedApi, style: str) -> None:
     cfg = make_config(sync_spec(api, style, timeout_seconds=5))
-    clock = Clock()
+    clock = Clock(NOW)
     left = {"seconds": 60.0}
 
     def spend(_run: Any) -> None:
@@ -202,7 +193,7 @@ def test_a_run_near_its_deadline_stops_and_resumes(stack: Any, api: PagedApi, st
 
 def test_overlapping_runs_never_queue_a_version_twice(stack: Any, api: PagedApi) -> None:
     cfg = make_config(sync_spec(api, "page"))
-    clock = Clock()
+    clock = Clock(NOW)
     inner: list[Any] = []
 
     def start_another(_run: Any) -> None:
@@ -223,7 +214,7 @@ def test_overlapping_runs_never_queue_a_version_twice(stack: Any, api: PagedApi)
 
 def test_an_unqueued_claim_is_taken_back_by_its_own_run(stack: Any, api: PagedApi) -> None:
     cfg = make_config(sync_spec(api, "page"))
-    clock = Clock()
+    clock = Clock(NOW)
     store = SyncStore(EventLog(stack.events_table, resource=stack.ddb).table, clock=clock)
 
     class DeadQueue:
@@ -244,7 +235,7 @@ def test_an_unqueued_claim_is_taken_back_by_its_own_run(stack: Any, api: PagedAp
 
 def test_due_syncs_only_on_a_tick(stack: Any, api: PagedApi) -> None:
     cfg = make_config(sync_spec(api, "page", every="15m"))
-    clock = Clock()
+    clock = Clock(NOW)
     assert [r.sync for r in run_job("due", cfg, runtime(stack, cfg, clock))] == ["orders"]
     clock.now += 60
     assert run_job("due", cfg, runtime(stack, cfg, clock)) == []
@@ -255,12 +246,12 @@ def test_due_syncs_only_on_a_tick(stack: Any, api: PagedApi) -> None:
 def test_redirects_are_not_followed_and_big_pages_refused(stack: Any, api: PagedApi) -> None:
     cfg = make_config(sync_spec(api, "page"))
     api.faults[1] = Fault(302, location="http://127.0.0.1:9/elsewhere")
-    run = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, Clock()))
+    run = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, Clock(NOW)))
     assert run.status == FAILED and "redirect" in (run.error or "") and "not followed" in (run.error or "")
 
     small = make_config(sync_spec(api, "page", max_page_bytes=1024))
     api.records[0]["name"] = "x" * 2000
-    run = run_sync("orders", small.syncs["orders"], runtime(stack, small, Clock()))
+    run = run_sync("orders", small.syncs["orders"], runtime(stack, small, Clock(NOW)))
     assert run.status == FAILED and "max_page_bytes" in (run.error or "")
     assert drain(stack) == []
 
@@ -274,7 +265,7 @@ def test_unknown_job_is_named(stack: Any) -> None:
 def test_a_changed_record_is_delivered(stack: Any, api: PagedApi) -> None:
     with Receiver() as receiver:
         cfg = make_config(sync_spec(api, "cursor"), dest_url=f"{receiver.url}/orders")
-        clock = Clock()
+        clock = Clock(NOW)
         run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock))
         deliver_all(stack, cfg)
         api.update(3, 400, name="order-3-v2")
@@ -329,7 +320,7 @@ def test_oauth2_client_credentials_like_destinations(stack: Any, api: PagedApi,
         cfg = make_config(sync_spec(api, "link", oauth2={
             "token_url": f"{issuer.url}/token", "client_id": "hookline", "client_secret": "env:SHOP_CLIENT_SECRET"}))
         api.auth = "Bearer tok-123"
-        run = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, Clock()))
+        run = run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, Clock(NOW)))
         assert run.status == COMPLETED and run.queued == 7
         assert len(issuer.requests) == 1  # one token for every page
         assert b"client_secret=client-s3cret" in issuer.requests[0].body
@@ -338,7 +329,7 @@ def test_oauth2_client_credentials_like_destinations(stack: Any, api: PagedApi,
 
 def test_a_version_seen_again_does_not_expire(stack: Any, api: PagedApi) -> None:
     cfg = make_config(sync_spec(api, "page", watermark=None))
-    clock = Clock()
+    clock = Clock(NOW)
     store = SyncStore(EventLog(stack.events_table, resource=stack.ddb).table, clock=clock)
     assert run_sync("orders", cfg.syncs["orders"], runtime(stack, cfg, clock)).queued == 7
     first = store.lookup(["orders:1@100"])["orders:1@100"]["expires_at"]
@@ -354,7 +345,7 @@ def test_one_broken_sync_does_not_stop_the_others(stack: Any, api: PagedApi) -> 
         "routes": [{"name": "r", "source": "shop", "destination": "wh"}],
         "syncs": {"a": sync_spec(api, "page"), "b": sync_spec(api, "cursor")},
     })
-    clock = Clock()
+    clock = Clock(NOW)
     rt = runtime(stack, cfg, clock)
     real = rt.recorder.record_page
 
@@ -423,7 +414,7 @@ def test_an_ordered_routes_pulled_records_go_to_the_fifo_queue_in_their_keys_gro
     })
     fn = stack.function("SyncFunction")
     fifo_url = stack.resources["OrderedDeliveryQueue"].url
-    rt = runtime(stack, cfg, Clock())
+    rt = runtime(stack, cfg, Clock(NOW))
     rt.recorder.ordered_publisher = FifoPublisher(fifo_url, client=fn.sqs)
     # When it runs
     assert run_job("orders", cfg, rt)[0].queued == 7

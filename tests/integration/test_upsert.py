@@ -13,20 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_delivery import (
-    CRM_TOKEN,
-    attrs,
-    config,
-    dlq_messages,
-    enqueue,
-    failed,
-    make_delivery,
-    receive,
-    route_item,
-    run,
-    task,
-)
 from tests.integration.test_enrich import contact_search
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver, Script
 
 CONTACTS = {"ada@example.com": {"id": "003Ada"}, "evil@example.com": {"id": ".."},
@@ -35,7 +23,7 @@ CONTACTS = {"ada@example.com": {"id": "003Ada"}, "evil@example.com": {"id": ".."
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CRM_TOKEN", CRM_TOKEN)
+    monkeypatch.setenv("CRM_TOKEN", md.CRM_TOKEN)
 
 
 @pytest.fixture
@@ -51,7 +39,7 @@ def lookup() -> Iterator[Receiver]:
 
 
 def upsert_config(crm_url: str, search_url: str) -> Any:
-    return config(crm_url, dest={
+    return md.config(crm_url, dest={
         "url": f"{crm_url}/contacts{{/enriched.contact.id}}",
         "method": {"when": "enriched.contact.id", "then": "PATCH", "else": "POST"},
         "auth": {"bearer": "env:CRM_TOKEN"},
@@ -63,9 +51,9 @@ def upsert_config(crm_url: str, search_url: str) -> Any:
 
 
 def deliver(stack: Any, crm: Receiver, lookup: Receiver, lambda_context: Any, event_id: str, email: str) -> set[str]:
-    delivery = make_delivery(stack, upsert_config(crm.url, lookup.url))
-    enqueue(stack, task(event_id, body={"id": 7, "customer": {"email": email}}))
-    return failed(run(stack, delivery, receive(stack), lambda_context))
+    delivery = md.make_delivery(stack, upsert_config(crm.url, lookup.url))
+    md.enqueue(stack, md.task(event_id, body={"id": 7, "customer": {"email": email}}))
+    return md.failed(md.run(stack, delivery, md.receive(stack), lambda_context))
 
 
 def test_a_contact_found_by_enrichment_is_patched_at_its_url(
@@ -73,9 +61,9 @@ def test_a_contact_found_by_enrichment_is_patched_at_its_url(
     assert deliver(stack, crm, lookup, lambda_context, "evt-u1", "ada@example.com") == set()
     [req] = crm.requests
     assert (req.method, req.path) == ("PATCH", "/contacts/003Ada")
-    assert req.headers["authorization"] == f"Bearer {CRM_TOKEN}"
+    assert req.headers["authorization"] == f"Bearer {md.CRM_TOKEN}"
     assert req.json() == {"email": "ada@example.com", "order": 7}
-    assert route_item(stack, "evt-u1")["status"] == "delivered"
+    assert md.route_item(stack, "evt-u1")["status"] == "delivered"
 
 
 def test_an_unknown_contact_is_posted_to_the_collection(
@@ -83,7 +71,7 @@ def test_an_unknown_contact_is_posted_to_the_collection(
     assert deliver(stack, crm, lookup, lambda_context, "evt-u2", "new@example.com") == set()
     [req] = crm.requests
     assert (req.method, req.path) == ("POST", "/contacts")
-    assert route_item(stack, "evt-u2")["status"] == "delivered"
+    assert md.route_item(stack, "evt-u2")["status"] == "delivered"
 
 
 @pytest.mark.parametrize("email", ["evil@example.com", "sneaky@example.com"])
@@ -92,7 +80,8 @@ def test_an_id_that_would_leave_its_segment_is_a_mapping_failure_and_no_request(
     assert deliver(stack, crm, lookup, lambda_context, "evt-u3", email) == set()  # dead-lettered, not retried
     assert crm.requests == []  # the CRM saw nothing: not /contacts, not /
     assert len(lookup.requests) == 1
-    [dead] = dlq_messages(stack)
-    assert attrs(dead)["reason"] == "mapping"
-    assert "enriched.contact.id" in attrs(dead)["last_error"] and "no request was made" in attrs(dead)["last_error"]
-    assert route_item(stack, "evt-u3")["status"] == "dead"
+    [dead] = md.dlq_messages(stack)
+    assert md.attrs(dead)["reason"] == "mapping"
+    error = md.attrs(dead)["last_error"]
+    assert "enriched.contact.id" in error and "no request was made" in error
+    assert md.route_item(stack, "evt-u3")["status"] == "dead"

@@ -7,19 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_delivery import (
-    attrs,
-    config,
-    dlq_messages,
-    enqueue,
-    failed,
-    make_delivery,
-    receive,
-    run,
-    task,
-)
 from tests.integration.test_validate_cli import ROOT
 from tests.integration.test_validate_cli import run as hookline
+from tests.support import moto_delivery as md
 from tests.support.receiver import Receiver
 
 HEADER_SECRET_CONFIG = """\
@@ -49,12 +39,12 @@ def test_an_unset_header_secret_at_run_time_is_a_config_failure_without_retries(
         stack: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HL_AUDIT_UNSET_TOKEN", raising=False)
     with Receiver() as dest:
-        cfg = config(dest.url, dest={"headers": {"Authorization": "Bearer {secret:env:HL_AUDIT_UNSET_TOKEN}"}})
-        enqueue(stack, task("evt-unset"))
-        response = run(stack, make_delivery(stack, cfg), receive(stack), lambda_context)
+        cfg = md.config(dest.url, dest={"headers": {"Authorization": "Bearer {secret:env:HL_AUDIT_UNSET_TOKEN}"}})
+        md.enqueue(stack, md.task("evt-unset"))
+        response = md.run(stack, md.make_delivery(stack, cfg), md.receive(stack), lambda_context)
         assert dest.requests == []
-    assert failed(response) == set()
-    a = attrs(dlq_messages(stack)[0])
+    assert md.failed(response) == set()
+    a = md.attrs(md.dlq_messages(stack)[0])
     assert a["reason"] == "config" and "HL_AUDIT_UNSET_TOKEN" in a["last_error"] and a["attempts"] == "1"
 
 

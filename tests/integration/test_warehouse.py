@@ -9,23 +9,16 @@ is a configuration problem: DLQ `config`).
 from __future__ import annotations
 
 import json
-import random
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hookline.adapters.aws.claims import RouteClaims
-from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.sinks import Warehouse
-from hookline.adapters.aws.stores import EventLog, PayloadStore
 from hookline.core.messages import DeliveryTask
-from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.conftest import Stack, deploy_with_iam
+from tests.support.moto_delivery import deliver_batch
 
 
 @pytest.fixture
@@ -60,21 +53,7 @@ def enqueue(stack: Any, n: int, start: int = 1) -> None:
 
 
 def deliver(stack: Stack, cfg: Any, warehouse: Warehouse) -> dict[str, Any]:
-    msgs = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
-                                     **RECEIVE_ATTRIBUTES).get("Messages", [])
-    fn = stack.function("DeliverFunction")  # only the deliver role's permissions
-    delivery = Delivery(DeliveryDeps(
-        config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        events=EventLog(fn.events_table, resource=fn.ddb),
-        queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
-        config_dir=Path.cwd(), rng=random.Random(1), warehouse=warehouse,
-        persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client)))
-    try:
-        response = delivery.handle(to_lambda_records(msgs, stack.queue_arn, stack.region), None)
-        delete_processed(stack.sqs, stack.queue_url, msgs, response)
-        return {"messages": msgs, "response": response}
-    finally:
-        delivery.close()
+    return deliver_batch(stack, cfg, warehouse=warehouse)
 
 
 def all_join(lines: int, **clients: Any) -> Warehouse:
