@@ -12,14 +12,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hookline.adapters.aws.event_log_entries import EventLogEntries
-from hookline.adapters.aws.stores import GUARD_ITEM, EventLog, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import GUARD_ITEM, EventLog, QueuePublisher
 from hookline.core.errors import StoreUnavailable
 from hookline.core.messages import DeliveryTask
 from hookline.core.ports import EVENT_ITEM
-from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.ingress import Ingress
 from hookline.ingress.signatures import sign
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
+from tests.support import moto_ingress
 from tests.support.events import load_event
 
 SECRET = "it-is-a-test-secret"
@@ -47,15 +47,8 @@ def make_ingress(stack: Any, *, publisher: Any = None, payloads: Any = None, thr
         github = {**CONFIG["sources"]["github"], "replay_guard_days": replay_guard_days}
         config = {**CONFIG, "sources": {**CONFIG["sources"], "github": github}}
     cfg = parse_config(config)
-    fn = stack.function("IngressFunction")  # only the ingress role's permissions
-    return Ingress(IngressDeps(
-        config=cfg,
-        secrets=SecretResolver(),
-        publisher=publisher or QueuePublisher(fn.queue_url, client=fn.sqs),
-        payloads=payloads or PayloadStore(fn.bucket, client=fn.s3),
-        entries=EventLogEntries(fn.events_table, client=fn.ddb_client),
-        large_body_threshold=threshold, **deps,
-    ))
+    return moto_ingress.make_ingress(stack, cfg, publisher=publisher, payloads=payloads,
+                                     large_body_threshold=threshold, **deps)
 
 
 def delivery_began(stack: Any, event_id: str, route: str) -> None:

@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 
-from hookline.adapters.aws.event_log_entries import EventLogEntries
-from hookline.adapters.aws.stores import GUARD_ITEM, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import GUARD_ITEM
 from hookline.core.ports import EVENT_ITEM
 from hookline.ingress import ingress as ingress_module
-from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.ingress import Ingress
 from hookline.ingress.signatures import sign
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.test_ingress import Clock, delivery_began, queued
+from tests.support.moto_ingress import make_ingress
 
 SECRET = "copies-test-secret"
 DAY = 24 * 3600
@@ -52,12 +51,7 @@ def metrics(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def make(stack: Any, clock: Clock, threshold: int = 200 * 1024) -> Ingress:
-    fn = stack.function("IngressFunction")  # only the ingress role's permissions
-    return Ingress(IngressDeps(
-        config=parse_config(CONFIG), secrets=SecretResolver(),
-        publisher=QueuePublisher(fn.queue_url, client=fn.sqs), payloads=PayloadStore(fn.bucket, client=fn.s3),
-        entries=EventLogEntries(fn.events_table, client=fn.ddb_client), clock=clock, large_body_threshold=threshold,
-    ))
+    return make_ingress(stack, parse_config(CONFIG), clock=clock, large_body_threshold=threshold)
 
 
 def request(source: str, payload: dict, delivery: str | None = None, at: float | None = None) -> tuple[dict, bytes]:

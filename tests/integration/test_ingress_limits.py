@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from hookline.adapters.aws.event_log_entries import EventLogEntries
-from hookline.adapters.aws.stores import PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import QueuePublisher
 from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask
-from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.ingress import Ingress
 from hookline.ingress.signatures import sign
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.test_ingress import delivery_began, queued
+from tests.support.moto_ingress import make_ingress
 
 SECRET = "it-is-a-test-secret"
 ROUTES = 9
@@ -50,13 +49,7 @@ class CountingClient:
 
 
 def make(stack: Any, client: Any = None) -> Ingress:
-    fn = stack.function("IngressFunction")  # only the ingress role's permissions
-    return Ingress(IngressDeps(
-        config=parse_config(config()), secrets=SecretResolver(),
-        publisher=QueuePublisher(fn.queue_url, client=client or fn.sqs),
-        payloads=PayloadStore(fn.bucket, client=fn.s3),
-        entries=EventLogEntries(fn.events_table, client=fn.ddb_client),
-    ))
+    return make_ingress(stack, parse_config(config()), sqs=client)
 
 
 def signed(source: str, body: bytes, msg_id: str | None = None, **extra: str) -> dict[str, str]:

@@ -22,18 +22,17 @@ import yaml
 from botocore.exceptions import ClientError
 
 from hookline import cli
-from hookline.adapters.aws.claims import RouteClaims
-from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
 from hookline.adapters.aws.event_log_entries import EventLogEntries
-from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import EventLog
 from hookline.core.messages import DeliveryTask
-from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.delivery.engine import Delivery
+from hookline.ingress.ingress import Ingress
 from hookline.ingress.signatures import sign
 from hookline.local.sqs_events import RECEIVE_ATTRIBUTES, delete_processed, to_lambda_records
 from hookline.operations.stack import StackInfo
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
+from tests.support.moto_delivery import make_delivery
+from tests.support.moto_ingress import make_ingress
 from tests.support.receiver import Receiver, Script
 
 # The delivery engine runs here without a Lambda context: Powertools warns about the missing remaining time.
@@ -150,20 +149,9 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
     monkeypatch.chdir(tmp_path)  # no stray ./hookline.yaml or .hookline/dev.json
     with Receiver(Script(statuses=[400])) as crm, Receiver(Script(statuses=[503])) as warehouse:
         cfg = parse_config(config_dict(crm.url, warehouse.url))
-        fn = stack.function("IngressFunction")  # each function under its own role only
-        ingress = Ingress(IngressDeps(
-            config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
-            payloads=PayloadStore(fn.bucket, client=fn.s3),
-            entries=EventLogEntries(fn.events_table, client=fn.ddb_client),
-            large_body_threshold=2048,
-        ))
-        fn = stack.function("DeliverFunction")
-        delivery = Delivery(DeliveryDeps(
-            config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-            events=EventLog(fn.events_table, resource=fn.ddb),
-            queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
-            persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
-        ))
+        # each under its own function's role only (moto_ingress, moto_delivery)
+        ingress = make_ingress(stack, cfg, large_body_threshold=2048)
+        delivery = make_delivery(stack, cfg)
         info = MotoStack(outputs={
             "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
             "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,

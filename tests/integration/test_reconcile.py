@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 import stripe
 
-from hookline.adapters.aws.event_log_entries import EventLogEntries
-from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
+from hookline.adapters.aws.stores import EventLog
 from hookline.adapters.aws.sync_state import SyncStore
 from hookline.core.ports import EVENT_ITEM
-from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.ingress.ingress import Ingress
 from hookline.reconcile import api
 from hookline.reconcile.runner import BUSY, COMPLETED, FAILED, PARTIAL, VIA, Runtime, run, run_job, state_name
 from hookline.reconcile.service import build_runtime
@@ -29,6 +28,7 @@ from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.test_sync import deliver_all
 from tests.support.aging import Clock
+from tests.support.moto_ingress import make_ingress
 from tests.support.provider_apis import FakeGitHub, FakeStripe, delivery, stripe_event
 from tests.support.receiver import Receiver
 
@@ -58,11 +58,7 @@ def config(url: str, receiver_url: str, provider: str = "stripe") -> Any:
 
 
 def ingress(stack: Any, cfg: Any, clock: Clock, role: str) -> Ingress:
-    fn = stack.function(role)
-    return Ingress(IngressDeps(config=cfg, secrets=SecretResolver(),
-                               publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
-                               payloads=PayloadStore(fn.bucket, client=fn.s3),
-                               entries=EventLogEntries(fn.events_table, client=fn.ddb_client), clock=clock))
+    return make_ingress(stack, cfg, role=role, clock=clock)
 
 
 class Services:

@@ -16,16 +16,12 @@ import pytest
 import yaml
 
 from hookline.adapters.aws.archive import FirehoseArchive
-from hookline.adapters.aws.claims import RouteClaims
-from hookline.adapters.aws.delivery_queues import SqsDeliveryQueues
-from hookline.adapters.aws.event_log_entries import EventLogEntries
-from hookline.adapters.aws.stores import EventLog, PayloadStore, QueuePublisher
-from hookline.delivery.engine import Delivery, DeliveryDeps
-from hookline.ingress.ingress import Ingress, IngressDeps
+from hookline.adapters.aws.stores import EventLog, QueuePublisher
 from hookline.local.archive import provision_archive
-from hookline.secrets import SecretResolver
 from hookline.validation import parse_config
 from tests.integration.test_operations import SECRET, A, MotoStack, Ops, config_dict
+from tests.support.moto_delivery import make_delivery
+from tests.support.moto_ingress import make_ingress
 from tests.support.receiver import Receiver, Script
 
 pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
@@ -41,18 +37,10 @@ def hub(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         data = config_dict(crm.url, warehouse.url)
         (tmp_path / "hookline.yaml").write_text(yaml.safe_dump(data))
         cfg = parse_config(data)
-        fn = stack.function("IngressFunction")
-        ingress = Ingress(IngressDeps(
-            config=cfg, secrets=SecretResolver(), publisher=QueuePublisher(fn.queue_url, client=fn.sqs),
-            payloads=PayloadStore(fn.bucket, client=fn.s3),
-            entries=EventLogEntries(fn.events_table, client=fn.ddb_client), large_body_threshold=2048))
+        ingress = make_ingress(stack, cfg, large_body_threshold=2048)
         fn = stack.function("DeliverFunction")
-        delivery = Delivery(DeliveryDeps(
-            config=cfg, secrets=SecretResolver(), payloads=PayloadStore(fn.bucket, client=fn.s3),
-            events=EventLog(fn.events_table, resource=fn.ddb),
-            queues=SqsDeliveryQueues(fn.sqs, dlq_url=fn.dlq_url, queue_url=fn.queue_url),
-            persistence=RouteClaims(fn.events_table, boto3_client=fn.ddb_client),
-            archive=FirehoseArchive(stack.local.outputs["ArchiveStreamName"], client=fn.client("firehose"))))
+        delivery = make_delivery(stack, cfg, archive=FirehoseArchive(stack.local.outputs["ArchiveStreamName"],
+                                                                     client=fn.client("firehose")))
         info = MotoStack(outputs={
             "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
             "EventsTableName": stack.events_table, "PayloadBucketName": stack.bucket,
