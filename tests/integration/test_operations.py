@@ -12,6 +12,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,22 +150,31 @@ def ops(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
     monkeypatch.chdir(tmp_path)  # no stray ./hookline.yaml or .hookline/dev.json
     with Receiver(Script(statuses=[400])) as crm, Receiver(Script(statuses=[503])) as warehouse:
         cfg = parse_config(config_dict(crm.url, warehouse.url))
-        # each under its own function's role only (moto_ingress, moto_delivery)
-        ingress = make_ingress(stack, cfg, large_body_threshold=2048)
-        delivery = make_delivery(stack, cfg)
-        info = MotoStack(outputs={
-            "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
+        with ops_on(stack, cfg, crm, warehouse, monkeypatch, capsys, outputs={
             "DeliveryQueueArn": stack.queue_arn, "DeadLetterQueueArn": stack.dlq_arn,
-            "EventsTableName": stack.events_table,
-            "PayloadBucketName": stack.bucket,
             "OrderedDeadLetterQueueUrl": stack.resources["OrderedDeadLetterQueue"].url,
-        }, endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)")
-        info.session = stack.admin
-        monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
-        try:
-            yield Ops(stack, crm, warehouse, ingress, delivery, info, capsys)
-        finally:
-            delivery.close()
+        }) as ops:
+            yield ops
+
+
+@contextmanager
+def ops_on(stack: Any, cfg: Any, crm: Receiver, warehouse: Receiver, monkeypatch: pytest.MonkeyPatch,
+           capsys: pytest.CaptureFixture[str], *, outputs: dict[str, str], local: bool = False,
+           **delivery_deps: Any) -> Iterator[Ops]:
+    """Ingress and delivery, each on its own function's role only, and the CLI pointed at the stack: its
+    queues, events table and payload bucket, plus `outputs`."""
+    ingress = make_ingress(stack, cfg, large_body_threshold=2048)
+    delivery = make_delivery(stack, cfg, **delivery_deps)
+    info = MotoStack(outputs={"DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
+                              "EventsTableName": stack.events_table, "PayloadBucketName": stack.bucket, **outputs},
+                     endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)",
+                     local=local)
+    info.session = stack.admin
+    monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
+    try:
+        yield Ops(stack, crm, warehouse, ingress, delivery, info, capsys)
+    finally:
+        delivery.close()
 
 
 def fifty_dead(ops: Ops) -> tuple[set[str], set[str]]:

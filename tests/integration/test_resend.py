@@ -19,9 +19,7 @@ from hookline.adapters.aws.archive import FirehoseArchive
 from hookline.adapters.aws.stores import EventLog, QueuePublisher
 from hookline.local.archive import provision_archive
 from hookline.validation import parse_config
-from tests.integration.test_operations import SECRET, A, MotoStack, Ops, config_dict
-from tests.support.moto_delivery import make_delivery
-from tests.support.moto_ingress import make_ingress
+from tests.integration.test_operations import SECRET, A, Ops, config_dict, ops_on
 from tests.support.receiver import Receiver, Script
 
 pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
@@ -37,21 +35,12 @@ def hub(stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
         data = config_dict(crm.url, warehouse.url)
         (tmp_path / "hookline.yaml").write_text(yaml.safe_dump(data))
         cfg = parse_config(data)
-        ingress = make_ingress(stack, cfg, large_body_threshold=2048)
         fn = stack.function("DeliverFunction")
-        delivery = make_delivery(stack, cfg, archive=FirehoseArchive(stack.local.outputs["ArchiveStreamName"],
-                                                                     client=fn.client("firehose")))
-        info = MotoStack(outputs={
-            "DeliveryQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url,
-            "EventsTableName": stack.events_table, "PayloadBucketName": stack.bucket,
-            "ArchiveBucketName": stack.local.outputs["ArchiveBucketName"],
-        }, endpoint_url="http://127.0.0.1:4566", region=stack.region, origin="hookline dev (moto)", local=True)
-        info.session = stack.admin
-        monkeypatch.setattr("hookline.commands._ops.resolve_stack", lambda name=None: info)
-        try:
-            yield Ops(stack, crm, warehouse, ingress, delivery, info, capsys)
-        finally:
-            delivery.close()
+        with ops_on(stack, cfg, crm, warehouse, monkeypatch, capsys,
+                    outputs={"ArchiveBucketName": stack.local.outputs["ArchiveBucketName"]}, local=True,
+                    archive=FirehoseArchive(stack.local.outputs["ArchiveStreamName"],
+                                            client=fn.client("firehose"))) as hub:
+            yield hub
 
 
 def log_items(hub: Ops, event_id: str) -> dict[str, dict[str, Any]]:
