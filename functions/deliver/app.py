@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import os
+
+# In Lambda, no cyclic garbage collection until the first invocation is over (wiring.cold_start_done):
+# first, so that it covers the imports below.
+if os.environ.get("LAMBDA_TASK_ROOT") and not os.environ.get("AWS_SAM_LOCAL"):
+    gc.disable()
+
 from typing import Any
 
 # Imported before anything loads pydantic (the configuration model): Powertools' batch utility imports
@@ -10,11 +18,14 @@ from typing import Any
 import aws_lambda_powertools.utilities.batch  # noqa: F401
 
 from hookline.observability import logger, metrics, tracer
-from hookline.wiring import services
+from hookline.wiring import cold_start_done, services
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return services().delivery.handle(event, context)
+    try:
+        return services().delivery.handle(event, context)
+    finally:
+        cold_start_done()

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+import os
+
+# In Lambda, no cyclic garbage collection until the first invocation is over (wiring.cold_start_done):
+# first, so that it covers the imports below.
+if os.environ.get("LAMBDA_TASK_ROOT") and not os.environ.get("AWS_SAM_LOCAL"):
+    gc.disable()
+
 import base64
 import binascii
 import json
 
 from hookline.ingress.providers.request import from_http_api_event
 from hookline.observability import logger, metrics, tracer
-from hookline.wiring import services
+from hookline.wiring import cold_start_done, services
 
 # Not Powertools' APIGatewayHttpResolver: it keeps the current event on its class (process-wide),
 # so two invocations running at once in one process (`hookline dev`'s environments are threads)
@@ -51,3 +59,5 @@ def handler(event: dict, context: object) -> dict:
         # The only 5xx the contract allows is 503: nothing was recorded, so the sender's retry is safe.
         logger.exception("unexpected ingress failure")
         return _json(503, {"error": "temporarily unavailable; retry later"})
+    finally:
+        cold_start_done()

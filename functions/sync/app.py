@@ -8,18 +8,33 @@ The same tick runs the sources' due reconciliations (reconcile/, docs/missed-web
 
 from __future__ import annotations
 
+import gc
+import os
+
+# In Lambda, no cyclic garbage collection until the first invocation is over (wiring.cold_start_done):
+# first, so that it covers the imports below.
+if os.environ.get("LAMBDA_TASK_ROOT") and not os.environ.get("AWS_SAM_LOCAL"):
+    gc.disable()
+
 from typing import Any
 
 from hookline.observability import logger, metrics, tracer
 from hookline.sync.runner import run_job
 from hookline.sync.service import build_runtime, emit_run_metrics
-from hookline.wiring import services
+from hookline.wiring import cold_start_done, services
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context: Any) -> dict:
+    try:
+        return _run(event, context)
+    finally:
+        cold_start_done()
+
+
+def _run(event: dict, context: Any) -> dict:
     svc = services()
     remaining = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
     if (event or {}).get("reconcile"):

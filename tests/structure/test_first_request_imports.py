@@ -47,8 +47,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return config
 
 
-def _first_request(function: str, config: Path) -> dict[str, list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "HOOKLINE_", "_X_AMZN"))}
+def _env(function: str, config: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "POWERTOOLS_", "HOOKLINE_", "_X_AMZN", "LAMBDA_TASK_ROOT"))}
     env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
                 "AWS_LAMBDA_FUNCTION_NAME": f"hookline-{function}", "HOOKLINE_CONFIG": str(config),
                 "EVENTS_TABLE": "events", "PAYLOAD_BUCKET": "payloads",
@@ -56,8 +57,13 @@ def _first_request(function: str, config: Path) -> dict[str, list[str]]:
                 "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
                 "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "hookline"),
                                                str(ROOT / "functions" / function)])})
-    out = subprocess.run([sys.executable, "-c", _READY.format(touch=FIRST_REQUEST[function])], env=env,
-                         capture_output=True, text=True, check=True, timeout=120, cwd="/")
+    return env
+
+
+def _first_request(function: str, config: Path) -> dict[str, list[str]]:
+    code = _READY.format(touch=FIRST_REQUEST[function])
+    out = subprocess.run([sys.executable, "-c", code], env=_env(function, config), capture_output=True, text=True,
+                         check=True, timeout=120, cwd="/")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -106,3 +112,41 @@ def test_the_ingress_function_makes_its_clients_without_boto3(ingress: dict[str,
     assert "hookline.adapters.aws.event_log_entries" in ingress["modules"]
     assert "botocore.client" in ingress["modules"]
     assert not {m for m in ingress["modules"] if m == "boto3" or m.startswith(("boto3.", "s3transfer"))}
+
+
+# A function's first invocations, in a process where LAMBDA_TASK_ROOT is set as Lambda sets it (or not).
+_INVOKE = """
+import gc, json, types
+import app
+seen = [gc.isenabled()]
+context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=512, aws_request_id="r1",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+                                get_remaining_time_in_millis=lambda: 60000)
+for _ in range(2):
+    try:
+        app.handler({event}, context)
+    except Exception:
+        pass  # a failed invocation ends the cold start too (the handlers' finally)
+    seen.append(gc.isenabled())
+print(json.dumps({{"enabled": seen, "frozen": gc.get_freeze_count()}}))
+"""
+# Ingress: a method it answers 404 (no AWS call); deliver: a batch of no records (Powertools refuses it).
+_EVENTS = {"ingress": {"rawPath": "/", "requestContext": {"http": {"method": "PUT"}}}, "deliver": {"Records": []}}
+
+
+@pytest.mark.parametrize("function", ["ingress", "deliver"])
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_garbage_collection_waits_for_the_end_of_the_first_invocation_in_lambda_only(
+        function: str, in_lambda: bool, bundle: Path) -> None:
+    # ~40 collections over objects that live for the process were ~30 ms of a cold start's CPU (ingress
+    # and deliver alike); outside Lambda (tests, `hookline dev`: one process for everything) nothing changes.
+    env = {**_env(function, bundle), **({"LAMBDA_TASK_ROOT": "/var/task"} if in_lambda else {})}
+    out = subprocess.run([sys.executable, "-c", _INVOKE.format(event=repr(_EVENTS[function]))], env=env,
+                         capture_output=True, text=True, check=True, timeout=120, cwd="/")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if in_lambda:
+        assert result["enabled"] == [False, True, True]
+        assert result["frozen"] > 10_000  # the cold start's objects (the modules' at least): never scanned again
+    else:
+        assert result["enabled"] == [True, True, True]
+        assert result["frozen"] == 0
