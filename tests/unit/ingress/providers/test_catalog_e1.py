@@ -31,6 +31,17 @@ SIGNED = [c for c in ALL if load(c.provider).algorithm != "token"]
 SIGNED_IDS = [i for c, i in zip(ALL, IDS, strict=True) if load(c.provider).algorithm != "token"]
 
 
+def test_the_paddle_case_is_accepted_by_paddles_own_sdk() -> None:
+    # Paddle's SDK verifies but does not sign: its case is built from the docs, and proven here.
+    from paddle_billing.Notifications.PaddleSignature import PaddleSignature
+    from paddle_billing.Notifications.Secret import Secret
+
+    case = next(c for c in E1 if c.provider == "paddle")
+    header = {k.lower(): v for k, v in case.request.headers.items()}["paddle-signature"]
+    assert PaddleSignature().verify(header, case.request.body.decode(), Secret(case.secret))
+    assert not PaddleSignature().verify(header, case.request.body.decode() + " ", Secret(case.secret))
+
+
 def _check(case: Case, request: Request | None = None, *, now: float | None = None, secrets: list[str] | None = None):
     return verify(load(case.provider), secrets or [case.secret], request or case.request,
                   now=case.now if now is None else now)
