@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -23,8 +22,10 @@ from hookline.commands import dev_banner
 from hookline.commands.dev_banner import rel as _rel
 from hookline.commands.dev_banner import say as _say
 from hookline.commands.dev_demos import port_number
-from hookline.commands.validate import DEFAULT_CONFIG, print_problems, template_problems, unset_env_secrets
-from hookline.operations.stack import read_dev_state
+from hookline.commands.dev_events import EventWiring
+from hookline.commands.dev_files import DevFiles
+from hookline.commands.dev_setup import DevError, DevSetup
+from hookline.commands.validate import DEFAULT_CONFIG, print_problems, template_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -69,10 +70,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-class DevError(Exception):
-    """Start-up cannot go on: printed as one line, exit 1."""
-
-
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     dev = DevRuntime(args)
@@ -106,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
     os._exit(0)
 
 
-class DevRuntime:
+class DevRuntime(DevSetup, EventWiring, DevFiles):
+    """The running pipeline: start-up in order, the config watcher, the banner, shutdown. Its steps are in
+    dev_setup.py (environment, provisioning), dev_events.py (the template's events) and dev_files.py (.hookline/)."""
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.config_path = Path(args.config).resolve()
@@ -213,14 +213,6 @@ class DevRuntime:
                 _quietly(server.stop)
         self.crm = self.orders = None
 
-    def _state_store(self, parameters: dict[str, str]) -> Any:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.state import SNAPSHOT_NAME, StateStore, fingerprint
-        from hookline.operations.stack import dev_state_path
-
-        path = dev_state_path().parent / SNAPSHOT_NAME
-        return StateStore(path.resolve(), fingerprint(self.template_file, parameters), note=self._note)
-
     def _note(self, line: str) -> None:
         # Before the banner, notes are listed in it; later ones (a snapshot that left a service out) print at once.
         if self.ready:
@@ -255,305 +247,6 @@ class DevRuntime:
 
         self.cfg = cfg
         wiring.install(wiring.Services(config=cfg))
-
-    def _load_env_file(self) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.envfile import EnvFileError, default_env_file, load_env_file
-
-        path = Path(self.args.env_file) if self.args.env_file else default_env_file(self.config_path)
-        if path is None:
-            return
-        if not path.is_file():
-            raise DevError(f"--env-file {path}: no such file")
-        try:
-            applied, kept = load_env_file(path)
-        except EnvFileError as e:
-            raise DevError(str(e)) from None
-        self.env_file = path.resolve()
-        self.env_names = applied + [f"{k} (already exported)" for k in kept]
-
-    def _check_config(self) -> Any:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.core.errors import ConfigError
-        from hookline.validation import load_config
-
-        try:
-            cfg = load_config(self.config_path)
-        except ConfigError as e:
-            print_problems(Path(self.args.config), e.problems)
-            raise DevError(f"fix {self.args.config} first (`hookline validate --config {self.args.config}`)") \
-                from None
-        for ref in unset_env_secrets(cfg):
-            self.notes.append(f"{ref} is not set: requests needing it answer 503 (add it to the env file or "
-                              f"export {ref[4:]}=...)")
-        self.cfg = cfg
-        return cfg
-
-    def _parameters(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for item in self.args.parameter:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise DevError(f"--parameter {item!r}: expected KEY=VALUE")
-            out[key.strip()] = value
-        return out
-
-    def _function_environment(self) -> None:
-        """Every function's Environment (as deployed: Globals merged, refs resolved) into this one process."""
-        merged: dict[str, str] = {}
-        for spec in self.functions:
-            for key, value in spec.environment.items():
-                if key in merged and merged[key] != value:
-                    self.notes.append(f"{spec.logical_id} sets {key} differently from another function; "
-                                      "all functions share one process here, the last value wins")
-                merged[key] = value
-        os.environ.update(merged)
-        os.environ["HOOKLINE_CONFIG"] = str(self.config_path)
-        os.environ["LOG_LEVEL"] = self.args.log_level
-        os.environ["POWERTOOLS_LOG_LEVEL"] = self.args.log_level
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        import logging
-        import warnings
-
-        from hookline.observability import logger
-
-        # Metrics are off locally (POWERTOOLS_METRICS_DISABLED); their "nothing to publish" warning is noise.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-        logger.setLevel(self.args.log_level)
-        logging.getLogger("aws_lambda_powertools").setLevel(
-            max(logging.WARNING, logging.getLevelName(self.args.log_level)))
-        if self.args.log_file != "-":
-            # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-            from hookline.local import devlog
-            from hookline.operations.stack import dev_state_path
-
-            path = Path(self.args.log_file) if self.args.log_file else dev_state_path().parent / devlog.LOG_NAME
-            try:
-                devlog.divert(path)
-            except OSError as e:
-                raise DevError(f"--log-file {path}: {e.strerror}") from None
-            self.log_file = path.resolve()
-
-    # ------------------------------------------------------------------ wiring the template's events
-    def _wire(self, cfg: Any) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.adapters.aws.stores import EventLog
-        from hookline.local.console import Console
-        from hookline.local.gateway import Gateway, HttpApi, Route
-        from hookline.local.scheduler import Scheduler
-
-        events_table = os.environ.get("EVENTS_TABLE")
-        self.console = Console(EventLog(events_table) if events_table else None)
-        if self.restored is not None:
-            self.console.printed_before = time.time()
-        specs = self.functions
-        routes: list[Route] = []
-        self.scheduler = Scheduler()
-        base = self.template_file.parent
-        for spec in specs:
-            active = [e for e in spec.events if self._active(spec, e)]
-            if not active:
-                continue
-            fn = self._load_function(spec, base)
-            if fn is None:
-                continue
-            for event in active:
-                if event.type == "HttpApi":
-                    routes.append(Route(event.method or "ANY", event.path or "$default", fn))
-                elif event.type == "SQS":
-                    self._add_poller(spec, event, fn)
-                elif event.type in ("Schedule", "ScheduleV2"):
-                    self._add_schedule(spec, event, fn)
-        api = HttpApi(routes, api_id="local")
-        try:
-            self.gateway = Gateway(api, self.args.host, self.args.port, listener=self.console.request)
-        except OSError as e:
-            raise DevError(f"cannot listen on {self.args.host}:{self.args.port}: {e.strerror} "
-                           "(another `hookline dev`? pass --port N)") from None
-        self.gateway.start()
-        for poller in self.pollers:
-            poller.start()
-        self.scheduler.start()
-
-    def _provision_warehouse(self, cfg: Any) -> None:
-        if any(d.type != "http" for d in cfg.destinations.values()):
-            # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-            import boto3
-
-            from hookline.local.warehouse import provision_warehouse
-
-            session = boto3.session.Session(region_name=self.emulator.region)
-            self.warehouse_lines = provision_warehouse(cfg, session, self.emulator.account_id)
-
-    def _target_parameters(self, cfg: Any) -> dict[str, str]:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.aws_targets import parameters
-        from hookline.local.emulator import ACCOUNT_ID, REGION
-
-        return parameters(cfg, ACCOUNT_ID, REGION)
-
-    def _provision_targets(self, cfg: Any) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        import boto3
-
-        from hookline.local import target_functions
-        from hookline.local.aws_targets import provision_targets
-
-        handlers = {}
-        for item in self.args.function:
-            name, sep, spec = item.partition("=")
-            if not sep or not name:
-                raise DevError(f"--function {item!r}: expected NAME=FILE.py:FUNCTION")
-            try:
-                handlers[name.strip()] = target_functions.load(spec, Path.cwd())
-            except ValueError as e:
-                raise DevError(f"--function {e}") from None
-        session = boto3.session.Session(region_name=self.emulator.region)
-        self.target_lines = provision_targets(cfg, session, self.emulator.account_id, self.emulator.region,
-                                              handlers=handlers, say=self._demo_line, notes=self.notes)
-
-    def _provision_archive(self) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        import boto3
-
-        from hookline.local.archive import provision_archive
-
-        line = provision_archive(self.stack, boto3.session.Session(region_name=self.emulator.region).client("firehose"))
-        if line:
-            self.warehouse_lines.append(line)
-
-    def _active(self, spec: Any, event: Any) -> bool:
-        where = f"{spec.logical_id}.{event.name}"
-        if event.type in ("Schedule", "ScheduleV2"):
-            if not event.enabled and not self.args.enable_schedules:
-                self.schedule_lines.append(f"{where} {event.schedule_expression}: DISABLED in the template "
-                                           "(--enable-schedules to run it)")
-                return False
-            return True
-        if event.type == "SQS":
-            if not event.enabled:
-                self.delivery_lines.append(f"{where}: disabled in the template (Enabled: false)")
-                return False
-            return True
-        if event.type == "HttpApi":
-            return True
-        self.notes.append(f"{where}: {event.type} events are not emulated by hookline dev; skipped")
-        return False
-
-    def _load_function(self, spec: Any, base: Path) -> Any:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.runtime import HandlerLoadError, LocalFunction
-
-        fn = LocalFunction(spec.logical_id, spec.code_path(base).resolve(), spec.handler,
-                           function_name=spec.function_name, timeout=spec.timeout,
-                           memory_mb=spec.memory_size, region=self.emulator.region,
-                           account_id=self.emulator.account_id)
-        try:
-            fn.load()
-        except HandlerLoadError as e:
-            only_schedules = all(ev.type in ("Schedule", "ScheduleV2") for ev in spec.events)
-            if only_schedules:
-                self.notes.append(f"{spec.logical_id} skipped: cannot load its handler ({e})")
-                return None
-            raise DevError(f"{spec.logical_id}: cannot load its handler: {e}") from None
-        return fn
-
-    def _add_poller(self, spec: Any, event: Any, fn: Any) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.poller import SqsPoller
-
-        if event.queue is None or event.queue not in self.resources:
-            self.notes.append(f"{spec.logical_id}.{event.name}: the queue is not in this template; skipped")
-            return
-        queue = self.resources[event.queue]
-        report = "ReportBatchItemFailures" in event.function_response_types
-        window = event.maximum_batching_window_seconds or 0
-        poller = SqsPoller(
-            self.emulator.client("sqs"), queue_url=queue.url, queue_arn=queue.arn, region=self.emulator.region,
-            function=fn, batch_size=event.batch_size or 10, window_seconds=window,
-            report_batch_item_failures=report,
-            listener=lambda result, name=spec.logical_id: self.console.batch(name, result),
-        )
-        self.pollers.append(poller)
-        self.delivery_lines.append(
-            f"{spec.logical_id} <- {queue.physical_id} (batch {poller.batch_size}, window {window} s"
-            f"{', ReportBatchItemFailures' if report else ''})")
-
-    def _add_schedule(self, spec: Any, event: Any, fn: Any) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.local.scheduler import (
-            Job,
-            ScheduleExpressionError,
-            eventbridge_scheduled_event,
-            parse_expression,
-            scheduler_event,
-            validate_scheduled_event,
-        )
-
-        where = f"{spec.logical_id}.{event.name}"
-        expression = str(event.schedule_expression or "")
-        try:
-            schedule = parse_expression(expression, timezone=event.properties.get("ScheduleExpressionTimezone"))
-        except ScheduleExpressionError as e:
-            self.notes.append(f"{where}: {e}; schedule skipped")
-            return
-        region, account = self.emulator.region, self.emulator.account_id
-        name = f"{self.resources.stack_name}-{spec.logical_id}-{event.name}"
-        input_json = event.input if isinstance(event.input, str) or event.input is None else json.dumps(event.input)
-
-        if event.type == "ScheduleV2":
-            arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
-
-            def make_event(at: Any) -> Any:
-                return scheduler_event(input_json, scheduled_time=at, schedule_arn=arn)
-        else:
-            arn = f"arn:aws:events:{region}:{account}:rule/{name}"
-
-            def make_event(at: Any) -> Any:
-                evt = eventbridge_scheduled_event(scheduled_time=at, rule_arn=arn, region=region,
-                                                  account_id=account, input_json=input_json)
-                if not input_json:
-                    problem = validate_scheduled_event(evt)
-                    if problem:
-                        raise RuntimeError(f"emulator built a Scheduled Event Powertools rejects: {problem}")
-                return evt
-
-        def fire(job: Any, evt: Any, _at: Any) -> None:
-            def invoke() -> None:
-                self.console.scheduled(job.name, fn.invoke(evt), job.kind)
-
-            threading.Thread(target=invoke, name=f"schedule {job.name}", daemon=True).start()
-
-        job = self.scheduler.add(Job(where, event.type, schedule, make_event, fire))
-        self.jobs.append(job)
-        nxt = job.next_at.astimezone().strftime("%H:%M:%S") if job.next_at else "never"
-        self.schedule_lines.append(f"{where} {expression} ({event.type}), next at {nxt}")
-
-    # ------------------------------------------------------------------ state for the other commands
-    def _write_state(self) -> None:
-        # lazy: every `hookline` run imports all command modules; their deferred imports cost ~0.5 s.
-        from hookline.operations.stack import dev_state_path, write_dev_state
-
-        previous = _running_dev(dev_state_path())
-        if previous:
-            self.notes.append(f"{dev_state_path()} belonged to another running hookline dev (pid {previous}); replaced")
-        self.ingress_base = self._ingress_base()
-        outputs = {**self.stack.outputs, "WebhookUrl": self.ingress_base}
-        self.outputs = outputs
-        self.state_file = write_dev_state(
-            outputs, self.emulator.endpoint_url, self.emulator.region,
-            config=str(self.config_path), env_file=str(self.env_file) if self.env_file else None,
-            ingress_url=self.ingress_base, template=str(self.template_file), stack_name=self.resources.stack_name,
-            resources=self.resources.to_dict(), pid=os.getpid(), log_file=str(self.log_file) if self.log_file else None,
-            environment=self.demo_env,
-        ).resolve()
-
-    def _ingress_base(self) -> str:
-        for route in self.gateway.api.routes:
-            if "{source}" in route.path:
-                return self.gateway.url + route.path.split("{source}")[0]
-        return self.gateway.url + "/"
 
     def banner(self, seconds: float) -> None:
         dev_banner.show(self, seconds)
@@ -593,27 +286,6 @@ class DevRuntime:
         self.gateway = self.crm = self.orders = self.emulator = None
         self._remove_state()
 
-    def _save_state(self) -> None:
-        """The final snapshot, once nothing but a poller's last long poll can still touch the emulator."""
-        if self.state is None or self.emulator is None:
-            return
-        try:
-            self.state.stop(save=self.ready)  # a start-up that failed half-way is not worth restoring
-        except Exception as e:
-            print(f"hookline dev: state not saved: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-            return
-        if self.ready:
-            _say(f"state saved to {_rel(self.state.path)} (--fresh at the next start to begin empty)")
-
-    def _remove_state(self) -> None:
-        if self.state_file is None:
-            return
-        if read_dev_state(self.state_file).get("pid") == os.getpid():
-            with contextlib.suppress(OSError):
-                self.state_file.unlink()
-                self.state_file.parent.rmdir()  # only when empty
-        self.state_file = None
-
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether the last run's AWS port can be had again (then AWS_ENDPOINT_URL in other shells stays right)."""
@@ -634,17 +306,3 @@ def _port_free(port: int, host: str = "127.0.0.1") -> bool:
 def _quietly(fn: Any) -> None:
     with contextlib.suppress(Exception):  # best effort on the way out
         fn()
-
-
-def _running_dev(state: Path) -> int | None:
-    try:
-        pid = int(read_dev_state(state).get("pid"))
-    except (ValueError, TypeError):
-        return None
-    if pid == os.getpid():
-        return None
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return None
-    return pid
