@@ -150,3 +150,52 @@ def test_garbage_collection_waits_for_the_end_of_the_first_invocation_in_lambda_
     else:
         assert result["enabled"] == [True, True, True]
         assert result["frozen"] == 0
+
+
+# Ingress's first request of a JSON source, signed, through the handler; AWS clients stubbed (they answer {}).
+_JSON_REQUEST = """
+import hashlib, hmac, json, sys, types
+import app
+from hookline.core.messages import DeliveryTask
+from hookline.wiring import services
+s = services()
+sent = []
+
+
+class Client:
+    def __getattr__(self, name):
+        return lambda **kw: sent.append((name, kw)) or {{}}
+
+
+s.publisher._client = s.event_log_entries._client = Client()
+body = {body!r}
+signature = "sha256=" + hmac.new(b"s3cret", body.encode(), hashlib.sha256).hexdigest()
+event = {{"rawPath": "/webhooks/github", "pathParameters": {{"source": "github"}}, "body": body,
+         "requestContext": {{"http": {{"method": "POST", "sourceIp": "192.0.2.1"}}, "domainName": "example.com"}},
+         "headers": {{"content-type": "application/json", "x-github-event": "issues", "x-github-delivery": "d-1",
+                     "x-hub-signature-256": signature}}}}
+context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=512, aws_request_id="r1",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+                                get_remaining_time_in_millis=lambda: 60000)
+answer = app.handler(event, context)
+print(json.dumps({{"status": answer["statusCode"], "modules": sorted(sys.modules), "calls": [n for n, _ in sent],
+                  "messages": [kw["MessageBody"] for n, kw in sent if n == "send_message"],
+                  "task_built": DeliveryTask.__pydantic_complete__}}))
+"""
+
+
+def test_the_first_json_request_loads_no_xml_parser_and_builds_no_queue_message_model(bundle: Path) -> None:
+    # xmltodict/defusedxml (XML bodies only, core/xml_body.py) were ~2 ms of it; DeliveryTask's validator and
+    # serializer, with pydantic's one-time warm-up, ~20 ms: ingress writes the message as pydantic would
+    # (DeliveryTask.new, task_json) and delivery validates it.
+    body = (ROOT / "examples" / "payloads" / "github-issue.json").read_text()
+    env = {**_env("ingress", bundle), "GITHUB_WEBHOOK_SECRET": "s3cret"}
+    out = subprocess.run([sys.executable, "-c", _JSON_REQUEST.format(body=body)], env=env, capture_output=True,
+                         text=True, check=True, timeout=120, cwd="/")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["status"] == 202 and result["calls"] == ["transact_write_items", "send_message"]
+    assert not {m for m in result["modules"] if m.split(".")[0] in ("xmltodict", "defusedxml")
+                or m in ("xml.sax", "hookline.core.xml_body")}
+    assert result["task_built"] is False
+    message = json.loads(result["messages"][0])
+    assert (message["event_id"], message["route"], message["body"]) == ("d-1", "issues-to-crm", body)

@@ -16,6 +16,7 @@ source's `format`:
   declarations (billion laughs, XXE), external DTDs and external references are refused with
   `BodyParseError`, never expanded or fetched. A bare `<!DOCTYPE root>` is allowed. Documents
   nested deeper than MAX_XML_DEPTH or with more than MAX_XML_ELEMENTS elements are refused too.
+  The parser is core/xml_body.py, loaded by the first XML body only.
 - `text`: a `str` decoded with the Content-Type charset (default UTF-8); undecodable bytes
   become U+FFFD; an empty body is `""`.
 - `auto`: chosen by Content-Type: `*/json` or `*+json` -> json,
@@ -37,13 +38,8 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.parsers import expat
-
-import xmltodict
-from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from hookline.core.depth import deeper_than
 
@@ -152,102 +148,17 @@ def _parse_form(raw: bytes, charset: str | None) -> dict[str, str | list[str]]:
     return out
 
 
-def _forbid_dtd(name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
-    # A DOCTYPE that only names the root is harmless; an internal subset is where entities live.
-    if sysid or pubid:
-        raise DTDForbidden(name, sysid, pubid)
-
-
-def _forbid_entity_decl(name: str, is_parameter_entity: bool, value: str | None, base: str | None,
-                        sysid: str | None, pubid: str | None, notation_name: str | None) -> None:
-    raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
-
-
-def _forbid_unparsed_entity(name: str, base: str | None, sysid: str | None, pubid: str | None,
-                            notation_name: str | None) -> None:
-    raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
-
-
-def _forbid_external_ref(context: str, base: str | None, sysid: str | None, pubid: str | None) -> None:
-    raise ExternalReferenceForbidden(context, base, sysid, pubid)
-
-
-class _XmlTooLarge(Exception):
-    pass
-
-
-class _BoundedParser:
-    """An expat parser whose element handlers count depth and elements (xmltodict sets the handlers)."""
-
-    def __init__(self, parser: Any) -> None:
-        object.__setattr__(self, "_parser", parser)
-        object.__setattr__(self, "_depth", 0)
-        object.__setattr__(self, "_elements", 0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._parser, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "StartElementHandler":
-            value = self._counting_start(value)
-        elif name == "EndElementHandler":
-            value = self._counting_end(value)
-        setattr(self._parser, name, value)
-
-    def _counting_start(self, handler: Any) -> Any:
-        def start(*args: Any) -> Any:
-            depth, elements = self._depth + 1, self._elements + 1
-            if depth > MAX_XML_DEPTH:
-                raise _XmlTooLarge(f"elements nested deeper than {MAX_XML_DEPTH} levels")
-            if elements > MAX_XML_ELEMENTS:
-                raise _XmlTooLarge(f"more than {MAX_XML_ELEMENTS} elements")
-            object.__setattr__(self, "_depth", depth)
-            object.__setattr__(self, "_elements", elements)
-            return handler(*args)
-        return start
-
-    def _counting_end(self, handler: Any) -> Any:
-        def end(*args: Any) -> Any:
-            object.__setattr__(self, "_depth", self._depth - 1)
-            return handler(*args)
-        return end
-
-
-def _safe_parser_create(*args: Any, **kwargs: Any) -> Any:
-    """pyexpat.ParserCreate with the defusedxml protections (no entities, no external references),
-    bounded in depth and element count."""
-    parser = expat.ParserCreate(*args, **kwargs)
-    parser.StartDoctypeDeclHandler = _forbid_dtd
-    parser.EntityDeclHandler = _forbid_entity_decl
-    parser.UnparsedEntityDeclHandler = _forbid_unparsed_entity
-    parser.ExternalEntityRefHandler = _forbid_external_ref
-    return _BoundedParser(parser)
-
-
-# xmltodict takes the expat module as a parameter: hand it one whose parsers are defused.
-_SAFE_EXPAT = SimpleNamespace(ParserCreate=_safe_parser_create, ExpatError=expat.ExpatError)
-
-
 def _parse_xml(raw: bytes) -> Any:
     if not raw.strip():
         raise BodyParseError("body is not valid XML: the body is empty")
+    # lazy: only XML bodies load it: xmltodict (with xml.sax) and defusedxml were ~2 ms of every ingress
+    # cold start, JSON sources included (python -X importtime).
+    from hookline.core.xml_body import XmlRefused, parse_xml
+
     try:
-        # disable_entities=True is xmltodict's own guard; the defused parser adds the rest.
-        return xmltodict.parse(raw, expat=_SAFE_EXPAT, disable_entities=True)
-    except _XmlTooLarge as e:
-        raise BodyParseError(f"body is not accepted as XML: {e}; send a flatter or smaller document") from None
-    except EntitiesForbidden as e:
-        raise BodyParseError(f"body is not accepted as XML: entity declarations are not allowed "
-                             f"(entity {e.name!r})") from None
-    except ExternalReferenceForbidden:
-        raise BodyParseError("body is not accepted as XML: external references are not allowed") from None
-    except DTDForbidden:
-        raise BodyParseError("body is not accepted as XML: external DTDs are not allowed") from None
-    except expat.ExpatError as e:
-        raise BodyParseError(f"body is not valid XML: {expat.ErrorString(e.code)} "
-                             f"at line {e.lineno} column {e.offset + 1}") from None
-    except ValueError:  # xmltodict's own entity guard, which replaces ours for entity declarations
-        raise BodyParseError("body is not accepted as XML: entity declarations are not allowed") from None
+        return parse_xml(raw, max_depth=MAX_XML_DEPTH, max_elements=MAX_XML_ELEMENTS)
+    except XmlRefused as e:
+        raise BodyParseError(str(e)) from None
 
 
 def _parse_text(raw: bytes, charset: str | None) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from hookline.core.config import HooklineConfig, RouteConfig
 from hookline.core.errors import QueueUnavailable
 from hookline.core.expressions import search as expr_search
-from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask
+from hookline.core.messages import MAX_BATCH_BYTES, DeliveryTask, task_json
 from hookline.core.ports import OrderedTaskQueue, PayloadStore, TaskQueue
 from hookline.observability import logger
 
@@ -100,14 +100,14 @@ def tasks(*, event_id: str, source: str, type: str | None, received_at: float, h
     content_type = headers.get("content-type")
 
     def tasks_with(**fields: Any) -> list[DeliveryTask]:
-        return [DeliveryTask(event_id=event_id, source=source, route=route, type=type, received_at=received_at,
-                             headers=headers, content_type=content_type, chain=chain, **fields)
+        return [DeliveryTask.new(event_id=event_id, source=source, route=route, type=type, received_at=received_at,
+                                 headers=headers, content_type=content_type, chain=chain, **fields)
                 for route in routes]
 
     if len(body) <= large_body_threshold:
         text, encoding = DeliveryTask.encode_body(body)
         inline = tasks_with(body=text, body_encoding=encoding)
-        if sum(len(t.model_dump_json(exclude_none=True).encode()) for t in inline) <= MAX_BATCH_BYTES:
+        if sum(len(task_json(t).encode()) for t in inline) <= MAX_BATCH_BYTES:
             return inline
     key = payload_key(source, event_id)
     payloads.put(key, body, content_type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -30,9 +31,13 @@ def batches(bodies: list[T], body: Callable[[T], str] = str) -> list[list[T]]:
 
 
 class DeliveryTask(BaseModel):
-    """One event for one route. Either `body` (inline) or `s3_key` (claim check) is set."""
+    """One event for one route. Either `body` (inline) or `s3_key` (claim check) is set.
 
-    model_config = ConfigDict(extra="forbid")
+    Validated where it is read (delivery, the DLQ tools: `model_validate_json`). Ingress and sync write
+    it without pydantic's validator and serializer (`DeliveryTask.new`, `task_json`): their build, with
+    pydantic's one-time warm-up, was ~20 ms of ingress's first request; hence `defer_build`."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     v: Literal[1] = 1
     event_id: str = Field(min_length=1)
@@ -81,6 +86,34 @@ class DeliveryTask(BaseModel):
             raise ValueError("exactly one of body and s3_key must be set")
         return self
 
+    @classmethod
+    def new(cls, *, event_id: str, source: str, route: str, type: str | None, received_at: float,
+            headers: dict[str, str], content_type: str | None = None, chain: str | None = None,
+            body: str | None = None, body_encoding: Literal["utf-8", "base64"] = "utf-8",
+            s3_key: str | None = None) -> DeliveryTask:
+        """A fresh task (fanout's fields), refused as validation would refuse it, without building pydantic's
+        validator: model_construct after the checks that these fields' types and constraints make."""
+        strings = {"event_id": event_id, "source": source, "route": route}
+        optional = {"type": type, "content_type": content_type, "chain": chain, "body": body, "s3_key": s3_key}
+        wrong = ([k for k, v in strings.items() if not isinstance(v, str)]
+                 + [k for k, v in optional.items() if v is not None and not isinstance(v, str)])
+        if not isinstance(received_at, int | float):
+            wrong.append("received_at")
+        if not (isinstance(headers, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in headers.items())):
+            wrong.append("headers")
+        if body_encoding not in ("utf-8", "base64"):
+            wrong.append("body_encoding")
+        if wrong or not event_id:
+            raise ValueError(f"not a valid DeliveryTask: {', '.join(wrong) or 'event_id is empty'}")
+        if (body is None) == (s3_key is None):
+            raise ValueError("exactly one of body and s3_key must be set")
+        fields: dict[str, Any] = {"event_id": event_id, "source": source, "route": route, "type": type,
+                                  "received_at": float(received_at), "headers": headers,
+                                  "content_type": content_type, "chain": chain}
+        fields.update({"body": body, "body_encoding": body_encoding} if body is not None else {"s3_key": s3_key})
+        return cls.model_construct(**fields)
+
     @staticmethod
     def encode_body(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         try:
@@ -92,3 +125,41 @@ class DeliveryTask(BaseModel):
         if self.body is None:  # an assert would vanish under python -O
             raise ValueError("this task's body is in S3 (s3_key): read it from the payload store")
         return base64.b64decode(self.body) if self.body_encoding == "base64" else self.body.encode("utf-8")
+
+
+_FIELDS = tuple(DeliveryTask.model_fields)
+_FLOATS = frozenset(("received_at", "held_since"))
+_INTS = frozenset(("v", "prior_attempts", "schedule_attempts"))
+
+
+def task_json(task: DeliveryTask) -> str:
+    """`task.model_dump_json(exclude_none=True)`, the same text, without pydantic's serializer (see
+    DeliveryTask). Values whose JSON pydantic writes otherwise than `json.dumps` (non-finite or tiny floats,
+    `enriched`'s Any, a wrong type set by model_construct/model_copy, lone surrogates) are left to pydantic."""
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        value = getattr(task, name)
+        if value is None:
+            continue
+        kind = type(value)
+        if name in _FLOATS:
+            if kind is int:
+                value = float(value)  # pydantic writes a float field's int as a float
+            elif kind is not float or not (value == 0 or 1e-4 <= abs(value) < 1e16):
+                return task.model_dump_json(exclude_none=True)
+        elif name in _INTS:
+            if kind is not int:
+                return task.model_dump_json(exclude_none=True)
+        elif name == "headers":
+            if kind is not dict or not all(type(k) is str and type(v) is str for k, v in value.items()):
+                return task.model_dump_json(exclude_none=True)
+        elif kind is not (bool if name == "force" else str):
+            return task.model_dump_json(exclude_none=True)  # enriched, or a wrong type
+        out[name] = value
+    text = json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: pydantic refuses it, in its own words
+            return task.model_dump_json(exclude_none=True)
+    return text
