@@ -39,7 +39,10 @@ def _run(event: dict, context: Any) -> dict:
     remaining = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
     if (event or {}).get("reconcile"):
         return {"reconciled": _reconcile(str(event["reconcile"]), svc, remaining)}
-    runs = run_job(str((event or {}).get("job", "due")), svc.config, build_runtime(svc, remaining=remaining))
+    runtime = build_runtime(svc, remaining=remaining)
+    # Unlike a request or a batch, a run may page for many minutes: the collector is back on before it starts.
+    cold_start_done()
+    runs = run_job(str((event or {}).get("job", "due")), svc.config, runtime)
     for run in runs:
         emit_run_metrics(run)
     out = {"runs": [r.to_dict() for r in runs], "failed_pages": sum(r.failed for r in runs)}
@@ -54,7 +57,9 @@ def _reconcile(job: str, svc: Any, remaining: Any) -> list[dict]:
     from hookline.reconcile.service import build_runtime as reconcile_runtime
     from hookline.reconcile.service import emit_run_metrics as reconcile_metrics
 
-    runs = reconcile_job(job, svc.config, reconcile_runtime(svc, remaining=remaining))
+    runtime = reconcile_runtime(svc, remaining=remaining)
+    cold_start_done()  # as before a sync run: a reconciliation may list pages for minutes
+    runs = reconcile_job(job, svc.config, runtime)
     for run in runs:
         reconcile_metrics(run)
     return [r.to_dict() for r in runs]

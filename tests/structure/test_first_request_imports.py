@@ -152,6 +152,35 @@ def test_garbage_collection_waits_for_the_end_of_the_first_invocation_in_lambda_
         assert result["frozen"] == 0
 
 
+_SYNC_RUN = """
+import gc, json, types
+import app
+seen = {"after_import": gc.isenabled()}
+context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=512, aws_request_id="r1",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+                                get_remaining_time_in_millis=lambda: 60000)
+
+def run_job(job, config, runtime):
+    seen["during_run"] = gc.isenabled()
+    return []
+
+app.run_job = run_job
+app.handler({"job": "due"}, context)
+seen["after"] = gc.isenabled()
+print(json.dumps(seen))
+"""
+
+
+def test_a_sync_run_pages_with_the_collector_on(bundle: Path) -> None:
+    # A run may page for many minutes of its first invocation: only the cold start goes without collection.
+    env = {**_env("sync", bundle), "LAMBDA_TASK_ROOT": "/var/task"}
+    out = subprocess.run([sys.executable, "-c", _SYNC_RUN], env=env, capture_output=True, text=True, check=False,
+                         timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"after_import": False, "during_run": True, "after": True}
+
+
 # Ingress's first request of a JSON source, signed, through the handler; AWS clients stubbed (they answer {}).
 _JSON_REQUEST = """
 import hashlib, hmac, json, sys, types

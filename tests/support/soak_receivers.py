@@ -60,7 +60,8 @@ class Destination(Receiver):
             # The same port: the configuration points at it. HTTPServer sets SO_REUSEADDR.
             self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self.server.RequestHandlerClass)
             self.server.daemon_threads = True
-            self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+            self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            daemon=True)
             self._thread.start()
         self.mode = UP
 
