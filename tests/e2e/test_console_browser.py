@@ -258,6 +258,13 @@ def _visit(page: Any, stage: Stage, path: str) -> str:
     return str(html)
 
 
+def _submit_filters(page: Any) -> None:
+    """Submit the filters and wait for the answer's page to load: a click returns once the navigation has
+    begun, and rows counted then may be the new page's before its table is parsed (seen once: [] found)."""
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+
+
 def _shot(page: Any, stage: Stage, name: str) -> None:
     path = stage.shots / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -324,7 +331,7 @@ def test_events_filter_and_the_timeline_shows_each_attempt(stage: Stage, page: A
     [target] = [r["id"] for r in rows if r["route"] == "to-billing" and len(r["attempt_history"]) == 2]
     _visit(page, stage, "/events")
     page.fill("input[name=q]", target[-8:])
-    page.click("form.filters button[type=submit]")
+    _submit_filters(page)
     assert [page.locator("#events tbody tr").nth(i).get_attribute("data-id")
             for i in range(page.locator("#events tbody tr").count())] == [target]
     # When the event that failed once and then got through is opened
@@ -363,7 +370,7 @@ def test_the_search_box_finds_archived_events_by_their_body(stage: Stage, page: 
     # When the search box is given a filter on the body, with the filter language of `hookline events search`
     _visit(page, stage, "/events")
     page.fill("input[name=where]", f'body.delivery = "{target}" and headers.x-github-event = "crm"')
-    page.click("form.filters button[type=submit]")
+    _submit_filters(page)
     # Then the archived event is the one result, delivered, and no planted secret is on the page
     rows = page.locator("#search tbody tr")
     assert [(rows.nth(i).get_attribute("data-id"), rows.nth(i).get_attribute("data-status"))
@@ -371,7 +378,7 @@ def test_the_search_box_finds_archived_events_by_their_body(stage: Stage, page: 
     assert PLANTED not in page.content()
     # And a malformed filter says where, in one line
     page.fill("input[name=where]", "body.delivery =")
-    page.click("form.filters button[type=submit]")
+    _submit_filters(page)
     assert page.locator("p.problem").inner_text() == "--where: expected a value at column 16"
 
 
