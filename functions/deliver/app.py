@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import os
+from hookline import cold_start
 
-# In Lambda, no cyclic garbage collection until the first invocation is over (wiring.cold_start_done):
-# first, so that it covers the imports below.
-if os.environ.get("LAMBDA_TASK_ROOT") and not os.environ.get("AWS_SAM_LOCAL"):
-    gc.disable()
+cold_start.hold()  # first, so that it covers the imports below: no cyclic collection until the cold start is over
 
 from typing import Any
 
@@ -18,7 +14,7 @@ from typing import Any
 import aws_lambda_powertools.utilities.batch  # noqa: F401
 
 from hookline.observability import logger, metrics, tracer
-from hookline.wiring import cold_start_done, services
+from hookline.wiring import services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -28,4 +24,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         return services().delivery.handle(event, context)
     finally:
-        cold_start_done()
+        cold_start.done()

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import os
+from hookline import cold_start
 
-# In Lambda, no cyclic garbage collection until the first invocation is over (wiring.cold_start_done):
-# first, so that it covers the imports below.
-if os.environ.get("LAMBDA_TASK_ROOT") and not os.environ.get("AWS_SAM_LOCAL"):
-    gc.disable()
+cold_start.hold()  # first, so that it covers the imports below: no cyclic collection until the cold start is over
 
 import base64
 import binascii
@@ -16,7 +12,7 @@ import json
 
 from hookline.ingress.providers.request import from_http_api_event
 from hookline.observability import logger, metrics, tracer
-from hookline.wiring import cold_start_done, services
+from hookline.wiring import services
 
 # Not Powertools' APIGatewayHttpResolver: it keeps the current event on its class (process-wide),
 # so two invocations running at once in one process (`hookline dev`'s environments are threads)
@@ -60,4 +56,4 @@ def handler(event: dict, context: object) -> dict:
         logger.exception("unexpected ingress failure")
         return _json(503, {"error": "temporarily unavailable; retry later"})
     finally:
-        cold_start_done()
+        cold_start.done()

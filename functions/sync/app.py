@@ -8,20 +8,16 @@ The same tick runs the sources' due reconciliations (reconcile/, docs/missed-web
 
 from __future__ import annotations
 
-import gc
-import os
+from hookline import cold_start
 
-# In Lambda, no cyclic garbage collection until the first invocation is over (wiring.cold_start_done):
-# first, so that it covers the imports below.
-if os.environ.get("LAMBDA_TASK_ROOT") and not os.environ.get("AWS_SAM_LOCAL"):
-    gc.disable()
+cold_start.hold()  # first, so that it covers the imports below: no cyclic collection until the cold start is over
 
 from typing import Any
 
 from hookline.observability import logger, metrics, tracer
 from hookline.sync.runner import run_job
 from hookline.sync.service import build_runtime, emit_run_metrics
-from hookline.wiring import cold_start_done, services
+from hookline.wiring import services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -31,7 +27,7 @@ def handler(event: dict, context: Any) -> dict:
     try:
         return _run(event, context)
     finally:
-        cold_start_done()
+        cold_start.done()
 
 
 def _run(event: dict, context: Any) -> dict:
@@ -41,7 +37,7 @@ def _run(event: dict, context: Any) -> dict:
         return {"reconciled": _reconcile(str(event["reconcile"]), svc, remaining)}
     runtime = build_runtime(svc, remaining=remaining)
     # Unlike a request or a batch, a run may page for many minutes: the collector is back on before it starts.
-    cold_start_done()
+    cold_start.done()
     runs = run_job(str((event or {}).get("job", "due")), svc.config, runtime)
     for run in runs:
         emit_run_metrics(run)
@@ -58,7 +54,7 @@ def _reconcile(job: str, svc: Any, remaining: Any) -> list[dict]:
     from hookline.reconcile.service import emit_run_metrics as reconcile_metrics
 
     runtime = reconcile_runtime(svc, remaining=remaining)
-    cold_start_done()  # as before a sync run: a reconciliation may list pages for minutes
+    cold_start.done()  # as before a sync run: a reconciliation may list pages for minutes
     runs = reconcile_job(job, svc.config, runtime)
     for run in runs:
         reconcile_metrics(run)

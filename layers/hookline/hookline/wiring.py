@@ -10,7 +10,6 @@ Powertools' idempotency, and the deliver function never loads ingress.
 
 from __future__ import annotations
 
-import gc
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -194,20 +193,6 @@ def services() -> Services:
     if _current is None:
         _current = Services()
     return _current
-
-
-def cold_start_done() -> None:
-    """After a function's first invocation: the cyclic garbage collector back on (a no-op if it was on).
-
-    In Lambda, functions/*/app.py turn it off before their imports: over the modules and the first
-    invocation's services and clients it ran ~40 collections (~30 ms of CPU for ingress and for
-    deliver) that found next to nothing, since those objects live as long as the process. They are
-    frozen here (never scanned again, which also spares each later full collection ~110,000-135,000
-    objects) rather than collected: the few hundred unreachable ones among them (~400) stay.
-    """
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 def install(value: Services | None) -> None:
